@@ -1,0 +1,77 @@
+// How a route family declares its routes. A route file only parses (schemas),
+// calls its domain module and shapes the reply; auth, Host/Origin, policy,
+// telemetry and error mapping run before and around it (see server.ts).
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Access, HttpMethod } from '../../shared/operations.js';
+import type { Services } from '../services.js';
+
+export type CallerKind = 'renderer' | 'token' | 'origin';
+
+export interface Caller {
+  kind: CallerKind;
+  /** The Origin bound to the session (renderer and paired origins); null for the token. */
+  origin: string | null;
+  /** Session id (not the token) for session callers. */
+  sessionId: string | null;
+  /** X-Desktop-Source: what the caller claims to be; shown to the user, never trusted. */
+  claimedSource: string | null;
+}
+
+export interface RouteInput<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+}
+
+export interface RequestContext {
+  services: Services;
+  caller: Caller;
+  requestId: string;
+  /** Aborted when the client goes away: stop the work it asked for. */
+  signal: AbortSignal;
+  /** The raw request, for routes that stream a multipart body. */
+  req: IncomingMessage;
+  log: Logger;
+}
+
+/** What the approval policy needs to know about one request beyond its route. */
+export interface Classification {
+  access?: Access;
+  /** A sub-action with its own default policy (e.g. `push` on POST /git). */
+  action?: string;
+  /** The repository the request touches, for "allow always" rules. */
+  repoPath?: string;
+}
+
+type AnySchema = z.ZodType;
+type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
+
+export interface RouteDef<BS = AnySchema | undefined, QS = AnySchema | undefined, PS = AnySchema | undefined> {
+  method: HttpMethod;
+  /** Full path as in shared/operations.ts ROUTE_TABLE. */
+  path: string;
+  summary: string;
+  body?: BS;
+  query?: QS;
+  params?: PS;
+  /** Response schema, for the OpenAPI document. */
+  response?: AnySchema;
+  /** Response is NDJSON (normalized events), not one JSON document. */
+  streams?: boolean;
+  classify?: (input: RouteInput<Infer<BS>, Infer<QS>, Infer<PS>>) => Classification;
+  handler: (input: RouteInput<Infer<BS>, Infer<QS>, Infer<PS>>, ctx: RequestContext) => unknown;
+}
+
+// `any` here keeps a heterogeneous list of routes assignable; each defineRoute call is fully typed.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteDef<any, any, any>;
+
+export function defineRoute<
+  BS extends AnySchema | undefined = undefined,
+  QS extends AnySchema | undefined = undefined,
+  PS extends AnySchema | undefined = undefined,
+>(def: RouteDef<BS, QS, PS>): RouteDef<BS, QS, PS> {
+  return def;
+}

@@ -1,0 +1,38 @@
+// One SQLite file (WAL) for everything; each table family owns its migrations,
+// so modules can evolve their tables without a central list.
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+export function openDatabase(file: string): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    family TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+  )`);
+  return db;
+}
+
+/**
+ * Applies the steps of one table family that have not run yet, each in its own
+ * transaction with the version bump, so a crash never leaves a half-migrated family.
+ * Steps are append-only: never edit or reorder a released step.
+ */
+export function migrate(db: Db, family: string, steps: readonly string[]): void {
+  const row = db.prepare('SELECT version FROM schema_migrations WHERE family = ?').get(family) as
+    | { version: number }
+    | undefined;
+  const current = row?.version ?? 0;
+  for (let version = current + 1; version <= steps.length; version++) {
+    db.transaction(() => {
+      db.exec(steps[version - 1]);
+      db.prepare(
+        'INSERT INTO schema_migrations (family, version) VALUES (?, ?) ON CONFLICT(family) DO UPDATE SET version = excluded.version',
+      ).run(family, version);
+    })();
+  }
+}

@@ -1,0 +1,188 @@
+// The one table of every gateway route and the operation it belongs to.
+// Approval policy and telemetry key on the operation ID; it always comes from this
+// table (through the matched route), never from anything the client sends.
+
+export const OPERATION_IDS = [
+  'symphony_launch',
+  'symphony_loop',
+  'symphony_loop_kill',
+  'symphony_plan_loop',
+  'symphony_status',
+  'symphony_kill',
+  'symphony_chat',
+  'symphony_comment_chat',
+  'symphony_commit_message',
+  'symphony_sessions',
+  'symphony_plan',
+  'symphony_judges',
+  'symphony_logs',
+  'symphony_chat_history',
+  'terminal_chat',
+  'ticket_chat',
+  'run_viewer_chat',
+  'codex_review',
+  'codex_argue',
+  'git_action',
+  'git_pr',
+  'git_branch_worktree',
+  'health_check',
+  'repos_config',
+  'deploy',
+  'learnings',
+  'filesystem',
+  'binary_paths_settings',
+] as const;
+
+export type OperationId = (typeof OPERATION_IDS)[number];
+
+/** `desktop`: the renderer or the gateway token only, never a paired external origin.
+ *  `public`: no credential (health probe, pairing exchange). */
+export type RouteKind = OperationId | 'desktop' | 'public';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Whether a request reads or changes things; the policy decides per access. */
+export type Access = 'read' | 'write';
+
+export interface RouteEntry {
+  method: HttpMethod;
+  /** Koa router path (path-to-regexp v8 syntax). */
+  path: string;
+  kind: RouteKind;
+  /** Default access; GET reads, everything else writes unless stated. */
+  access: Access;
+  /** Bodies other than JSON accepted on this route. */
+  multipart?: boolean;
+}
+
+const API = '/api/gateway';
+
+function entries(kind: RouteKind, path: string, methods: HttpMethod[], extra: Partial<RouteEntry> = {}): RouteEntry[] {
+  return methods.map((method) => ({
+    method,
+    path: path.startsWith('/api/') || path.startsWith('/gateway-auth') || path === '/health' ? path : API + path,
+    kind,
+    access: method === 'GET' ? 'read' : 'write',
+    ...extra,
+  }));
+}
+
+export const ROUTE_TABLE: readonly RouteEntry[] = [
+  // Unauthenticated.
+  ...entries('public', '/health', ['GET']),
+  ...entries('public', '/gateway-auth/exchange', ['POST']),
+
+  // Desktop-only: the renderer or the gateway token.
+  ...entries('desktop', '/gateway-auth/challenge', ['POST']),
+  ...entries('desktop', '/desktop/sessions', ['GET']),
+  ...entries('desktop', '/desktop/sessions/:sessionId', ['DELETE']),
+  ...entries('desktop', '/desktop/approvals', ['GET']),
+  ...entries('desktop', '/desktop/approvals/:approvalId', ['POST']),
+  ...entries('desktop', '/desktop/policies', ['GET', 'PUT']),
+  ...entries('desktop', '/desktop/rules', ['GET']),
+  ...entries('desktop', '/desktop/rules/:ruleId', ['DELETE']),
+  ...entries('desktop', '/desktop/config', ['GET', 'PATCH']),
+  ...entries('desktop', '/desktop/api-key', ['PUT', 'DELETE']),
+  ...entries('desktop', '/desktop/processes', ['GET']),
+  ...entries('desktop', '/desktop/processes/:processId', ['DELETE']),
+
+  ...entries('health_check', '/health-check', ['GET']),
+  ...entries('health_check', '/version', ['GET']),
+  ...entries('health_check', '/mcp-auth', ['GET']),
+  ...entries('health_check', '/openapi.json', ['GET']),
+
+  ...entries('repos_config', '/repos', ['GET', 'POST', 'DELETE', 'PATCH']),
+  ...entries('binary_paths_settings', '/settings/binary-paths', ['GET', 'PATCH']),
+
+  // /git dispatches on `action`; the route classifies read or write per action.
+  ...entries('git_action', '/git', ['POST']),
+  ...entries('git_action', '/git/branches', ['GET']),
+  ...entries('git_action', '/git/diff', ['POST'], { access: 'read' }),
+  ...entries('git_action', '/git/worktree', ['POST', 'DELETE']),
+  ...entries('git_action', '/git/repo-path', ['GET']),
+  ...entries('git_branch_worktree', '/git/branch-worktree', ['GET']),
+
+  ...entries('git_pr', '/git/pr', ['POST']),
+  ...entries('git_pr', '/git/pr/list', ['GET']),
+  ...entries('git_pr', '/git/pr/comments', ['GET']),
+  ...entries('git_pr', '/git/pr/reviews', ['GET']),
+  ...entries('git_pr', '/git/pr/reply', ['POST']),
+  ...entries('git_pr', '/git/pr/files', ['GET']),
+  ...entries('git_pr', '/git/pr/head-sha', ['GET']),
+  ...entries('git_pr', '/git/pr/inline-comment', ['POST']),
+  ...entries('git_pr', '/git/user', ['GET']),
+
+  ...entries('filesystem', '/directories', ['GET']),
+  ...entries('filesystem', '/files/search', ['GET']),
+  ...entries('filesystem', '/run-viewer-extract', ['GET', 'DELETE']),
+  ...entries('filesystem', '/run-viewer-extract', ['POST'], { multipart: true }),
+  ...entries('filesystem', '/work-directory/:ticketId', ['GET']),
+  ...entries('filesystem', '/symphony/attachments/*attachmentPath', ['GET']),
+  ...entries('filesystem', '/symphony/upload/:ticketId', ['POST'], { multipart: true }),
+
+  ...entries('symphony_launch', '/symphony/launch', ['POST']),
+  ...entries('symphony_loop', '/symphony/loop', ['POST']),
+  ...entries('symphony_loop_kill', '/symphony/loop/kill', ['POST']),
+  ...entries('symphony_plan_loop', '/symphony/plan-loop/*action', ['POST']),
+  ...entries('symphony_status', '/symphony/status', ['GET']),
+  ...entries('symphony_status', '/symphony/status/:ticketId', ['GET']),
+  ...entries('symphony_kill', '/symphony/kill', ['POST']),
+  ...entries('symphony_logs', '/symphony/logs/:ticketId', ['GET']),
+  ...entries('symphony_plan', '/symphony/plan/:ticketId', ['GET']),
+  ...entries('symphony_judges', '/symphony/judges/:ticketId', ['GET']),
+  ...entries('symphony_sessions', '/symphony/sessions', ['GET', 'POST', 'DELETE']),
+  ...entries('symphony_sessions', '/symphony/sessions/unread-count', ['GET']),
+  ...entries('symphony_chat', '/symphony/chat/:ticketId', ['POST']),
+  ...entries('symphony_comment_chat', '/symphony/comment-chat/:commentId', ['GET', 'POST', 'PATCH', 'DELETE']),
+  ...entries('symphony_commit_message', '/symphony/commit-message/:ticketId', ['GET']),
+  ...entries('symphony_chat_history', '/symphony/chat-history/:ticketId', ['GET', 'POST', 'DELETE']),
+
+  ...entries('codex_review', '/codex/available', ['GET']),
+  ...entries('codex_review', '/codex/review/:ticketId', ['POST']),
+  ...entries('codex_review', '/codex/status/:ticketId', ['GET', 'DELETE']),
+  ...entries('codex_review', '/codex/stop/:ticketId', ['POST', 'DELETE']),
+  ...entries('codex_review', '/codex/review-findings/:ticketId', ['GET', 'POST']),
+  ...entries('codex_review', '/codex/review-dedup/:ticketId', ['POST']),
+  ...entries('codex_review', '/codex/review-extract/:ticketId', ['POST']),
+  ...entries('codex_review', '/codex/review-verdict/:ticketId', ['POST']),
+  ...entries('codex_review', '/codex/chat/:ticketId', ['POST']),
+  ...entries('codex_review', '/codex/finding-chat/:findingId', ['GET', 'POST', 'PATCH', 'DELETE']),
+  ...entries('codex_argue', '/codex/argue/:ticketId', ['POST']),
+
+  ...entries('terminal_chat', '/terminal-chat', ['GET', 'POST', 'DELETE']),
+  ...entries('ticket_chat', '/ticket-chat', ['GET', 'POST', 'DELETE']),
+  ...entries('run_viewer_chat', '/run-viewer-chat', ['GET', 'POST', 'DELETE']),
+
+  ...entries('deploy', '/deploy', ['POST']),
+  ...entries('deploy', '/deploy/health', ['POST'], { access: 'read' }),
+  ...entries('deploy', '/deploy/kill', ['POST']),
+  ...entries('deploy', '/deploy/teardown', ['POST']),
+  ...entries('deploy', '/deploy/status/:ticketId', ['GET']),
+  ...entries('deploy', '/deploy/check-existing', ['POST'], { access: 'read' }),
+  ...entries('deploy', '/deploy/detect', ['POST'], { access: 'read' }),
+  ...entries('deploy', '/deploy/redetect', ['POST'], { access: 'read' }),
+  ...entries('deploy', '/deploy/extract-info', ['POST'], { access: 'read' }),
+
+  ...entries('learnings', '/learnings', ['GET']),
+  ...entries('learnings', '/symphony/extract-learnings', ['POST']),
+  ...entries('learnings', '/symphony/process-learnings', ['GET', 'POST']),
+  ...entries('learnings', '/symphony/process-all-learnings', ['GET', 'POST']),
+  ...entries('learnings', '/symphony/pending-learnings', ['GET']),
+  ...entries('learnings', '/symphony/learnings-status/:ticketId', ['GET']),
+  ...entries('learnings', '/symphony/record-learning-use', ['POST']),
+];
+
+export function routeKey(method: string, path: string): string {
+  return `${method.toUpperCase()} ${path}`;
+}
+
+const byKey = new Map(ROUTE_TABLE.map((entry) => [routeKey(entry.method, entry.path), entry]));
+
+/** The table entry for a registered route, or undefined when the table lacks it. */
+export function findRouteEntry(method: string, path: string): RouteEntry | undefined {
+  return byKey.get(routeKey(method, path));
+}
+
+export function isOperationId(value: string): value is OperationId {
+  return (OPERATION_IDS as readonly string[]).includes(value);
+}
