@@ -19,6 +19,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** Output passed maxBuffer: the child was stopped and stdout/stderr are cut at the cap. */
+  truncated: boolean;
 }
 
 export class Supervisor {
@@ -41,6 +43,7 @@ export class Supervisor {
       stdout: String(result.stdout ?? ''),
       stderr: String(result.stderr ?? ''),
       timedOut: Boolean(result.timedOut),
+      truncated: Boolean(result.isMaxBuffer),
     };
   }
 }
