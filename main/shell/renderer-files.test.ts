@@ -1,0 +1,61 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { RENDERER_ORIGIN, rendererCsp, resolveRendererFile } from './renderer-files.js';
+
+let dir: string;
+let root: string;
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'renderer-files-'));
+  root = path.join(dir, 'renderer');
+  await mkdir(path.join(root, 'assets'), { recursive: true });
+  await writeFile(path.join(root, 'index.html'), '<!doctype html>');
+  await writeFile(path.join(root, 'assets', 'app.js'), 'console.log(1)');
+  await writeFile(path.join(dir, 'secret.txt'), 'outside the root');
+  await symlink(path.join(dir, 'secret.txt'), path.join(root, 'assets', 'link.txt'));
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('serves files of the renderer origin with their content type', async () => {
+  assert.deepEqual(await resolveRendererFile(root, `${RENDERER_ORIGIN}/assets/app.js`), {
+    file: path.join(root, 'assets', 'app.js'),
+    contentType: 'text/javascript; charset=utf-8',
+  });
+  const index = { file: path.join(root, 'index.html'), contentType: 'text/html; charset=utf-8' };
+  assert.deepEqual(await resolveRendererFile(root, `${RENDERER_ORIGIN}/`), index);
+  assert.deepEqual(await resolveRendererFile(root, `${RENDERER_ORIGIN}/approvals`), index, 'client-side route');
+  assert.deepEqual(await resolveRendererFile(root, `${RENDERER_ORIGIN}/index.html?x=1#y`), index);
+});
+
+test('refuses other origins, traversal, encoded separators, NUL and symlinks out of the root', async () => {
+  const refused = [
+    'app://other/index.html',
+    'https://symphony/index.html',
+    'file:///etc/passwd',
+    `${RENDERER_ORIGIN}/%2e%2e/secret.txt`,
+    `${RENDERER_ORIGIN}/assets/%2e%2e%2f%2e%2e%2fsecret.txt`,
+    `${RENDERER_ORIGIN}/assets/..%5c..%5csecret.txt`,
+    `${RENDERER_ORIGIN}/index.html%00.js`,
+    `${RENDERER_ORIGIN}/%E0%A4%A`,
+    `${RENDERER_ORIGIN}/assets/link.txt`,
+    `${RENDERER_ORIGIN}/missing.js`,
+    'not a url',
+  ];
+  for (const url of refused) {
+    assert.equal(await resolveRendererFile(root, url), undefined, url);
+  }
+});
+
+test('the CSP allows only own files and the gateway on its port', () => {
+  const csp = rendererCsp(19433);
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.match(csp, /connect-src 'self' http:\/\/127\.0\.0\.1:19433 http:\/\/localhost:19433(;|$)/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+});
