@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RENDERER_ORIGIN, rendererCsp, resolveRendererFile } from './renderer-files.js';
+import { RENDERER_ENTRY_URL, RENDERER_ORIGIN, rendererCsp, resolveRendererFile } from './renderer-files.js';
+
+const UI = RENDERER_ENTRY_URL; // app://symphony/ui/
 
 let dir: string;
 let root: string;
@@ -23,28 +25,32 @@ after(async () => {
 });
 
 test('serves files of the renderer origin with their content type', async () => {
-  assert.deepEqual(await resolveRendererFile(root, `${RENDERER_ORIGIN}/assets/app.js`), {
+  assert.deepEqual(await resolveRendererFile(root, `${UI}assets/app.js`), {
     file: path.join(root, 'assets', 'app.js'),
     contentType: 'text/javascript; charset=utf-8',
   });
   const index = { file: path.join(root, 'index.html'), contentType: 'text/html; charset=utf-8' };
-  assert.deepEqual(await resolveRendererFile(root, `${RENDERER_ORIGIN}/`), index);
-  assert.deepEqual(await resolveRendererFile(root, `${RENDERER_ORIGIN}/approvals`), index, 'client-side route');
-  assert.deepEqual(await resolveRendererFile(root, `${RENDERER_ORIGIN}/index.html?x=1#y`), index);
+  assert.deepEqual(await resolveRendererFile(root, UI), index);
+  assert.deepEqual(await resolveRendererFile(root, `${RENDERER_ORIGIN}/ui`), index);
+  assert.deepEqual(await resolveRendererFile(root, `${UI}approvals`), index, 'client-side route');
+  assert.deepEqual(await resolveRendererFile(root, `${UI}index.html?x=1#y`), index);
 });
 
 test('refuses other origins, traversal, encoded separators, NUL and symlinks out of the root', async () => {
   const refused = [
-    'app://other/index.html',
-    'https://symphony/index.html',
+    'app://other/ui/index.html',
+    'https://symphony/ui/index.html',
+    `${RENDERER_ORIGIN}/index.html`,
+    `${RENDERER_ORIGIN}/`,
+    `${RENDERER_ORIGIN}/uix/app.js`,
     'file:///etc/passwd',
-    `${RENDERER_ORIGIN}/%2e%2e/secret.txt`,
-    `${RENDERER_ORIGIN}/assets/%2e%2e%2f%2e%2e%2fsecret.txt`,
-    `${RENDERER_ORIGIN}/assets/..%5c..%5csecret.txt`,
-    `${RENDERER_ORIGIN}/index.html%00.js`,
-    `${RENDERER_ORIGIN}/%E0%A4%A`,
-    `${RENDERER_ORIGIN}/assets/link.txt`,
-    `${RENDERER_ORIGIN}/missing.js`,
+    `${UI}%2e%2e/secret.txt`,
+    `${UI}assets/%2e%2e%2f%2e%2e%2fsecret.txt`,
+    `${UI}assets/..%5c..%5csecret.txt`,
+    `${UI}index.html%00.js`,
+    `${UI}%E0%A4%A`,
+    `${UI}assets/link.txt`,
+    `${UI}missing.js`,
     'not a url',
   ];
   for (const url of refused) {

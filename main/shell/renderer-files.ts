@@ -8,6 +8,10 @@ export const RENDERER_SCHEME = 'app';
 export const RENDERER_HOST = 'symphony';
 /** The renderer's exact origin: the gateway trusts it as the `renderer` caller. */
 export const RENDERER_ORIGIN = `${RENDERER_SCHEME}://${RENDERER_HOST}`;
+/** Vite builds the renderer with base '/ui/' (the path the headless gateway serves it at);
+ *  the window uses the same layout so asset URLs resolve unchanged. */
+export const RENDERER_BASE_PATH = '/ui/';
+export const RENDERER_ENTRY_URL = `${RENDERER_ORIGIN}${RENDERER_BASE_PATH}`;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -28,9 +32,9 @@ export interface RendererFile {
 }
 
 /**
- * The file under `root` that `requestUrl` names, or undefined when the URL is not the
- * renderer's origin or tries to leave `root` (`..`, encoded separators, NUL, symlinks).
- * Paths without an extension are client-side routes and get index.html.
+ * The file under `root` that `requestUrl` (below RENDERER_BASE_PATH) names, or undefined
+ * when the URL is not the renderer's or tries to leave `root` (`..`, encoded separators,
+ * NUL, symlinks). Paths without an extension are client-side routes and get index.html.
  */
 export async function resolveRendererFile(root: string, requestUrl: string): Promise<RendererFile | undefined> {
   let url: URL;
@@ -47,7 +51,10 @@ export async function resolveRendererFile(root: string, requestUrl: string): Pro
     return undefined;
   }
   if (pathname.includes('\0') || pathname.includes('\\') || pathname.split('/').includes('..')) return undefined;
-  const relative = path.extname(pathname) === '' ? 'index.html' : pathname.replace(/^\/+/, '');
+  if (`${pathname}/` === RENDERER_BASE_PATH) pathname = RENDERER_BASE_PATH;
+  if (!pathname.startsWith(RENDERER_BASE_PATH)) return undefined;
+  const inside = pathname.slice(RENDERER_BASE_PATH.length);
+  const relative = path.extname(inside) === '' ? 'index.html' : inside;
   const realRoot = await realpath(root).catch(() => undefined);
   if (!realRoot) return undefined;
   const file = await realpath(path.join(realRoot, relative)).catch(() => undefined);
