@@ -1,0 +1,195 @@
+// The one gate every user-given path goes through: after realpath it must lie inside
+// the workspace root or a managed repository (or its worktree parent), and never
+// inside a folder that holds secrets, even when an allowed parent contains it.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BadRequest, Forbidden, Unprocessable } from '../errors.js';
+import type { SettingsStore } from '../store/settings.js';
+
+export const WORKSPACE_ROOT_SETTING = 'workspaceRoot';
+export const PATH_NOT_ALLOWED = 'path_not_allowed';
+
+/** Folders (relative to home) that hold keys, tokens or keychains. */
+const DENIED_IN_HOME = [
+  '.ssh',
+  '.gnupg',
+  '.aws',
+  '.azure',
+  '.config/gh',
+  '.config/gcloud',
+  '.config/op',
+  '.claude',
+  '.claude.json',
+  '.codex',
+  '.docker',
+  '.kube',
+  '.netrc',
+  '.git-credentials',
+  '.npmrc',
+  '.pypirc',
+  '.password-store',
+  '.vault-token',
+  '.terraform.d',
+  '.local/share/keyrings',
+  'Library/Keychains',
+];
+
+const MAX_PATH_LENGTH = 4096;
+const DENY_LIST_TTL_MS = 10_000;
+// macOS and Windows file systems are case-insensitive by default: ~/.SSH is ~/.ssh.
+const CASE_INSENSITIVE = process.platform === 'darwin' || process.platform === 'win32';
+
+export interface WorkspaceGuardOptions {
+  settings: Pick<SettingsStore, 'get' | 'set' | 'delete'>;
+  /** Managed repositories and their worktree parents (the repos registry). */
+  listRepoRoots: () => readonly string[];
+  homeDir?: string;
+  /** More folders never to expose (e.g. the gateway's own secret files). */
+  extraDenied?: readonly string[];
+}
+
+export class WorkspaceGuard {
+  private readonly homeDir: string;
+  private deniedCache: { paths: string[]; expiresAt: number } | null = null;
+
+  constructor(private readonly options: WorkspaceGuardOptions) {
+    this.homeDir = options.homeDir ?? os.homedir();
+  }
+
+  workspaceRoot(): string | null {
+    const value = this.options.settings.get<unknown>(WORKSPACE_ROOT_SETTING);
+    return typeof value === 'string' && value !== '' ? value : null;
+  }
+
+  /** Validates and stores the workspace root (its realpath); null clears it. Returns what was stored. */
+  async setWorkspaceRoot(dir: string | null): Promise<string | null> {
+    if (dir === null) {
+      this.options.settings.delete(WORKSPACE_ROOT_SETTING);
+      return null;
+    }
+    const syntaxProblem = checkSyntax(dir);
+    if (syntaxProblem) throw new BadRequest(`Workspace root ${syntaxProblem}.`, undefined, 'invalid_workspace_root');
+    let real: string;
+    try {
+      real = await fs.realpath(dir);
+    } catch {
+      throw new Unprocessable('The workspace root does not exist.', 'invalid_workspace_root');
+    }
+    if (!(await fs.stat(real)).isDirectory()) {
+      throw new Unprocessable('The workspace root is not a directory.', 'invalid_workspace_root');
+    }
+    if (path.dirname(real) === real) {
+      throw new Forbidden('The file system root cannot be the workspace root: choose a project folder.', PATH_NOT_ALLOWED);
+    }
+    if (this.deniedMatch(real, await this.deniedPaths())) {
+      throw new Forbidden('The workspace root is inside a folder that holds secrets.', PATH_NOT_ALLOWED);
+    }
+    this.options.settings.set(WORKSPACE_ROOT_SETTING, real);
+    return real;
+  }
+
+  /**
+   * The realpath of `userPath` when it is allowed; else Forbidden (path_not_allowed).
+   * A path that does not exist yet (a worktree to create) is judged by its nearest
+   * existing parent, with the missing tail appended to that parent's realpath.
+   */
+  async resolve(userPath: string): Promise<string> {
+    const syntaxProblem = checkSyntax(userPath);
+    if (syntaxProblem) throw notAllowed(`the path ${syntaxProblem}`);
+    const [real, denied] = await Promise.all([realpathOfNearestExisting(path.resolve(userPath)), this.deniedPaths()]);
+    if (this.deniedMatch(real, denied)) throw notAllowed('it is inside a folder that holds secrets');
+
+    const root = this.workspaceRoot();
+    if (root === null) {
+      throw notAllowed(
+        'no workspace root is set. Set one with `symphony-gateway config --workspace-root DIR` or in the desktop app settings',
+      );
+    }
+    const allowed = await realpaths([root, ...this.options.listRepoRoots()]);
+    if (!allowed.some((parent) => isInside(real, parent))) {
+      throw notAllowed('it is outside the workspace root and the managed repositories');
+    }
+    return real;
+  }
+
+  /**
+   * True when an absolute, already resolved path lies in the deny list (for filtering
+   * listings). Uses the deny list as of the last resolve(); call resolve() first.
+   */
+  isDenied(resolvedPath: string): boolean {
+    return this.deniedMatch(resolvedPath, this.deniedCache?.paths ?? this.literalDenied());
+  }
+
+  private deniedMatch(resolvedPath: string, denied: readonly string[]): boolean {
+    return denied.some((entry) => isInside(resolvedPath, entry));
+  }
+
+  private literalDenied(): string[] {
+    return [...DENIED_IN_HOME.map((rel) => path.join(this.homeDir, rel)), ...(this.options.extraDenied ?? [])];
+  }
+
+  // Both the literal locations and their realpaths: ~/.ssh may be a link into a dotfiles repo.
+  private async deniedPaths(): Promise<string[]> {
+    const now = Date.now();
+    if (this.deniedCache && this.deniedCache.expiresAt > now) return this.deniedCache.paths;
+    const literal = [...this.literalDenied(), ...(await realpaths([this.homeDir])).flatMap((home) =>
+      home === this.homeDir ? [] : DENIED_IN_HOME.map((rel) => path.join(home, rel)),
+    )];
+    const paths = [...new Set([...literal, ...(await realpaths(literal))])];
+    this.deniedCache = { paths, expiresAt: now + DENY_LIST_TTL_MS };
+    return paths;
+  }
+}
+
+function notAllowed(why: string): Forbidden {
+  return new Forbidden(`Path not allowed: ${why}.`, PATH_NOT_ALLOWED);
+}
+
+/** Why a raw path is refused before touching the disk, or null when its shape is fine. */
+function checkSyntax(raw: string): string | null {
+  if (typeof raw !== 'string' || raw === '') return 'is empty';
+  if (raw.length > MAX_PATH_LENGTH) return 'is too long';
+  if (raw.includes('\0')) return 'contains a NUL character';
+  // The query string is decoded once already; what is still encoded was encoded twice on purpose.
+  if (/%(?:25)*(?:2e|2f|5c|00)/i.test(raw)) return 'contains percent-encoded characters';
+  if (!path.isAbsolute(raw)) return 'must be absolute';
+  if (raw.split(/[\\/]/).includes('..')) return 'must not contain ".." segments';
+  return null;
+}
+
+/** Inside or equal, by whole segments: /root-evil is not inside /root. */
+function isInside(child: string, parent: string): boolean {
+  const c = CASE_INSENSITIVE ? child.toLowerCase() : child;
+  const p = CASE_INSENSITIVE ? parent.toLowerCase() : parent;
+  if (c === p) return true;
+  const prefix = p.endsWith(path.sep) ? p : p + path.sep;
+  return c.startsWith(prefix);
+}
+
+async function realpaths(paths: readonly string[]): Promise<string[]> {
+  const resolved = await Promise.all(paths.map((p) => fs.realpath(p).catch(() => null)));
+  return resolved.filter((p): p is string => p !== null);
+}
+
+async function realpathOfNearestExisting(absolute: string): Promise<string> {
+  const missing: string[] = [];
+  let current = absolute;
+  for (;;) {
+    try {
+      const real = await fs.realpath(current);
+      return missing.length === 0 ? real : path.join(real, ...missing.reverse());
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw notAllowed('it cannot be resolved');
+      // A dangling link must not pass as "does not exist yet": creating through it writes at its target.
+      if (await fs.lstat(current).then((s) => s.isSymbolicLink(), () => false)) {
+        throw notAllowed('it goes through a symbolic link whose target does not exist');
+      }
+      const parent = path.dirname(current);
+      if (parent === current) throw notAllowed('it cannot be resolved');
+      missing.push(path.basename(current));
+      current = parent;
+    }
+  }
+}
