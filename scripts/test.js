@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+// `npm test`: every test, as it is, on a fresh clone.
+// 1. Without a Secret Service (no D-Bus session) it re-runs itself inside
+//    dbus-run-session with a throwaway unlocked gnome-keyring, so keytar is tested
+//    for real; where those are not installed the keychain tests skip with a reason.
+// 2. Runs every *.test.ts under main/, shared/, scripts/, bench/ with node:test + tsx.
+// 3. Runs the Playwright e2e in Debian's Chromium when both are there.
+// 4. Ends with what could not run and why, then `tests: N passed, N failed, N skipped`.
+// Arguments narrow the run: `npm test -- main/secrets` runs the tests under that path
+// (the e2e only when `e2e` is among them).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const UNIT_DIRS = ['main', 'shared', 'scripts', 'bench'];
+const E2E_CONFIGS = ['e2e/playwright.config.ts', 'playwright.config.ts'];
+const CHROMIUM = '/usr/bin/chromium';
+const IN_KEYRING = 'SYMPHONY_TEST_IN_KEYRING';
+
+const filters = process.argv.slice(2);
+
+if (shouldStartKeyring()) {
+  process.exitCode = await rerunInsideThrowawayKeyring();
+} else {
+  process.exitCode = await runAll();
+}
+
+function shouldStartKeyring() {
+  return (
+    process.platform === 'linux' &&
+    !process.env.DBUS_SESSION_BUS_ADDRESS &&
+    !process.env[IN_KEYRING] &&
+    hasCommand('dbus-run-session') &&
+    hasCommand('gnome-keyring-daemon')
+  );
+}
+
+function hasCommand(name) {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** The keyring's files live in a temp XDG_DATA_HOME that is removed afterwards. */
+async function rerunInsideThrowawayKeyring() {
+  const keyringHome = mkdtempSync(path.join(os.tmpdir(), 'symphony-test-keyring-'));
+  // If the keyring does not start, the tests still run and the keychain ones skip.
+  const script =
+    'echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null ' +
+    '|| echo "could not start gnome-keyring-daemon" >&2; exec "$@"';
+  try {
+    return await run('dbus-run-session', ['--', 'sh', '-c', script, 'sh', process.execPath, ...process.argv.slice(1)], {
+      env: { ...process.env, XDG_DATA_HOME: keyringHome, [IN_KEYRING]: '1' },
+    });
+  } finally {
+    rmSync(keyringHome, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  }
+}
+
+async function runAll() {
+  const notRun = [];
+  const keychain = await keychainStatus();
+  if (keychain) notRun.push(`keychain tests: ${keychain}`);
+
+  const unit = await runUnitTests();
+  const e2e = wantsE2e() ? await runE2e(notRun) : emptyCounts();
+
+  const total = {
+    passed: unit.passed + e2e.passed,
+    failed: unit.failed + e2e.failed,
+    skipped: unit.skipped + e2e.skipped,
+  };
+  console.log('');
+  for (const [reason, names] of unit.skipReasons) console.log(`skipped (${names.length}): ${reason}`);
+  for (const reason of notRun) console.log(`not run: ${reason}`);
+  for (const failure of [...unit.failures, ...e2e.failures]) console.log(`failed: ${failure}`);
+  console.log(`tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+  return total.failed > 0 || unit.exitCode !== 0 || e2e.exitCode !== 0 ? 1 : 0;
+}
+
+function emptyCounts() {
+  return { passed: 0, failed: 0, skipped: 0, failures: [], skipReasons: new Map(), exitCode: 0 };
+}
+
+/** Why the OS keychain cannot be used, or null when keytar reaches one. */
+async function keychainStatus() {
+  let keytar;
+  try {
+    const mod = await import('keytar');
+    keytar = mod.default ?? mod;
+  } catch (error) {
+    return `keytar is not installed or did not build (${firstLine(error)})`;
+  }
+  try {
+    await Promise.race([
+      keytar.findCredentials('symphony-desktop-test-probe'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000).unref()),
+    ]);
+    return null;
+  } catch (error) {
+    const hint = hasCommand('dbus-run-session') && hasCommand('gnome-keyring-daemon') ? '' : ' (install dbus and gnome-keyring to test it)';
+    return `no Secret Service: ${firstLine(error)}${hint}`;
+  }
+}
+
+function firstLine(error) {
+  return String(error?.message ?? error).split('\n')[0];
+}
+
+function findTestFiles() {
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+      if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+      const rel = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.isFile() && entry.name.endsWith('.test.ts')) files.push(rel);
+    }
+  };
+  for (const dir of UNIT_DIRS) if (existsSync(path.join(ROOT, dir))) walk(dir);
+  const wanted = filters.filter((f) => !isE2eFilter(f));
+  return files.sort().filter((file) => filters.length === 0 || wanted.some((f) => file.startsWith(path.normalize(f))));
+}
+
+function isE2eFilter(filter) {
+  return path.normalize(filter).split(path.sep)[0] === 'e2e';
+}
+
+function wantsE2e() {
+  return filters.length === 0 || filters.some(isE2eFilter);
+}
+
+async function runUnitTests() {
+  const files = findTestFiles();
+  if (files.length === 0) return emptyCounts();
+  const tapDir = mkdtempSync(path.join(os.tmpdir(), 'symphony-test-tap-'));
+  const tapFile = path.join(tapDir, 'unit.tap');
+  try {
+    const exitCode = await run(process.execPath, [
+      '--import', 'tsx',
+      '--test', '--test-concurrency=2', '--test-timeout=300000',
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+      ...files,
+    ]);
+    const counts = existsSync(tapFile) ? parseTap(readFileSync(tapFile, 'utf8')) : emptyCounts();
+    if (exitCode !== 0 && counts.failed === 0) counts.failures.push(`node --test exited with ${exitCode}`);
+    return { ...counts, exitCode };
+  } finally {
+    rmSync(tapDir, { recursive: true, force: true });
+  }
+}
+
+/** Totals from node:test's TAP, plus each failed test and each skip reason. */
+function parseTap(tap) {
+  const counts = emptyCounts();
+  const total = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
+  counts.passed = total('pass');
+  counts.failed = total('fail') + total('cancelled');
+  counts.skipped = total('skipped');
+  let current = null;
+  const finish = () => {
+    if (current?.failed && current.type !== 'suite') counts.failures.push(`${current.name} (${current.location ?? '?'})`);
+    current = null;
+  };
+  for (const line of tap.split('\n')) {
+    const result = line.match(/^\s*(not ok|ok) \d+ - (.*?)(?: # SKIP(?: (.*))?)?$/);
+    if (result) {
+      finish();
+      current = { name: result[2], failed: result[1] === 'not ok' };
+      if (line.includes(' # SKIP')) {
+        const reason = result[3] ?? 'no reason given';
+        counts.skipReasons.set(reason, [...(counts.skipReasons.get(reason) ?? []), result[2]]);
+      }
+      continue;
+    }
+    const field = current && line.match(/^\s*(location|type): '?(.*?)'?$/);
+    if (field) current[field[1]] = path.relative(ROOT, field[2]) || field[2];
+  }
+  finish();
+  return counts;
+}
+
+async function runE2e(notRun) {
+  const config = E2E_CONFIGS.find((file) => existsSync(path.join(ROOT, file)));
+  if (!config) {
+    notRun.push('e2e: no Playwright config yet (e2e/playwright.config.ts)');
+    return emptyCounts();
+  }
+  if (!existsSync(CHROMIUM)) {
+    notRun.push(`e2e: ${CHROMIUM} not found (install Debian's chromium)`);
+    return emptyCounts();
+  }
+  const counts = emptyCounts();
+  // The e2e drive the built renderer that the gateway serves at /ui/.
+  const build = await run('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn']);
+  if (build !== 0) {
+    counts.failed = 1;
+    counts.failures.push('e2e: the renderer build (vite build) failed');
+    return { ...counts, exitCode: build };
+  }
+  const reportDir = mkdtempSync(path.join(os.tmpdir(), 'symphony-test-e2e-'));
+  const report = path.join(reportDir, 'report.json');
+  try {
+    const exitCode = await run('npx', ['playwright', 'test', '-c', config, '--reporter=list,json'], {
+      env: { ...process.env, PLAYWRIGHT_JSON_OUTPUT_NAME: report },
+    });
+    if (existsSync(report)) Object.assign(counts, parsePlaywrightReport(JSON.parse(readFileSync(report, 'utf8'))));
+    if (exitCode !== 0 && counts.failed === 0) {
+      counts.failed = 1;
+      counts.failures.push(`e2e: playwright exited with ${exitCode}`);
+    }
+    return { ...counts, exitCode };
+  } finally {
+    rmSync(reportDir, { recursive: true, force: true });
+  }
+}
+
+function parsePlaywrightReport(report) {
+  const stats = report.stats ?? {};
+  const failures = [];
+  const visit = (suite) => {
+    for (const spec of suite.specs ?? []) {
+      if (!spec.ok) failures.push(`e2e: ${spec.title} (${spec.file}:${spec.line})`);
+    }
+    for (const child of suite.suites ?? []) visit(child);
+  };
+  for (const suite of report.suites ?? []) visit(suite);
+  return {
+    passed: (stats.expected ?? 0) + (stats.flaky ?? 0),
+    failed: stats.unexpected ?? 0,
+    skipped: stats.skipped ?? 0,
+    failures,
+  };
+}
+
+/** Runs a command with inherited output; resolves with its exit code. */
+function run(command, args, options = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit', ...options });
+    child.on('error', (error) => {
+      console.error(`${command}: ${error.message}`);
+      resolve(127);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
