@@ -1,0 +1,259 @@
+// Claude Code in print mode with stream-json both ways. The user turn goes in through a
+// stdin PIPE (a regular file as stdin makes claude print nothing), tool approvals come
+// back as control_request lines and are answered on the same pipe, and once `result`
+// arrives stdin is closed so the process ends. One process per turn; `--resume` links turns.
+import type { NormalizedEvent } from '../../shared/events.js';
+import {
+  cliTurn, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
+  type ChildLauncher, type LaunchedChild,
+} from './cli-turn.js';
+import type { CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
+
+/** Tools that only read: the whole toolset of read-only chats. */
+export const CLAUDE_READ_ONLY_TOOLS = ['Read', 'Grep', 'Glob', 'LS'];
+
+const UNKNOWN_SESSION = /No conversation found with session ID/i;
+
+interface Attempt {
+  /** The CLI did not know the session asked for: nothing else was said. */
+  unknownSession: boolean;
+}
+
+export class ClaudeProvider implements Provider {
+  readonly id = 'claude' as const;
+
+  constructor(
+    private readonly launcher: ChildLauncher,
+    private readonly config: CliProviderConfig = {},
+  ) {}
+
+  async startTurn(options: TurnOptions): Promise<Turn> {
+    const control = new TurnControl(this.launcher);
+    const mode = options.readOnly ? 'read-only' : (options.permissionMode ?? 'default');
+    const run = async (resumeId: string | undefined, prompt: string) => {
+      const child = await control.start({
+        command: this.config.command ?? 'claude',
+        args: this.args(options, resumeId),
+        cwd: options.cwd,
+        env: this.env(options),
+        stdin: 'pipe',
+        timeoutMs: this.config.timeoutMs,
+        idleTimeoutMs: this.config.idleTimeoutMs,
+        label: 'claude',
+        owner: options.owner,
+      });
+      await child.write(userLine(prompt));
+      return child;
+    };
+    // Started before the stream is read, so a missing binary fails the request itself.
+    const first = await run(options.resumeSessionId, options.prompt);
+    const provider = this;
+    return cliTurn(control, options.signal, mode, async function* () {
+      yield { type: 'status', status: options.resumeSessionId ? 'resumed' : 'started', pid: first.pid, mode };
+      const attempt = yield* provider.follow(first, options, control);
+      if (!attempt.unknownSession || control.killed) return;
+      const second = await run(undefined, seededPrompt(options.transcript ?? [], options.prompt));
+      yield { type: 'status', status: 'new_session', pid: second.pid, mode, message: NEW_SESSION_NOTICE };
+      yield { type: 'text', content: `${NEW_SESSION_NOTICE}\n\n` };
+      yield* provider.follow(second, options, control);
+    });
+  }
+
+  private args(options: TurnOptions, resumeId: string | undefined): string[] {
+    const args = [
+      '-p', '--verbose', '--output-format', 'stream-json', '--input-format', 'stream-json',
+      '--include-partial-messages', '--permission-prompt-tool', 'stdio',
+    ];
+    if (options.readOnly) {
+      args.push('--permission-mode', 'default', '--tools', CLAUDE_READ_ONLY_TOOLS.join(','));
+      args.push('--allowedTools', CLAUDE_READ_ONLY_TOOLS.join(','));
+    } else {
+      args.push('--permission-mode', options.permissionMode ?? 'default');
+    }
+    if (options.model) args.push('--model', options.model);
+    if (resumeId) args.push('--resume', resumeId);
+    return args;
+  }
+
+  private env(options: TurnOptions): Record<string, string> {
+    const env = { ...this.config.env };
+    // Claude refuses bypassPermissions as root unless told it runs in a sandbox.
+    if (options.permissionMode === 'bypassPermissions' && !options.readOnly && process.getuid?.() === 0) env.IS_SANDBOX = '1';
+    return env;
+  }
+
+  /** Reads one claude process to its end, turning its JSONL into normalized events. */
+  private async *follow(child: LaunchedChild, options: TurnOptions, control: TurnControl): AsyncGenerator<NormalizedEvent, Attempt> {
+    const parser = new ClaudeStreamParser();
+    const stderr = new StderrTail();
+    for await (const { stream, line } of child.lines()) {
+      if (stream === 'stderr') {
+        stderr.push(line);
+        if (UNKNOWN_SESSION.test(line)) parser.unknownSession = true;
+        continue;
+      }
+      const message = parseJsonLine(line);
+      if (!message) continue;
+      if (message.type === 'control_request') {
+        yield* this.answerControl(child, message, options);
+        continue;
+      }
+      yield* parser.events(message);
+      if (parser.sawResult) child.endInput();
+    }
+    const exit = await child.exited;
+    if (parser.unknownSession) return { unknownSession: true };
+    if (!parser.sawResult && !control.killed) {
+      const detail = stderr.text() || `exit code ${exit.exitCode ?? exit.signal}`;
+      yield { type: 'error', message: `claude stopped before finishing the turn (${exit.state}): ${detail}` };
+      yield { type: 'result', success: false, reason: 'crashed' };
+    }
+    return { unknownSession: false };
+  }
+
+  /** A tool approval (can_use_tool) goes to the approver; anything else we do not offer is refused. */
+  private async *answerControl(child: LaunchedChild, message: Record<string, unknown>, options: TurnOptions): AsyncGenerator<NormalizedEvent> {
+    const requestId = String(message.request_id ?? '');
+    const request = (message.request ?? {}) as { subtype?: string; tool_name?: string; input?: unknown };
+    if (request.subtype !== 'can_use_tool') {
+      await child.write(controlLine({ subtype: 'error', request_id: requestId, error: `unsupported control request ${request.subtype}` }));
+      return;
+    }
+    const toolName = request.tool_name ?? 'unknown';
+    yield { type: 'approval_request', requestId, toolName, input: request.input };
+    const answer = options.onApproval && !options.readOnly
+      ? await options.onApproval({ requestId, toolName, input: request.input }).catch(() => 'deny' as const)
+      : 'deny';
+    yield { type: 'approval_request', requestId, toolName, input: request.input, decision: answer };
+    const response = answer === 'allow'
+      ? { behavior: 'allow', updatedInput: request.input ?? {} }
+      : { behavior: 'deny', message: options.readOnly ? 'This chat is read-only.' : 'Denied on the desktop.' };
+    await child.write(controlLine({ subtype: 'success', request_id: requestId, response }));
+  }
+}
+
+function userLine(prompt: string): string {
+  return `${JSON.stringify({ type: 'user', message: { role: 'user', content: prompt } })}\n`;
+}
+
+function controlLine(response: Record<string, unknown>): string {
+  return `${JSON.stringify({ type: 'control_response', response })}\n`;
+}
+
+interface ContentBlock {
+  type: string;
+  text?: string;
+  thinking?: string;
+  id?: string;
+  name?: string;
+  input?: unknown;
+  tool_use_id?: string;
+  content?: unknown;
+  is_error?: boolean;
+}
+
+/** Maps claude's stream-json lines to normalized events (state: what was already streamed). */
+export class ClaudeStreamParser {
+  sawResult = false;
+  unknownSession = false;
+  /** An API error already came as a synthetic message; the result line repeats it. */
+  private errorReported = false;
+  private sessionId: string | null = null;
+  /** Messages whose text/thinking already came as stream_event deltas. */
+  private readonly streamed = new Set<string>();
+
+  *events(message: Record<string, unknown>): Generator<NormalizedEvent> {
+    const sessionId = typeof message.session_id === 'string' ? message.session_id : null;
+    if (sessionId && sessionId !== this.sessionId && message.type === 'system') {
+      this.sessionId = sessionId;
+      yield { type: 'sessionId', sessionId };
+    }
+    switch (message.type) {
+      case 'stream_event':
+        yield* this.delta(message);
+        return;
+      case 'assistant':
+        yield* this.assistant(message.message as { id?: string; model?: string; content?: ContentBlock[] });
+        return;
+      case 'user':
+        yield* this.toolResults(message.message as { content?: ContentBlock[] | string });
+        return;
+      case 'result':
+        yield* this.result(message);
+        return;
+    }
+  }
+
+  private *delta(message: Record<string, unknown>): Generator<NormalizedEvent> {
+    const event = message.event as { type?: string; delta?: { type?: string; text?: string; thinking?: string } };
+    if (event?.type !== 'content_block_delta') return;
+    const messageId = String(message.api_message_id ?? '');
+    if (event.delta?.type === 'text_delta' && event.delta.text) {
+      this.streamed.add(messageId);
+      yield { type: 'text', content: event.delta.text };
+    } else if (event.delta?.type === 'thinking_delta' && event.delta.thinking) {
+      this.streamed.add(messageId);
+      yield { type: 'thinking', content: event.delta.thinking };
+    }
+  }
+
+  private *assistant(message: { id?: string; model?: string; content?: ContentBlock[] } | undefined): Generator<NormalizedEvent> {
+    const blocks = message?.content ?? [];
+    // An API failure comes as a synthetic assistant message holding the error text.
+    if (message?.model === '<synthetic>') {
+      const text = blocks.map((block) => block.text ?? '').join('').trim();
+      if (text) {
+        this.errorReported = true;
+        yield { type: 'error', message: text };
+      }
+      return;
+    }
+    const alreadyStreamed = this.streamed.has(message?.id ?? '');
+    for (const block of blocks) {
+      if (block.type === 'tool_use') yield { type: 'tool_use', id: block.id ?? '', name: block.name ?? '', input: block.input ?? {} };
+      else if (block.type === 'text' && block.text && !alreadyStreamed) yield { type: 'text', content: block.text };
+      else if (block.type === 'thinking' && block.thinking && !alreadyStreamed) yield { type: 'thinking', content: block.thinking };
+    }
+  }
+
+  private *toolResults(message: { content?: ContentBlock[] | string } | undefined): Generator<NormalizedEvent> {
+    if (!Array.isArray(message?.content)) return;
+    for (const block of message.content) {
+      if (block.type !== 'tool_result') continue;
+      yield { type: 'tool_result', toolUseId: block.tool_use_id ?? '', content: resultText(block.content), isError: Boolean(block.is_error) };
+    }
+  }
+
+  private *result(message: Record<string, unknown>): Generator<NormalizedEvent> {
+    const errors = Array.isArray(message.errors) ? message.errors.map(String) : [];
+    if (errors.some((error) => UNKNOWN_SESSION.test(error))) {
+      this.unknownSession = true;
+      this.sawResult = true;
+      return;
+    }
+    this.sawResult = true;
+    const usage = (message.usage ?? {}) as { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number };
+    yield {
+      type: 'usage',
+      inputTokens: usage.input_tokens ?? 0,
+      outputTokens: usage.output_tokens ?? 0,
+      cachedInputTokens: usage.cache_read_input_tokens ?? 0,
+      ...(typeof message.total_cost_usd === 'number' ? { costUsd: message.total_cost_usd } : {}),
+    };
+    // `subtype: success` can still carry `is_error: true` (an API error ended the turn).
+    const failed = message.is_error === true || message.subtype !== 'success';
+    if (failed && !this.errorReported) {
+      const text = errors.join('\n') || (typeof message.result === 'string' ? message.result : '') || String(message.subtype);
+      yield { type: 'error', message: text };
+    }
+    yield { type: 'result', success: !failed, ...(failed ? { reason: 'api_error' } : {}) };
+  }
+}
+
+function resultText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((part: { text?: unknown }) => (typeof part?.text === 'string' ? part.text : '')).join('');
+  }
+  return content === undefined ? '' : JSON.stringify(content);
+}

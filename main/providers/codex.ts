@@ -1,0 +1,213 @@
+// Codex CLI in exec mode: one process per turn, the prompt in argv and stdin closed
+// (on a non-TTY stdin codex waits for EOF), `exec resume THREAD_ID` to continue a thread.
+// Codex cannot ask for approval in exec mode, so the sandbox is the permission model.
+import type { NormalizedEvent } from '../../shared/events.js';
+import {
+  cliTurn, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
+  type ChildLauncher, type LaunchedChild,
+} from './cli-turn.js';
+import type { CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
+
+const UNKNOWN_THREAD = /no rollout found for thread id|thread not found/i;
+
+export class CodexProvider implements Provider {
+  readonly id = 'codex' as const;
+
+  constructor(
+    private readonly launcher: ChildLauncher,
+    private readonly config: CliProviderConfig = {},
+  ) {}
+
+  async startTurn(options: TurnOptions): Promise<Turn> {
+    const control = new TurnControl(this.launcher);
+    const sandbox = sandboxMode(options);
+    const run = (resumeId: string | undefined, prompt: string) =>
+      control.start({
+        command: this.config.command ?? 'codex',
+        args: this.args(options, sandbox, resumeId, prompt),
+        cwd: options.cwd,
+        env: this.config.env,
+        stdin: 'ignore',
+        timeoutMs: this.config.timeoutMs,
+        idleTimeoutMs: this.config.idleTimeoutMs,
+        label: 'codex',
+        owner: options.owner,
+      });
+    const first = await run(options.resumeSessionId, options.prompt);
+    const provider = this;
+    return cliTurn(control, options.signal, sandbox, async function* () {
+      yield { type: 'status', status: options.resumeSessionId ? 'resumed' : 'started', pid: first.pid, mode: sandbox };
+      const attempt = yield* provider.follow(first, control);
+      if (!attempt.unknownSession || control.killed) return;
+      const second = await run(undefined, seededPrompt(options.transcript ?? [], options.prompt));
+      yield { type: 'status', status: 'new_session', pid: second.pid, mode: sandbox, message: NEW_SESSION_NOTICE };
+      yield { type: 'text', content: `${NEW_SESSION_NOTICE}\n\n` };
+      yield* provider.follow(second, control);
+    });
+  }
+
+  private args(options: TurnOptions, sandbox: string, resumeId: string | undefined, prompt: string): string[] {
+    const args = ['exec'];
+    if (resumeId) args.push('resume');
+    args.push('--json', '--skip-git-repo-check');
+    // `exec resume` takes sandbox settings only as -c overrides, so both forms use them.
+    args.push('-c', `sandbox_mode="${sandbox}"`, '-c', 'approval_policy="never"');
+    if (options.model) args.push('--model', options.model);
+    if (resumeId) args.push(resumeId);
+    // `--` keeps a prompt that starts with a dash from being read as an option.
+    args.push('--', prompt);
+    return args;
+  }
+
+  private async *follow(child: LaunchedChild, control: TurnControl): AsyncGenerator<NormalizedEvent, { unknownSession: boolean }> {
+    const parser = new CodexStreamParser();
+    const stderr = new StderrTail();
+    let unknownSession = false;
+    for await (const { stream, line } of child.lines()) {
+      if (stream === 'stderr') {
+        stderr.push(line);
+        if (UNKNOWN_THREAD.test(line)) unknownSession = true;
+        continue;
+      }
+      const message = parseJsonLine(line);
+      if (message) yield* parser.events(message);
+    }
+    const exit = await child.exited;
+    if (unknownSession && !parser.sawTurnEnd) return { unknownSession: true };
+    if (!parser.sawTurnEnd && !control.killed) {
+      const detail = parser.lastError ?? (stderr.text() || `exit code ${exit.exitCode ?? exit.signal}`);
+      yield { type: 'error', message: `codex stopped before finishing the turn (${exit.state}): ${detail}` };
+      yield { type: 'result', success: false, reason: 'crashed' };
+    }
+    return { unknownSession: false };
+  }
+}
+
+function sandboxMode(options: TurnOptions): string {
+  if (options.readOnly || options.permissionMode === 'plan') return 'read-only';
+  if (options.permissionMode === 'bypassPermissions') return 'danger-full-access';
+  return 'workspace-write';
+}
+
+interface CodexItem {
+  id?: string;
+  type?: string;
+  text?: string;
+  command?: string;
+  aggregated_output?: string;
+  exit_code?: number | null;
+  status?: string;
+  changes?: unknown;
+  server?: string;
+  tool?: string;
+  arguments?: unknown;
+  result?: unknown;
+  error?: { message?: string } | null;
+  message?: string;
+  items?: unknown;
+}
+
+/** Maps `codex exec --json` lines to normalized events. */
+export class CodexStreamParser {
+  sawTurnEnd = false;
+  lastError: string | null = null;
+  /** Characters of each agent message / reasoning item already sent, so updates send only the rest. */
+  private readonly sent = new Map<string, number>();
+  private readonly announcedTools = new Set<string>();
+
+  *events(message: Record<string, unknown>): Generator<NormalizedEvent> {
+    switch (message.type) {
+      case 'thread.started':
+        if (typeof message.thread_id === 'string') yield { type: 'sessionId', sessionId: message.thread_id };
+        return;
+      case 'item.started':
+      case 'item.updated':
+      case 'item.completed':
+        yield* this.item(message.item as CodexItem, message.type === 'item.completed');
+        return;
+      case 'turn.completed': {
+        this.sawTurnEnd = true;
+        const usage = (message.usage ?? {}) as { input_tokens?: number; output_tokens?: number; cached_input_tokens?: number };
+        yield {
+          type: 'usage',
+          inputTokens: usage.input_tokens ?? 0,
+          outputTokens: usage.output_tokens ?? 0,
+          cachedInputTokens: usage.cached_input_tokens ?? 0,
+        };
+        yield { type: 'result', success: true };
+        return;
+      }
+      case 'turn.failed': {
+        this.sawTurnEnd = true;
+        const error = (message.error ?? {}) as { message?: string };
+        yield { type: 'error', message: error.message ?? 'The turn failed.' };
+        yield { type: 'result', success: false, reason: 'api_error' };
+        return;
+      }
+      case 'error':
+        // Usually followed by turn.failed with the same message; kept in case codex dies first.
+        if (typeof message.message === 'string') this.lastError = message.message;
+        return;
+    }
+  }
+
+  private *item(item: CodexItem | undefined, completed: boolean): Generator<NormalizedEvent> {
+    if (!item?.id) return;
+    switch (item.type) {
+      case 'agent_message':
+        yield* this.textDelta(item, 'text');
+        return;
+      case 'reasoning':
+        yield* this.textDelta(item, 'thinking');
+        return;
+      case 'command_execution':
+        yield* this.tool(item, 'command_execution', { command: item.command }, completed, () => ({
+          content: item.aggregated_output ?? '',
+          isError: item.status === 'failed' || (item.exit_code ?? 0) !== 0,
+        }));
+        return;
+      case 'file_change':
+        yield* this.tool(item, 'file_change', { changes: item.changes }, completed, () => ({
+          content: JSON.stringify(item.changes ?? []),
+          isError: item.status === 'failed',
+        }));
+        return;
+      case 'mcp_tool_call':
+        yield* this.tool(item, `${item.server}.${item.tool}`, item.arguments ?? {}, completed, () => ({
+          content: item.error?.message ?? (typeof item.result === 'string' ? item.result : JSON.stringify(item.result ?? null)),
+          isError: item.status === 'failed' || Boolean(item.error),
+        }));
+        return;
+      case 'todo_list':
+        if (completed) return;
+        yield* this.tool(item, 'todo_list', { items: item.items }, false, () => ({ content: '', isError: false }));
+        return;
+      case 'error':
+        if (completed) yield { type: 'error', message: item.message ?? 'codex reported an error' };
+        return;
+    }
+  }
+
+  private *textDelta(item: CodexItem, type: 'text' | 'thinking'): Generator<NormalizedEvent> {
+    const text = item.text ?? '';
+    const sent = this.sent.get(item.id!) ?? 0;
+    if (text.length <= sent) return;
+    this.sent.set(item.id!, text.length);
+    yield { type, content: text.slice(sent) };
+  }
+
+  /** A tool item: `tool_use` once (even when codex skips item.started), `tool_result` when it completes. */
+  private *tool(
+    item: CodexItem,
+    name: string,
+    input: unknown,
+    completed: boolean,
+    result: () => { content: string; isError: boolean },
+  ): Generator<NormalizedEvent> {
+    if (!this.announcedTools.has(item.id!)) {
+      this.announcedTools.add(item.id!);
+      yield { type: 'tool_use', id: item.id!, name, input };
+    }
+    if (completed) yield { type: 'tool_result', toolUseId: item.id!, ...result() };
+  }
+}

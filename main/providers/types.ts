@@ -1,0 +1,66 @@
+// One interface for every agent CLI: start a turn, read normalized events, stop it.
+// Adding an agent means one new file beside claude.ts and codex.ts, and the registry.
+import type { NormalizedEvent } from '../../shared/events.js';
+
+export type ProviderId = 'claude' | 'codex' | 'fake';
+
+export type PermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions';
+
+export interface TranscriptEntry {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/** A tool the agent wants to run, asked of whoever approves (the gateway's policy). */
+export interface ApprovalAsk {
+  requestId: string;
+  toolName: string;
+  input: unknown;
+}
+
+export type ApprovalAnswer = 'allow' | 'deny';
+
+export interface TurnOptions {
+  prompt: string;
+  /** The session's own directory; resume only works from there. */
+  cwd: string;
+  model?: string;
+  /** The CLI's session/thread id from an earlier turn. */
+  resumeSessionId?: string;
+  permissionMode?: PermissionMode;
+  /** Reading tools only (ticket and run-viewer chats). */
+  readOnly?: boolean;
+  /** Stored history, replayed into a new session when the CLI no longer knows the old one. */
+  transcript?: TranscriptEntry[];
+  /** Aborting stops the turn and its process tree. */
+  signal: AbortSignal;
+  onApproval?: (ask: ApprovalAsk) => Promise<ApprovalAnswer>;
+  /** Recorded with the child by the supervisor, so a restart can tell whose orphan it reaped. */
+  owner?: string;
+}
+
+export interface Turn {
+  /** Ends with `done`, whatever happens (success, error, kill, crash). */
+  readonly events: AsyncIterable<NormalizedEvent>;
+  /** The current child's pid (null for in-process providers or before it started). */
+  readonly pid: number | null;
+  /** Stops the turn and its whole process tree; safe to call twice. */
+  kill(): Promise<void>;
+}
+
+export interface Provider {
+  readonly id: ProviderId;
+  startTurn(options: TurnOptions): Promise<Turn>;
+}
+
+/** Where a CLI provider gets its binary and environment (API endpoint, keys, config home). */
+export interface CliProviderConfig {
+  /** Binary name or path, resolved by the supervisor. */
+  command?: string;
+  /** Extra environment for the CLI: ANTHROPIC_BASE_URL, CODEX_HOME, ...; never a gateway token. */
+  env?: Record<string, string>;
+  /** Kill a turn that prints nothing for this long. */
+  idleTimeoutMs?: number;
+  /** Hard limit for one turn. */
+  timeoutMs?: number;
+}
