@@ -1,0 +1,51 @@
+// Display helpers shared by the screens.
+import type { Timestamp } from '../../shared/client.js';
+
+export function toDate(value: Timestamp | null | undefined): Date | null {
+  if (value === null || value === undefined || value === '') return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** "just now", "5 min ago", "in 2 h", "3 d ago". */
+export function relativeTime(value: Timestamp | null | undefined, now = Date.now()): string {
+  const date = toDate(value);
+  if (!date) return 'never';
+  const deltaSeconds = Math.round((date.getTime() - now) / 1000);
+  const abs = Math.abs(deltaSeconds);
+  if (abs < 10) return 'just now';
+  const [amount, unit] =
+    abs < 60 ? [abs, 's'] : abs < 3600 ? [Math.round(abs / 60), 'min'] : abs < 86400 ? [Math.round(abs / 3600), 'h'] : [Math.round(abs / 86400), 'd'];
+  return deltaSeconds < 0 ? `${amount} ${unit} ago` : `in ${amount} ${unit}`;
+}
+
+export function absoluteTime(value: Timestamp | null | undefined): string {
+  const date = toDate(value);
+  return date ? date.toLocaleString() : '';
+}
+
+export function formatMs(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '–';
+  return value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`;
+}
+
+export function formatUptime(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d) return `${d} d ${h} h`;
+  if (h) return `${h} h ${m} min`;
+  if (m) return `${m} min ${s % 60} s`;
+  return `${s} s`;
+}
+
+/** Arguments as the user should read them: stable, indented JSON. */
+export function prettyJson(value: unknown): string {
+  if (value === undefined) return '';
+  try {
+    return JSON.stringify(value, null, 2) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

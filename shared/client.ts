@@ -1,0 +1,268 @@
+// A small typed client for the gateway's desktop and settings routes, used by the
+// renderer (in the Electron window and at /ui/) and by tests. Fetch-based, no state
+// beyond the credential it holds in memory: it never persists a token anywhere.
+
+/** Timestamps arrive as ISO strings or epoch milliseconds depending on the route. */
+export type Timestamp = string | number;
+
+export type CallerKind = 'renderer' | 'token' | 'origin';
+export type Access = 'read' | 'write';
+export type PolicyDecision = 'allow' | 'ask' | 'deny';
+export type ApprovalDecision = 'allow_once' | 'allow_always' | 'deny';
+
+export interface ExchangeReply {
+  sessionToken: string;
+  expiresAt: Timestamp;
+  origin?: string;
+}
+
+export interface DesktopSession {
+  id: string;
+  origin: string;
+  kind: 'origin' | 'renderer';
+  createdAt: Timestamp;
+  lastUsedAt: Timestamp | null;
+  expiresAt: Timestamp;
+}
+
+export interface PendingApproval {
+  id: string;
+  operation: string;
+  method: string;
+  path: string;
+  access: Access;
+  action: string | null;
+  caller: { kind: CallerKind; origin: string | null; claimedSource: string | null };
+  claimedReason: string | null;
+  args: unknown;
+  repoPath: string | null;
+  createdAt: Timestamp;
+  expiresAt: Timestamp;
+}
+
+export interface PolicyRow {
+  callerKind: CallerKind;
+  operation: string;
+  access: Access;
+  action: string | null;
+  decision: PolicyDecision;
+  source: 'default' | 'user';
+}
+
+export interface PolicyOverride {
+  callerKind: CallerKind;
+  operation: string;
+  access: Access;
+  action?: string | null;
+  decision: PolicyDecision;
+}
+
+export interface AllowRule {
+  id: string;
+  callerKind: CallerKind;
+  origin: string | null;
+  operation: string;
+  method: string;
+  path: string;
+  repoPath: string | null;
+  expiresAt: Timestamp | null;
+}
+
+export interface DesktopConfig {
+  apiOrigin: string | null;
+  allowedOrigins: string[];
+  workspaceRoot: string | null;
+  apiKeySet: boolean;
+  secretStore: string;
+  port: number;
+}
+
+export type DesktopConfigPatch = Partial<Pick<DesktopConfig, 'apiOrigin' | 'allowedOrigins' | 'workspaceRoot'>>;
+
+export interface SupervisedProcess {
+  id: string;
+  pid: number | null;
+  label: string;
+  command: string;
+  args: string[];
+  cwd: string | null;
+  startedAt: Timestamp;
+  state: string;
+  tail: string[];
+}
+
+export interface OperationStats {
+  count: number;
+  errors: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+}
+
+export interface HealthCheck {
+  status: string;
+  version: string;
+  uptimeSeconds: number;
+  operations: Record<string, OperationStats>;
+}
+
+export interface Repo {
+  path: string;
+  name: string;
+  description?: string | null;
+  defaultBranch?: string | null;
+  remoteUrl?: string | null;
+  fullName?: string | null;
+  projectType?: string | null;
+  worktreeParentDir?: string | null;
+}
+
+export const BINARY_NAMES = ['claude', 'codex', 'gh', 'git', 'python3'] as const;
+export type BinaryName = (typeof BINARY_NAMES)[number];
+
+export interface BinaryInfo {
+  path: string | null;
+  source: string;
+  version: string | null;
+  override: string | null;
+}
+
+/** An error reply `{error: {code, message, details?}}`, or a network failure (status 0). */
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+  }
+}
+
+export type Credential = { session: string } | { gatewayToken: string } | null;
+
+export interface GatewayClientOptions {
+  /** e.g. http://127.0.0.1:19432 (no trailing slash needed). */
+  baseUrl: string;
+  credential?: Credential;
+  /** Called on every 401, after the error is built; the caller decides how to re-pair. */
+  onUnauthorized?: (error: GatewayError) => void;
+  fetch?: typeof fetch;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export class GatewayClient {
+  private readonly baseUrl: string;
+  private credential: Credential;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: GatewayClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.credential = options.credential ?? null;
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  get hasCredential(): boolean {
+    return this.credential !== null;
+  }
+
+  setCredential(credential: Credential): void {
+    this.credential = credential;
+  }
+
+  /** Trades a one-time challenge for a session; the client keeps the session token. */
+  async exchange(challengeToken: string): Promise<ExchangeReply> {
+    const reply = await this.call<ExchangeReply>('POST', '/gateway-auth/exchange', { challengeToken }, false);
+    this.credential = { session: reply.sessionToken };
+    return reply;
+  }
+
+  version = () => this.call<{ version: string }>('GET', '/api/gateway/version');
+  healthCheck = () => this.call<HealthCheck>('GET', '/api/gateway/health-check');
+
+  listSessions = () => this.call<{ sessions: DesktopSession[] }>('GET', '/api/gateway/desktop/sessions');
+  revokeSession = (sessionId: string) => this.call<unknown>('DELETE', `/api/gateway/desktop/sessions/${enc(sessionId)}`);
+
+  listApprovals = () => this.call<{ approvals: PendingApproval[] }>('GET', '/api/gateway/desktop/approvals');
+  decideApproval = (approvalId: string, decision: ApprovalDecision, ruleExpiresInSeconds?: number) =>
+    this.call<unknown>('POST', `/api/gateway/desktop/approvals/${enc(approvalId)}`, {
+      decision,
+      ...(decision === 'allow_always' && ruleExpiresInSeconds ? { ruleExpiresInSeconds } : {}),
+    });
+
+  listPolicies = () => this.call<{ policies: PolicyRow[] }>('GET', '/api/gateway/desktop/policies');
+  replacePolicies = (policies: PolicyOverride[]) => this.call<unknown>('PUT', '/api/gateway/desktop/policies', { policies });
+
+  listRules = () => this.call<{ rules: AllowRule[] }>('GET', '/api/gateway/desktop/rules');
+  deleteRule = (ruleId: string) => this.call<unknown>('DELETE', `/api/gateway/desktop/rules/${enc(ruleId)}`);
+
+  getConfig = () => this.call<DesktopConfig>('GET', '/api/gateway/desktop/config');
+  patchConfig = (patch: DesktopConfigPatch) => this.call<DesktopConfig>('PATCH', '/api/gateway/desktop/config', patch);
+  setApiKey = (apiKey: string) => this.call<unknown>('PUT', '/api/gateway/desktop/api-key', { apiKey });
+  clearApiKey = () => this.call<unknown>('DELETE', '/api/gateway/desktop/api-key');
+
+  listProcesses = () => this.call<{ processes: SupervisedProcess[] }>('GET', '/api/gateway/desktop/processes');
+  killProcess = (processId: string) => this.call<unknown>('DELETE', `/api/gateway/desktop/processes/${enc(processId)}`);
+
+  listRepos = () => this.call<{ repos: Repo[] }>('GET', '/api/gateway/repos');
+  getBinaryPaths = () =>
+    this.call<{ binaries: Partial<Record<BinaryName, BinaryInfo>> }>('GET', '/api/gateway/settings/binary-paths');
+  setBinaryPaths = (binaryPaths: Partial<Record<BinaryName, string | null>>) =>
+    this.call<unknown>('PATCH', '/api/gateway/settings/binary-paths', { binaryPaths });
+
+  private async call<T>(method: Method, path: string, body?: unknown, authenticated = true): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (authenticated && this.credential && 'session' in this.credential) {
+      headers['X-Desktop-Session-Token'] = this.credential.session;
+    } else if (authenticated && this.credential && 'gatewayToken' in this.credential) {
+      headers['X-Desktop-Gateway-Token'] = this.credential.gatewayToken;
+    }
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        // The session token is the credential; cookies never are.
+        credentials: 'omit',
+      });
+    } catch (cause) {
+      throw new GatewayError(0, 'network_error', `The gateway could not be reached (${describe(cause)}).`);
+    }
+    const payload = await readJson(response);
+    if (!response.ok) {
+      const error = toGatewayError(response.status, payload);
+      if (response.status === 401) this.options.onUnauthorized?.(error);
+      throw error;
+    }
+    return payload as T;
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { error: { code: 'bad_reply', message: text.slice(0, 200) } };
+  }
+}
+
+function toGatewayError(status: number, payload: unknown): GatewayError {
+  const error = (payload as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
+  const code = typeof error?.code === 'string' ? error.code : `http_${status}`;
+  const message = typeof error?.message === 'string' ? error.message : `The gateway answered ${status}.`;
+  return new GatewayError(status, code, message, error?.details);
+}
+
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
