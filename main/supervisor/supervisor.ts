@@ -1,49 +1,270 @@
-// The only door to child processes. (Minimal first cut: short-lived commands.
-// Long-lived supervised children, tree kill, logs and orphan reaping build on this.)
-import { execa } from 'execa';
+// The only door to child processes. Short commands go through run(); long-lived ones
+// (agent CLIs, dev servers) through start(), which returns a SupervisedChild. Every live
+// child is in the registry (list, kill, stopAll) and in SQLite (reapOrphans after a crash).
+import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { FailedDependency, NotFound, ServiceUnavailable, Unprocessable } from '../errors.js';
+import type { Db } from '../store/database.js';
+import type { SettingsStore } from '../store/settings.js';
+import { BinaryResolver, isExecutableFile, isManagedBinary } from './binaries.js';
+import { SupervisedChild, type ChildExit, type ChildSpec, type ChildState } from './child.js';
+import { cleanEnv } from './env.js';
+import { reapOrphans, type ReapedProcess } from './orphans.js';
+import { CappedLogFile, pruneLogDir, type OutputLine } from './output.js';
+import { bootId, readProcStat } from './procfs.js';
+import { ProcessRecords } from './records.js';
+import { runToCompletion, type RunOptions, type RunResult } from './run.js';
+import { DEFAULT_GRACE_MS, killTree } from './tree-kill.js';
 
-export interface RunOptions {
-  cwd?: string;
-  /** Hard limit; the child tree is killed when it passes. */
-  timeoutMs?: number;
-  input?: string;
-  /** Extra environment on top of the clean base environment (never tokens). */
-  env?: Record<string, string>;
-  /** Cap on captured stdout/stderr bytes each. */
-  maxBuffer?: number;
-  signal?: AbortSignal;
+export type { RunOptions, RunResult } from './run.js';
+export type { ChildExit, ChildSpec, ChildState } from './child.js';
+export { SupervisedChild } from './child.js';
+
+export interface SupervisorOptions {
+  /** Process records for orphan reaping; without it nothing survives a crash to be reaped. */
+  db?: Db;
+  /** Binary path overrides (`binaryPaths`). */
+  settings?: SettingsStore;
+  /** Child log files go to <dataDir>/logs/processes/; without it children log to the ring only. */
+  dataDir?: string;
+  log?: Logger;
+  /** SIGTERM → SIGKILL grace (default 3 s). */
+  graceMs?: number;
+  /** Searched before PATH when resolving claude, codex, gh, git, python3 (tests: node_modules/.bin). */
+  extraSearchDirs?: readonly string[];
+  ringLines?: number;
+  logFileMaxBytes?: number;
+  loginShellTimeoutMs?: number;
 }
 
-export interface RunResult {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  /** Output passed maxBuffer: the child was stopped and stdout/stderr are cut at the cap. */
-  truncated: boolean;
+export interface ProcessInfo {
+  id: string;
+  pid: number;
+  label: string;
+  owner: string | null;
+  command: string;
+  args: readonly string[];
+  cwd: string | null;
+  startedAt: string;
+  state: ChildState;
+  tail: OutputLine[];
 }
+
+export interface ReapReport {
+  reaped: number;
+  processes: ReapedProcess[];
+}
+
+export type ReapListener = (reaped: ReapedProcess[]) => void | Promise<void>;
+
+/** A live process of either kind, as the registry sees it. */
+interface LiveProcess {
+  info(): ProcessInfo;
+  kill(): Promise<unknown>;
+}
+
+const LOG_FILES_KEPT = 200;
+const LIST_TAIL_LINES = 20;
 
 export class Supervisor {
+  readonly binaries: BinaryResolver;
+  private readonly id = randomUUID();
+  private readonly log: Logger;
+  private readonly records: ProcessRecords | null;
+  private readonly live = new Map<string, LiveProcess>();
+  private readonly reapListeners: ReapListener[] = [];
+  private readonly logDir: string | null;
+  private readonly graceMs: number;
+  private stopping = false;
+
+  constructor(private readonly options: SupervisorOptions = {}) {
+    this.log = (options.log ?? pino({ level: 'silent' })).child({ component: 'supervisor' });
+    this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    this.records = options.db ? new ProcessRecords(options.db) : null;
+    this.safely('prune process records', () => this.records?.pruneEnded());
+    this.logDir = options.dataDir ? join(options.dataDir, 'logs', 'processes') : null;
+    if (this.logDir) pruneLogDir(this.logDir, LOG_FILES_KEPT);
+    this.binaries = new BinaryResolver({
+      settings: options.settings,
+      extraSearchDirs: options.extraSearchDirs,
+      log: this.log,
+      loginShellTimeoutMs: options.loginShellTimeoutMs,
+      run: (file, args, runOptions) => this.run(file, args, runOptions),
+    });
+  }
+
   /** Runs a command to completion; never throws for a non-zero exit. */
   async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-    const result = await execa(command, args, {
-      cwd: options.cwd,
-      input: options.input,
-      timeout: options.timeoutMs ?? 60_000,
-      maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024,
-      cancelSignal: options.signal,
-      env: options.env,
-      extendEnv: true,
-      shell: false,
-      reject: false,
-      stripFinalNewline: false,
+    this.refuseWhileStopping();
+    const { file, env } = await this.prepare(command, options.env);
+    const id = randomUUID();
+    const startedAt = new Date();
+    let pid = 0;
+    return runToCompletion(file, args, env, options, {
+      graceMs: this.graceMs,
+      onSpawn: (spawnedPid) => {
+        pid = spawnedPid;
+        const info = (): ProcessInfo => ({
+          id, pid, label: command, owner: null, command, args, cwd: options.cwd ?? null,
+          startedAt: startedAt.toISOString(), state: 'running', tail: [],
+        });
+        this.live.set(id, { info, kill: () => killTree(pid, this.graceMs) });
+        this.record(id, pid, { command, args, cwd: options.cwd ?? null, label: command }, startedAt);
+      },
+      onEnd: () => {
+        this.live.delete(id);
+        this.safely('remove process record', () => this.records?.remove(id));
+      },
     });
-    return {
-      exitCode: result.exitCode ?? null,
-      stdout: String(result.stdout ?? ''),
-      stderr: String(result.stderr ?? ''),
-      timedOut: Boolean(result.timedOut),
-      truncated: Boolean(result.isMaxBuffer),
-    };
   }
+
+  /** Starts a long-lived child; iterate child.lines() right away to read its output live. */
+  async start(spec: ChildSpec): Promise<SupervisedChild> {
+    this.refuseWhileStopping();
+    if (!isDirectory(spec.cwd)) throw new Unprocessable(`Working directory does not exist: ${spec.cwd}`, 'cwd_missing');
+    const { file, env } = await this.prepare(spec.command, spec.env);
+    const id = randomUUID();
+    const logFile = this.logDir ? this.openLogFile(spec.label, id) : null;
+    let child: SupervisedChild;
+    try {
+      child = new SupervisedChild(spec, {
+        id,
+        file,
+        env,
+        log: this.log,
+        logFile,
+        graceMs: spec.graceMs ?? this.graceMs,
+        ringLines: this.options.ringLines ?? 200,
+        onEnd: (ended, exit) => this.onChildEnd(ended, exit),
+      });
+    } catch (error) {
+      logFile?.close();
+      throw new FailedDependency((error as Error).message, 'spawn_failed');
+    }
+    this.live.set(id, {
+      info: () => ({
+        id, pid: child.pid, label: child.label, owner: child.owner, command: child.command, args: child.args, cwd: child.cwd,
+        startedAt: child.startedAt.toISOString(), state: child.state, tail: child.tail(LIST_TAIL_LINES),
+      }),
+      kill: () => child.kill(),
+    });
+    this.record(id, child.pid, spec, child.startedAt);
+    return child;
+  }
+
+  list(): ProcessInfo[] {
+    return [...this.live.values()].map((entry) => entry.info());
+  }
+
+  /** Kills one live process tree by id; resolves when it is gone. */
+  async kill(id: string): Promise<void> {
+    const entry = this.live.get(id);
+    if (!entry) throw new NotFound(`No running process with id ${id}`, 'process_not_found');
+    await entry.kill();
+  }
+
+  /** For quit: refuses new children, kills every tree, waits until all are gone. */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.live.values()].map((entry) => entry.kill()));
+  }
+
+  /**
+   * At startup: stops what a crashed gateway left running (verified by start time, so a
+   * reused PID is never touched), marks those records `orphaned_reaped`, and tells the
+   * listeners (e.g. chat sessions mark the turns of `owner` interrupted).
+   */
+  async reapOrphans(): Promise<ReapReport> {
+    if (!this.records) return { reaped: 0, processes: [] };
+    const processes = await reapOrphans(this.records, this.id, this.graceMs, this.log);
+    for (const listener of this.reapListeners) {
+      try {
+        await listener(processes);
+      } catch (error) {
+        this.log.error({ err: (error as Error).message }, 'a reap listener failed');
+      }
+    }
+    return { reaped: processes.filter((p) => p.killed).length, processes };
+  }
+
+  /** Called with every record reapOrphans closed (killed or already gone). */
+  onReaped(listener: ReapListener): void {
+    this.reapListeners.push(listener);
+  }
+
+  /** Resolves the program (managed binaries through settings/PATH/login shell) and builds its environment. */
+  private async prepare(command: string, extraEnv?: Record<string, string>): Promise<{ file: string; env: Record<string, string> }> {
+    const env = cleanEnv(extraEnv);
+    if (isManagedBinary(command)) {
+      const resolved = await this.binaries.resolve(command);
+      if (!resolved.path) {
+        throw new FailedDependency(`${command} was not found. Install it or set its path in Settings → Binary paths.`, 'binary_missing', { binary: command });
+      }
+      if (resolved.source === 'login-shell' && !extraEnv?.PATH) env.PATH = (await this.binaries.loginShellPath()) ?? env.PATH;
+      return { file: resolved.path, env };
+    }
+    if (isAbsolute(command) || command.includes('/')) return { file: command, env };
+    const onPath = (env.PATH ?? '').split(delimiter).map((dir) => join(dir, command)).find((file) => isAbsolute(file) && isExecutableFile(file));
+    if (!onPath) throw new FailedDependency(`${command} was not found on PATH.`, 'binary_missing', { binary: command });
+    return { file: onPath, env };
+  }
+
+  private onChildEnd(child: SupervisedChild, exit: ChildExit): void {
+    this.live.delete(child.id);
+    this.safely('close process record', () => this.records?.finish(child.id, exit));
+  }
+
+  private record(id: string, pid: number, spec: Pick<ChildSpec, 'command' | 'args' | 'label' | 'owner'> & { cwd: string | null }, startedAt: Date): void {
+    this.safely('write process record', () =>
+      this.records?.insert({
+        id,
+        pid,
+        pgid: pid,
+        command: spec.command,
+        args: [...spec.args],
+        cwd: spec.cwd,
+        label: spec.label,
+        owner: spec.owner ?? null,
+        startedAt: startedAt.getTime(),
+        procStartTime: readProcStat(pid)?.startTime ?? null,
+        bootId: bootId(),
+        supervisorId: this.id,
+        hostPid: process.pid,
+        hostStartTime: readProcStat(process.pid)?.startTime ?? null,
+        state: 'running',
+        exitCode: null,
+        signal: null,
+        endedAt: null,
+      }),
+    );
+  }
+
+  private openLogFile(label: string, id: string): CappedLogFile | null {
+    const safeLabel = label.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40) || 'child';
+    try {
+      return new CappedLogFile(join(this.logDir!, `${safeLabel}-${id}.log`), this.options.logFileMaxBytes);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'cannot open a child log file; logging to the ring only');
+      return null;
+    }
+  }
+
+  /** Bookkeeping must never break supervision: a failing write is logged, the child lives on. */
+  private safely(what: string, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, `${what} failed`);
+    }
+  }
+
+  private refuseWhileStopping(): void {
+    if (this.stopping) throw new ServiceUnavailable('The gateway is shutting down.', 'shutting_down');
+  }
+}
+
+function isDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
