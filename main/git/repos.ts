@@ -1,0 +1,288 @@
+// The registry of managed repositories: what the user added, what we detected about
+// it, and where its worktrees go. Forgetting a repository never touches its files.
+import { existsSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { BadRequest, Conflict, NotFound, Unprocessable } from '../errors.js';
+import { migrate, type Db } from '../store/database.js';
+import type { GitRunner } from './runner.js';
+import type { PathGuard } from './types.js';
+
+export type ProjectType = 'node' | 'python' | 'rust' | 'go' | 'java' | 'ruby' | 'php' | 'dotnet' | 'unknown';
+
+export interface Repo {
+  path: string;
+  name: string;
+  description: string | null;
+  defaultBranch: string;
+  remoteUrl: string | null;
+  /** `owner/repo`, parsed from the origin remote. */
+  fullName: string | null;
+  projectType: ProjectType;
+  /** Where this repository's worktrees go; null means `<dataDir>/worktrees/<name>`. */
+  worktreeParentDir: string | null;
+  addedAt: number;
+  updatedAt: number;
+}
+
+export interface RepoPatch {
+  name?: string;
+  description?: string | null;
+  defaultBranch?: string;
+  worktreeParentDir?: string | null;
+}
+
+interface RepoRow {
+  path: string;
+  name: string;
+  description: string | null;
+  default_branch: string;
+  remote_url: string | null;
+  full_name: string | null;
+  project_type: ProjectType;
+  worktree_parent_dir: string | null;
+  added_at: number;
+  updated_at: number;
+}
+
+const MIGRATIONS = [
+  `CREATE TABLE repos (
+    path TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT,
+    default_branch TEXT NOT NULL,
+    remote_url TEXT,
+    full_name TEXT,
+    project_type TEXT NOT NULL,
+    worktree_parent_dir TEXT,
+    added_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX repos_full_name ON repos (full_name COLLATE NOCASE);`,
+];
+
+// First marker file found decides; order puts the more specific markers first.
+const PROJECT_MARKERS: ReadonlyArray<[string, ProjectType]> = [
+  ['package.json', 'node'],
+  ['pyproject.toml', 'python'],
+  ['setup.py', 'python'],
+  ['requirements.txt', 'python'],
+  ['Cargo.toml', 'rust'],
+  ['go.mod', 'go'],
+  ['pom.xml', 'java'],
+  ['build.gradle', 'java'],
+  ['build.gradle.kts', 'java'],
+  ['Gemfile', 'ruby'],
+  ['composer.json', 'php'],
+];
+
+export function detectProjectType(dir: string): ProjectType {
+  for (const [file, type] of PROJECT_MARKERS) if (existsSync(path.join(dir, file))) return type;
+  return 'unknown';
+}
+
+/** `owner/repo` from an https, ssh or scp-style remote URL; null when it has no such shape. */
+export function parseFullName(remoteUrl: string): string | null {
+  const match = /[/:]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(remoteUrl.trim());
+  return match ? `${match[1]}/${match[2]}` : null;
+}
+
+export function isInside(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+function fromRow(row: RepoRow): Repo {
+  return {
+    path: row.path,
+    name: row.name,
+    description: row.description,
+    defaultBranch: row.default_branch,
+    remoteUrl: row.remote_url,
+    fullName: row.full_name,
+    projectType: row.project_type,
+    worktreeParentDir: row.worktree_parent_dir,
+    addedAt: row.added_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface RepoRegistryOptions {
+  db: Db;
+  git: GitRunner;
+  guard: PathGuard;
+  dataDir: string;
+}
+
+export class RepoRegistry {
+  private readonly db: Db;
+  private readonly git: GitRunner;
+  private readonly guard: PathGuard;
+  private readonly dataDir: string;
+
+  constructor(options: RepoRegistryOptions) {
+    ({ db: this.db, git: this.git, guard: this.guard, dataDir: this.dataDir } = options);
+    migrate(this.db, 'repos', MIGRATIONS);
+  }
+
+  list(): Repo[] {
+    return (this.db.prepare('SELECT * FROM repos ORDER BY name COLLATE NOCASE, path').all() as RepoRow[]).map(fromRow);
+  }
+
+  findByPath(repoPath: string): Repo | undefined {
+    const row = this.db.prepare('SELECT * FROM repos WHERE path = ?').get(repoPath) as RepoRow | undefined;
+    return row && fromRow(row);
+  }
+
+  findByFullName(fullName: string): Repo | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM repos WHERE full_name = ? COLLATE NOCASE ORDER BY added_at LIMIT 1')
+      .get(fullName) as RepoRow | undefined;
+    return row && fromRow(row);
+  }
+
+  requireByFullName(fullName: string): Repo {
+    const repo = this.findByFullName(fullName);
+    if (!repo) {
+      throw new NotFound(`No managed repository has the remote ${fullName}.`, 'repo_not_found', {
+        hint: 'Add the repository under Settings → Repositories first.',
+      });
+    }
+    return repo;
+  }
+
+  /** The folder for this repository's worktrees (it may not exist yet). */
+  worktreeParent(repo: Repo): string {
+    return repo.worktreeParentDir ?? path.join(this.defaultWorktreeRoot(), repo.name);
+  }
+
+  defaultWorktreeRoot(): string {
+    return path.join(this.dataDir, 'worktrees');
+  }
+
+  /** For the path guard: every repository, its worktree folder, and the data-dir worktrees folder. */
+  allowedRoots(): string[] {
+    const roots = new Set<string>([this.defaultWorktreeRoot()]);
+    for (const repo of this.list()) {
+      roots.add(repo.path);
+      if (repo.worktreeParentDir) roots.add(repo.worktreeParentDir);
+    }
+    return [...roots];
+  }
+
+  async add(input: { path: string; description?: string | null }, signal?: AbortSignal): Promise<Repo> {
+    const resolved = await this.guard.resolve(input.path);
+    const top = await this.workTreeTop(resolved, signal);
+    const repoPath = top === resolved ? resolved : await this.guard.resolve(top);
+    if (this.findByPath(repoPath)) {
+      throw new Conflict(`${repoPath} is already a managed repository.`, 'repo_exists', { path: repoPath });
+    }
+    const remoteUrl = await this.remoteUrl(repoPath, signal);
+    const now = Date.now();
+    const repo: Repo = {
+      path: repoPath,
+      name: path.basename(repoPath),
+      description: input.description ?? null,
+      defaultBranch: await this.detectDefaultBranch(repoPath, signal),
+      remoteUrl,
+      fullName: remoteUrl ? parseFullName(remoteUrl) : null,
+      projectType: detectProjectType(repoPath),
+      worktreeParentDir: null,
+      addedAt: now,
+      updatedAt: now,
+    };
+    this.db
+      .prepare(
+        `INSERT INTO repos (path, name, description, default_branch, remote_url, full_name, project_type, worktree_parent_dir, added_at, updated_at)
+         VALUES (@path, @name, @description, @defaultBranch, @remoteUrl, @fullName, @projectType, @worktreeParentDir, @addedAt, @updatedAt)`,
+      )
+      .run(repo);
+    return repo;
+  }
+
+  async patch(repoPath: string, changes: RepoPatch): Promise<Repo> {
+    const repo = this.requireByPath(repoPath);
+    const next: Repo = { ...repo, updatedAt: Date.now() };
+    if (changes.name !== undefined) next.name = changes.name;
+    if (changes.description !== undefined) next.description = changes.description;
+    if (changes.defaultBranch !== undefined) next.defaultBranch = changes.defaultBranch;
+    if (changes.worktreeParentDir !== undefined) {
+      next.worktreeParentDir =
+        changes.worktreeParentDir === null ? null : await this.checkWorktreeParent(repo, changes.worktreeParentDir);
+    }
+    this.db
+      .prepare(
+        `UPDATE repos SET name = @name, description = @description, default_branch = @defaultBranch,
+         worktree_parent_dir = @worktreeParentDir, updated_at = @updatedAt WHERE path = @path`,
+      )
+      .run(next);
+    return next;
+  }
+
+  /** Forgets the repository; its files and worktrees stay where they are. */
+  remove(repoPath: string): Repo {
+    const repo = this.requireByPath(repoPath);
+    this.db.prepare('DELETE FROM repos WHERE path = ?').run(repo.path);
+    return repo;
+  }
+
+  /** Looks a repository up by the path the user gave (as stored, else by its realpath). */
+  requireByPath(repoPath: string): Repo {
+    const repo = this.findByPath(repoPath) ?? this.findByPath(path.resolve(repoPath));
+    if (!repo) throw new NotFound(`${repoPath} is not a managed repository.`, 'repo_not_found');
+    return repo;
+  }
+
+  private async workTreeTop(dir: string, signal?: AbortSignal): Promise<string> {
+    const result = await this.git.raw(dir, ['rev-parse', '--is-inside-work-tree', '--show-toplevel'], 'rev-parse', { signal });
+    const [inside, top] = result.stdout.trim().split('\n');
+    if (result.exitCode !== 0 || inside !== 'true' || !top) {
+      throw new Unprocessable(`${dir} is not a git work tree.`, 'not_a_git_work_tree', {
+        hint: 'Pick the folder of a cloned repository (one that contains .git), or run `git init` there first.',
+      });
+    }
+    return realpath(top);
+  }
+
+  private async remoteUrl(repoPath: string, signal?: AbortSignal): Promise<string | null> {
+    const result = await this.git.raw(repoPath, ['remote', 'get-url', 'origin'], 'remote get-url', { signal });
+    return result.exitCode === 0 ? result.stdout.trim() || null : null;
+  }
+
+  private async detectDefaultBranch(repoPath: string, signal?: AbortSignal): Promise<string> {
+    const originHead = await this.git.raw(repoPath, ['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], 'symbolic-ref', { signal });
+    if (originHead.exitCode === 0 && originHead.stdout.trim().startsWith('origin/')) {
+      return originHead.stdout.trim().slice('origin/'.length);
+    }
+    for (const candidate of ['main', 'master']) {
+      if (await this.git.succeeds(repoPath, ['show-ref', '--verify', '--quiet', `refs/heads/${candidate}`], 'show-ref', signal)) {
+        return candidate;
+      }
+    }
+    const head = await this.git.raw(repoPath, ['symbolic-ref', '--quiet', '--short', 'HEAD'], 'symbolic-ref', { signal });
+    return head.exitCode === 0 && head.stdout.trim() ? head.stdout.trim() : 'main';
+  }
+
+  /**
+   * A worktree folder becomes readable through the path guard, so it must itself be
+   * somewhere the guard already allows, and never inside the repository (tools that
+   * scan the repository would walk into every worktree).
+   */
+  private async checkWorktreeParent(repo: Repo, dir: string): Promise<string> {
+    if (!path.isAbsolute(dir)) {
+      throw new BadRequest('worktreeParentDir must be an absolute path.', { field: 'worktreeParentDir' });
+    }
+    const target = path.resolve(dir);
+    let existing = target;
+    while (!existsSync(existing)) existing = path.dirname(existing);
+    const resolvedExisting = await this.guard.resolve(existing);
+    const resolved = path.join(resolvedExisting, path.relative(existing, target));
+    if (isInside(resolved, repo.path)) {
+      throw new Unprocessable('worktreeParentDir must be outside the repository.', 'worktree_inside_repo', {
+        field: 'worktreeParentDir',
+        hint: 'Tools that scan the repository would walk into every worktree; pick a sibling folder instead.',
+      });
+    }
+    return resolved;
+  }
+}

@@ -1,0 +1,73 @@
+// Every git invocation goes through here: the supervisor (no shell), a timeout on
+// every call, an output cap, and an environment that never waits for a prompt.
+import { AppError } from '../errors.js';
+import type { RunOptions, RunResult, Supervisor } from '../supervisor/supervisor.js';
+import { gitError, toolMissing } from './errors.js';
+
+export type ProcessRunner = Pick<Supervisor, 'run'>;
+
+export const LOCAL_TIMEOUT_MS = 30_000;
+export const NETWORK_TIMEOUT_MS = 120_000;
+const DEFAULT_MAX_BUFFER = 16 * 1024 * 1024;
+
+// No terminal prompts (a push needing a password must fail, not hang), messages in
+// English so errors.ts can recognise them, and no optional index locks for reads.
+const GIT_ENV: Record<string, string> = {
+  GIT_TERMINAL_PROMPT: '0',
+  GCM_INTERACTIVE: 'never',
+  LC_ALL: 'C',
+  LANG: 'C',
+  GIT_OPTIONAL_LOCKS: '0',
+};
+
+export interface GitCallOptions {
+  timeoutMs?: number;
+  maxBuffer?: number;
+  signal?: AbortSignal;
+  input?: string;
+}
+
+/** Throws when the child never ran properly (missing binary, aborted, timed out). */
+export function checkStarted(tool: 'git' | 'gh', operation: string, result: RunResult, signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AppError(499, 'client_closed_request', `${tool} ${operation} was cancelled.`);
+  if (result.timedOut) throw gitError(operation, result);
+  if (result.exitCode === null && !result.truncated) throw toolMissing(tool);
+}
+
+export class GitRunner {
+  constructor(private readonly processes: ProcessRunner) {}
+
+  /** Runs git and returns the result whatever the exit code (for commands where non-zero is an answer). */
+  async raw(cwd: string, args: readonly string[], operation: string, options: GitCallOptions = {}): Promise<RunResult> {
+    const runOptions: RunOptions = {
+      cwd,
+      timeoutMs: options.timeoutMs ?? LOCAL_TIMEOUT_MS,
+      maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
+      signal: options.signal,
+      input: options.input,
+      env: GIT_ENV,
+    };
+    let result: RunResult;
+    try {
+      result = await this.processes.run('git', args, runOptions);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw toolMissing('git');
+      throw error;
+    }
+    checkStarted('git', operation, result, options.signal);
+    return result;
+  }
+
+  /** Runs git and returns stdout; a non-zero exit becomes the mapped error. */
+  async run(cwd: string, args: readonly string[], operation: string, options: GitCallOptions = {}): Promise<string> {
+    const result = await this.raw(cwd, args, operation, options);
+    if (result.exitCode !== 0 && !result.truncated) throw gitError(operation, result);
+    return result.stdout;
+  }
+
+  /** True when git exits 0 (for yes/no questions such as "does this ref exist"). */
+  async succeeds(cwd: string, args: readonly string[], operation: string, signal?: AbortSignal): Promise<boolean> {
+    const result = await this.raw(cwd, args, operation, { signal });
+    return result.exitCode === 0;
+  }
+}

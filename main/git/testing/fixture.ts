@@ -1,0 +1,96 @@
+// Temp repositories for git tests: a bare "remote", a clone with one commit, a
+// registry on a real SQLite file, and a path guard that allows only the temp dir
+// (a stand-in for WorkspaceGuard with the same contract). Everything runs the real git.
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Forbidden } from '../../errors.js';
+import { openDatabase, type Db } from '../../store/database.js';
+import { Supervisor } from '../../supervisor/supervisor.js';
+import { GitService } from '../git.js';
+import { RepoRegistry } from '../repos.js';
+import { GitRunner } from '../runner.js';
+import type { PathGuard } from '../types.js';
+
+export class TempDirGuard implements PathGuard {
+  constructor(private readonly root: string) {}
+
+  async resolve(userPath: string): Promise<string> {
+    let resolved: string;
+    try {
+      resolved = await realpath(path.resolve(this.root, userPath));
+    } catch {
+      throw new Forbidden(`${userPath} is not an allowed path.`, 'path_not_allowed');
+    }
+    if (resolved !== this.root && !resolved.startsWith(this.root + path.sep)) {
+      throw new Forbidden(`${userPath} is outside the workspace.`, 'path_not_allowed');
+    }
+    return resolved;
+  }
+}
+
+export interface GitFixture {
+  root: string;
+  remote: string;
+  repo: string;
+  dataDir: string;
+  db: Db;
+  supervisor: Supervisor;
+  runner: GitRunner;
+  repos: RepoRegistry;
+  git: GitService;
+  /** Runs git in `cwd` (through the supervisor) and returns stdout; throws on failure. */
+  sh(cwd: string, ...args: string[]): Promise<string>;
+  write(file: string, content: string | Buffer): Promise<void>;
+  /** Makes a second clone of the remote (another developer). */
+  clone(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createGitFixture(options: { mergedBranches?: (repoPath: string) => Promise<Set<string>> } = {}): Promise<GitFixture> {
+  const root = await realpath(await mkdtemp(path.join(os.tmpdir(), 'git-test-')));
+  const supervisor = new Supervisor();
+  const runner = new GitRunner(supervisor);
+  const sh = (cwd: string, ...args: string[]) => runner.run(cwd, args, args[0] ?? 'git');
+  const remote = path.join(root, 'remote.git');
+  const repo = path.join(root, 'repo');
+  const dataDir = path.join(root, 'data');
+  await sh(root, 'init', '--quiet', '--bare', '--initial-branch=main', remote);
+  const clone = async (name: string) => {
+    const dir = path.join(root, name);
+    await sh(root, 'clone', '--quiet', remote, dir);
+    await sh(dir, 'config', 'user.name', 'Test User');
+    await sh(dir, 'config', 'user.email', 'test@example.com');
+    return dir;
+  };
+  await clone('repo');
+  await writeFile(path.join(repo, 'README.md'), '# test\n');
+  await writeFile(path.join(repo, 'package.json'), '{}\n');
+  await sh(repo, 'add', '.');
+  await sh(repo, 'commit', '--quiet', '-m', 'initial');
+  await sh(repo, 'push', '--quiet', '-u', 'origin', 'main');
+  await sh(remote, 'symbolic-ref', 'HEAD', 'refs/heads/main');
+
+  const db = openDatabase(path.join(root, 'test.sqlite'));
+  const guard = new TempDirGuard(root);
+  const repos = new RepoRegistry({ db, git: runner, guard, dataDir });
+  const git = new GitService({ git: runner, repos, guard, mergedBranches: options.mergedBranches });
+  return {
+    root,
+    remote,
+    repo,
+    dataDir,
+    db,
+    supervisor,
+    runner,
+    repos,
+    git,
+    sh,
+    write: (file, content) => writeFile(path.resolve(repo, file), content),
+    clone,
+    close: async () => {
+      db.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
