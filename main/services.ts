@@ -1,10 +1,36 @@
 // The composition root: builds every main-process service once and hands them to
 // the gateway. main/cli.ts and main/app/ both call createServices; there are no
 // module-level singletons, so a test can run two gateways side by side.
-import type { Logger } from 'pino';
-import type { Db } from './store/database.js';
-import type { SettingsStore } from './store/settings.js';
-import type { Supervisor } from './supervisor/supervisor.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { ApprovalQueue } from './auth/approvals.js';
+import { ChallengeStore } from './auth/challenges.js';
+import { PairingService } from './auth/pairing.js';
+import { PolicyService } from './auth/policy.js';
+import { FailureLimiter } from './auth/rate-limit.js';
+import { SessionStore, type SessionPolicy } from './auth/sessions.js';
+import { newToken } from './auth/tokens.js';
+import { GatewayConfig } from './config/gateway-config.js';
+import { appVersion, resolveDataDir } from './config/paths.js';
+import { WorkspaceGuard } from './files/workspace.js';
+import { openSecretStore, type SecretStoreMode } from './secrets/open.js';
+import type { SecretStore } from './secrets/secret-store.js';
+import { openDatabase, type Db } from './store/database.js';
+import { SettingsStore } from './store/settings.js';
+import { Supervisor } from './supervisor/supervisor.js';
+import { Telemetry } from './telemetry/telemetry.js';
+import { cachedToolAvailability, type ToolName } from './config/tools.js';
+
+export interface ServicesOptions {
+  dataDir?: string;
+  secretStore?: SecretStoreMode;
+  log?: Logger;
+  /** Exact origins of the app's own renderer (the Electron window's scheme). */
+  rendererOrigins?: string[];
+  approvalTimeoutMs?: number;
+  sessionPolicy?: Partial<SessionPolicy>;
+}
 
 export interface Services {
   version: string;
@@ -12,5 +38,86 @@ export interface Services {
   log: Logger;
   db: Db;
   settings: SettingsStore;
+  config: GatewayConfig;
+  secrets: SecretStore;
+  /** The credential of the executor and local tools; never logged, never in argv or a child's env. */
+  gatewayToken: string;
+  sessions: SessionStore;
+  challenges: ChallengeStore;
+  pairingFailures: FailureLimiter;
+  approvals: ApprovalQueue;
+  policy: PolicyService;
+  telemetry: Telemetry;
   supervisor: Supervisor;
+  pairing: PairingService;
+  /** The gate every user-given path goes through. */
+  workspace: WorkspaceGuard;
+  setWorkspaceRoot(dir: string | null): Promise<string | null>;
+  /** Which agent and git tools this machine has (for /health), cached briefly. */
+  toolAvailability(): Promise<Record<ToolName, boolean>>;
+  /** The port the gateway listens on (null before it listens). */
+  gatewayPort(): number | null;
+  /** Called once the server listens: its own origin becomes the /ui/ renderer's origin. */
+  setGatewayPort(port: number): void;
+  /** Stops every child, ends waiting approvals and closes the database. */
+  close(): Promise<void>;
+}
+
+export async function createServices(options: ServicesOptions = {}): Promise<Services> {
+  const dataDir = resolveDataDir(options.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const log = options.log ?? pino({ level: process.env.SYMPHONY_LOG_LEVEL ?? 'info' });
+  const db = openDatabase(join(dataDir, 'symphony.db'));
+  const settings = new SettingsStore(db);
+  const secrets = await openSecretStore({ mode: options.secretStore ?? 'auto', dataDir, settings, log });
+  const gatewayToken = await loadOrCreateGatewayToken(secrets);
+  const approvals = new ApprovalQueue(options.approvalTimeoutMs);
+  const supervisor = new Supervisor();
+  const config = new GatewayConfig(settings, options.rendererOrigins);
+  const sessions = new SessionStore(db, options.sessionPolicy);
+  const challenges = new ChallengeStore();
+  const pairingFailures = new FailureLimiter();
+  const workspace = new WorkspaceGuard({ settings, listRepoRoots: () => [], extraDenied: [join(dataDir, 'secrets')] });
+  let port: number | null = null;
+
+  const services: Services = {
+    version: appVersion(),
+    dataDir,
+    log,
+    db,
+    settings,
+    config,
+    secrets,
+    gatewayToken,
+    sessions,
+    challenges,
+    pairingFailures,
+    pairing: new PairingService({ challenges, sessions, config, secrets, failures: pairingFailures, log }),
+    workspace,
+    setWorkspaceRoot: (dir) => workspace.setWorkspaceRoot(dir),
+    toolAvailability: cachedToolAvailability(),
+    gatewayPort: () => port,
+    setGatewayPort(listening) {
+      port = listening;
+      config.addRendererOrigin(`http://127.0.0.1:${listening}`);
+      config.addRendererOrigin(`http://localhost:${listening}`);
+    },
+    approvals,
+    policy: new PolicyService(db, approvals),
+    telemetry: new Telemetry(),
+    supervisor,
+    async close() {
+      approvals.closeAll();
+      db.close();
+    },
+  };
+  return services;
+}
+
+async function loadOrCreateGatewayToken(secrets: SecretStore): Promise<string> {
+  const existing = await secrets.get('gateway-token');
+  if (existing) return existing;
+  const token = newToken();
+  await secrets.set('gateway-token', token);
+  return token;
 }

@@ -5,19 +5,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Access, HttpMethod } from '../../shared/operations.js';
+import type { Caller } from '../auth/caller.js';
 import type { Services } from '../services.js';
 
-export type CallerKind = 'renderer' | 'token' | 'origin';
-
-export interface Caller {
-  kind: CallerKind;
-  /** The Origin bound to the session (renderer and paired origins); null for the token. */
-  origin: string | null;
-  /** Session id (not the token) for session callers. */
-  sessionId: string | null;
-  /** X-Desktop-Source: what the caller claims to be; shown to the user, never trusted. */
-  claimedSource: string | null;
-}
+export type { Caller, CallerKind } from '../auth/caller.js';
 
 export interface RouteInput<B, Q, P> {
   body: B;
@@ -60,6 +51,8 @@ export interface RouteDef<BS = AnySchema | undefined, QS = AnySchema | undefined
   response?: AnySchema;
   /** Response is NDJSON (normalized events), not one JSON document. */
   streams?: boolean;
+  /** A table route that is not built yet: it answers 501 without asking anyone. */
+  notBuilt?: boolean;
   classify?: (input: RouteInput<Infer<BS>, Infer<QS>, Infer<PS>>) => Classification;
   handler: (input: RouteInput<Infer<BS>, Infer<QS>, Infer<PS>>, ctx: RequestContext) => unknown;
 }

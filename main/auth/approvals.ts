@@ -1,0 +1,107 @@
+// Requests that wait for a person. Each pending approval is one waiting request:
+// a decision resolves exactly that request and is then gone, so it cannot be replayed.
+import { EventEmitter } from 'node:events';
+import type { Access, OperationId } from '../../shared/operations.js';
+import type { Caller } from './caller.js';
+import { AppError, NotFound } from '../errors.js';
+import { newId } from './tokens.js';
+
+export const APPROVAL_TIMEOUT_MS = 120_000;
+
+export type ApprovalDecision = 'allow_once' | 'allow_always' | 'deny';
+
+export interface PendingApproval {
+  id: string;
+  operation: OperationId;
+  method: string;
+  path: string;
+  access: Access;
+  action: string | null;
+  caller: Pick<Caller, 'kind' | 'origin' | 'claimedSource'>;
+  /** X-Desktop-Approval-Reason: the caller's claim, shown as such. */
+  claimedReason: string | null;
+  args: unknown;
+  argsHash: string;
+  repoPath: string | null;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface ApprovalOutcome {
+  decision: ApprovalDecision;
+  ruleExpiresInSeconds?: number;
+}
+
+interface Waiter {
+  approval: PendingApproval;
+  resolve: (outcome: ApprovalOutcome) => void;
+  timer: NodeJS.Timeout;
+}
+
+export type ApprovalRequest = Omit<PendingApproval, 'id' | 'createdAt' | 'expiresAt'>;
+
+export class ApprovalQueue extends EventEmitter {
+  private readonly waiting = new Map<string, Waiter>();
+
+  constructor(private readonly timeoutMs = APPROVAL_TIMEOUT_MS) {
+    super();
+  }
+
+  /** Waits for a decision; 408 when nobody answers in time, and gone when the client leaves. */
+  wait(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalOutcome> {
+    const now = Date.now();
+    const approval: PendingApproval = {
+      ...request,
+      id: newId('apr'),
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.timeoutMs).toISOString(),
+    };
+    return new Promise<ApprovalOutcome>((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(waiter.timer);
+        signal.removeEventListener('abort', onAbort);
+        this.waiting.delete(approval.id);
+        this.emit('settled', approval.id);
+      };
+      const onAbort = () => {
+        finish();
+        reject(new AppError(499, 'client_closed', 'The client went away while waiting for approval.'));
+      };
+      const waiter: Waiter = {
+        approval,
+        resolve: (outcome) => {
+          finish();
+          resolve(outcome);
+        },
+        timer: setTimeout(() => {
+          finish();
+          reject(
+            new AppError(408, 'approval_timeout', `Nobody approved ${approval.operation} in time.`, {
+              operation: approval.operation,
+            }),
+          );
+        }, this.timeoutMs),
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.set(approval.id, waiter);
+      this.emit('pending', approval);
+    });
+  }
+
+  list(): PendingApproval[] {
+    return [...this.waiting.values()].map((waiter) => waiter.approval);
+  }
+
+  decide(id: string, outcome: ApprovalOutcome): PendingApproval {
+    const waiter = this.waiting.get(id);
+    if (!waiter) throw new NotFound('No pending approval with that id (it was decided, timed out or withdrawn).', 'approval_not_found');
+    waiter.resolve(outcome);
+    return waiter.approval;
+  }
+
+  /** Ends every wait (shutdown): the waiting requests are denied rather than left hanging. */
+  closeAll(): void {
+    for (const waiter of [...this.waiting.values()]) waiter.resolve({ decision: 'deny' });
+  }
+}

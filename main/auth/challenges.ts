@@ -1,0 +1,65 @@
+// Local pairing challenges: single use, short lived, bound to one exact origin.
+// Kept in memory only: a challenge outliving a restart would only widen the window.
+import { hashToken, newToken, tokensEqual } from './tokens.js';
+
+export const CHALLENGE_TTL_MS = 2 * 60_000;
+
+export interface Challenge {
+  challengeToken: string;
+  origin: string;
+  expiresAt: string;
+}
+
+interface Pending {
+  tokenHash: string;
+  origin: string;
+  expiresAt: number;
+}
+
+export type LocalChallengeResult =
+  | { outcome: 'ok'; origin: string }
+  | { outcome: 'unknown' }
+  | { outcome: 'expired' }
+  | { outcome: 'origin_mismatch' };
+
+export class ChallengeStore {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  mint(origin: string): Challenge {
+    this.prune();
+    const token = newToken();
+    const expiresAt = this.now() + CHALLENGE_TTL_MS;
+    this.pending.set(hashToken(token), { tokenHash: hashToken(token), origin, expiresAt });
+    return { challengeToken: token, origin, expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  /**
+   * Uses up a local challenge. Any presentation burns it, even a failed one: a token
+   * that was shown to the wrong origin is no longer secret enough to trust.
+   */
+  consume(token: string, origin: string): LocalChallengeResult {
+    const key = hashToken(token);
+    const entry = this.pending.get(key);
+    if (!entry || !tokensEqual(entry.tokenHash, key)) return { outcome: 'unknown' };
+    this.pending.delete(key);
+    if (entry.expiresAt <= this.now()) return { outcome: 'expired' };
+    if (entry.origin !== origin) return { outcome: 'origin_mismatch' };
+    return { outcome: 'ok', origin };
+  }
+
+  /** Origins with a live challenge: their CORS preflights are answered. */
+  hasPendingOrigin(origin: string): boolean {
+    const now = this.now();
+    for (const entry of this.pending.values()) {
+      if (entry.origin === origin && entry.expiresAt > now) return true;
+    }
+    return false;
+  }
+
+  private prune(): void {
+    const now = this.now();
+    for (const [key, entry] of this.pending) if (entry.expiresAt <= now) this.pending.delete(key);
+  }
+}

@@ -1,0 +1,105 @@
+// Trading a challenge for a session. A local challenge (minted by the desktop for an
+// origin the user approved) is checked here; any other is verified with the cloud.
+// Every failure counts against the origin's rate limit and creates nothing.
+import { isIP } from 'node:net';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { AppError, BadRequest, Forbidden, TooManyRequests } from '../errors.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import type { ChallengeStore } from './challenges.js';
+import { verifyCloudChallenge } from './cloud.js';
+import type { FailureLimiter } from './rate-limit.js';
+import type { SessionStore } from './sessions.js';
+import { hashToken } from './tokens.js';
+
+export interface ExchangeRequest {
+  challengeToken: string;
+  origin: string | null;
+  peerAddress: string | undefined;
+  userAgent: string;
+}
+
+export interface ExchangeResult {
+  sessionToken: string;
+  expiresAt: string;
+  origin: string;
+}
+
+export interface PairingDeps {
+  challenges: ChallengeStore;
+  sessions: SessionStore;
+  config: GatewayConfig;
+  secrets: SecretStore;
+  failures: FailureLimiter;
+  log: { warn: (obj: object, msg: string) => void };
+}
+
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(plain) === 4) return plain.startsWith('127.');
+  return plain === '::1';
+}
+
+export class PairingService {
+  /** Cloud challenges already traded here, until they expire: a replay never pairs twice. */
+  private readonly usedCloudChallenges = new Map<string, number>();
+
+  constructor(private readonly deps: PairingDeps) {}
+
+  async exchange(request: ExchangeRequest): Promise<ExchangeResult> {
+    if (!isLoopbackAddress(request.peerAddress)) {
+      throw new Forbidden('Pairing is only possible from this machine.', 'not_loopback');
+    }
+    if (!request.origin) throw new BadRequest('The exchange needs the Origin header of the page that pairs.', undefined, 'origin_required');
+    const origin = request.origin;
+    const wait = this.deps.failures.retryAfterSeconds(origin);
+    if (wait > 0) throw new TooManyRequests('Too many failed pairing attempts from this origin; try again later.', wait);
+    try {
+      return await this.trade(request.challengeToken, origin, request.userAgent);
+    } catch (error) {
+      this.deps.failures.recordFailure(origin);
+      this.deps.log.warn({ origin, code: (error as AppError).code }, 'pairing refused');
+      throw error;
+    }
+  }
+
+  private async trade(token: string, origin: string, userAgent: string): Promise<ExchangeResult> {
+    const local = this.deps.challenges.consume(token, origin);
+    if (local.outcome === 'ok') {
+      const kind = this.deps.config.isRendererOrigin(origin) ? 'renderer' : 'origin';
+      return this.issue(origin, kind);
+    }
+    if (local.outcome === 'expired') throw new Forbidden('The challenge has expired; ask for a new one.', 'challenge_expired');
+    if (local.outcome === 'origin_mismatch') {
+      throw new Forbidden('The challenge was issued to another origin.', 'challenge_origin_mismatch');
+    }
+    return this.tradeCloudChallenge(token, origin, userAgent);
+  }
+
+  private async tradeCloudChallenge(token: string, origin: string, userAgent: string): Promise<ExchangeResult> {
+    const key = hashToken(token);
+    this.pruneUsed();
+    if (this.usedCloudChallenges.has(key)) throw new Forbidden('This challenge was already used.', 'challenge_used');
+    const verified = await verifyCloudChallenge({
+      apiOrigin: this.deps.config.apiOrigin(),
+      apiKey: await this.deps.secrets.get('desktop-api-key'),
+      challengeToken: token,
+      requestOrigin: origin,
+      userAgent,
+    });
+    this.usedCloudChallenges.set(key, verified.challengeExpiresAt ?? Date.now() + 10 * 60_000);
+    const ttlMs = verified.sessionTtlSeconds ? verified.sessionTtlSeconds * 1000 : undefined;
+    // A cloud challenge never yields a renderer session: the renderer pairs locally.
+    return this.issue(origin, 'origin', ttlMs);
+  }
+
+  private issue(origin: string, kind: 'origin' | 'renderer', ttlMs?: number): ExchangeResult {
+    const session = this.deps.sessions.create(origin, kind, ttlMs);
+    return { sessionToken: session.token, expiresAt: new Date(session.expiresAt).toISOString(), origin };
+  }
+
+  private pruneUsed(): void {
+    const now = Date.now();
+    for (const [key, expiresAt] of this.usedCloudChallenges) if (expiresAt <= now) this.usedCloudChallenges.delete(key);
+  }
+}

@@ -1,0 +1,312 @@
+// Approval policy: allow, ask or deny per (caller kind, operation, read/write, action).
+// Safe defaults, user overrides and "allow always" rules live in SQLite.
+// Deny beats ask beats allow; a rule can turn an ask into an allow, never a deny;
+// X-Desktop-Force-Approval turns an allow into an ask, rules notwithstanding.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { OPERATION_IDS, type Access, type OperationId } from '../../shared/operations.js';
+import { AppError, Forbidden, NotFound } from '../errors.js';
+import { migrate, type Db } from '../store/database.js';
+import type { ApprovalOutcome, ApprovalQueue } from './approvals.js';
+import type { Caller, CallerKind } from './caller.js';
+import { newId } from './tokens.js';
+
+export type Decision = 'allow' | 'ask' | 'deny';
+
+export const PolicyEntrySchema = z.object({
+  callerKind: z.enum(['renderer', 'token', 'origin']),
+  operation: z.enum(OPERATION_IDS),
+  access: z.enum(['read', 'write']),
+  action: z.string().min(1).max(64).nullable().optional(),
+  decision: z.enum(['allow', 'ask', 'deny']),
+});
+export type PolicyEntry = z.infer<typeof PolicyEntrySchema>;
+
+export interface AuthorizeRequest {
+  operation: OperationId;
+  caller: Caller;
+  method: string;
+  /** The route's path template, so rules match the route and not one URL. */
+  path: string;
+  access: Access;
+  action: string | null;
+  repoPath: string | null;
+  args: unknown;
+  forceApproval: boolean;
+  claimedReason: string | null;
+  signal: AbortSignal;
+}
+
+export interface Rule {
+  id: string;
+  callerKind: CallerKind;
+  origin: string | null;
+  operation: OperationId;
+  method: string;
+  path: string;
+  repoPath: string | null;
+  expiresAt: string;
+}
+
+const RANK: Record<Decision, number> = { allow: 0, ask: 1, deny: 2 };
+const strictest = (...decisions: Decision[]): Decision =>
+  decisions.reduce((worst, next) => (RANK[next] > RANK[worst] ? next : worst), 'allow');
+
+/** What a freshly paired origin may do: read freely; settings, repos, push, PRs and deploys ask. */
+const ORIGIN_DEFAULTS: Array<Omit<PolicyEntry, 'callerKind'>> = [
+  { operation: 'binary_paths_settings', access: 'read', decision: 'ask' },
+  { operation: 'binary_paths_settings', access: 'write', decision: 'ask' },
+  { operation: 'repos_config', access: 'write', decision: 'ask' },
+  { operation: 'git_pr', access: 'write', decision: 'ask' },
+  { operation: 'deploy', access: 'write', decision: 'ask' },
+  { operation: 'git_action', access: 'write', action: 'push', decision: 'ask' },
+];
+
+const DEFAULT_RULE_TTL_SECONDS = 30 * 24 * 3600;
+
+export class PolicyService {
+  constructor(
+    private readonly db: Db,
+    private readonly approvals: ApprovalQueue,
+    private readonly now: () => number = Date.now,
+  ) {
+    migrate(db, 'policy', [
+      `CREATE TABLE policy_overrides (
+        caller_kind TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        access TEXT NOT NULL,
+        action TEXT NOT NULL DEFAULT '',
+        decision TEXT NOT NULL,
+        PRIMARY KEY (caller_kind, operation, access, action)
+      );
+      CREATE TABLE approval_rules (
+        id TEXT PRIMARY KEY,
+        caller_kind TEXT NOT NULL,
+        origin TEXT,
+        operation TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        repo_path TEXT,
+        expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );`,
+    ]);
+  }
+
+  /** The decision for a request before any person is asked. */
+  decide(request: Omit<AuthorizeRequest, 'signal' | 'args' | 'claimedReason'>): Decision {
+    let decision = this.baseDecision(request.caller.kind, request.operation, request.access, request.action);
+    if (decision === 'ask' && this.matchingRule(request)) decision = 'allow';
+    if (decision === 'allow' && request.forceApproval) decision = 'ask';
+    return decision;
+  }
+
+  /** Resolves when the request may go on; throws 403 (deny) or 408 (nobody answered). */
+  async authorize(request: AuthorizeRequest): Promise<void> {
+    const decision = this.decide(request);
+    if (decision === 'allow') return;
+    if (decision === 'deny') throw denied(request.operation, 'The approval policy denies this operation.');
+    const outcome = await this.approvals.wait(
+      {
+        operation: request.operation,
+        method: request.method,
+        path: request.path,
+        access: request.access,
+        action: request.action,
+        caller: { kind: request.caller.kind, origin: request.caller.origin, claimedSource: request.caller.claimedSource },
+        claimedReason: request.claimedReason,
+        args: request.args,
+        argsHash: hashArgs(request.operation, request.caller, request.args),
+        repoPath: request.repoPath,
+      },
+      request.signal,
+    );
+    this.applyOutcome(request, outcome);
+  }
+
+  private applyOutcome(request: AuthorizeRequest, outcome: ApprovalOutcome): void {
+    if (outcome.decision === 'deny') throw denied(request.operation, 'The request was denied on the desktop.');
+    if (outcome.decision === 'allow_always') this.addRule(request, outcome.ruleExpiresInSeconds);
+  }
+
+  /** Every (caller kind, operation, access[, action]) with its effective decision and where it came from. */
+  listPolicies(): Array<PolicyEntry & { source: 'default' | 'user' }> {
+    const overrides = this.overrides();
+    const entries: Array<PolicyEntry & { source: 'default' | 'user' }> = [];
+    for (const callerKind of ['origin', 'renderer', 'token'] as const) {
+      for (const operation of OPERATION_IDS) {
+        for (const access of ['read', 'write'] as const) {
+          const actions = new Set<string | null>([null]);
+          for (const entry of [...ORIGIN_DEFAULTS, ...overrides]) {
+            if (entry.operation === operation && entry.access === access && entry.action) actions.add(entry.action);
+          }
+          for (const action of actions) {
+            const user = overrides.find((o) => same(o, callerKind, operation, access, action));
+            entries.push({
+              callerKind,
+              operation,
+              access,
+              action,
+              decision: user?.decision ?? defaultDecision(callerKind, operation, access, action),
+              source: user ? 'user' : 'default',
+            });
+          }
+        }
+      }
+    }
+    return entries;
+  }
+
+  /** Replaces the user's overrides (what differs from the defaults) in one transaction. */
+  replaceOverrides(entries: PolicyEntry[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM policy_overrides').run();
+      const insert = this.db.prepare(
+        'INSERT OR REPLACE INTO policy_overrides (caller_kind, operation, access, action, decision) VALUES (?, ?, ?, ?, ?)',
+      );
+      for (const entry of entries) {
+        if (entry.decision === defaultDecision(entry.callerKind, entry.operation, entry.access, entry.action ?? null)) continue;
+        insert.run(entry.callerKind, entry.operation, entry.access, entry.action ?? '', entry.decision);
+      }
+    })();
+  }
+
+  listRules(): Rule[] {
+    this.db.prepare('DELETE FROM approval_rules WHERE expires_at <= ?').run(this.now());
+    const rows = this.db.prepare('SELECT * FROM approval_rules ORDER BY created_at DESC').all() as RuleRow[];
+    return rows.map(toRule);
+  }
+
+  deleteRule(id: string): void {
+    if (this.db.prepare('DELETE FROM approval_rules WHERE id = ?').run(id).changes === 0) {
+      throw new NotFound('No rule with that id.', 'rule_not_found');
+    }
+  }
+
+  private baseDecision(callerKind: CallerKind, operation: OperationId, access: Access, action: string | null): Decision {
+    const overrides = this.overrides();
+    const find = (act: string | null): Decision | undefined =>
+      overrides.find((o) => same(o, callerKind, operation, access, act))?.decision ??
+      (act === null || hasDefault(callerKind, operation, access, act)
+        ? defaultDecision(callerKind, operation, access, act)
+        : undefined);
+    const generic = find(null) ?? 'allow';
+    const specific = action ? find(action) : undefined;
+    return specific ? strictest(generic, specific) : generic;
+  }
+
+  private overrides(): PolicyEntry[] {
+    const rows = this.db.prepare('SELECT * FROM policy_overrides').all() as Array<{
+      caller_kind: CallerKind;
+      operation: OperationId;
+      access: Access;
+      action: string;
+      decision: Decision;
+    }>;
+    return rows.map((row) => ({
+      callerKind: row.caller_kind,
+      operation: row.operation,
+      access: row.access,
+      action: row.action || null,
+      decision: row.decision,
+    }));
+  }
+
+  private matchingRule(request: Omit<AuthorizeRequest, 'signal' | 'args' | 'claimedReason'>): boolean {
+    const row = this.db
+      .prepare(
+        `SELECT id FROM approval_rules WHERE caller_kind = ? AND origin IS ? AND operation = ? AND method = ? AND path = ?
+           AND (repo_path IS NULL OR repo_path = ?) AND expires_at > ? LIMIT 1`,
+      )
+      .get(
+        request.caller.kind,
+        request.caller.origin,
+        request.operation,
+        request.method,
+        request.path,
+        request.repoPath,
+        this.now(),
+      );
+    return row !== undefined;
+  }
+
+  private addRule(request: AuthorizeRequest, ttlSeconds = DEFAULT_RULE_TTL_SECONDS): void {
+    const now = this.now();
+    this.db
+      .prepare(
+        `INSERT INTO approval_rules (id, caller_kind, origin, operation, method, path, repo_path, expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        newId('rule'),
+        request.caller.kind,
+        request.caller.origin,
+        request.operation,
+        request.method,
+        request.path,
+        request.repoPath,
+        now + ttlSeconds * 1000,
+        now,
+      );
+  }
+}
+
+interface RuleRow {
+  id: string;
+  caller_kind: CallerKind;
+  origin: string | null;
+  operation: OperationId;
+  method: string;
+  path: string;
+  repo_path: string | null;
+  expires_at: number;
+}
+
+const toRule = (row: RuleRow): Rule => ({
+  id: row.id,
+  callerKind: row.caller_kind,
+  origin: row.origin,
+  operation: row.operation,
+  method: row.method,
+  path: row.path,
+  repoPath: row.repo_path,
+  expiresAt: new Date(row.expires_at).toISOString(),
+});
+
+function same(entry: PolicyEntry, callerKind: CallerKind, operation: OperationId, access: Access, action: string | null) {
+  return (
+    entry.callerKind === callerKind && entry.operation === operation && entry.access === access && (entry.action ?? null) === action
+  );
+}
+
+function hasDefault(callerKind: CallerKind, operation: OperationId, access: Access, action: string) {
+  return callerKind === 'origin' && ORIGIN_DEFAULTS.some((d) => d.operation === operation && d.access === access && d.action === action);
+}
+
+function defaultDecision(callerKind: CallerKind, operation: OperationId, access: Access, action: string | null): Decision {
+  if (callerKind !== 'origin') return 'allow';
+  const entry = ORIGIN_DEFAULTS.find((d) => d.operation === operation && d.access === access && (d.action ?? null) === action);
+  return entry?.decision ?? 'allow';
+}
+
+function denied(operation: OperationId, message: string): AppError {
+  return new Forbidden(`${message} (operation ${operation})`, 'policy_denied', { operation });
+}
+
+/** Binds a decision to what was asked: operation, caller and the exact arguments. */
+export function hashArgs(operation: OperationId, caller: Caller, args: unknown): string {
+  const canonical = JSON.stringify([operation, caller.kind, caller.origin, caller.sessionId, sortKeys(args)]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .sort()
+        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}

@@ -1,0 +1,30 @@
+// Failed pairing attempts per origin, in a fixed window: enough to stop a page from
+// guessing challenges, cheap enough to keep in memory.
+export class FailureLimiter {
+  private readonly failures = new Map<string, { count: number; windowEnds: number }>();
+
+  constructor(
+    private readonly maxFailures = 10,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds to wait before trying again, or 0 when the key may try. */
+  retryAfterSeconds(key: string): number {
+    const entry = this.failures.get(key);
+    if (!entry) return 0;
+    const remaining = entry.windowEnds - this.now();
+    if (remaining <= 0) {
+      this.failures.delete(key);
+      return 0;
+    }
+    return entry.count >= this.maxFailures ? Math.ceil(remaining / 1000) : 0;
+  }
+
+  recordFailure(key: string): void {
+    const now = this.now();
+    const entry = this.failures.get(key);
+    if (!entry || entry.windowEnds <= now) this.failures.set(key, { count: 1, windowEnds: now + this.windowMs });
+    else entry.count++;
+  }
+}

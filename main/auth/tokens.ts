@@ -1,0 +1,19 @@
+// Token primitives: 256-bit random tokens, stored and compared as SHA-256 hashes.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function newId(prefix: string): string {
+  return `${prefix}_${randomBytes(9).toString('base64url')}`;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Constant-time equality of two strings (compared through their hashes, so lengths never leak). */
+export function tokensEqual(a: string, b: string): boolean {
+  return timingSafeEqual(Buffer.from(hashToken(a), 'hex'), Buffer.from(hashToken(b), 'hex'));
+}

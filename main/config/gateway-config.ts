@@ -1,0 +1,50 @@
+// Gateway settings that the user changes (CLI `config`, desktop UI), kept in the data dir.
+import { z } from 'zod';
+import type { SettingsStore } from '../store/settings.js';
+import { parseOrigin } from '../auth/origins.js';
+
+const OriginList = z.array(z.string()).catch([]);
+
+export class GatewayConfig {
+  /** Origins of the app's own renderer (e.g. app://symphony, or the gateway's /ui/ origin). */
+  private readonly rendererOrigins = new Set<string>();
+
+  constructor(
+    private readonly settings: SettingsStore,
+    rendererOrigins: readonly string[] = [],
+  ) {
+    for (const origin of rendererOrigins) this.rendererOrigins.add(origin);
+  }
+
+  apiOrigin(): string | undefined {
+    return this.settings.get<string>('apiOrigin') ?? undefined;
+  }
+
+  setApiOrigin(origin: string | null): void {
+    if (origin === null) this.settings.delete('apiOrigin');
+    else this.settings.set('apiOrigin', origin);
+  }
+
+  /** The cloud web app's origins: their preflights are answered before any pairing. */
+  allowedOrigins(): string[] {
+    return OriginList.parse(this.settings.get('allowedOrigins') ?? []).filter((o) => parseOrigin(o) === o);
+  }
+
+  setAllowedOrigins(origins: string[]): void {
+    this.settings.set('allowedOrigins', [...new Set(origins)]);
+  }
+
+  addRendererOrigin(origin: string): void {
+    this.rendererOrigins.add(origin);
+  }
+
+  isRendererOrigin(origin: string): boolean {
+    return this.rendererOrigins.has(origin);
+  }
+
+  /** Non-web schemes our renderer uses (e.g. `app:`), accepted as origins for challenges. */
+  customSchemes(): string[] {
+    const schemes = [...this.rendererOrigins].map((origin) => origin.slice(0, origin.indexOf(':') + 1));
+    return [...new Set(schemes.filter((scheme) => scheme !== 'http:' && scheme !== 'https:'))];
+  }
+}

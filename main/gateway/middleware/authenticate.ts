@@ -1,0 +1,69 @@
+// Who is calling, from the credential alone. Tokens are read only from headers.
+// The gateway token is for non-browser callers: with an Origin or any Sec-Fetch-*
+// header it is refused. A session token is valid only from the origin it was issued to.
+import type { Next } from 'koa';
+import type { RouteKind } from '../../../shared/operations.js';
+import type { Caller } from '../../auth/caller.js';
+import { tokensEqual } from '../../auth/tokens.js';
+import { Forbidden, Unauthorized } from '../../errors.js';
+import type { Services } from '../../services.js';
+import type { GatewayContext } from '../state.js';
+
+export const GATEWAY_TOKEN_HEADER = 'X-Desktop-Gateway-Token';
+export const SESSION_TOKEN_HEADER = 'X-Desktop-Session-Token';
+
+export function authenticate(services: Services, kind: RouteKind) {
+  return async function auth(ctx: GatewayContext, next: Next): Promise<void> {
+    if (kind !== 'public') {
+      const caller = identify(ctx, services);
+      if (kind === 'desktop' && caller.kind === 'origin') {
+        throw new Forbidden('Only the desktop app or the gateway token may use this route.', 'desktop_only');
+      }
+      ctx.state.caller = caller;
+    }
+    await next();
+  };
+}
+
+function identify(ctx: GatewayContext, services: Services): Caller {
+  const gatewayToken = ctx.get(GATEWAY_TOKEN_HEADER);
+  const sessionToken = ctx.get(SESSION_TOKEN_HEADER);
+  const claimedSource = ctx.get('X-Desktop-Source').slice(0, 200) || null;
+  if (gatewayToken) {
+    if (!tokensEqual(gatewayToken, services.gatewayToken)) throw new Unauthorized('Invalid gateway token.', 'invalid_token');
+    if (fromBrowser(ctx)) {
+      throw new Forbidden('The gateway token is not accepted from a browser; pair the page instead.', 'token_from_browser');
+    }
+    return { kind: 'token', origin: null, sessionId: null, claimedSource };
+  }
+  if (sessionToken) {
+    const session = services.sessions.authenticate(sessionToken);
+    if (!session) throw new Unauthorized('The session is unknown, expired or revoked; pair again.', 'invalid_session');
+    const origin = requestOrigin(ctx);
+    if (!origin) throw new Forbidden('A session token must come with the Origin it was issued to.', 'origin_required');
+    if (origin !== session.origin) throw new Forbidden('This session belongs to another origin.', 'origin_mismatch');
+    return { kind: session.kind === 'renderer' ? 'renderer' : 'origin', origin, sessionId: session.id, claimedSource };
+  }
+  throw new Unauthorized('Send X-Desktop-Session-Token (paired browser) or X-Desktop-Gateway-Token (local tools).');
+}
+
+/**
+ * Browsers send Origin on every request that can carry a custom header, and
+ * Sec-Fetch-Site on every request. Node's own fetch (undici) sends Sec-Fetch-Mode
+ * alone, and local tools use it, so that one header by itself is not a browser.
+ */
+function fromBrowser(ctx: GatewayContext): boolean {
+  if (ctx.get('Origin')) return true;
+  return Object.keys(ctx.headers).some((name) => name.startsWith('sec-fetch-') && name !== 'sec-fetch-mode');
+}
+
+/**
+ * The request's origin. A same-origin GET from the gateway's own /ui/ carries no
+ * Origin header; the browser-set Sec-Fetch-Site tells us it came from our own origin.
+ */
+export function requestOrigin(ctx: GatewayContext): string | null {
+  const origin = ctx.get('Origin');
+  if (origin) return origin;
+  if (ctx.get('Sec-Fetch-Site') === 'same-origin') return `http://${ctx.get('Host')}`;
+  return null;
+}

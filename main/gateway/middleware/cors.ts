@@ -1,0 +1,64 @@
+// CORS for browser callers. Only origins we know are answered: the configured cloud
+// web app origins, origins with a live session or a pending challenge, and the
+// renderer. Anyone else gets no Access-Control-Allow-Origin at all.
+import type { Next } from 'koa';
+import type { Services } from '../../services.js';
+import type { GatewayContext } from '../state.js';
+
+const ALLOWED_HEADERS = [
+  'Content-Type',
+  'X-Desktop-Gateway-Token',
+  'X-Desktop-Session-Token',
+  'X-Desktop-Source',
+  'X-Desktop-Force-Approval',
+  'X-Desktop-Approval-Reason',
+].join(', ');
+const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE';
+const EXPOSED_HEADERS = 'X-Request-Id, Retry-After';
+
+export function isKnownOrigin(services: Services, origin: string): boolean {
+  return (
+    services.config.isRendererOrigin(origin) ||
+    services.config.allowedOrigins().includes(origin) ||
+    services.challenges.hasPendingOrigin(origin) ||
+    services.sessions.hasLiveOrigin(origin)
+  );
+}
+
+export function cors(services: Services) {
+  return async function corsMiddleware(ctx: GatewayContext, next: Next): Promise<void> {
+    const origin = ctx.get('Origin');
+    ctx.vary('Origin');
+    if (!origin) return next();
+    const known = isKnownOrigin(services, origin);
+    if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
+      answerPreflight(ctx, origin, known);
+      return;
+    }
+    if (known) {
+      ctx.set('Access-Control-Allow-Origin', origin);
+      ctx.set('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+    }
+    await next();
+  };
+}
+
+function answerPreflight(ctx: GatewayContext, origin: string, known: boolean): void {
+  if (!known) {
+    ctx.status = 403;
+    ctx.body = { error: { code: 'origin_not_allowed', message: 'This origin is not allowed to call the gateway.' } };
+    return;
+  }
+  ctx.set('Access-Control-Allow-Origin', origin);
+  ctx.set('Access-Control-Allow-Methods', ALLOWED_METHODS);
+  ctx.set('Access-Control-Allow-Headers', ALLOWED_HEADERS);
+  ctx.set('Access-Control-Max-Age', '600');
+  // Chromium's Private/Local Network Access preflights for a public page calling loopback.
+  if (ctx.get('Access-Control-Request-Private-Network') === 'true') {
+    ctx.set('Access-Control-Allow-Private-Network', 'true');
+  }
+  if (ctx.get('Access-Control-Request-Local-Network') === 'true') {
+    ctx.set('Access-Control-Allow-Local-Network', 'true');
+  }
+  ctx.status = 204;
+}

@@ -1,0 +1,20 @@
+// Host allowlist, before anything else: a page on a rebinding DNS name that resolves
+// to 127.0.0.1 still sends its own Host, and is turned away here.
+import type { Next } from 'koa';
+import type { GatewayContext } from '../state.js';
+
+export function loopbackHosts(port: number): Set<string> {
+  return new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+}
+
+export function hostCheck(currentPort: () => number) {
+  return async function host(ctx: GatewayContext, next: Next): Promise<void> {
+    const allowed = loopbackHosts(currentPort());
+    if (!allowed.has((ctx.get('Host') || '').toLowerCase())) {
+      ctx.status = 421;
+      ctx.body = { error: { code: 'host_not_allowed', message: 'Host not allowed.' } };
+      return;
+    }
+    await next();
+  };
+}

@@ -1,0 +1,78 @@
+// Outermost middleware: a request id on every reply, one JSON error shape for every
+// failure (no stack ever leaves), one log line and one telemetry sample per request.
+import { randomUUID } from 'node:crypto';
+import type { Next } from 'koa';
+import type { Services } from '../../services.js';
+import { isAppError } from '../../errors.js';
+import type { GatewayContext } from '../state.js';
+
+export function requestScope(services: Services) {
+  return async function scope(ctx: GatewayContext, next: Next): Promise<void> {
+    const controller = new AbortController();
+    ctx.state.requestId = randomUUID();
+    ctx.state.startedAt = performance.now();
+    ctx.state.signal = controller.signal;
+    ctx.set('X-Request-Id', ctx.state.requestId);
+    ctx.res.once('close', () => {
+      if (!ctx.res.writableFinished) controller.abort();
+    });
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw notFound();
+    } catch (error) {
+      writeError(ctx, error, services);
+    } finally {
+      finish(ctx, services);
+    }
+  };
+}
+
+function notFound() {
+  return Object.assign(new Error('No such route.'), { status: 404, code: 'not_found', expose: true });
+}
+
+function writeError(ctx: GatewayContext, error: unknown, services: Services): void {
+  const { status, code, message, details, headers } = describe(error);
+  if (status >= 500) {
+    services.log.error({ requestId: ctx.state.requestId, err: error }, 'request failed');
+  }
+  ctx.status = status;
+  for (const [name, value] of Object.entries(headers ?? {})) ctx.set(name, value);
+  ctx.body = { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+interface ErrorShape {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+  headers?: Record<string, string>;
+}
+
+function describe(error: unknown): ErrorShape {
+  if (isAppError(error)) return error;
+  const http = error as { status?: number; expose?: boolean; code?: string; message?: string };
+  if (typeof http.status === 'number' && http.status >= 400 && http.status < 500 && http.expose) {
+    return { status: http.status, code: typeof http.code === 'string' ? http.code : 'bad_request', message: String(http.message) };
+  }
+  return { status: 500, code: 'internal_error', message: 'The gateway hit an internal error; see its log for the request id.' };
+}
+
+function finish(ctx: GatewayContext, services: Services): void {
+  const durationMs = performance.now() - ctx.state.startedAt;
+  const operation = ctx.state.entry?.kind ?? 'unmatched';
+  services.telemetry.record(operation, ctx.status, durationMs);
+  services.log.info(
+    {
+      requestId: ctx.state.requestId,
+      operation,
+      callerKind: ctx.state.caller?.kind ?? null,
+      origin: ctx.get('Origin') || null,
+      method: ctx.method,
+      route: ctx.state.entry?.path ?? null,
+      status: ctx.status,
+      durationMs: Math.round(durationMs * 100) / 100,
+    },
+    'request',
+  );
+}

@@ -1,0 +1,85 @@
+// Every route runs through the same chain, so no route can skip a check:
+// authenticate → content type → body → validate → classify → approval policy → handler.
+import type Router from '@koa/router';
+import type { Next } from 'koa';
+import type { z } from 'zod';
+import { findRouteEntry, isOperationId, type RouteEntry } from '../../shared/operations.js';
+import { AppError } from '../errors.js';
+import type { Services } from '../services.js';
+import { checkContentType, readJsonBody } from './body.js';
+import { authenticate } from './middleware/authenticate.js';
+import { respond } from './respond.js';
+import type { AnyRoute, Classification, RouteInput } from './route.js';
+import type { GatewayContext, GatewayState } from './state.js';
+
+export function registerRoute(router: Router<GatewayState>, route: AnyRoute, services: Services): void {
+  const entry = findRouteEntry(route.method, route.path);
+  if (!entry) throw new Error(`Route ${route.method} ${route.path} has no entry in shared/operations.ts ROUTE_TABLE.`);
+  router.register(route.path, [route.method], [
+    (ctx: GatewayContext, next: Next) => {
+      ctx.state.entry = entry;
+      return next();
+    },
+    authenticate(services, entry.kind),
+    (ctx: GatewayContext) => run(ctx, route, entry, services),
+  ]);
+}
+
+async function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services): Promise<void> {
+  checkContentType(ctx, Boolean(entry.multipart));
+  const rawBody = entry.multipart && ctx.request.type === 'multipart/form-data' ? undefined : await readJsonBody(ctx);
+  const input: RouteInput<unknown, unknown, unknown> = {
+    params: validate('path parameter', route.params, ctx.params ?? {}),
+    query: validate('query', route.query, ctx.query),
+    body: validate('body', route.body, rawBody),
+  };
+  await authorize(ctx, route, entry, input, services);
+  const caller = ctx.state.caller ?? { kind: 'token' as const, origin: null, sessionId: null, claimedSource: null };
+  const result = await route.handler(input, {
+    services,
+    caller,
+    requestId: ctx.state.requestId,
+    signal: ctx.state.signal,
+    req: ctx.req,
+    log: services.log.child({ requestId: ctx.state.requestId }),
+  });
+  respond(ctx, result);
+}
+
+async function authorize(
+  ctx: GatewayContext,
+  route: AnyRoute,
+  entry: RouteEntry,
+  input: RouteInput<unknown, unknown, unknown>,
+  services: Services,
+): Promise<void> {
+  const caller = ctx.state.caller;
+  if (!caller || !isOperationId(entry.kind) || route.notBuilt) return;
+  const classified: Classification = route.classify?.(input) ?? {};
+  await services.policy.authorize({
+    operation: entry.kind,
+    caller,
+    method: entry.method,
+    path: entry.path,
+    access: classified.access ?? entry.access,
+    action: classified.action ?? null,
+    repoPath: classified.repoPath ?? null,
+    args: { params: input.params, query: input.query, body: input.body },
+    forceApproval: ctx.get('X-Desktop-Force-Approval') === '1',
+    claimedReason: ctx.get('X-Desktop-Approval-Reason').slice(0, 500) || null,
+    signal: ctx.state.signal,
+  });
+}
+
+function validate(where: string, schema: z.ZodType | undefined, value: unknown): unknown {
+  // A route without a schema for this part ignores it: nothing unvalidated reaches a handler.
+  if (!schema) return undefined;
+  const parsed = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || where,
+    message: issue.message,
+  }));
+  const first = issues[0];
+  throw new AppError(400, 'invalid_input', `Invalid ${where}: ${first.field}: ${first.message}`, { in: where, issues });
+}

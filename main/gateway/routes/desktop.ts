@@ -1,0 +1,149 @@
+// Desktop-only routes (the renderer or the gateway token, never a paired origin):
+// sessions, pending approvals, policy, always-allow rules, gateway settings.
+import {
+  ApiKeyRequest,
+  ApprovalDecisionRequest,
+  ApprovalIdParams,
+  ConfigPatch,
+  ConfigResponse,
+  PoliciesRequest,
+  RuleIdParams,
+  SessionIdParams,
+  SessionsResponse,
+} from '../../../shared/schemas/gateway.js';
+import { requireOrigin } from '../../auth/origins.js';
+import { NotFound } from '../../errors.js';
+import type { Services } from '../../services.js';
+import { defineRoute, type AnyRoute } from '../route.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function configView(services: Services) {
+  return {
+    apiOrigin: services.config.apiOrigin() ?? null,
+    allowedOrigins: services.config.allowedOrigins(),
+    workspaceRoot: services.settings.get<string>('workspaceRoot') ?? null,
+    apiKeySet: (await services.secrets.get('desktop-api-key')) !== null,
+    secretStore: services.secrets.kind,
+    port: services.gatewayPort(),
+  };
+}
+
+export const routes: AnyRoute[] = [
+  defineRoute({
+    method: 'GET',
+    path: '/api/gateway/desktop/sessions',
+    summary: 'Paired sessions, most recently used first.',
+    response: SessionsResponse,
+    handler: (_input, { services }) => ({
+      sessions: services.sessions.list().map((s) => ({
+        id: s.id,
+        origin: s.origin,
+        kind: s.kind,
+        createdAt: iso(s.createdAt),
+        lastUsedAt: iso(s.lastUsedAt),
+        expiresAt: iso(s.expiresAt),
+      })),
+    }),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/api/gateway/desktop/sessions/:sessionId',
+    summary: 'Revoke a session: its next request gets 401.',
+    params: SessionIdParams,
+    handler: ({ params }, { services }) => {
+      if (!services.sessions.revoke(params.sessionId)) throw new NotFound('No session with that id.', 'session_not_found');
+      return { revoked: true };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/gateway/desktop/approvals',
+    summary: 'Requests waiting for a decision.',
+    handler: (_input, { services }) => ({ approvals: services.approvals.list() }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/gateway/desktop/approvals/:approvalId',
+    summary: 'Decide a pending request: allow once, allow always (a stored rule) or deny.',
+    params: ApprovalIdParams,
+    body: ApprovalDecisionRequest,
+    handler: ({ params, body }, { services }) => {
+      const approval = services.approvals.decide(params.approvalId, body);
+      return { ok: true, id: approval.id, decision: body.decision };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/gateway/desktop/policies',
+    summary: 'The effective approval policy, default or user-set.',
+    handler: (_input, { services }) => ({ policies: services.policy.listPolicies() }),
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: '/api/gateway/desktop/policies',
+    summary: 'Replace the user policy overrides.',
+    body: PoliciesRequest,
+    handler: ({ body }, { services }) => {
+      services.policy.replaceOverrides(body.policies);
+      return { policies: services.policy.listPolicies() };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/gateway/desktop/rules',
+    summary: 'Live "allow always" rules.',
+    handler: (_input, { services }) => ({ rules: services.policy.listRules() }),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/api/gateway/desktop/rules/:ruleId',
+    summary: 'Remove an "allow always" rule.',
+    params: RuleIdParams,
+    handler: ({ params }, { services }) => {
+      services.policy.deleteRule(params.ruleId);
+      return { deleted: true };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/gateway/desktop/config',
+    summary: 'Gateway settings: cloud API origin, allowed web-app origins, workspace root.',
+    response: ConfigResponse,
+    handler: (_input, { services }) => configView(services),
+  }),
+  defineRoute({
+    method: 'PATCH',
+    path: '/api/gateway/desktop/config',
+    summary: 'Change gateway settings.',
+    body: ConfigPatch,
+    response: ConfigResponse,
+    handler: async ({ body }, { services }) => {
+      const apiOrigin = body.apiOrigin === undefined || body.apiOrigin === null ? body.apiOrigin : requireOrigin(body.apiOrigin, 'apiOrigin');
+      const allowed = body.allowedOrigins?.map((origin, i) => requireOrigin(origin, `allowedOrigins.${i}`));
+      if (body.workspaceRoot !== undefined) services.setWorkspaceRoot(body.workspaceRoot);
+      if (apiOrigin !== undefined) services.config.setApiOrigin(apiOrigin);
+      if (allowed) services.config.setAllowedOrigins(allowed);
+      return configView(services);
+    },
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: '/api/gateway/desktop/api-key',
+    summary: 'Store the desktop API key for cloud pairing in the keychain.',
+    body: ApiKeyRequest,
+    handler: async ({ body }, { services }) => {
+      await services.secrets.set('desktop-api-key', body.apiKey);
+      return { apiKeySet: true };
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/api/gateway/desktop/api-key',
+    summary: 'Forget the desktop API key.',
+    handler: async (_input, { services }) => {
+      await services.secrets.delete('desktop-api-key');
+      return { apiKeySet: false };
+    },
+  }),
+];

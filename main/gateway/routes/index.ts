@@ -1,0 +1,7 @@
+// Every route family of the gateway, in one visible list.
+import type { AnyRoute } from '../route.js';
+import { routes as desktop } from './desktop.js';
+import { routes as health } from './health.js';
+import { routes as pairing } from './pairing.js';
+
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop];

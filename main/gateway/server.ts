@@ -1,0 +1,151 @@
+// The desktop gateway: a Koa app bound to loopback only. Host check first, then CORS,
+// then the routes, each of which runs the shared auth/validation/policy chain.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Router from '@koa/router';
+import Koa from 'koa';
+import { ROUTE_TABLE, findRouteEntry, routeKey } from '../../shared/operations.js';
+import { AppError } from '../errors.js';
+import type { Services } from '../services.js';
+import { cors } from './middleware/cors.js';
+import { hostCheck } from './middleware/host.js';
+import { requestScope } from './middleware/request-scope.js';
+import { buildOpenApi } from './openapi.js';
+import { registerRoute } from './pipeline.js';
+import { defineRoute, type AnyRoute } from './route.js';
+import { routeFamilies } from './routes/index.js';
+import type { GatewayState } from './state.js';
+
+export const DEFAULT_PORTS = [19432, 19433, 19434, 19435] as const;
+const HOST = '127.0.0.1';
+
+export interface GatewayApp {
+  app: Koa<GatewayState>;
+  routes: readonly AnyRoute[];
+}
+
+export interface ExtraMiddleware {
+  /** Runs after the Host check and before CORS and the routes (e.g. the static /ui/ files). */
+  beforeRoutes?: Koa.Middleware<GatewayState>[];
+}
+
+export function createGatewayApp(services: Services, extra: ExtraMiddleware = {}): GatewayApp {
+  const routes = allRoutes(services.version);
+  const app = new Koa<GatewayState>({ proxy: false });
+  app.silent = true;
+  app.use(requestScope(services));
+  app.use(hostCheck(() => services.gatewayPort() ?? -1));
+  for (const middleware of extra.beforeRoutes ?? []) app.use(middleware);
+  app.use(cors(services));
+  const router = new Router<GatewayState>();
+  for (const route of routes) registerRoute(router, route, services);
+  app.use(router.routes());
+  return { app, routes };
+}
+
+/** The families' routes, the OpenAPI route, and a 501 for every table route not built yet. */
+function allRoutes(version: string): AnyRoute[] {
+  const built: AnyRoute[] = routeFamilies.flat();
+  const openapi: AnyRoute = defineRoute({
+    method: 'GET',
+    path: '/api/gateway/openapi.json',
+    summary: 'This OpenAPI 3.1 document, generated from the route schemas.',
+    handler: (): unknown => buildOpenApi(routes, version),
+  });
+  const registered = new Set([...built, openapi].map((route) => routeKey(route.method, route.path)));
+  const pending = ROUTE_TABLE.filter((entry) => !registered.has(routeKey(entry.method, entry.path))).map((entry) =>
+    defineRoute({
+      method: entry.method,
+      path: entry.path,
+      summary: `Not built yet (operation ${entry.kind}).`,
+      notBuilt: true,
+      handler: () => {
+        throw new AppError(501, 'not_implemented', `${entry.method} ${entry.path} is not available in this version yet.`, {
+          operation: entry.kind,
+        });
+      },
+    }),
+  );
+  const routes: AnyRoute[] = [...built, openapi, ...pending];
+  for (const route of routes) {
+    if (!findRouteEntry(route.method, route.path)) throw new Error(`No operation for ${route.method} ${route.path}`);
+  }
+  return routes;
+}
+
+export interface RunningGateway {
+  server: Server;
+  port: number;
+  url: string;
+  routes: readonly AnyRoute[];
+  close(): Promise<void>;
+}
+
+export interface StartOptions extends ExtraMiddleware {
+  /** A fixed port (0 picks a free one); without it, 19432..19435 in order. */
+  port?: number;
+}
+
+export async function startGateway(services: Services, options: StartOptions = {}): Promise<RunningGateway> {
+  const { app, routes } = createGatewayApp(services, options);
+  const server = createServer(app.callback());
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0; // streams and approvals may legitimately take minutes
+  server.keepAliveTimeout = 5_000;
+  const candidates = options.port !== undefined ? [options.port] : [...DEFAULT_PORTS];
+  const port = await listenOnFirstFree(server, candidates);
+  services.setGatewayPort(port);
+  const url = `http://${HOST}:${port}`;
+  return {
+    server,
+    port,
+    url,
+    routes,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function listenOnFirstFree(server: Server, ports: readonly number[]): Promise<number> {
+  const failures: string[] = [];
+  for (const port of ports) {
+    try {
+      await listen(server, port);
+      return (server.address() as AddressInfo).port;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+      failures.push(`${port} (${code === 'EADDRINUSE' ? 'in use' : 'not permitted'})`);
+    }
+  }
+  throw new PortsUnavailable(failures);
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => {
+      server.off('listening', onListening);
+      reject(error);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host: HOST, port, exclusive: true });
+  });
+}
+
+export class PortsUnavailable extends Error {
+  constructor(readonly failures: string[]) {
+    super(
+      `No port for the gateway on ${HOST}: ${failures.join(', ')}. ` +
+        'Stop what holds them (e.g. `lsof -i :19432`, or another Symphony Desktop), or pass --port N.',
+    );
+    this.name = 'PortsUnavailable';
+  }
+}

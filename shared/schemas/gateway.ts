@@ -1,0 +1,85 @@
+// Request and response schemas of the gateway core: health, pairing, desktop-only routes.
+import { z } from 'zod';
+import { OPERATION_IDS } from '../operations.js';
+
+export const TOOL_NAMES = ['claude', 'codex', 'git', 'gh', 'python3'] as const;
+
+export const HealthResponse = z.object({
+  status: z.literal('ok'),
+  port: z.number().int(),
+  version: z.string(),
+  capabilities: z.object({
+    tools: z.object(Object.fromEntries(TOOL_NAMES.map((name) => [name, z.boolean()])) as Record<(typeof TOOL_NAMES)[number], z.ZodBoolean>),
+    pairing: z.array(z.enum(['local-challenge', 'cloud-challenge'])),
+    streaming: z.array(z.literal('ndjson')),
+  }),
+});
+
+export const OperationStats = z.object({
+  count: z.number(),
+  errors: z.number(),
+  p50Ms: z.number(),
+  p95Ms: z.number(),
+  p99Ms: z.number(),
+});
+
+export const HealthCheckResponse = z.object({
+  status: z.literal('ok'),
+  version: z.string(),
+  uptimeSeconds: z.number(),
+  operations: z.record(z.string(), OperationStats),
+});
+
+export const VersionResponse = z.object({ version: z.string(), apiVersion: z.number().int(), platform: z.string() });
+
+export const ChallengeRequest = z.object({ origin: z.string().min(1).max(2048) }).strict();
+export const ChallengeResponse = z.object({ challengeToken: z.string(), origin: z.string(), expiresAt: z.string() });
+
+export const ExchangeRequest = z.object({ challengeToken: z.string().min(16).max(4096) });
+export const ExchangeResponse = z.object({ sessionToken: z.string(), expiresAt: z.string(), origin: z.string() });
+
+export const SessionView = z.object({
+  id: z.string(),
+  origin: z.string(),
+  kind: z.enum(['origin', 'renderer']),
+  createdAt: z.string(),
+  lastUsedAt: z.string(),
+  expiresAt: z.string(),
+});
+export const SessionsResponse = z.object({ sessions: z.array(SessionView) });
+export const SessionIdParams = z.object({ sessionId: z.string().min(1).max(100) });
+
+export const ApprovalIdParams = z.object({ approvalId: z.string().min(1).max(100) });
+export const ApprovalDecisionRequest = z
+  .object({
+    decision: z.enum(['allow_once', 'allow_always', 'deny']),
+    ruleExpiresInSeconds: z.number().int().min(60).max(365 * 24 * 3600).optional(),
+  })
+  .strict();
+
+export const PolicyEntry = z.object({
+  callerKind: z.enum(['renderer', 'token', 'origin']),
+  operation: z.enum(OPERATION_IDS),
+  access: z.enum(['read', 'write']),
+  action: z.string().min(1).max(64).nullable().optional(),
+  decision: z.enum(['allow', 'ask', 'deny']),
+});
+export const PoliciesRequest = z.object({ policies: z.array(PolicyEntry).max(2000) }).strict();
+export const RuleIdParams = z.object({ ruleId: z.string().min(1).max(100) });
+
+export const ConfigResponse = z.object({
+  apiOrigin: z.string().nullable(),
+  allowedOrigins: z.array(z.string()),
+  workspaceRoot: z.string().nullable(),
+  apiKeySet: z.boolean(),
+  secretStore: z.enum(['keychain', 'file']),
+  port: z.number().int().nullable(),
+});
+export const ConfigPatch = z
+  .object({
+    apiOrigin: z.string().max(2048).nullable().optional(),
+    allowedOrigins: z.array(z.string().max(2048)).max(50).optional(),
+    workspaceRoot: z.string().max(4096).nullable().optional(),
+  })
+  .strict();
+export const ApiKeyRequest = z.object({ apiKey: z.string().min(8).max(4096) }).strict();
