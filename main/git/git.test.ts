@@ -184,7 +184,7 @@ describe('malicious ref names never reach git', () => {
     assert.deepEqual(leaked, []);
   });
 
-  test('names against git's ref rules (.lock, //, trailing /) are 400 too', async () => {
+  test('names against the ref rules of git (.lock, //, trailing /) are 400 too', async () => {
     for (const name of ['feature.lock', 'a//b', 'ends/']) {
       await rejectsWith(fx.git.checkoutBranch(fx.repo, name, undefined), 400, 'invalid_ref');
     }
