@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RENDERER_ENTRY_URL, RENDERER_ORIGIN, rendererCsp, resolveRendererFile } from './renderer-files.js';
+import { RENDERER_ENTRY_URL, RENDERER_ORIGIN, isRendererUrl, rendererCsp, resolveRendererFile } from './renderer-files.js';
 
 const UI = RENDERER_ENTRY_URL; // app://symphony/ui/
 
@@ -64,4 +64,11 @@ test('the CSP allows only own files and the gateway on its port', () => {
   assert.match(csp, /script-src 'self'(;|$)/);
   assert.match(csp, /connect-src 'self' http:\/\/127\.0\.0\.1:19433 http:\/\/localhost:19433(;|$)/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+});
+
+test('only app://symphony URLs count as the renderer', () => {
+  for (const url of [UI, `${UI}approvals#x`, 'app://symphony']) assert.equal(isRendererUrl(url), true, url);
+  for (const url of ['app://symphony.evil', 'app://other/ui/', 'https://symphony/ui/', 'app://user@symphony/ui/', 'about:blank', 'file:///ui/', '', 'garbage']) {
+    assert.equal(isRendererUrl(url), false, url);
+  }
 });

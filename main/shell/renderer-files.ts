@@ -13,6 +13,19 @@ export const RENDERER_ORIGIN = `${RENDERER_SCHEME}://${RENDERER_HOST}`;
 export const RENDERER_BASE_PATH = '/ui/';
 export const RENDERER_ENTRY_URL = `${RENDERER_ORIGIN}${RENDERER_BASE_PATH}`;
 
+/**
+ * Whether a URL belongs to the renderer (navigation and IPC sender checks). Compares scheme
+ * and host, since WHATWG URL reports the origin of a non-special scheme as "null".
+ */
+export function isRendererUrl(candidate: string): boolean {
+  try {
+    const url = new URL(candidate);
+    return url.protocol === `${RENDERER_SCHEME}:` && url.host === RENDERER_HOST && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}
+
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

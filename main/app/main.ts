@@ -1,0 +1,137 @@
+// Electron entry (package.json "main": dist/main/app/main.js). A thin shell: it starts the
+// same gateway core the headless CLI runs, then adds the window, tray and deep links.
+// `--headless` runs the gateway with no window and no tray.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow } from 'electron';
+import { findDeepLink } from '../auth/deep-link.js';
+import { startGateway, type RunningGateway } from '../gateway/server.js';
+import { createServices, type Services } from '../services.js';
+import { RENDERER_ORIGIN } from '../shell/renderer-files.js';
+import { createDeepLinkHandler, registerDeepLinkProtocol } from './deep-links.js';
+import { registerIpc, showApprovalsScreen } from './ipc.js';
+import { createTray } from './tray.js';
+import { createMainWindow, createRendererSession, lockNavigation, registerRendererScheme } from './window.js';
+
+const headless = process.argv.includes('--headless');
+// Quitting waits for children to stop; past this it gives up rather than hang the OS logout.
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+interface Running {
+  services: Services;
+  gateway: RunningGateway;
+  dispose: Array<() => void>;
+}
+
+let running: Running | undefined;
+let mainWindow: BrowserWindow | undefined;
+let createWindow: (() => BrowserWindow) | undefined;
+// Links that arrive before the gateway is up (macOS sends open-url during launch).
+const earlyLinks: string[] = [];
+let openLink = async (link: string): Promise<void> => {
+  earlyLinks.push(link);
+};
+
+if (!app.requestSingleInstanceLock()) {
+  // Another instance owns the gateway; it gets our argv (and any deep link) via second-instance.
+  app.quit();
+} else {
+  registerRendererScheme();
+  lockNavigation();
+  app.on('second-instance', (_event, argv) => {
+    const link = findDeepLink(argv);
+    if (link) void openLink(link);
+    else showWindow();
+  });
+  app.on('open-url', (event, link) => {
+    event.preventDefault();
+    void openLink(link);
+  });
+  const firstLink = findDeepLink(process.argv);
+  if (firstLink) earlyLinks.push(firstLink);
+  start().catch((error: unknown) => {
+    console.error('Symphony Desktop failed to start:', error);
+    app.exit(1);
+  });
+}
+
+async function start(): Promise<void> {
+  await app.whenReady();
+  const services = await createServices({
+    secretStore: 'keychain',
+    dataDir: app.getPath('userData'),
+    rendererOrigins: [RENDERER_ORIGIN],
+  });
+  const gateway = await startGateway(services);
+  running = { services, gateway, dispose: [] };
+  app.on('before-quit', onBeforeQuit);
+
+  if (headless) {
+    // Same contract as `symphony-gateway serve`: one JSON line when ready.
+    console.log(JSON.stringify({ event: 'listening', url: gateway.url, port: gateway.port, mode: 'electron-headless' }));
+    return;
+  }
+
+  const appRoot = app.getAppPath();
+  const icon = path.join(appRoot, 'resources', 'icon.png');
+  const rendererSession = createRendererSession(path.join(appRoot, 'dist', 'renderer'), gateway.port);
+  const preload = fileURLToPath(new URL('./preload.cjs', import.meta.url));
+  createWindow = () => {
+    const window = createMainWindow({ rendererSession, preload, icon });
+    window.on('closed', () => {
+      mainWindow = undefined;
+    });
+    return window;
+  };
+  mainWindow = createWindow();
+
+  running.dispose.push(registerIpc({ services, gateway, window: () => mainWindow }));
+  const tray = createTray({
+    services,
+    port: gateway.port,
+    icon,
+    runningProcesses: () => services.supervisor.list().length,
+    showWindow,
+    showApprovals: () => {
+      const window = showWindow();
+      if (window) showApprovalsScreen(window);
+    },
+    quit: () => app.quit(),
+  });
+  running.dispose.push(() => tray.dispose());
+
+  registerDeepLinkProtocol();
+  openLink = createDeepLinkHandler({ services, port: gateway.port, window: () => mainWindow });
+  for (const link of earlyLinks.splice(0)) void openLink(link);
+
+  // Closing the window keeps the gateway (and the tray) running for paired browser tabs.
+  app.on('window-all-closed', () => undefined);
+  app.on('activate', showWindow);
+}
+
+/** Brings the window up (creating it again if it was closed); undefined in headless mode. */
+function showWindow(): BrowserWindow | undefined {
+  if (!createWindow) return undefined;
+  mainWindow ??= createWindow();
+  if (mainWindow.isMinimized()) mainWindow.restore();
+  mainWindow.show();
+  mainWindow.focus();
+  return mainWindow;
+}
+
+/** Holds the quit until every child is stopped (services.close) and the server is closed. */
+function onBeforeQuit(event: Electron.Event): void {
+  const current = running;
+  if (!current) return;
+  running = undefined;
+  event.preventDefault();
+  const stop = async () => {
+    for (const dispose of current.dispose) dispose();
+    await current.services.close();
+    await current.gateway.close();
+  };
+  const timeout = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_TIMEOUT_MS).unref());
+  Promise.race([stop(), timeout])
+    .catch((error: unknown) => console.error('Error while stopping the gateway:', error))
+    .finally(() => app.quit());
+}
