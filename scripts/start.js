@@ -1,0 +1,51 @@
+// `npm start`: build, then launch the desktop app with Electron.
+// `npm start -- --headless [serve options]`: build, then run the same gateway under plain
+// Node (dist/main/cli.js serve), no Electron needed.
+// package.json's allowScripts skips electron's postinstall so `npm ci` works offline; the
+// binary is fetched here on the first start instead (Electron 45's installer asks for
+// Node >= 22.12; the headless gateway runs on Node 20).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const headless = args.includes('--headless');
+
+function runOrExit(command, commandArgs, what) {
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  if (result.status !== 0) {
+    console.error(`start: ${what} failed (exit ${result.status ?? result.signal}).`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+/** The Electron executable, downloading it first when this checkout has never had it. */
+function electronExecutable() {
+  const electronDir = path.join(root, 'node_modules', 'electron');
+  const pathFile = path.join(electronDir, 'path.txt');
+  const executable = () => path.join(electronDir, 'dist', readFileSync(pathFile, 'utf8').trim());
+  if (!existsSync(pathFile) || !existsSync(executable())) {
+    console.log('start: fetching the Electron binary (first start only)...');
+    runOrExit(process.execPath, [path.join(electronDir, 'install.js')], 'Downloading Electron (needs network access and Node >= 22.12)');
+  }
+  return executable();
+}
+
+/** Runs the app in the foreground: signals go to it, its exit code is ours. */
+function launch(command, commandArgs, env) {
+  const child = spawn(command, commandArgs, { cwd: root, stdio: 'inherit', env });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+runOrExit('npm', ['run', 'build'], 'npm run build');
+if (headless) {
+  const serveArgs = args.filter((arg) => arg !== '--headless');
+  launch(process.execPath, [path.join(root, 'dist', 'main', 'cli.js'), 'serve', ...serveArgs], process.env);
+} else {
+  // An inherited ELECTRON_RUN_AS_NODE would start Electron as plain Node, without a window.
+  const { ELECTRON_RUN_AS_NODE: _ignored, ...env } = process.env;
+  launch(electronExecutable(), ['.', ...args], env);
+}
