@@ -2,37 +2,48 @@
 // renderer (in the Electron window and at /ui/) and by tests. Fetch-based, no state
 // beyond the credential it holds in memory: it never persists a token anywhere.
 
-/** Timestamps arrive as ISO strings or epoch milliseconds depending on the route. */
+import type { z } from 'zod';
+import type { OperationId } from './operations.js';
+import type {
+  ConfigPatch,
+  ConfigResponse,
+  ExchangeResponse,
+  HealthCheckResponse,
+  PolicyEntry,
+  SessionView,
+  VersionResponse,
+} from './schemas/gateway.js';
+
+/** Timestamps arrive as ISO strings (or epoch milliseconds from older routes). */
 export type Timestamp = string | number;
 
-export type CallerKind = 'renderer' | 'token' | 'origin';
-export type Access = 'read' | 'write';
-export type PolicyDecision = 'allow' | 'ask' | 'deny';
+export type CallerKind = PolicyOverride['callerKind'];
+export type Access = PolicyOverride['access'];
+export type PolicyDecision = PolicyOverride['decision'];
 export type ApprovalDecision = 'allow_once' | 'allow_always' | 'deny';
 
-export interface ExchangeReply {
-  sessionToken: string;
-  expiresAt: Timestamp;
-  origin?: string;
-}
+export type ExchangeReply = z.infer<typeof ExchangeResponse>;
+export type DesktopSession = z.infer<typeof SessionView>;
+export type DesktopConfig = z.infer<typeof ConfigResponse>;
+export type DesktopConfigPatch = z.infer<typeof ConfigPatch>;
+export type HealthCheck = z.infer<typeof HealthCheckResponse>;
+export type OperationStats = HealthCheck['operations'][string];
+export type VersionInfo = z.infer<typeof VersionResponse>;
+/** A user override as PUT /desktop/policies takes it. */
+export type PolicyOverride = z.infer<typeof PolicyEntry>;
+/** The effective policy as GET /desktop/policies lists it. */
+export type PolicyRow = PolicyOverride & { action?: string | null; source: 'default' | 'user' };
 
-export interface DesktopSession {
-  id: string;
-  origin: string;
-  kind: 'origin' | 'renderer';
-  createdAt: Timestamp;
-  lastUsedAt: Timestamp | null;
-  expiresAt: Timestamp;
-}
-
+// The shapes below are built in main/auth (approvals, policy rules) and have no schema yet.
 export interface PendingApproval {
   id: string;
-  operation: string;
+  operation: OperationId;
   method: string;
   path: string;
   access: Access;
   action: string | null;
   caller: { kind: CallerKind; origin: string | null; claimedSource: string | null };
+  /** X-Desktop-Approval-Reason: what the caller claims, never verified. */
   claimedReason: string | null;
   args: unknown;
   repoPath: string | null;
@@ -40,44 +51,16 @@ export interface PendingApproval {
   expiresAt: Timestamp;
 }
 
-export interface PolicyRow {
-  callerKind: CallerKind;
-  operation: string;
-  access: Access;
-  action: string | null;
-  decision: PolicyDecision;
-  source: 'default' | 'user';
-}
-
-export interface PolicyOverride {
-  callerKind: CallerKind;
-  operation: string;
-  access: Access;
-  action?: string | null;
-  decision: PolicyDecision;
-}
-
 export interface AllowRule {
   id: string;
   callerKind: CallerKind;
   origin: string | null;
-  operation: string;
+  operation: OperationId;
   method: string;
   path: string;
   repoPath: string | null;
   expiresAt: Timestamp | null;
 }
-
-export interface DesktopConfig {
-  apiOrigin: string | null;
-  allowedOrigins: string[];
-  workspaceRoot: string | null;
-  apiKeySet: boolean;
-  secretStore: string;
-  port: number;
-}
-
-export type DesktopConfigPatch = Partial<Pick<DesktopConfig, 'apiOrigin' | 'allowedOrigins' | 'workspaceRoot'>>;
 
 export interface SupervisedProcess {
   id: string;
@@ -89,21 +72,6 @@ export interface SupervisedProcess {
   startedAt: Timestamp;
   state: string;
   tail: string[];
-}
-
-export interface OperationStats {
-  count: number;
-  errors: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-}
-
-export interface HealthCheck {
-  status: string;
-  version: string;
-  uptimeSeconds: number;
-  operations: Record<string, OperationStats>;
 }
 
 export interface Repo {
@@ -179,7 +147,7 @@ export class GatewayClient {
     return reply;
   }
 
-  version = () => this.call<{ version: string }>('GET', '/api/gateway/version');
+  version = () => this.call<VersionInfo>('GET', '/api/gateway/version');
   healthCheck = () => this.call<HealthCheck>('GET', '/api/gateway/health-check');
 
   listSessions = () => this.call<{ sessions: DesktopSession[] }>('GET', '/api/gateway/desktop/sessions');
