@@ -30,6 +30,10 @@ export interface ServicesOptions {
   rendererOrigins?: string[];
   approvalTimeoutMs?: number;
   sessionPolicy?: Partial<SessionPolicy>;
+  /** Kill what a crashed gateway on this data dir left running (the serving process only). */
+  reapOrphans?: boolean;
+  /** Searched before PATH for claude, codex, gh, git, python3 (tests: node_modules/.bin). */
+  binarySearchDirs?: string[];
 }
 
 export interface Services {
@@ -72,7 +76,8 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const secrets = await openSecretStore({ mode: options.secretStore ?? 'auto', dataDir, settings, log });
   const gatewayToken = await loadOrCreateGatewayToken(secrets);
   const approvals = new ApprovalQueue(options.approvalTimeoutMs);
-  const supervisor = new Supervisor();
+  const supervisor = new Supervisor({ db, settings, dataDir, log, extraSearchDirs: options.binarySearchDirs });
+  if (options.reapOrphans) await supervisor.reapOrphans();
   const config = new GatewayConfig(settings, options.rendererOrigins);
   const sessions = new SessionStore(db, options.sessionPolicy);
   const challenges = new ChallengeStore();
@@ -95,7 +100,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     pairing: new PairingService({ challenges, sessions, config, secrets, failures: pairingFailures, log }),
     workspace,
     setWorkspaceRoot: (dir) => workspace.setWorkspaceRoot(dir),
-    toolAvailability: cachedToolAvailability(),
+    toolAvailability: cachedToolAvailability(async (name) => (await supervisor.binaries.resolve(name)).source !== 'missing'),
     gatewayPort: () => port,
     setGatewayPort(listening) {
       port = listening;
@@ -108,6 +113,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     supervisor,
     async close() {
       approvals.closeAll();
+      await supervisor.stopAll();
       db.close();
     },
   };

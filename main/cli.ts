@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// Headless entry: `symphony-gateway serve|token|pair|sessions|revoke|approvals|approve|deny|set-api-key|config`.
+// Every command takes --data-dir and reads the same data dir as `serve`.
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { requireOrigin } from './auth/origins.js';
+import { findRunningGateway, gatewayRequest, readRunningGateway, removeRunningGateway, writeRunningGateway } from './cli/running-gateway.js';
+import { readStdin } from './cli/stdin.js';
+import { resolveDataDir } from './config/paths.js';
+import { AppError } from './errors.js';
+import { startGateway } from './gateway/server.js';
+import type { SecretStoreMode } from './secrets/open.js';
+import { createServices, type Services } from './services.js';
+
+const USAGE = `symphony-gateway <command> [--data-dir DIR]
+
+  serve [--port N] [--secret-store auto|keychain|file]   run the gateway (prints one "listening" JSON line)
+  token                                                 print the gateway token
+  pair --origin ORIGIN [--json]                          mint a one-time pairing challenge (gateway must run)
+  sessions [--json]                                      list paired sessions
+  revoke SESSION_ID                                      revoke a session
+  approvals [--json]                                     list requests waiting for approval (gateway must run)
+  approve APPROVAL_ID [--always]                         allow a waiting request (once, or always)
+  deny APPROVAL_ID                                       deny a waiting request
+  set-api-key                                            read the desktop API key from stdin into the keychain
+  config [--api-origin URL] [--allowed-origin O]... [--workspace-root DIR] [--json]
+`;
+
+const OPTIONS = {
+  'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  'secret-store': { type: 'string' },
+  origin: { type: 'string' },
+  json: { type: 'boolean' },
+  always: { type: 'boolean' },
+  'api-origin': { type: 'string' },
+  'allowed-origin': { type: 'string', multiple: true },
+  'workspace-root': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+async function main(argv: string[]): Promise<number> {
+  const { values: flags, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  const [command, ...rest] = positionals;
+  if (flags.help || !command) {
+    process.stdout.write(USAGE);
+    return command || flags.help ? 0 : 2;
+  }
+  const dataDir = resolveDataDir(flags['data-dir']);
+  switch (command) {
+    case 'serve':
+      return serve(dataDir, flags);
+    case 'token':
+      return withServices(dataDir, flags, async (services) => print(services.gatewayToken));
+    case 'pair':
+      return pair(dataDir, flags);
+    case 'sessions':
+      return withServices(dataDir, flags, async (services) => listSessions(services, Boolean(flags.json)));
+    case 'revoke':
+      return withServices(dataDir, flags, async (services) => revoke(services, required(rest[0], 'SESSION_ID')));
+    case 'approvals':
+      return approvals(dataDir, Boolean(flags.json));
+    case 'approve':
+      return decide(dataDir, required(rest[0], 'APPROVAL_ID'), flags.always ? 'allow_always' : 'allow_once');
+    case 'deny':
+      return decide(dataDir, required(rest[0], 'APPROVAL_ID'), 'deny');
+    case 'set-api-key':
+      return withServices(dataDir, flags, setApiKey);
+    case 'config':
+      return withServices(dataDir, flags, (services) => config(services, flags));
+    default:
+      throw new UsageError(`Unknown command "${command}".`);
+  }
+}
+
+class UsageError extends Error {}
+
+function required(value: string | undefined, name: string): string {
+  if (!value) throw new UsageError(`Missing ${name}.`);
+  return value;
+}
+
+function print(line: string): number {
+  process.stdout.write(line + '\n');
+  return 0;
+}
+
+function secretStoreMode(flags: Flags): SecretStoreMode {
+  const mode = flags['secret-store'] ?? 'auto';
+  if (mode !== 'auto' && mode !== 'keychain' && mode !== 'file') throw new UsageError('--secret-store takes auto, keychain or file.');
+  return mode;
+}
+
+/** Commands that only read or change the data dir open the services quietly and close them. */
+async function withServices(dataDir: string, flags: Flags, action: (services: Services) => Promise<number>): Promise<number> {
+  const services = await createServices({
+    dataDir,
+    secretStore: secretStoreMode(flags),
+    log: pino({ level: 'warn' }, pino.destination(2)),
+  });
+  try {
+    return await action(services);
+  } finally {
+    await services.close();
+  }
+}
+
+async function serve(dataDir: string, flags: Flags): Promise<number> {
+  const port = flags.port === undefined ? undefined : Number(flags.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port takes 0-65535.');
+  // Logs go to stderr as JSON lines; stdout carries only the "listening" line.
+  const log = pino({ level: process.env.SYMPHONY_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const other = findRunningGateway(dataDir);
+  if (other) throw new Error(`A gateway (pid ${other.pid}) already serves ${dataDir} on port ${other.port}.`);
+  const services = await createServices({ dataDir, secretStore: secretStoreMode(flags), log, reapOrphans: true });
+  const gateway = await startGateway(services, { port }).catch(async (error: unknown) => {
+    await services.close();
+    throw error;
+  });
+  writeRunningGateway(dataDir, { port: gateway.port, pid: process.pid });
+  process.stdout.write(JSON.stringify({ event: 'listening', url: gateway.url, port: gateway.port, version: services.version }) + '\n');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log.info('stopping');
+  removeRunningGateway(dataDir, process.pid);
+  await gateway.close();
+  await services.close();
+  return 0;
+}
+
+async function pair(dataDir: string, flags: Flags): Promise<number> {
+  const origin = requireOrigin(required(flags.origin, '--origin'), '--origin', ['app:']);
+  const running = readRunningGateway(dataDir);
+  const challenge = (await gatewayRequest(dataDir, running, 'POST', '/gateway-auth/challenge', { origin })) as {
+    challengeToken: string;
+    origin: string;
+    expiresAt: string;
+  };
+  const ownOrigin = [`http://127.0.0.1:${running.port}`, `http://localhost:${running.port}`].includes(origin);
+  const uiUrl = ownOrigin ? `${origin}/ui/#challenge=${encodeURIComponent(challenge.challengeToken)}` : undefined;
+  if (flags.json) return print(JSON.stringify(uiUrl ? { ...challenge, url: uiUrl } : challenge));
+  print(`Challenge for ${challenge.origin} (single use, expires ${challenge.expiresAt}):`);
+  print(`  ${challenge.challengeToken}`);
+  if (uiUrl) print(`Open the desktop UI with:\n  ${uiUrl}`);
+  return 0;
+}
+
+async function listSessions(services: Services, json: boolean): Promise<number> {
+  const sessions = services.sessions.list();
+  if (json) return print(JSON.stringify({ sessions }));
+  if (sessions.length === 0) return print('No paired sessions.');
+  for (const s of sessions) {
+    print(`${s.id}  ${s.kind.padEnd(8)}  ${s.origin}  last used ${new Date(s.lastUsedAt).toISOString()}  expires ${new Date(s.expiresAt).toISOString()}`);
+  }
+  return 0;
+}
+
+async function revoke(services: Services, id: string): Promise<number> {
+  if (!services.sessions.revoke(id)) {
+    process.stderr.write(`No session ${id}.\n`);
+    return 1;
+  }
+  return print(`Revoked ${id}.`);
+}
+
+async function approvals(dataDir: string, json: boolean): Promise<number> {
+  const running = readRunningGateway(dataDir);
+  const { approvals: list } = (await gatewayRequest(dataDir, running, 'GET', '/api/gateway/desktop/approvals')) as {
+    approvals: Array<{ id: string; operation: string; method: string; path: string; caller: { kind: string; origin: string | null; claimedSource: string | null }; claimedReason: string | null; args: unknown }>;
+  };
+  if (json) return print(JSON.stringify({ approvals: list }));
+  if (list.length === 0) return print('Nothing is waiting for approval.');
+  for (const a of list) {
+    print(`${a.id}  ${a.operation}  ${a.method} ${a.path}  from ${a.caller.origin ?? a.caller.kind}`);
+    if (a.caller.claimedSource) print(`    source (as the caller claims): ${a.caller.claimedSource}`);
+    if (a.claimedReason) print(`    reason (as the caller claims): ${a.claimedReason}`);
+    print(`    arguments: ${JSON.stringify(a.args)}`);
+  }
+  return 0;
+}
+
+async function decide(dataDir: string, id: string, decision: 'allow_once' | 'allow_always' | 'deny'): Promise<number> {
+  const running = readRunningGateway(dataDir);
+  await gatewayRequest(dataDir, running, 'POST', `/api/gateway/desktop/approvals/${encodeURIComponent(id)}`, { decision });
+  return print(`${decision === 'deny' ? 'Denied' : 'Allowed'} ${id}${decision === 'allow_always' ? ' (always)' : ''}.`);
+}
+
+async function setApiKey(services: Services): Promise<number> {
+  if (process.stdin.isTTY) process.stderr.write('Paste the desktop API key, then press Enter and Ctrl-D:\n');
+  const key = (await readStdin()).trim();
+  if (key.length < 8) throw new UsageError('No API key on stdin (it is never taken from the command line).');
+  await services.secrets.set('desktop-api-key', key);
+  return print(`Saved the desktop API key in the ${services.secrets.kind === 'keychain' ? 'OS keychain' : 'file secret store'}.`);
+}
+
+async function config(services: Services, flags: Flags): Promise<number> {
+  const apiOrigin = flags['api-origin'] === undefined ? undefined : requireOrigin(flags['api-origin'], '--api-origin');
+  const allowed = flags['allowed-origin']?.map((origin) => requireOrigin(origin, '--allowed-origin'));
+  if (flags['workspace-root'] !== undefined) await services.setWorkspaceRoot(flags['workspace-root']);
+  if (apiOrigin !== undefined) services.config.setApiOrigin(apiOrigin);
+  if (allowed) services.config.setAllowedOrigins(allowed);
+  const view = {
+    apiOrigin: services.config.apiOrigin() ?? null,
+    allowedOrigins: services.config.allowedOrigins(),
+    workspaceRoot: services.workspace.workspaceRoot(),
+    secretStore: services.secrets.kind,
+  };
+  if (flags.json) return print(JSON.stringify(view));
+  print(`api origin:      ${view.apiOrigin ?? '(not set)'}`);
+  print(`allowed origins: ${view.allowedOrigins.join(', ') || '(none)'}`);
+  print(`workspace root:  ${view.workspaceRoot ?? '(not set)'}`);
+  return print(`secret store:    ${view.secretStore}`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}`);
+    else if (error instanceof AppError) process.stderr.write(`symphony-gateway: ${error.message}\n`);
+    else process.stderr.write(`symphony-gateway: ${(error as Error).message}\n`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  },
+);
