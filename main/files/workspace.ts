@@ -121,6 +121,11 @@ export class WorkspaceGuard {
     return this.deniedMatch(resolvedPath, this.deniedCache?.paths ?? this.literalDenied());
   }
 
+  /** The denied paths that lie inside `dir` (a resolved path), as of the last resolve(). */
+  deniedInside(dir: string): string[] {
+    return (this.deniedCache?.paths ?? this.literalDenied()).filter((entry) => entry !== dir && isInside(entry, dir));
+  }
+
   private deniedMatch(resolvedPath: string, denied: readonly string[]): boolean {
     return denied.some((entry) => isInside(resolvedPath, entry));
   }

@@ -1,0 +1,278 @@
+// Fuzzy file search over a repository's tracked and untracked-but-not-ignored files.
+// Each repository's index stays warm in memory (a bounded LRU) and is rebuilt when
+// the tree changes: fs.watch events (debounced) and the mtime of git's index file
+// (add, commit, checkout) mark it dirty; a query on a dirty index waits for the
+// rebuild, so an answer never misses a change that was already reported.
+import { watch, type FSWatcher, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Unprocessable } from '../errors.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import { FileIndex } from './file-index.js';
+import type { WorkspaceGuard } from './workspace.js';
+
+export interface FileSearchRequest {
+  repo: string;
+  query: string;
+  limit: number;
+}
+
+export interface FileSearchResult {
+  /** The repository as resolved (realpath). */
+  repo: string;
+  files: { path: string; name: string; score: number; positions: number[] }[];
+  /** More files matched than `limit`. */
+  truncated: boolean;
+  total: number;
+}
+
+export interface FileSearchOptions {
+  supervisor: Pick<Supervisor, 'run'>;
+  guard: Pick<WorkspaceGuard, 'resolve' | 'deniedInside'>;
+  /** Repositories kept in memory at once (least recently searched is dropped). */
+  maxRepos?: number;
+  debounceMs?: number;
+  /** On Linux fs.watch is per directory: watch at most this many, shallowest first. */
+  maxWatchedDirs?: number;
+  /** Past this age a query is answered at once and the index is rebuilt behind it
+   *  (covers directories beyond maxWatchedDirs). */
+  revalidateAfterMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+// No fsmonitor hook (a repository's config must not make us run its commands),
+// no optional locks, English messages.
+const GIT_ENV = { GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
+const GIT_SAFE_CONFIG = ['-c', 'core.fsmonitor=false'];
+const LIST_TIMEOUT_MS = 60_000;
+const LIST_MAX_BUFFER = 256 * 1024 * 1024;
+// macOS and Windows watch a whole tree natively; Linux's recursive mode walks it in JS.
+const NATIVE_RECURSIVE_WATCH = process.platform === 'darwin' || process.platform === 'win32';
+
+export class FileSearch {
+  private readonly repos = new Map<string, RepoIndex>();
+
+  constructor(private readonly options: FileSearchOptions) {}
+
+  async search(request: FileSearchRequest): Promise<FileSearchResult> {
+    const root = await this.options.guard.resolve(request.repo);
+    const repo = this.repoIndex(root);
+    let index: FileIndex;
+    try {
+      index = await repo.current();
+    } catch (error) {
+      this.forget(root, repo); // not a repository (any more): do not hold a cache slot for it
+      throw error;
+    }
+    const { hits, total } = index.query(request.query, request.limit);
+    return {
+      repo: root,
+      files: hits.map((hit) => ({ ...hit, name: hit.path.slice(hit.path.lastIndexOf('/') + 1) })),
+      truncated: total > hits.length,
+      total,
+    };
+  }
+
+  /** Stops every watcher and timer (on shutdown). */
+  close(): void {
+    for (const repo of this.repos.values()) repo.close();
+    this.repos.clear();
+  }
+
+  private forget(root: string, repo: RepoIndex): void {
+    if (this.repos.get(root) !== repo) return;
+    repo.close();
+    this.repos.delete(root);
+  }
+
+  private repoIndex(root: string): RepoIndex {
+    let repo = this.repos.get(root);
+    if (repo) {
+      this.repos.delete(root); // re-inserted below: Map order is our LRU order
+    } else {
+      repo = new RepoIndex(root, this.options);
+    }
+    this.repos.set(root, repo);
+    const maxRepos = this.options.maxRepos ?? 8;
+    for (const [key, oldest] of this.repos) {
+      if (this.repos.size <= maxRepos) break;
+      oldest.close();
+      this.repos.delete(key);
+    }
+    return repo;
+  }
+}
+
+class RepoIndex {
+  private index: FileIndex | null = null;
+  private gitIndexFile: string | null = null;
+  private gitIndexMtimeMs = -1;
+  /** Bumped by every change seen; the index is fresh when builtGeneration caught up. */
+  private changeGeneration = 1;
+  private builtGeneration = 0;
+  private builtAt = 0;
+  private building: Promise<void> | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+  private readonly watchers = new Map<string, FSWatcher>();
+  private closed = false;
+
+  constructor(
+    private readonly root: string,
+    private readonly options: FileSearchOptions,
+  ) {}
+
+  async current(): Promise<FileIndex> {
+    if (this.index && (await this.gitIndexChanged())) this.changeGeneration++;
+    if (this.builtGeneration < this.changeGeneration) await this.refresh();
+    else if (Date.now() - this.builtAt > (this.options.revalidateAfterMs ?? 30_000)) this.refreshInBackground();
+    return this.index!;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.debounce) clearTimeout(this.debounce);
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
+  }
+
+  private async refresh(): Promise<void> {
+    const target = this.changeGeneration;
+    while (this.builtGeneration < target) {
+      this.building ??= this.build().finally(() => {
+        this.building = null;
+      });
+      await this.building;
+    }
+  }
+
+  private refreshInBackground(): void {
+    this.building ??= this.build().finally(() => {
+      this.building = null;
+    });
+    this.building.catch((error) => this.options.onError?.(error));
+  }
+
+  private async build(): Promise<void> {
+    const generation = this.changeGeneration;
+    this.gitIndexFile ??= path.join(await this.gitDir(), 'index');
+    // Taken before listing: a change during the listing shows up as a newer mtime next time.
+    this.gitIndexMtimeMs = await mtimeOf(this.gitIndexFile);
+    const listing = await this.listFiles();
+    this.index = new FileIndex(listing);
+    this.builtGeneration = generation;
+    this.builtAt = Date.now();
+    if (!this.closed) this.watch(listing);
+  }
+
+  private async gitDir(): Promise<string> {
+    const result = await this.git(['rev-parse', '--absolute-git-dir']);
+    if (result.exitCode !== 0) {
+      const reason = result.stderr.trim().split('\n')[0]?.replace(/^fatal: /, '') ?? '';
+      throw new Unprocessable(`File search needs a git repository (git: ${reason.slice(0, 300)}).`, 'not_a_git_repository');
+    }
+    return result.stdout.trim();
+  }
+
+  private async listFiles(): Promise<string> {
+    const result = await this.git(['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--deduplicate']);
+    if (result.exitCode !== 0 && !result.truncated) {
+      throw new Unprocessable(`git ls-files failed: ${result.stderr.trim().slice(0, 500)}`, 'git_failed');
+    }
+    // Over the cap: keep the complete entries rather than fail.
+    const listing = result.truncated ? result.stdout.slice(0, result.stdout.lastIndexOf('\0') + 1) : result.stdout;
+    return this.withoutDenied(listing);
+  }
+
+  // A repository that contains a secret folder (say, a home directory under git)
+  // must not reveal the names inside it.
+  private withoutDenied(listing: string): string {
+    const denied = this.options.guard.deniedInside(this.root).map((p) => `${path.relative(this.root, p).split(path.sep).join('/')}`);
+    if (denied.length === 0) return listing;
+    const keep = (file: string) => !denied.some((d) => file === d || file.startsWith(`${d}/`));
+    return listing.split('\0').filter((file) => file !== '' && keep(file)).map((file) => `${file}\0`).join('');
+  }
+
+  private git(args: string[]) {
+    return this.options.supervisor.run('git', [...GIT_SAFE_CONFIG, ...args], {
+      cwd: this.root,
+      env: GIT_ENV,
+      timeoutMs: LIST_TIMEOUT_MS,
+      maxBuffer: LIST_MAX_BUFFER,
+    });
+  }
+
+  private async gitIndexChanged(): Promise<boolean> {
+    return this.gitIndexFile !== null && (await mtimeOf(this.gitIndexFile)) !== this.gitIndexMtimeMs;
+  }
+
+  private markChanged = (_event: string, filename: string | Buffer | null): void => {
+    const name = filename?.toString() ?? '';
+    // git's own directory is covered by the index mtime; its churn must not trigger rebuilds.
+    if (name === '.git' || name.startsWith(`.git${path.sep}`)) return;
+    this.changeGeneration++;
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      if (!this.closed) this.refresh().catch((error) => this.options.onError?.(error));
+    }, this.options.debounceMs ?? 200);
+    this.debounce.unref();
+  };
+
+  private watch(listing: string): void {
+    const wanted = NATIVE_RECURSIVE_WATCH ? [this.root] : this.directoriesToWatch(listing);
+    const wantedSet = new Set(wanted);
+    for (const [dir, watcher] of this.watchers) {
+      if (!wantedSet.has(dir)) {
+        watcher.close();
+        this.watchers.delete(dir);
+      }
+    }
+    for (const dir of wanted) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, { persistent: false, recursive: NATIVE_RECURSIVE_WATCH }, dir === this.root ? this.markChanged : (event) => this.markChanged(event, null));
+        watcher.on('error', () => {
+          // The directory went away (or the watch broke): that is a change, and the rebuild re-watches.
+          watcher.close();
+          this.watchers.delete(dir);
+          this.markChanged('error', null);
+        });
+        this.watchers.set(dir, watcher);
+      } catch {
+        // Out of inotify watches or the directory vanished: the revalidation age still bounds staleness.
+        break;
+      }
+    }
+  }
+
+  /** The root and the directories that hold files (and their parents), shallowest first, capped. */
+  private directoriesToWatch(listing: string): string[] {
+    const dirs = new Set<string>();
+    let start = 0;
+    for (let end = listing.indexOf('\0'); end !== -1; start = end + 1, end = listing.indexOf('\0', start)) {
+      const slash = listing.lastIndexOf('/', end - 1);
+      // A new file in a folder that only holds folders must be seen too: add every ancestor.
+      for (let dir = slash >= start ? listing.slice(start, slash) : ''; dir !== '' && !dirs.has(dir); ) {
+        dirs.add(dir);
+        const up = dir.lastIndexOf('/');
+        dir = up === -1 ? '' : dir.slice(0, up);
+      }
+    }
+    const byDepth = [...dirs].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
+    const max = this.options.maxWatchedDirs ?? 1000;
+    return [this.root, ...byDepth.slice(0, max - 1).map((dir) => path.join(this.root, dir))];
+  }
+}
+
+function depth(relative: string): number {
+  let count = 0;
+  for (let k = 0; k < relative.length; k++) if (relative.charCodeAt(k) === 47) count++;
+  return count;
+}
+
+async function mtimeOf(file: string): Promise<number> {
+  try {
+    return (await fs.stat(file)).mtimeMs;
+  } catch {
+    return 0; // a fresh repository has no index file yet
+  }
+}
