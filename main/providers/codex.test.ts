@@ -1,0 +1,176 @@
+// The real codex CLI (node_modules/.bin) against the loopback mock model API, offline.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { NormalizedEvent } from '../../shared/events.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { CodexProvider } from './codex.js';
+import { codexTestConfig, groupAlive, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from './testing/cli-env.js';
+import { MockModelApi } from './testing/mock-model-api.js';
+import type { Turn, TurnOptions } from './types.js';
+
+let api: MockModelApi;
+let dirs: TestDirs;
+let supervisor: Supervisor;
+let provider: CodexProvider;
+
+before(async () => {
+  api = await MockModelApi.start();
+  dirs = makeTestDirs('codex-provider');
+  supervisor = new Supervisor({ extraSearchDirs: [NODE_MODULES_BIN], graceMs: 1000 });
+  provider = new CodexProvider(supervisor, codexTestConfig(api, dirs.root));
+});
+
+after(async () => {
+  await supervisor.stopAll();
+  await api.close();
+  dirs.cleanup();
+});
+
+function turnOptions(extra: Partial<TurnOptions> = {}): TurnOptions {
+  return { prompt: 'hello', cwd: dirs.cwd, signal: new AbortController().signal, ...extra };
+}
+
+async function collect(turn: Turn): Promise<NormalizedEvent[]> {
+  const events: NormalizedEvent[] = [];
+  for await (const event of turn.events) events.push(event);
+  return events;
+}
+
+const text = (events: NormalizedEvent[]) =>
+  events.flatMap((event) => (event.type === 'text' ? [event.content] : [])).join('');
+const ofType = <T extends NormalizedEvent['type']>(events: NormalizedEvent[], type: T) =>
+  events.filter((event): event is Extract<NormalizedEvent, { type: T }> => event.type === type);
+
+/** The input items codex sent in its last model call. */
+function lastInput(): Array<Record<string, unknown>> {
+  return (api.modelRequests().at(-1)?.body as { input: Array<Record<string, unknown>> }).input;
+}
+
+describe('CodexProvider with the real codex CLI', () => {
+  test('a text turn gives the thread id, the text, usage and a successful result', async () => {
+    api.script({ kind: 'text', text: 'Hello from the mock' });
+    const events = await collect(await provider.startTurn(turnOptions({ prompt: '-starts with a dash' })));
+
+    assert.equal(ofType(events, 'status')[0].status, 'started');
+    assert.equal(ofType(events, 'status')[0].mode, 'workspace-write');
+    assert.ok(ofType(events, 'status')[0].pid! > 0);
+    assert.equal(ofType(events, 'sessionId').length, 1);
+    assert.equal(text(events), 'Hello from the mock');
+    assert.equal(ofType(events, 'usage')[0].inputTokens, 12);
+    assert.deepEqual(ofType(events, 'result'), [{ type: 'result', success: true }]);
+    assert.deepEqual(events.at(-1), { type: 'done' });
+    assert.match(JSON.stringify(lastInput()), /-starts with a dash/);
+  });
+
+  test('a tool turn: codex runs the command and sends its output back to the model', async () => {
+    api.script(
+      { kind: 'tool', name: 'exec_command', input: { cmd: 'echo tool-ran-42' }, id: 'call_echo' },
+      { kind: 'text', text: 'The tool said tool-ran-42' },
+    );
+    const events = await collect(await provider.startTurn(turnOptions({ prompt: 'run echo' })));
+
+    const use = ofType(events, 'tool_use')[0];
+    assert.equal(use.name, 'command_execution');
+    assert.match(JSON.stringify(use.input), /echo tool-ran-42/);
+    const result = ofType(events, 'tool_result')[0];
+    assert.equal(result.toolUseId, use.id);
+    assert.match(result.content, /tool-ran-42/);
+    assert.equal(result.isError, false);
+    const output = lastInput().find((item) => item.type === 'function_call_output');
+    assert.equal(output?.call_id, 'call_echo');
+    assert.match(String(output?.output), /tool-ran-42/);
+    assert.equal(text(events), 'The tool said tool-ran-42');
+  });
+
+  test('read-only mode: codex runs in the read-only sandbox and a write fails', async () => {
+    api.script({ kind: 'tool', name: 'exec_command', input: { cmd: 'touch made.txt' } }, { kind: 'text', text: 'ok' });
+    const events = await collect(await provider.startTurn(turnOptions({ readOnly: true })));
+    assert.equal(ofType(events, 'status')[0].mode, 'read-only');
+    const result = ofType(events, 'tool_result')[0];
+    assert.equal(result.isError, true);
+    assert.match(result.content, /Read-only file system/);
+    assert.equal(existsSync(join(dirs.cwd, 'made.txt')), false);
+  });
+
+  test('resume continues the thread with the earlier messages', async () => {
+    api.script({ kind: 'text', text: 'first answer' }, { kind: 'text', text: 'second answer' });
+    const first = await collect(await provider.startTurn(turnOptions({ prompt: 'first question' })));
+    const threadId = ofType(first, 'sessionId')[0].sessionId;
+
+    const second = await collect(await provider.startTurn(turnOptions({ prompt: 'second question', resumeSessionId: threadId })));
+    assert.equal(ofType(second, 'status')[0].status, 'resumed');
+    assert.equal(text(second), 'second answer');
+    const sent = JSON.stringify(lastInput());
+    assert.match(sent, /first question/);
+    assert.match(sent, /first answer/);
+    assert.match(sent, /second question/);
+  });
+
+  test('resuming a thread codex does not know starts a new one seeded with the transcript', async () => {
+    api.script({ kind: 'text', text: 'fresh answer' });
+    const events = await collect(
+      await provider.startTurn(
+        turnOptions({
+          prompt: 'and now?',
+          resumeSessionId: '01a2240a-0000-7000-8000-000000000000',
+          transcript: [
+            { role: 'user', content: 'remember the word pelican' },
+            { role: 'assistant', content: 'noted' },
+          ],
+        }),
+      ),
+    );
+    assert.deepEqual(ofType(events, 'status').map((e) => e.status), ['resumed', 'new_session']);
+    assert.match(text(events), /could not be resumed[\s\S]*fresh answer$/);
+    assert.deepEqual(ofType(events, 'result'), [{ type: 'result', success: true }]);
+    assert.equal(ofType(events, 'error').length, 0);
+    assert.match(JSON.stringify(lastInput()), /pelican[\s\S]*and now\?/);
+  });
+
+  test('an API error ends the turn with one error and a failed result', async () => {
+    api.script({ kind: 'error', status: 400, message: 'the mock refuses' });
+    const events = await collect(await provider.startTurn(turnOptions()));
+    assert.equal(ofType(events, 'error').length, 1);
+    assert.equal(ofType(events, 'result')[0].success, false);
+    assert.deepEqual(events.at(-1), { type: 'done' });
+  });
+
+  test('kill mid-turn stops the whole tree and ends the turn as killed', async () => {
+    api.script({ kind: 'hang' });
+    const requests = api.modelRequests().length;
+    const turn = await provider.startTurn(turnOptions());
+    const pid = turn.pid!;
+    const collecting = collect(turn);
+    await api.waitForModelRequests(requests + 1);
+    assert.ok(groupAlive(pid));
+    await turn.kill();
+    const events = await collecting;
+    assert.equal(groupAlive(pid), false);
+    assert.equal(ofType(events, 'status').at(-1)?.status, 'killed');
+    assert.deepEqual(ofType(events, 'result'), [{ type: 'result', success: false, reason: 'killed' }]);
+    assert.deepEqual(events.at(-1), { type: 'done' });
+  });
+
+  test('the CLI crashing mid-stream ends the turn with an error, not a hang', async () => {
+    api.script({ kind: 'hang' });
+    const requests = api.modelRequests().length;
+    const turn = await provider.startTurn(turnOptions());
+    const collecting = collect(turn);
+    await api.waitForModelRequests(requests + 1);
+    process.kill(-turn.pid!, 'SIGKILL');
+    const events = await collecting;
+    assert.match(ofType(events, 'error')[0].message, /codex stopped before finishing the turn/);
+    assert.deepEqual(ofType(events, 'result'), [{ type: 'result', success: false, reason: 'crashed' }]);
+    assert.deepEqual(events.at(-1), { type: 'done' });
+  });
+
+  test('a model stream cut mid-way fails the turn', async () => {
+    api.script({ kind: 'cut', text: 'partial answer that never ends' });
+    const events = await collect(await provider.startTurn(turnOptions()));
+    assert.equal(ofType(events, 'result')[0].success, false);
+    assert.ok(ofType(events, 'error').length >= 1);
+    assert.deepEqual(events.at(-1), { type: 'done' });
+  });
+});

@@ -1,0 +1,81 @@
+// Offline set-ups for the real claude and codex CLIs in tests: every home and config
+// directory is a fresh temp dir, and the model API is the loopback mock. Nothing of the
+// developer's own CLI configuration or credentials is read.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CliProviderConfig } from '../types.js';
+import type { MockModelApi } from './mock-model-api.js';
+
+/** node_modules/.bin of this checkout, where the dev-dependency CLIs live. */
+export const NODE_MODULES_BIN = resolve(fileURLToPath(new URL('../../../node_modules/.bin', import.meta.url)));
+
+export interface TestDirs {
+  root: string;
+  /** A working directory for the CLI (the chat session's cwd). */
+  cwd: string;
+  cleanup(): void;
+}
+
+export function makeTestDirs(prefix: string): TestDirs {
+  const root = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const cwd = join(root, 'work');
+  mkdirSync(cwd);
+  return { root, cwd, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+export function claudeTestConfig(api: MockModelApi, root: string): CliProviderConfig {
+  const home = join(root, 'home');
+  mkdirSync(join(home, '.claude'), { recursive: true });
+  return {
+    command: 'claude',
+    env: {
+      HOME: home,
+      CLAUDE_CONFIG_DIR: join(home, '.claude'),
+      ANTHROPIC_BASE_URL: api.url,
+      ANTHROPIC_API_KEY: 'test',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_TELEMETRY: '1',
+      CLAUDE_CODE_MAX_RETRIES: '0',
+    },
+  };
+}
+
+export function codexTestConfig(api: MockModelApi, root: string): CliProviderConfig {
+  const codexHome = join(root, 'codex-home');
+  mkdirSync(codexHome, { recursive: true });
+  writeFileSync(
+    join(codexHome, 'config.toml'),
+    [
+      'model = "gpt-5.5"',
+      'model_provider = "mock"',
+      '',
+      '[model_providers.mock]',
+      'name = "mock"',
+      `base_url = "${api.url}/v1"`,
+      'wire_api = "responses"',
+      'env_key = "MOCK_MODEL_API_KEY"',
+      'request_max_retries = 0',
+      'stream_max_retries = 0',
+      '',
+      '[analytics]',
+      'enabled = false',
+      '',
+      '[features]',
+      'plugins = false',
+      '',
+    ].join('\n'),
+  );
+  return { command: 'codex', env: { HOME: join(root, 'home'), CODEX_HOME: codexHome, MOCK_MODEL_API_KEY: 'test' } };
+}
+
+/** True while any process of the group `pgid` is alive. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
