@@ -41,11 +41,14 @@ export class LineRing {
 /**
  * Appends to `file`; once it reaches `maxBytes` it becomes `file.1` (replacing the older
  * one) and a fresh file starts, so one child never holds more than about 2 × maxBytes on disk.
- * Writes are synchronous: lines are small and this keeps ordering and rotation simple.
+ * Lines are gathered and written together once per event-loop turn (a chatty child would
+ * otherwise cost a syscall a line); close() writes what is left.
  */
 export class CappedLogFile {
   private fd: number | null = null;
   private bytes = 0;
+  private pending: Buffer[] = [];
+  private flushScheduled = false;
 
   constructor(
     readonly file: string,
@@ -53,21 +56,50 @@ export class CappedLogFile {
   ) {
     mkdirSync(dirname(file), { recursive: true });
     this.fd = openSync(file, 'a');
+    this.bytes = statSync(file).size;
   }
 
   write(text: string): void {
     if (this.fd === null) return;
     const data = Buffer.from(text.endsWith('\n') ? text : text + '\n');
     // A single line larger than the cap is cut so that one file never passes it.
-    const chunk = data.length > this.maxBytes ? data.subarray(0, this.maxBytes) : data;
-    if (this.bytes + chunk.length > this.maxBytes) this.rotate();
-    writeSync(this.fd!, chunk);
-    this.bytes += chunk.length;
+    this.pending.push(data.length > this.maxBytes ? data.subarray(0, this.maxBytes) : data);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   close(): void {
+    this.flush();
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.fd === null) return;
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    for (const line of this.pending) {
+      if (this.bytes + batchBytes + line.length > this.maxBytes) {
+        this.writeBatch(batch);
+        this.rotate();
+        batch = [];
+        batchBytes = 0;
+      }
+      batch.push(line);
+      batchBytes += line.length;
+    }
+    this.writeBatch(batch);
+    this.pending = [];
+  }
+
+  private writeBatch(batch: Buffer[]): void {
+    if (batch.length === 0) return;
+    const data = Buffer.concat(batch);
+    writeSync(this.fd!, data);
+    this.bytes += data.length;
   }
 
   private rotate(): void {
