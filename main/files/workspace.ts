@@ -62,6 +62,17 @@ export class WorkspaceGuard {
     return typeof value === 'string' && value !== '' ? value : null;
   }
 
+  /** The workspace root, or Forbidden saying how to set one. */
+  requireWorkspaceRoot(): string {
+    const root = this.workspaceRoot();
+    if (root === null) {
+      throw notAllowed(
+        'no workspace root is set. Set one with `symphony-gateway config --workspace-root DIR` or in the desktop app settings',
+      );
+    }
+    return root;
+  }
+
   /** Validates and stores the workspace root (its realpath); null clears it. Returns what was stored. */
   async setWorkspaceRoot(dir: string | null): Promise<string | null> {
     if (dir === null) {
@@ -100,12 +111,7 @@ export class WorkspaceGuard {
     const [real, denied] = await Promise.all([realpathOfNearestExisting(path.resolve(userPath)), this.deniedPaths()]);
     if (this.deniedMatch(real, denied)) throw notAllowed('it is inside a folder that holds secrets');
 
-    const root = this.workspaceRoot();
-    if (root === null) {
-      throw notAllowed(
-        'no workspace root is set. Set one with `symphony-gateway config --workspace-root DIR` or in the desktop app settings',
-      );
-    }
+    const root = this.requireWorkspaceRoot();
     const allowed = await realpaths([root, ...this.options.listRepoRoots()]);
     if (!allowed.some((parent) => isInside(real, parent))) {
       throw notAllowed('it is outside the workspace root and the managed repositories');
