@@ -1,6 +1,6 @@
 // Every git invocation goes through here: the supervisor (no shell), a timeout on
 // every call, an output cap, and an environment that never waits for a prompt.
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { RunOptions, RunResult, Supervisor } from '../supervisor/supervisor.js';
 import { gitError, toolMissing } from './errors.js';
 
@@ -51,7 +51,7 @@ export class GitRunner {
     try {
       result = await this.processes.run('git', args, runOptions);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw toolMissing('git');
+      if (isAppError(error) && error.code === 'binary_missing') throw toolMissing('git');
       throw error;
     }
     checkStarted('git', operation, result, options.signal);

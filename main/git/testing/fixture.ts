@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Forbidden } from '../../errors.js';
 import { openDatabase, type Db } from '../../store/database.js';
+import { SettingsStore } from '../../store/settings.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
 import { GitService } from '../git.js';
 import { RepoRegistry } from '../repos.js';
@@ -35,6 +36,8 @@ export interface GitFixture {
   repo: string;
   dataDir: string;
   db: Db;
+  /** Where the supervisor reads binary overrides (`binaryPaths`). */
+  settings: SettingsStore;
   supervisor: Supervisor;
   runner: GitRunner;
   repos: RepoRegistry;
@@ -49,7 +52,9 @@ export interface GitFixture {
 
 export async function createGitFixture(options: { mergedBranches?: (repoPath: string) => Promise<Set<string>> } = {}): Promise<GitFixture> {
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), 'git-test-')));
-  const supervisor = new Supervisor();
+  const db = openDatabase(path.join(root, 'test.sqlite'));
+  const settings = new SettingsStore(db);
+  const supervisor = new Supervisor({ settings });
   const runner = new GitRunner(supervisor);
   const sh = (cwd: string, ...args: string[]) => runner.run(cwd, args, args[0] ?? 'git');
   const remote = path.join(root, 'remote.git');
@@ -71,7 +76,6 @@ export async function createGitFixture(options: { mergedBranches?: (repoPath: st
   await sh(repo, 'push', '--quiet', '-u', 'origin', 'main');
   await sh(remote, 'symbolic-ref', 'HEAD', 'refs/heads/main');
 
-  const db = openDatabase(path.join(root, 'test.sqlite'));
   const guard = new TempDirGuard(root);
   const repos = new RepoRegistry({ db, git: runner, guard, dataDir });
   const git = new GitService({ git: runner, repos, guard, mergedBranches: options.mergedBranches });
@@ -81,6 +85,7 @@ export async function createGitFixture(options: { mergedBranches?: (repoPath: st
     repo,
     dataDir,
     db,
+    settings,
     supervisor,
     runner,
     repos,
@@ -89,6 +94,7 @@ export async function createGitFixture(options: { mergedBranches?: (repoPath: st
     write: (file, content) => writeFile(path.resolve(repo, file), content),
     clone,
     close: async () => {
+      await supervisor.stopAll();
       db.close();
       await rm(root, { recursive: true, force: true });
     },
