@@ -25,7 +25,7 @@ export function makeTestDirs(prefix: string): TestDirs {
   return { root, cwd, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-export function claudeTestConfig(api: MockModelApi, root: string): CliProviderConfig {
+export function claudeTestConfig(api: Pick<MockModelApi, 'url'>, root: string): CliProviderConfig {
   const home = join(root, 'home');
   mkdirSync(join(home, '.claude'), { recursive: true });
   return {
@@ -42,7 +42,7 @@ export function claudeTestConfig(api: MockModelApi, root: string): CliProviderCo
   };
 }
 
-export function codexTestConfig(api: MockModelApi, root: string): CliProviderConfig {
+export function codexTestConfig(api: Pick<MockModelApi, 'url'>, root: string): CliProviderConfig {
   const codexHome = join(root, 'codex-home');
   mkdirSync(codexHome, { recursive: true });
   writeFileSync(

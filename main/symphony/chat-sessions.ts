@@ -1,0 +1,304 @@
+// Chat sessions (terminal, ticket and run-viewer chats): which provider and CLI session
+// each one is on, its history, and the one turn that may run in it at a time. A turn
+// streams the provider's normalized events through to the caller while its text and
+// outcome are persisted; whatever ends it (done, kill, client gone, DELETE) ends here.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { NormalizedEvent } from '../../shared/events.js';
+import { Conflict } from '../errors.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { ProviderId, TranscriptEntry, Turn, TurnOptions } from '../providers/types.js';
+import { migrate, type Db } from '../store/database.js';
+import type { ReapListener } from '../supervisor/supervisor.js';
+
+export type ChatKind = 'terminal' | 'ticket' | 'run_viewer';
+/** `interrupted`: the gateway died during a turn; `killed`: a turn was stopped. */
+export type ChatState = 'idle' | 'running' | 'killed' | 'interrupted' | 'failed';
+export type MessageStatus = 'complete' | 'running' | 'killed' | 'interrupted' | 'failed';
+
+export interface ChatMessage {
+  id: number;
+  role: 'user' | 'assistant';
+  content: string;
+  status: MessageStatus;
+  createdAt: string;
+}
+
+export interface ChatSession {
+  id: string;
+  kind: ChatKind;
+  /** What the chat is about: '' (terminal), the ticket id, or the run directory. */
+  scope: string;
+  provider: ProviderId;
+  cwd: string;
+  cliSessionId: string | null;
+  state: ChatState;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ChatTurnRequest {
+  kind: ChatKind;
+  scope: string;
+  provider: ProviderId;
+  /** The working directory of a new session; an existing one keeps its own (resume is cwd-bound). */
+  cwd: string;
+  message: string;
+  /** Sent ahead of the message when the CLI has no session yet (e.g. the ticket's context). */
+  context?: string;
+  readOnly: boolean;
+  /** The client's connection: aborting stops the turn. */
+  signal: AbortSignal;
+  onApproval?: TurnOptions['onApproval'];
+}
+
+interface ActiveTurn {
+  stop: AbortController;
+  turn?: Turn;
+}
+
+interface SessionRow {
+  id: string;
+  kind: ChatKind;
+  scope: string;
+  provider: ProviderId;
+  cwd: string;
+  cli_session_id: string | null;
+  context: string | null;
+  state: ChatState;
+  created_at: number;
+  updated_at: number;
+}
+
+interface MessageRow {
+  id: number;
+  role: 'user' | 'assistant';
+  content: string;
+  status: MessageStatus;
+  created_at: number;
+}
+
+const OWNER_PREFIX = 'chat:';
+
+export class ChatService {
+  private readonly active = new Map<string, ActiveTurn>();
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      providers: ProviderRegistry;
+      log: Logger;
+      supervisor?: { onReaped(listener: ReapListener): void };
+    },
+  ) {
+    migrate(deps.db, 'chats', [
+      `CREATE TABLE chat_sessions (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('terminal', 'ticket', 'run_viewer')),
+        scope TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        cwd TEXT NOT NULL,
+        cli_session_id TEXT,
+        context TEXT,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (kind, scope, provider)
+      );
+      CREATE TABLE chat_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES chat_sessions(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX chat_messages_by_session ON chat_messages(session_id, id);`,
+    ]);
+    // This process has no turn yet, so any turn the database calls running died with
+    // an earlier gateway; the supervisor reaps its process, we close its books.
+    this.markInterrupted();
+    deps.supervisor?.onReaped((reaped) => {
+      for (const { record } of reaped) {
+        if (record.owner?.startsWith(OWNER_PREFIX)) this.markInterrupted(record.owner.slice(OWNER_PREFIX.length));
+      }
+    });
+  }
+
+  /** Sessions of one kind (optionally one scope) with their history, oldest message first. */
+  list(kind: ChatKind, scope?: string): Array<ChatSession & { messages: ChatMessage[] }> {
+    const rows = (
+      scope === undefined
+        ? this.deps.db.prepare('SELECT * FROM chat_sessions WHERE kind = ? ORDER BY updated_at DESC').all(kind)
+        : this.deps.db.prepare('SELECT * FROM chat_sessions WHERE kind = ? AND scope = ? ORDER BY updated_at DESC').all(kind, scope)
+    ) as SessionRow[];
+    return rows.map((row) => ({ ...toSession(row), messages: this.messages(row.id) }));
+  }
+
+  /**
+   * Starts a turn and returns its events. Throws 409 `turn_in_progress` while the session
+   * has one running, and the provider's error (e.g. 424 binary missing) before any event.
+   */
+  async send(request: ChatTurnRequest): Promise<AsyncIterable<NormalizedEvent>> {
+    const session = this.findOrCreate(request);
+    if (this.active.has(session.id)) {
+      throw new Conflict('A turn is already running in this chat; wait for it or stop it first.', 'turn_in_progress');
+    }
+    const entry: ActiveTurn = { stop: new AbortController() };
+    this.active.set(session.id, entry);
+    let assistantId: number | null = null;
+    try {
+      const transcript = this.transcript(session);
+      assistantId = this.beginTurn(session.id, request.message);
+      const isNew = !session.cli_session_id;
+      entry.turn = await this.deps.providers.get(session.provider).startTurn({
+        prompt: isNew && session.context ? `${session.context}\n\n${request.message}` : request.message,
+        cwd: session.cwd,
+        resumeSessionId: session.cli_session_id ?? undefined,
+        readOnly: request.readOnly,
+        transcript,
+        signal: AbortSignal.any([request.signal, entry.stop.signal]),
+        onApproval: request.onApproval,
+        owner: OWNER_PREFIX + session.id,
+      });
+      return this.follow(session.id, assistantId, entry.turn);
+    } catch (error) {
+      this.endTurn(session.id, assistantId, '', 'failed');
+      throw error;
+    }
+  }
+
+  /** Ends the matching sessions (all providers unless one is named): stops their turns, forgets them. */
+  async end(kind: ChatKind, scope: string, provider?: ProviderId): Promise<{ ended: number }> {
+    const rows = this.deps.db
+      .prepare('SELECT id FROM chat_sessions WHERE kind = ? AND scope = ? AND (? IS NULL OR provider = ?)')
+      .all(kind, scope, provider ?? null, provider ?? null) as Array<{ id: string }>;
+    await Promise.all(rows.map(({ id }) => this.stop(id)));
+    const removed = this.deps.db.transaction(() =>
+      rows.reduce((count, { id }) => count + this.deps.db.prepare('DELETE FROM chat_sessions WHERE id = ?').run(id).changes, 0),
+    )();
+    return { ended: removed };
+  }
+
+  /** Stops every running turn (gateway shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.active.keys()].map((id) => this.stop(id)));
+  }
+
+  private async stop(sessionId: string): Promise<void> {
+    const entry = this.active.get(sessionId);
+    if (!entry) return;
+    entry.stop.abort();
+    await entry.turn?.kill();
+  }
+
+  private async *follow(sessionId: string, assistantId: number, turn: Turn): AsyncGenerator<NormalizedEvent> {
+    let text = '';
+    let outcome: Exclude<MessageStatus, 'running'> | null = null;
+    try {
+      for await (const event of turn.events) {
+        if (event.type === 'text') text += event.content;
+        else if (event.type === 'sessionId') this.setCliSession(sessionId, event.sessionId);
+        else if (event.type === 'result') outcome = event.success ? 'complete' : event.reason === 'killed' ? 'killed' : 'failed';
+        yield event;
+      }
+    } finally {
+      // No result means the reader left mid-turn (the turn's own cleanup killed the child).
+      this.endTurn(sessionId, assistantId, text, outcome ?? 'killed');
+    }
+  }
+
+  private findOrCreate(request: ChatTurnRequest): SessionRow {
+    const db = this.deps.db;
+    const existing = db
+      .prepare('SELECT * FROM chat_sessions WHERE kind = ? AND scope = ? AND provider = ?')
+      .get(request.kind, request.scope, request.provider) as SessionRow | undefined;
+    if (existing) return existing;
+    const now = Date.now();
+    const row: SessionRow = {
+      id: randomUUID(), kind: request.kind, scope: request.scope, provider: request.provider, cwd: request.cwd,
+      cli_session_id: null, context: request.context ?? null, state: 'idle', created_at: now, updated_at: now,
+    };
+    db.prepare(
+      `INSERT INTO chat_sessions (id, kind, scope, provider, cwd, cli_session_id, context, state, created_at, updated_at)
+       VALUES (@id, @kind, @scope, @provider, @cwd, @cli_session_id, @context, @state, @created_at, @updated_at)`,
+    ).run(row);
+    return row;
+  }
+
+  /** Records the user's message and an assistant message that fills in when the turn ends. */
+  private beginTurn(sessionId: string, message: string): number {
+    const db = this.deps.db;
+    return db.transaction(() => {
+      const now = Date.now();
+      const insert = db.prepare('INSERT INTO chat_messages (session_id, role, content, status, created_at) VALUES (?, ?, ?, ?, ?)');
+      insert.run(sessionId, 'user', message, 'complete', now);
+      const assistant = insert.run(sessionId, 'assistant', '', 'running', now);
+      db.prepare("UPDATE chat_sessions SET state = 'running', updated_at = ? WHERE id = ?").run(now, sessionId);
+      return Number(assistant.lastInsertRowid);
+    })();
+  }
+
+  private endTurn(sessionId: string, assistantId: number | null, text: string, outcome: Exclude<MessageStatus, 'running'>): void {
+    const state: ChatState = outcome === 'complete' ? 'idle' : outcome;
+    const db = this.deps.db;
+    try {
+      db.transaction(() => {
+        if (assistantId !== null) db.prepare('UPDATE chat_messages SET content = ?, status = ? WHERE id = ?').run(text, outcome, assistantId);
+        db.prepare('UPDATE chat_sessions SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), sessionId);
+      })();
+    } catch (error) {
+      // The database may already be closed at shutdown; the next start marks the turn interrupted.
+      this.deps.log.warn({ err: (error as Error).message, sessionId }, 'could not record the end of a chat turn');
+    } finally {
+      this.active.delete(sessionId);
+    }
+  }
+
+  private setCliSession(sessionId: string, cliSessionId: string): void {
+    this.deps.db.prepare('UPDATE chat_sessions SET cli_session_id = ? WHERE id = ?').run(cliSessionId, sessionId);
+  }
+
+  /** Turns recorded as running that no live turn of ours is behind (all, or one session's). */
+  private markInterrupted(sessionId?: string): void {
+    const db = this.deps.db;
+    const ids = (
+      sessionId === undefined
+        ? db.prepare("SELECT id FROM chat_sessions WHERE state = 'running'").all()
+        : db.prepare("SELECT id FROM chat_sessions WHERE state = 'running' AND id = ?").all(sessionId)
+    ) as Array<{ id: string }>;
+    const stale = ids.filter(({ id }) => !this.active.has(id));
+    db.transaction(() => {
+      for (const { id } of stale) {
+        db.prepare("UPDATE chat_sessions SET state = 'interrupted', updated_at = ? WHERE id = ?").run(Date.now(), id);
+        db.prepare("UPDATE chat_messages SET status = 'interrupted' WHERE session_id = ? AND status = 'running'").run(id);
+      }
+    })();
+    if (stale.length) this.deps.log.warn({ sessions: stale.map(({ id }) => id) }, 'chat turns interrupted by a gateway restart');
+  }
+
+  private messages(sessionId: string): ChatMessage[] {
+    const rows = this.deps.db
+      .prepare('SELECT id, role, content, status, created_at FROM chat_messages WHERE session_id = ? ORDER BY id')
+      .all(sessionId) as MessageRow[];
+    return rows.map((row) => ({
+      id: row.id, role: row.role, content: row.content, status: row.status, createdAt: new Date(row.created_at).toISOString(),
+    }));
+  }
+
+  /** What a new CLI session needs to carry on: the context, then every finished exchange. */
+  private transcript(session: SessionRow): TranscriptEntry[] {
+    const entries: TranscriptEntry[] = session.context ? [{ role: 'user', content: session.context }] : [];
+    for (const message of this.messages(session.id)) {
+      if (message.content) entries.push({ role: message.role, content: message.content });
+    }
+    return entries;
+  }
+}
+
+function toSession(row: SessionRow): ChatSession {
+  return {
+    id: row.id, kind: row.kind, scope: row.scope, provider: row.provider, cwd: row.cwd, cliSessionId: row.cli_session_id,
+    state: row.state, createdAt: new Date(row.created_at).toISOString(), updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
