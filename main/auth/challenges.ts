@@ -19,11 +19,14 @@ interface Pending {
 export type LocalChallengeResult =
   | { outcome: 'ok'; origin: string }
   | { outcome: 'unknown' }
+  | { outcome: 'used' }
   | { outcome: 'expired' }
   | { outcome: 'origin_mismatch' };
 
 export class ChallengeStore {
   private readonly pending = new Map<string, Pending>();
+  /** Hashes of challenges already presented, until they would have expired: a replay says so. */
+  private readonly used = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -42,8 +45,9 @@ export class ChallengeStore {
   consume(token: string, origin: string): LocalChallengeResult {
     const key = hashToken(token);
     const entry = this.pending.get(key);
-    if (!entry || !tokensEqual(entry.tokenHash, key)) return { outcome: 'unknown' };
+    if (!entry || !tokensEqual(entry.tokenHash, key)) return { outcome: this.used.has(key) ? 'used' : 'unknown' };
     this.pending.delete(key);
+    this.used.set(key, entry.expiresAt);
     if (entry.expiresAt <= this.now()) return { outcome: 'expired' };
     if (entry.origin !== origin) return { outcome: 'origin_mismatch' };
     return { outcome: 'ok', origin };
@@ -61,5 +65,6 @@ export class ChallengeStore {
   private prune(): void {
     const now = this.now();
     for (const [key, entry] of this.pending) if (entry.expiresAt <= now) this.pending.delete(key);
+    for (const [key, expiresAt] of this.used) if (expiresAt <= now) this.used.delete(key);
   }
 }

@@ -69,6 +69,7 @@ export class PairingService {
       const kind = this.deps.config.isRendererOrigin(origin) ? 'renderer' : 'origin';
       return this.issue(origin, kind);
     }
+    if (local.outcome === 'used') throw new Forbidden('This challenge was already used.', 'challenge_used');
     if (local.outcome === 'expired') throw new Forbidden('The challenge has expired; ask for a new one.', 'challenge_expired');
     if (local.outcome === 'origin_mismatch') {
       throw new Forbidden('The challenge was issued to another origin.', 'challenge_origin_mismatch');

@@ -1,0 +1,139 @@
+// The headless CLI as a user runs it: real processes, one data dir shared by all commands.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { sendRequest } from './gateway/testing.js';
+
+const CLI = join(import.meta.dirname, 'cli.ts');
+const APP = 'https://app.example.test';
+
+function cli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+describe('symphony-gateway CLI', () => {
+  let dataDir: string;
+  let serve: ChildProcess;
+  let port: number;
+  const stdoutLines: string[] = [];
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'symphony-cli-'));
+    serve = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    serve.stderr!.resume();
+    const lines = createInterface({ input: serve.stdout! });
+    lines.on('line', (line) => stdoutLines.push(line));
+    const first = await new Promise<string>((resolve) => lines.once('line', resolve));
+    const listening = JSON.parse(first);
+    assert.equal(listening.event, 'listening');
+    port = listening.port;
+    assert.equal(listening.url, `http://127.0.0.1:${port}`);
+  });
+
+  after(() => {
+    if (serve.exitCode === null) serve.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('prints a token that authenticates, and nothing else on stdout while serving', async () => {
+    const { code, stdout } = await cli(['token', '--data-dir', dataDir]);
+    assert.equal(code, 0);
+    const token = stdout.trim();
+    assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal((await sendRequest(port, token, '/api/gateway/version', { auth: 'token' })).status, 200);
+    assert.equal(stdoutLines.length, 1, 'serve prints only the listening line on stdout');
+  });
+
+  it('pairs an origin through the running gateway', async () => {
+    const { code, stdout } = await cli(['pair', '--origin', APP, '--json', '--data-dir', dataDir]);
+    assert.equal(code, 0);
+    const challenge = JSON.parse(stdout);
+    assert.equal(challenge.origin, APP);
+    const exchange = await sendRequest(port, '', '/gateway-auth/exchange', {
+      method: 'POST',
+      json: { challengeToken: challenge.challengeToken },
+      headers: { Origin: APP },
+    });
+    assert.equal(exchange.status, 200);
+    const sessions = await cli(['sessions', '--json', '--data-dir', dataDir]);
+    assert.equal(JSON.parse(sessions.stdout).sessions[0].origin, APP);
+  });
+
+  it("prints a /ui/ URL with the challenge in the fragment for the gateway's own origin", async () => {
+    const own = `http://127.0.0.1:${port}`;
+    const { stdout } = await cli(['pair', '--origin', own, '--json', '--data-dir', dataDir]);
+    const challenge = JSON.parse(stdout);
+    assert.equal(challenge.url, `${own}/ui/#challenge=${challenge.challengeToken}`);
+  });
+
+  it('approves a waiting request from the command line', async () => {
+    const token = (await cli(['token', '--data-dir', dataDir])).stdout.trim();
+    const challenge = JSON.parse((await cli(['pair', '--origin', APP, '--json', '--data-dir', dataDir])).stdout);
+    const session = (
+      await sendRequest(port, token, '/gateway-auth/exchange', { method: 'POST', json: { challengeToken: challenge.challengeToken }, headers: { Origin: APP } })
+    ).json.sessionToken;
+    const waiting = sendRequest(port, token, '/api/gateway/version', {
+      auth: { session, origin: APP },
+      headers: { 'X-Desktop-Force-Approval': '1', 'X-Desktop-Approval-Reason': 'cli test' },
+    });
+    let listed: Array<{ id: string }> = [];
+    for (let i = 0; i < 50 && listed.length === 0; i++) {
+      listed = JSON.parse((await cli(['approvals', '--json', '--data-dir', dataDir])).stdout).approvals;
+    }
+    assert.equal(listed.length, 1);
+    const approve = await cli(['approve', listed[0].id, '--data-dir', dataDir]);
+    assert.equal(approve.code, 0, approve.stderr);
+    assert.equal((await waiting).status, 200);
+    const again = await cli(['approve', listed[0].id, '--data-dir', dataDir]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /No pending approval/);
+  });
+
+  it('reads the API key from stdin only', async () => {
+    const refused = await cli(['set-api-key', 'sk-on-argv-never', '--data-dir', dataDir]);
+    assert.notEqual(refused.code, 0);
+    const saved = await cli(['set-api-key', '--data-dir', dataDir], 'sk-desktop-key-123\n');
+    assert.equal(saved.code, 0, saved.stderr);
+    const token = (await cli(['token', '--data-dir', dataDir])).stdout.trim();
+    const config = await sendRequest(port, token, '/api/gateway/desktop/config', { auth: 'token' });
+    assert.equal(config.json.apiKeySet, true);
+    assert.ok(!config.text.includes('sk-desktop-key-123'));
+  });
+
+  it('keeps settings in the data dir and refuses bad origins', async () => {
+    const set = await cli(['config', '--api-origin', 'https://api.example.test', '--allowed-origin', APP, '--json', '--data-dir', dataDir]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual(JSON.parse(set.stdout).allowedOrigins, [APP]);
+    const bad = await cli(['config', '--allowed-origin', '*', '--data-dir', dataDir]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /exact origin/);
+  });
+
+  it('refuses a second gateway on the same data dir', async () => {
+    const second = await cli(['serve', '--port', '0', '--data-dir', dataDir]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /already serves/);
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => serve.once('exit', resolve));
+    serve.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.equal(existsSync(join(dataDir, 'gateway.json')), false);
+  });
+});
