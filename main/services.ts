@@ -13,7 +13,12 @@ import { SessionStore, type SessionPolicy } from './auth/sessions.js';
 import { newToken } from './auth/tokens.js';
 import { GatewayConfig } from './config/gateway-config.js';
 import { appVersion, resolveDataDir } from './config/paths.js';
+import { FileSearch } from './files/search.js';
 import { WorkspaceGuard } from './files/workspace.js';
+import { GitService } from './git/git.js';
+import { GitHubService } from './git/github.js';
+import { RepoRegistry } from './git/repos.js';
+import { GitRunner } from './git/runner.js';
 import { openSecretStore, type SecretStoreMode } from './secrets/open.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -56,6 +61,12 @@ export interface Services {
   pairing: PairingService;
   /** The gate every user-given path goes through. */
   workspace: WorkspaceGuard;
+  /** Managed repositories (their roots and worktree folders feed the workspace guard). */
+  repos: RepoRegistry;
+  git: GitService;
+  github: GitHubService;
+  /** Fuzzy file search with a warm index per repository. */
+  fileSearch: FileSearch;
   setWorkspaceRoot(dir: string | null): Promise<string | null>;
   /** Which agent and git tools this machine has (for /health), cached briefly. */
   toolAvailability(): Promise<Record<ToolName, boolean>>;
@@ -82,7 +93,13 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const sessions = new SessionStore(db, options.sessionPolicy);
   const challenges = new ChallengeStore();
   const pairingFailures = new FailureLimiter();
-  const workspace = new WorkspaceGuard({ settings, listRepoRoots: () => [], extraDenied: [join(dataDir, 'secrets')] });
+  const workspace = new WorkspaceGuard({ settings, listRepoRoots: () => repos.allowedRoots(), extraDenied: [join(dataDir, 'secrets')] });
+  const gitRunner = new GitRunner(supervisor);
+  const repos = new RepoRegistry({ db, git: gitRunner, guard: workspace, dataDir });
+  // git needs GitHub to know which PRs are merged, GitHub needs git to push: the closure breaks the cycle.
+  const git: GitService = new GitService({ git: gitRunner, repos, guard: workspace, mergedBranches: (repoPath, signal) => github.mergedBranches(repoPath, signal) });
+  const github = new GitHubService({ processes: supervisor, git, guard: workspace });
+  const fileSearch = new FileSearch({ supervisor, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
   let port: number | null = null;
 
   const services: Services = {
@@ -99,6 +116,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     pairingFailures,
     pairing: new PairingService({ challenges, sessions, config, secrets, failures: pairingFailures, log }),
     workspace,
+    repos,
+    git,
+    github,
+    fileSearch,
     setWorkspaceRoot: (dir) => workspace.setWorkspaceRoot(dir),
     toolAvailability: cachedToolAvailability(async (name) => (await supervisor.binaries.resolve(name)).source !== 'missing'),
     gatewayPort: () => port,
@@ -113,6 +134,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     supervisor,
     async close() {
       approvals.closeAll();
+      fileSearch.close();
       await supervisor.stopAll();
       db.close();
     },

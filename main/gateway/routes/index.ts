@@ -1,7 +1,8 @@
 // Every route family of the gateway, in one visible list.
 import type { AnyRoute } from '../route.js';
 import { routes as desktop } from './desktop.js';
+import { routes as files } from './files.js';
 import { routes as health } from './health.js';
 import { routes as pairing } from './pairing.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files];
