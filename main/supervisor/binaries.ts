@@ -93,9 +93,9 @@ export class BinaryResolver {
   }
 
   /** First line `--version` prints, or null when the program does not answer in time or fails. */
-  async version(file: string): Promise<string | null> {
+  async version(file: string, timeoutMs = this.options.versionTimeoutMs ?? 5_000): Promise<string | null> {
     try {
-      const result = await this.options.run(file, ['--version'], { timeoutMs: this.options.versionTimeoutMs ?? 5_000 });
+      const result = await this.options.run(file, ['--version'], { timeoutMs });
       if (result.timedOut || result.exitCode !== 0) return null;
       const line = `${result.stdout}\n${result.stderr}`.split('\n').find((text) => text.trim() !== '');
       return line?.trim() ?? null;

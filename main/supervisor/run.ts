@@ -1,6 +1,7 @@
 // A short-lived command run to completion with its output captured (git, gh, --version).
 // Same guarantees as a long-lived child: own process group, clean environment, and on
 // timeout, abort or overflow the whole tree is killed, not just the direct child.
+import { once } from 'node:events';
 import { execa } from 'execa';
 import { isTreeGone, killTree } from './tree-kill.js';
 
@@ -68,10 +69,12 @@ export async function runToCompletion(
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
   try {
-    const result = await subprocess;
-    // Overflow (execa stops only the direct child) or a child that left helpers behind.
+    await once(subprocess, 'exit');
+    // Overflow (execa stops only the direct child) or a child that left helpers behind,
+    // which would also hold the pipes open: the result only comes once they are gone.
     if (!isTreeGone(pid)) await stop();
     await stopping;
+    const result = await subprocess;
     return {
       exitCode: timedOut ? null : (result.exitCode ?? null),
       stdout: String(result.stdout ?? ''),

@@ -197,18 +197,27 @@ export class Supervisor {
   /** Resolves the program (managed binaries through settings/PATH/login shell) and builds its environment. */
   private async prepare(command: string, extraEnv?: Record<string, string>): Promise<{ file: string; env: Record<string, string> }> {
     const env = cleanEnv(extraEnv);
+    if (isAbsolute(command) || command.includes('/')) return { file: command, env };
     if (isManagedBinary(command)) {
       const resolved = await this.binaries.resolve(command);
       if (!resolved.path) {
         throw new FailedDependency(`${command} was not found. Install it or set its path in Settings → Binary paths.`, 'binary_missing', { binary: command });
       }
-      if (resolved.source === 'login-shell' && !extraEnv?.PATH) env.PATH = (await this.binaries.loginShellPath()) ?? env.PATH;
+      if (resolved.source === 'login-shell') await this.useLoginShellPath(env, extraEnv);
       return { file: resolved.path, env };
     }
-    if (isAbsolute(command) || command.includes('/')) return { file: command, env };
-    const onPath = (env.PATH ?? '').split(delimiter).map((dir) => join(dir, command)).find((file) => isAbsolute(file) && isExecutableFile(file));
-    if (!onPath) throw new FailedDependency(`${command} was not found on PATH.`, 'binary_missing', { binary: command });
-    return { file: onPath, env };
+    const onPath = findIn(env.PATH, command);
+    if (onPath) return { file: onPath, env };
+    const onLoginPath = findIn((await this.binaries.loginShellPath()) ?? undefined, command);
+    if (!onLoginPath) throw new FailedDependency(`${command} was not found on PATH.`, 'binary_missing', { binary: command });
+    await this.useLoginShellPath(env, extraEnv);
+    return { file: onLoginPath, env };
+  }
+
+  /** A program found through the login shell's PATH likely needs that PATH for its own helpers. */
+  private async useLoginShellPath(env: Record<string, string>, extraEnv?: Record<string, string>): Promise<void> {
+    const loginPath = await this.binaries.loginShellPath();
+    if (loginPath && !extraEnv?.PATH) env.PATH = loginPath;
   }
 
   private onChildEnd(child: SupervisedChild, exit: ChildExit): void {
@@ -263,6 +272,11 @@ export class Supervisor {
   private refuseWhileStopping(): void {
     if (this.stopping) throw new ServiceUnavailable('The gateway is shutting down.', 'shutting_down');
   }
+}
+
+function findIn(path: string | undefined, command: string): string | null {
+  const dirs = (path ?? '').split(delimiter).filter((dir) => isAbsolute(dir));
+  return dirs.map((dir) => join(dir, command)).find((file) => isExecutableFile(file)) ?? null;
 }
 
 function isDirectory(path: string): boolean {

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { AppError } from '../errors.js';
+import { openDatabase } from '../store/database.js';
+import { SettingsStore } from '../store/settings.js';
+import { Supervisor } from './supervisor.js';
+import { tempDir, writeScript } from './test-support.js';
+
+const NODE_BIN = resolve('node_modules/.bin');
+
+function settingsIn(dir: string, t: { after: (fn: () => void) => void }): SettingsStore {
+  const db = openDatabase(join(dir, 'db.sqlite'));
+  t.after(() => db.close());
+  return new SettingsStore(db);
+}
+
+/** Runs the test with our PATH replaced (the resolver reads it on each call). */
+function withPath(t: { after: (fn: () => void) => void }, path: string): void {
+  const saved = process.env.PATH;
+  process.env.PATH = path;
+  t.after(() => (process.env.PATH = saved));
+}
+
+/** And with $SHELL pointing at a fake login shell. */
+function withShell(t: { after: (fn: () => void) => void }, shell: string | undefined): void {
+  const saved = process.env.SHELL;
+  if (shell === undefined) delete process.env.SHELL;
+  else process.env.SHELL = shell;
+  t.after(() => (saved === undefined ? delete process.env.SHELL : (process.env.SHELL = saved)));
+}
+
+test('an override from settings wins, with its version', async (t) => {
+  const dir = tempDir(t);
+  const fakeGh = writeScript(join(dir, 'my-gh'), 'echo "gh version 9.9.9 (fake)"');
+  const settings = settingsIn(dir, t);
+  settings.set('binaryPaths', { gh: fakeGh });
+  const supervisor = new Supervisor({ settings });
+  assert.deepEqual(await supervisor.binaries.describe('gh'), { name: 'gh', path: fakeGh, source: 'override', version: 'gh version 9.9.9 (fake)' });
+  const result = await supervisor.run('gh', ['--version']);
+  assert.equal(result.stdout, 'gh version 9.9.9 (fake)\n', 'run() resolves a bare managed name');
+});
+
+test('claude and codex resolve from an extra search dir (node_modules/.bin) and report their versions', async () => {
+  const supervisor = new Supervisor({ extraSearchDirs: [NODE_BIN] });
+  const claude = await supervisor.binaries.describe('claude');
+  assert.equal(claude.path, join(NODE_BIN, 'claude'));
+  assert.equal(claude.source, 'path');
+  assert.match(claude.version ?? '', /Claude Code/);
+  const codex = await supervisor.binaries.resolve('codex');
+  assert.deepEqual(codex, { name: 'codex', path: join(NODE_BIN, 'codex'), source: 'path', note: undefined });
+});
+
+test("falls back to the login shell's PATH, reading it past any banner its rc files print", async (t) => {
+  const dir = tempDir(t);
+  const shellBin = join(dir, 'shell-bin');
+  mkdirSync(shellBin);
+  writeScript(join(shellBin, 'python3'), 'echo "Python 3.99.0"');
+  // `$SHELL -lic SCRIPT`: print a banner, then run SCRIPT with the PATH a login shell would set.
+  const fakeShell = writeScript(join(dir, 'fake-shell'), `echo "Welcome!"\nPATH=${shellBin}:/usr/bin:/bin; export PATH\nexec /bin/sh -c "$2"`);
+  withPath(t, join(dir, 'empty'));
+  withShell(t, fakeShell);
+  const supervisor = new Supervisor();
+  const python = await supervisor.binaries.describe('python3');
+  assert.deepEqual(python, { name: 'python3', path: join(shellBin, 'python3'), source: 'login-shell', note: undefined, version: 'Python 3.99.0' });
+  assert.equal(await supervisor.binaries.loginShellPath(), `${shellBin}:/usr/bin:/bin`);
+  const result = await supervisor.run('sh', ['-c', 'echo $PATH']);
+  assert.equal(result.stdout, `${shellBin}:/usr/bin:/bin\n`, 'other bare names resolve there too, and the child gets that PATH');
+});
+
+test('missing everywhere: source missing, and running it is a 424', async (t) => {
+  const dir = tempDir(t);
+  withPath(t, join(dir, 'empty'));
+  withShell(t, undefined);
+  const supervisor = new Supervisor();
+  assert.deepEqual(await supervisor.binaries.describe('codex'), { name: 'codex', path: null, source: 'missing', note: undefined, version: null });
+  await assert.rejects(supervisor.run('codex', ['--version']), (error: unknown) => error instanceof AppError && error.status === 424);
+});
+
+test('an unusable or malformed override is ignored, never thrown', async (t) => {
+  const dir = tempDir(t);
+  const notExecutable = join(dir, 'git');
+  writeFileSync(notExecutable, 'not a program');
+  chmodSync(notExecutable, 0o644);
+  const settings = settingsIn(dir, t);
+  settings.set('binaryPaths', { git: notExecutable, claude: 'relative/claude', nonsense: '/bin/sh' });
+  const supervisor = new Supervisor({ settings });
+  const git = await supervisor.binaries.resolve('git');
+  assert.equal(git.source, 'path');
+  assert.match(git.note ?? '', /not an executable/);
+  assert.deepEqual(supervisor.binaries.overrides(), { git: notExecutable });
+  settings.set('binaryPaths', ['/usr/bin/git']);
+  assert.deepEqual(supervisor.binaries.overrides(), {});
+  settings.set('binaryPaths', 'garbage');
+  assert.equal((await supervisor.binaries.resolve('git')).source, 'path');
+});
+
+test('a program that does not answer --version in time has no version', async (t) => {
+  const dir = tempDir(t);
+  const slow = writeScript(join(dir, 'slow'), 'sleep 30');
+  const supervisor = new Supervisor({ graceMs: 200 });
+  const started = Date.now();
+  assert.equal(await supervisor.binaries.version(slow, 300), null);
+  assert.ok(Date.now() - started < 2_000);
+});
