@@ -59,7 +59,8 @@ describe('gateway auth', () => {
     assert.equal((await gw.request('/api/gateway/version', { auth: 'token' })).status, 200);
     const nodeFetch = await gw.request('/api/gateway/version', { auth: 'token', headers: { 'Sec-Fetch-Mode': 'cors' } });
     assert.equal(nodeFetch.status, 200, "Node's fetch sends Sec-Fetch-Mode alone");
-    for (const headers of [{ Origin: APP }, { 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Fetch-Dest': 'empty' }]) {
+    const browserHeaders: Array<Record<string, string>> = [{ Origin: APP }, { 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Fetch-Dest': 'empty' }];
+    for (const headers of browserHeaders) {
       const res = await gw.request('/api/gateway/version', { auth: 'token', headers });
       assert.equal(res.status, 403, JSON.stringify(headers));
       assert.equal(res.json.error.code, 'token_from_browser');
