@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hasProcfs, liveGroupMembers } from '../../supervisor/procfs.js';
 import type { CliProviderConfig } from '../types.js';
 import type { MockModelApi } from './mock-model-api.js';
 
@@ -70,8 +71,9 @@ export function codexTestConfig(api: Pick<MockModelApi, 'url'>, root: string): C
   return { command: 'codex', env: { HOME: join(root, 'home'), CODEX_HOME: codexHome, MOCK_MODEL_API_KEY: 'test' } };
 }
 
-/** True while any process of the group `pgid` is alive. */
+/** True while any process of the group `pgid` is alive (zombies, which PID 1 here may never reap, do not count). */
 export function groupAlive(pgid: number): boolean {
+  if (hasProcfs) return liveGroupMembers(pgid).length > 0;
   try {
     process.kill(-pgid, 0);
     return true;
