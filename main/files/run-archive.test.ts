@@ -1,0 +1,252 @@
+// RunArchives against real uploads over a real socket: a bare node:http server hands
+// each request to extract(), as the gateway route does, and maps errors the same way.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, afterEach, before, beforeEach, test } from 'node:test';
+import { create as createTar } from 'tar';
+import { isAppError } from '../errors.js';
+import { DEFAULT_RUN_ARCHIVE_LIMITS, RunArchives, type RunArchiveLimits } from './run-archive.js';
+import { makeTarGz, makeZip } from './testing/archives.js';
+
+let dataDir: string;
+let archives: RunArchives;
+let server: http.Server;
+let url: string;
+
+function useLimits(limits: Partial<RunArchiveLimits>) {
+  archives = new RunArchives(dataDir, { ...DEFAULT_RUN_ARCHIVE_LIMITS, ...limits });
+}
+
+before(async () => {
+  server = http.createServer(async (req, res) => {
+    const aborted = new AbortController();
+    res.on('close', () => aborted.abort());
+    try {
+      const result = await archives.extract(req, aborted.signal);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+    } catch (error) {
+      const status = isAppError(error) ? error.status : 500;
+      const code = isAppError(error) ? error.code : 'internal';
+      res.writeHead(status, { 'content-type': 'application/json', ...(isAppError(error) ? error.headers : {}) });
+      res.end(JSON.stringify({ error: { code, message: (error as Error).message } }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'symphony-run-archive-'));
+  useLimits({});
+});
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function upload(content: Buffer, filename: string) {
+  const form = new FormData();
+  form.append('note', 'fields besides the file are ignored');
+  form.append('archive', new Blob([content]), filename);
+  const response = await fetch(url, { method: 'POST', body: form });
+  return { status: response.status, json: (await response.json()) as { runDir?: string; error?: { code: string } } };
+}
+
+/** Nothing but the (empty) run-viewer root in the data dir: no run, no work file, nothing escaped. */
+async function assertNothingWritten() {
+  assert.deepEqual(await readdir(dataDir), ['run-viewer']);
+  assert.deepEqual(await readdir(archives.root), []);
+}
+
+test('a zip unpacks into its own run directory, is listed and is removed', async () => {
+  const transcript = '{"type":"user"}\n{"type":"assistant"}\n';
+  const zip = makeZip([
+    { name: 'run/' },
+    { name: 'run/transcript.jsonl', data: transcript, deflate: true },
+    { name: 'run/logs/out.txt', data: 'hello' },
+    { name: 'summary.md', data: '# done' },
+  ]);
+  const { status, json } = await upload(zip, 'run.zip');
+  assert.equal(status, 200, JSON.stringify(json));
+  const runDir = json.runDir!;
+  assert.equal(path.dirname(runDir), archives.root);
+  assert.equal(await readFile(path.join(runDir, 'run/logs/out.txt'), 'utf8'), 'hello');
+
+  assert.deepEqual(await archives.list(runDir), {
+    files: [
+      { path: 'run/logs/out.txt', size: 5 },
+      { path: 'run/transcript.jsonl', size: transcript.length },
+      { path: 'summary.md', size: 6 },
+    ],
+  });
+  await archives.remove(runDir);
+  assert.deepEqual(await readdir(archives.root), []);
+  await assert.rejects(archives.list(runDir), { status: 404 });
+});
+
+test('a tar.gz made by node-tar (./ entry, long pax names) unpacks', async () => {
+  const source = await mkdtemp(path.join(os.tmpdir(), 'symphony-tar-src-'));
+  try {
+    const longDir = 'a-directory-name-long-enough-that-ustar-needs-a-pax-header-'.repeat(3);
+    await mkdir(path.join(source, longDir), { recursive: true });
+    await writeFile(path.join(source, longDir, 'events.jsonl'), '{"n":1}\n');
+    await writeFile(path.join(source, 'top.txt'), 'top');
+    const archive = path.join(source, '..', `${path.basename(source)}.tar.gz`);
+    await createTar({ gzip: true, cwd: source, file: archive, portable: true }, ['.']);
+    const { status, json } = await upload(await readFile(archive), 'run.tar.gz');
+    await rm(archive, { force: true });
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.deepEqual((await archives.list(json.runDir!)).files, [
+      { path: `${longDir}/events.jsonl`, size: 8 },
+      { path: 'top.txt', size: 3 },
+    ]);
+  } finally {
+    await rm(source, { recursive: true, force: true });
+  }
+});
+
+test('a .jsonl transcript becomes a run directory holding it', async () => {
+  const transcript = Buffer.from('{"type":"system"}\n{"type":"result"}\n');
+  const { status, json } = await upload(transcript, 'session-42.jsonl');
+  assert.equal(status, 200, JSON.stringify(json));
+  assert.deepEqual((await archives.list(json.runDir!)).files, [{ path: 'session-42.jsonl', size: transcript.length }]);
+});
+
+test('a .jsonl that is not JSON lines and a file of unknown kind are refused', async () => {
+  assert.equal((await upload(Buffer.from('hello world\n'), 'notes.jsonl')).status, 422);
+  const unknown = await upload(Buffer.from('just some bytes'), 'run.bin');
+  assert.equal(unknown.status, 422);
+  assert.equal(unknown.json.error?.code, 'unsupported_archive');
+  await assertNothingWritten();
+});
+
+for (const [label, zip] of [
+  ['a ../ entry (zip slip)', makeZip([{ name: 'ok.txt', data: 'fine' }, { name: '../evil.txt', data: 'pwned' }])],
+  ['a nested ../ entry', makeZip([{ name: 'run/../../evil.txt', data: 'pwned' }])],
+  ['an absolute entry', makeZip([{ name: '/tmp/evil.txt', data: 'pwned' }])],
+  ['a backslash ..\\ entry', makeZip([{ name: '..\\evil.txt', data: 'pwned' }])],
+  ['a symlink entry', makeZip([{ name: 'ok.txt', data: 'fine' }, { name: 'link', data: '/etc/passwd', mode: 0o120777 }])],
+] as const) {
+  test(`a zip with ${label} is refused with 422 and nothing is written`, async () => {
+    const { status, json } = await upload(zip, 'run.zip');
+    assert.equal(status, 422, JSON.stringify(json));
+    assert.equal(json.error?.code, 'unsafe_archive_entry');
+    await assertNothingWritten();
+    await assert.rejects(readFile(path.join(path.dirname(dataDir), 'evil.txt')), { code: 'ENOENT' });
+  });
+}
+
+for (const [label, tgz] of [
+  ['a ../ entry', makeTarGz([{ name: 'ok.txt', data: 'fine' }, { name: '../evil.txt', data: 'pwned' }])],
+  ['an absolute entry', makeTarGz([{ name: '/tmp/evil.txt', data: 'pwned' }])],
+  ['a symlink entry', makeTarGz([{ name: 'ok.txt', data: 'fine' }, { name: 'link', type: '2', linkname: '/etc' }])],
+  ['a hard link entry', makeTarGz([{ name: 'ok.txt', data: 'fine' }, { name: 'hard', type: '1', linkname: 'ok.txt' }])],
+] as const) {
+  test(`a tar.gz with ${label} is refused with 422 and nothing is written`, async () => {
+    const { status, json } = await upload(tgz, 'run.tar.gz');
+    assert.equal(status, 422, JSON.stringify(json));
+    assert.equal(json.error?.code, 'unsafe_archive_entry');
+    await assertNothingWritten();
+  });
+}
+
+test('a symlink already in place cannot be followed: a later entry through it is refused', async () => {
+  // The link entry is refused first; the entry after it would write through the link.
+  const tgz = makeTarGz([
+    { name: 'escape', type: '2', linkname: os.tmpdir() },
+    { name: 'escape/evil.txt', data: 'pwned' },
+  ]);
+  assert.equal((await upload(tgz, 'run.tgz')).status, 422);
+  await assertNothingWritten();
+  await assert.rejects(readFile(path.join(os.tmpdir(), 'evil.txt')), { code: 'ENOENT' });
+});
+
+test('an upload over the size cap gets 413 and leaves no partial file', async () => {
+  useLimits({ maxUploadBytes: 64 * 1024 });
+  const big = makeZip([{ name: 'big.bin', data: Buffer.alloc(200 * 1024, 7) }]);
+  const { status, json } = await upload(big, 'big.zip');
+  assert.equal(status, 413, JSON.stringify(json));
+  await assertNothingWritten();
+});
+
+test('archives over the unpacked-size or entry-count caps get 413 and leave nothing', async () => {
+  useLimits({ maxUnpackedBytes: 100 * 1024 });
+  // 1 MiB of zeros deflates to about 1 KiB: a small zip bomb.
+  const bomb = makeZip([{ name: 'zeros.bin', data: Buffer.alloc(1024 * 1024), deflate: true }]);
+  assert.ok(bomb.length < 10 * 1024);
+  assert.equal((await upload(bomb, 'bomb.zip')).status, 413);
+  await assertNothingWritten();
+
+  const tarBomb = makeTarGz([{ name: 'zeros.bin', data: Buffer.alloc(1024 * 1024) }]);
+  assert.equal((await upload(tarBomb, 'bomb.tar.gz')).status, 413);
+  await assertNothingWritten();
+
+  useLimits({ maxEntries: 5 });
+  const many = makeZip(Array.from({ length: 10 }, (_, i) => ({ name: `f${i}.txt`, data: 'x' })));
+  const { status, json } = await upload(many, 'many.zip');
+  assert.equal(status, 413);
+  assert.equal(json.error?.code, 'archive_too_large');
+  await assertNothingWritten();
+});
+
+test('duplicate entries and corrupt archives are refused without leftovers', async () => {
+  const duplicate = makeZip([
+    { name: 'a.txt', data: 'one' },
+    { name: 'a.txt', data: 'two' },
+  ]);
+  assert.equal((await upload(duplicate, 'dup.zip')).status, 422);
+  const corrupt = makeZip([{ name: 'a.txt', data: 'hello hello hello', deflate: true }]);
+  corrupt.fill(0xff, 40, 50); // inside the compressed data
+  assert.equal((await upload(corrupt, 'corrupt.zip')).status, 422);
+  const truncated = makeTarGz([{ name: 'a.txt', data: Buffer.alloc(4096, 1) }]).subarray(0, 30);
+  assert.equal((await upload(truncated, 'cut.tar.gz')).status, 422);
+  await assertNothingWritten();
+});
+
+test('a request without a file part is a 400', async () => {
+  const form = new FormData();
+  form.append('note', 'no file');
+  const response = await fetch(url, { method: 'POST', body: form });
+  assert.equal(response.status, 400);
+  const json = await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(json.status, 400);
+});
+
+test('only run directories of this data dir can be listed or removed', async () => {
+  const { json } = await upload(makeZip([{ name: 'a.txt', data: 'a' }]), 'a.zip');
+  const runDir = json.runDir!;
+  const elsewhere = await mkdtemp(path.join(os.tmpdir(), 'symphony-not-a-run-'));
+  try {
+    await symlink(runDir, path.join(elsewhere, path.basename(runDir)));
+    for (const bad of [
+      '/etc',
+      archives.root,
+      path.join(archives.root, '..'),
+      path.join(runDir, '..', '..', path.basename(runDir)),
+      path.join(elsewhere, path.basename(runDir)),
+      path.relative(process.cwd(), runDir),
+    ]) {
+      await assert.rejects(archives.list(bad), { status: 403 }, bad);
+      await assert.rejects(archives.remove(bad), { status: 403 }, bad);
+    }
+    await assert.rejects(archives.list(path.join(archives.root, '00000000-0000-4000-8000-000000000000')), { status: 404 });
+    assert.equal((await archives.list(runDir)).files.length, 1, 'the run itself is untouched');
+  } finally {
+    await rm(elsewhere, { recursive: true, force: true });
+  }
+});
+
+test('work files left by a crash are removed when the archives start', async () => {
+  const root = path.join(dataDir, 'run-viewer');
+  await mkdir(path.join(root, '.staging-left-over'), { recursive: true });
+  await writeFile(path.join(root, '.upload-left-over'), 'partial');
+  const { status } = await upload(makeZip([{ name: 'a.txt', data: 'a' }]), 'a.zip');
+  assert.equal(status, 200);
+  const names = await readdir(root);
+  assert.equal(names.length, 1);
+  assert.ok(!names[0].startsWith('.'));
+});

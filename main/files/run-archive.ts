@@ -1,0 +1,108 @@
+// Run-viewer archives: an uploaded run (.zip, .tar.gz or a .jsonl transcript) is
+// streamed to disk, unpacked into a staging directory and only then renamed to
+// <dataDir>/run-viewer/<id>/, so a failure at any step leaves nothing behind.
+import { randomUUID } from 'node:crypto';
+import { lstat, mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
+import { Forbidden, NotFound } from '../errors.js';
+import type { RunViewerFiles } from '../../shared/schemas/run-viewer.js';
+import { receiveUpload } from './run-archive-upload.js';
+import { unpackRunArchive, type UnpackLimits } from './run-archive-unpack.js';
+
+export interface RunArchiveLimits extends UnpackLimits {
+  maxUploadBytes: number;
+}
+
+export const DEFAULT_RUN_ARCHIVE_LIMITS: RunArchiveLimits = {
+  maxUploadBytes: 200 * 1024 * 1024,
+  maxUnpackedBytes: 2 * 1024 * 1024 * 1024,
+  maxEntries: 20_000,
+};
+
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const WORK_PREFIXES = ['.upload-', '.staging-'];
+
+export class RunArchives {
+  /** <dataDir>/run-viewer, as configured (may differ from its realpath). */
+  readonly root: string;
+  private realRoot: Promise<string> | null = null;
+
+  constructor(
+    dataDir: string,
+    private readonly limits: RunArchiveLimits = DEFAULT_RUN_ARCHIVE_LIMITS,
+  ) {
+    this.root = path.join(dataDir, 'run-viewer');
+  }
+
+  /** Receives the multipart upload in `req` and unpacks it; returns the new run directory. */
+  async extract(req: IncomingMessage, signal: AbortSignal): Promise<{ runDir: string }> {
+    const root = await this.prepare();
+    const id = randomUUID();
+    const upload = path.join(root, `.upload-${id}`);
+    const staging = path.join(root, `.staging-${id}`);
+    try {
+      const received = await receiveUpload(req, upload, this.limits.maxUploadBytes, signal);
+      await mkdir(staging, { mode: 0o700 });
+      await unpackRunArchive(upload, received.filename, staging, this.limits, signal);
+      const runDir = path.join(root, id);
+      await rename(staging, runDir);
+      return { runDir };
+    } finally {
+      await Promise.all([rm(upload, { force: true }), rm(staging, { recursive: true, force: true })]);
+    }
+  }
+
+  /** Every regular file in a run directory, sorted, with /-separated relative paths. */
+  async list(runDir: string): Promise<RunViewerFiles> {
+    const dir = await this.resolve(runDir);
+    const files: RunViewerFiles['files'] = [];
+    const walk = async (relative: string) => {
+      for (const entry of await readdir(path.join(dir, relative), { withFileTypes: true })) {
+        const child = relative ? `${relative}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) await walk(child);
+        else if (entry.isFile()) files.push({ path: child, size: (await lstat(path.join(dir, child))).size });
+      }
+    };
+    await walk('');
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { files };
+  }
+
+  async remove(runDir: string): Promise<void> {
+    await rm(await this.resolve(runDir), { recursive: true, force: true });
+  }
+
+  /** `runDir` must be exactly one of our run directories: <root>/<uuid>, existing. */
+  private async resolve(runDir: string): Promise<string> {
+    const root = await this.prepare();
+    const resolved = path.resolve(runDir);
+    const id = path.basename(resolved);
+    const parent = path.dirname(resolved);
+    if (!path.isAbsolute(runDir) || !RUN_ID.test(id) || (parent !== root && parent !== this.root)) {
+      throw new Forbidden('runDir is not a run-viewer directory of this gateway.', 'path_not_allowed');
+    }
+    const dir = path.join(root, id);
+    const stat = await lstat(dir).catch(() => null);
+    if (!stat?.isDirectory()) throw new NotFound('There is no such run-viewer directory.', 'run_dir_not_found');
+    return dir;
+  }
+
+  /** Creates the root once and removes work files a crash left behind. */
+  private prepare(): Promise<string> {
+    this.realRoot ??= (async () => {
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
+      const root = await realpath(this.root);
+      for (const name of await readdir(root)) {
+        if (WORK_PREFIXES.some((prefix) => name.startsWith(prefix))) {
+          await rm(path.join(root, name), { recursive: true, force: true });
+        }
+      }
+      return root;
+    })().catch((error: unknown) => {
+      this.realRoot = null; // try again next time
+      throw error;
+    });
+    return this.realRoot;
+  }
+}
