@@ -93,7 +93,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const sessions = new SessionStore(db, options.sessionPolicy);
   const challenges = new ChallengeStore();
   const pairingFailures = new FailureLimiter();
-  const workspace = new WorkspaceGuard({ settings, listRepoRoots: () => repos.allowedRoots(), extraDenied: [join(dataDir, 'secrets')] });
+  const workspace: WorkspaceGuard = new WorkspaceGuard({ settings, listRepoRoots: () => repos.allowedRoots(), extraDenied: [join(dataDir, 'secrets')] });
   const gitRunner = new GitRunner(supervisor);
   const repos = new RepoRegistry({ db, git: gitRunner, guard: workspace, dataDir });
   // git needs GitHub to know which PRs are merged, GitHub needs git to push: the closure breaks the cycle.
