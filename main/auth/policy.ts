@@ -65,6 +65,9 @@ const ORIGIN_DEFAULTS: Array<Omit<PolicyEntry, 'callerKind'>> = [
 const DEFAULT_RULE_TTL_SECONDS = 30 * 24 * 3600;
 
 export class PolicyService {
+  /** Overrides are read on every request and change only through replaceOverrides: keep them in memory. */
+  private cachedOverrides: PolicyEntry[] | null = null;
+
   constructor(
     private readonly db: Db,
     private readonly approvals: ApprovalQueue,
@@ -169,6 +172,7 @@ export class PolicyService {
         insert.run(entry.callerKind, entry.operation, entry.access, entry.action ?? '', entry.decision);
       }
     })();
+    this.cachedOverrides = null;
   }
 
   listRules(): Rule[] {
@@ -196,6 +200,10 @@ export class PolicyService {
   }
 
   private overrides(): PolicyEntry[] {
+    return (this.cachedOverrides ??= this.readOverrides());
+  }
+
+  private readOverrides(): PolicyEntry[] {
     const rows = this.db.prepare('SELECT * FROM policy_overrides').all() as Array<{
       caller_kind: CallerKind;
       operation: OperationId;
