@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { extractAll, listPackage } from '@electron/asar';
+import { extractAll, extractFile, listPackage } from '@electron/asar';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const NEEDED_BUILD = ['dist/main/app/main.js', 'dist/main/app/preload.cjs', 'dist/main/cli.js'];
@@ -128,6 +128,11 @@ test('electron-builder packs an app.asar whose gateway runs under plain Node', {
     for (const { what, match } of unwanted) {
       assert.deepEqual(shipped.filter(match).slice(0, 5), [], `app.asar ships no ${what}`);
     }
+
+    const packedManifest = JSON.parse(extractFile(archive, 'package.json').toString('utf8')) as Record<string, unknown>;
+    assert.equal(packedManifest.main, 'dist/main/app/main.js');
+    assert.equal(packedManifest.desktopName, 'symphony-desktop.desktop', 'Electron takes its Linux app_id from desktopName');
+    assert.equal(packedManifest.devDependencies, undefined);
 
     // Native modules must sit outside the archive to be loadable.
     const unpackedNative = path.join(unpackedApp, 'resources', 'app.asar.unpacked', 'node_modules');
