@@ -1,11 +1,10 @@
 // Branch names come from the network. Two gates: a strict character allowlist in
 // JS (so `--upload-pack=...`, `-x` or `main;id` never reach a git argv at all),
 // then `git check-ref-format --branch` for git's own rules (`..`, `.lock`, `@{`...).
+import { BRANCH_NAME_PATTERN } from '../../shared/schemas/git.js';
 import { BadRequest } from '../errors.js';
 import type { GitRunner } from './runner.js';
 
-// Letters, digits and . _ / + # @ -, not starting with '-' or '.', at most 200 chars.
-export const BRANCH_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._/+#@-]{0,199}$/;
 
 // What git's ref rules forbid within those characters: "..", "//", "@{", a "/." segment,
 // and a trailing "/", "." or ".lock".

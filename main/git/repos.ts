@@ -247,7 +247,8 @@ export class RepoRegistry {
   }
 
   private async remoteUrl(repoPath: string, signal?: AbortSignal): Promise<string | null> {
-    const result = await this.git.raw(repoPath, ['remote', 'get-url', 'origin'], 'remote get-url', { signal });
+    // The URL as configured (not after `insteadOf` rewriting): that is the one naming the GitHub repository.
+    const result = await this.git.raw(repoPath, ['config', '--get', 'remote.origin.url'], 'config', { signal });
     return result.exitCode === 0 ? result.stdout.trim() || null : null;
   }
 

@@ -2,7 +2,10 @@
 import type { AnyRoute } from '../route.js';
 import { routes as desktop } from './desktop.js';
 import { routes as files } from './files.js';
+import { routes as git } from './git.js';
+import { routes as github } from './github.js';
 import { routes as health } from './health.js';
 import { routes as pairing } from './pairing.js';
+import { routes as repos } from './repos.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github];

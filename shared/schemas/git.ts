@@ -1,0 +1,111 @@
+// Requests of the repos, git and GitHub routes. Field names are the ones the cloud
+// web app already sends (repoPath, branchName, baseBranch, message, ...).
+import { z } from 'zod';
+
+// Letters, digits and . _ / + # @ -, not starting with '-' or '.': an option-looking
+// or shell-looking name (`--upload-pack=x`, `main;id`) is refused before git runs.
+export const BRANCH_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._/+#@-]{0,199}$/;
+
+const LocalPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((value) => !value.includes('\0'), 'must not contain NUL');
+const BranchName = z.string().regex(BRANCH_NAME_PATTERN, "use letters, digits and . _ / + # @ -, not starting with '-' or '.'");
+const GitHubName = z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/, 'not a GitHub owner or repository name');
+const FullName = z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}\/[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/, 'expected owner/repo');
+const PositiveInt = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const Flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
+
+// Repositories
+export const RepoAddBody = z.object({ path: LocalPath, description: z.string().max(2000).nullish() }).strict();
+export const RepoPatchBody = z
+  .object({
+    path: LocalPath,
+    name: z.string().min(1).max(200).optional(),
+    description: z.string().max(2000).nullable().optional(),
+    defaultBranch: BranchName.optional(),
+    worktreeParentDir: LocalPath.nullable().optional(),
+  })
+  .strict();
+export const RepoPathQuery = z.object({ path: LocalPath });
+
+// git
+export const GIT_ACTIONS = ['status', 'branch', 'commit', 'push', 'pull', 'branch-diff', 'sync-status'] as const;
+/** Actions that only read (the approval policy's access for POST /git). */
+export const READ_GIT_ACTIONS: ReadonlySet<string> = new Set(['status', 'branch-diff', 'sync-status']);
+
+export const GitActionBody = z
+  .object({
+    action: z.enum(GIT_ACTIONS),
+    repoPath: LocalPath,
+    branchName: BranchName.optional(),
+    message: z.string().min(1).max(100_000).optional(),
+    baseBranch: BranchName.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.action === 'branch' && !body.branchName) ctx.addIssue({ code: 'custom', path: ['branchName'], message: 'required for action branch' });
+    if (body.action === 'commit' && !body.message?.trim()) ctx.addIssue({ code: 'custom', path: ['message'], message: 'required for action commit' });
+  });
+
+export const BranchesQuery = z.object({ repo: LocalPath });
+
+export const DiffBody = z
+  .object({
+    repoPath: LocalPath,
+    filePath: z.string().min(1).max(4096).refine((value) => !value.includes('\0'), 'must not contain NUL').optional(),
+    baseBranch: BranchName.optional(),
+    maxBytes: z.number().int().min(1024).max(10 * 1024 * 1024).optional(),
+  })
+  .strict();
+
+export const WorktreeBody = z
+  .object({
+    action: z.enum(['create', 'cleanup']).default('create'),
+    repoPath: LocalPath,
+    branchName: BranchName.optional(),
+    baseBranch: BranchName.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.action === 'create' && !body.branchName) ctx.addIssue({ code: 'custom', path: ['branchName'], message: 'required to create a worktree' });
+  });
+export const WorktreeDeleteBody = z.object({ worktreePath: LocalPath, force: Flag.optional() }).strict();
+
+export const BranchWorktreeQuery = z.object({ repoFullName: FullName, headBranch: BranchName });
+export const RepoFullNameQuery = z.object({ repoFullName: FullName });
+
+// GitHub
+export const PrCreateBody = z
+  .object({
+    repoPath: LocalPath,
+    title: z.string().trim().min(1).max(256),
+    body: z.string().max(65_536).default(''),
+    ticketUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    baseBranch: BranchName.optional(),
+    draft: z.boolean().optional(),
+  })
+  .strict();
+export const PrListQuery = z.object({
+  repo: z.union([FullName, LocalPath]).describe('owner/repo, or the path of a local repository'),
+  state: z.enum(['open', 'closed', 'merged', 'all']).default('open'),
+});
+export const PrRefQuery = z.object({ owner: GitHubName, repo: GitHubName, number: PositiveInt });
+export const PrReplyBody = z
+  .object({ owner: GitHubName, repo: GitHubName, number: PositiveInt, commentId: PositiveInt, body: z.string().min(1).max(65_536) })
+  .strict();
+export const PrInlineCommentBody = z
+  .object({
+    owner: GitHubName,
+    repo: GitHubName,
+    number: PositiveInt,
+    body: z.string().min(1).max(65_536),
+    path: z.string().min(1).max(4096),
+    line: PositiveInt,
+    startLine: PositiveInt.optional(),
+    side: z.enum(['LEFT', 'RIGHT']).optional(),
+    commitId: z.string().regex(/^[0-9a-f]{40}$/, 'a 40-hex commit SHA').optional(),
+  })
+  .strict();
+
+export type GitActionRequest = z.infer<typeof GitActionBody>;
+export type PrCreateRequest = z.infer<typeof PrCreateBody>;
