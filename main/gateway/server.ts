@@ -2,16 +2,19 @@
 // then the routes, each of which runs the shared auth/validation/policy chain.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { ROUTE_TABLE, findRouteEntry, routeKey } from '../../shared/operations.js';
 import { AppError } from '../errors.js';
+import { packageRoot } from '../config/paths.js';
 import type { Services } from '../services.js';
 import { cors } from './middleware/cors.js';
 import { hostCheck } from './middleware/host.js';
 import { requestScope } from './middleware/request-scope.js';
 import { buildOpenApi } from './openapi.js';
 import { registerRoute } from './pipeline.js';
+import { serveRenderer } from './static-ui.js';
 import { defineRoute, type AnyRoute } from './route.js';
 import { routeFamilies } from './routes/index.js';
 import type { GatewayState } from './state.js';
@@ -24,18 +27,18 @@ export interface GatewayApp {
   routes: readonly AnyRoute[];
 }
 
-export interface ExtraMiddleware {
-  /** Runs after the Host check and before CORS and the routes (e.g. the static /ui/ files). */
-  beforeRoutes?: Koa.Middleware<GatewayState>[];
+export interface AppOptions {
+  /** The built renderer served at /ui/ (default: dist/renderer of the package). */
+  rendererDir?: string;
 }
 
-export function createGatewayApp(services: Services, extra: ExtraMiddleware = {}): GatewayApp {
+export function createGatewayApp(services: Services, options: AppOptions = {}): GatewayApp {
   const routes = allRoutes(services.version);
   const app = new Koa<GatewayState>({ proxy: false });
   app.silent = true;
   app.use(requestScope(services));
   app.use(hostCheck(() => services.gatewayPort() ?? -1));
-  for (const middleware of extra.beforeRoutes ?? []) app.use(middleware);
+  app.use(serveRenderer(options.rendererDir ?? join(packageRoot(), 'dist', 'renderer')));
   app.use(cors(services));
   const router = new Router<GatewayState>();
   for (const route of routes) registerRoute(router, route, services);
@@ -81,7 +84,7 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export interface StartOptions extends ExtraMiddleware {
+export interface StartOptions extends AppOptions {
   /** A fixed port (0 picks a free one); without it, 19432..19435 in order. */
   port?: number;
 }
