@@ -13,6 +13,7 @@ import { SessionStore, type SessionPolicy } from './auth/sessions.js';
 import { newToken } from './auth/tokens.js';
 import { GatewayConfig } from './config/gateway-config.js';
 import { appVersion, resolveDataDir } from './config/paths.js';
+import { RunArchives } from './files/run-archive.js';
 import { FileSearch } from './files/search.js';
 import { WorkspaceGuard } from './files/workspace.js';
 import { GitService } from './git/git.js';
@@ -67,6 +68,8 @@ export interface Services {
   github: GitHubService;
   /** Fuzzy file search with a warm index per repository. */
   fileSearch: FileSearch;
+  /** Uploaded run archives unpacked for the run viewer (<dataDir>/run-viewer). */
+  runArchives: RunArchives;
   setWorkspaceRoot(dir: string | null): Promise<string | null>;
   /** Which agent and git tools this machine has (for /health), cached briefly. */
   toolAvailability(): Promise<Record<ToolName, boolean>>;
@@ -120,6 +123,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     git,
     github,
     fileSearch,
+    runArchives: new RunArchives(dataDir),
     setWorkspaceRoot: (dir) => workspace.setWorkspaceRoot(dir),
     toolAvailability: cachedToolAvailability(async (name) => (await supervisor.binaries.resolve(name)).source !== 'missing'),
     gatewayPort: () => port,

@@ -7,5 +7,6 @@ import { routes as github } from './github.js';
 import { routes as health } from './health.js';
 import { routes as pairing } from './pairing.js';
 import { routes as repos } from './repos.js';
+import { routes as runViewer } from './run-viewer.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, runViewer];
