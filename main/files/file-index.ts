@@ -109,7 +109,7 @@ export class FileIndex {
       for (const term of terms) names += this.nameBonus(i, term);
       // Most matches cannot enter the top k even with a perfect alignment: skip their DP.
       if (!top.admits(scoreCeiling(patternChars, terms.length, this.maxBonus[i]) + names, length)) continue;
-      top.offer(i, this.alignmentScore(i, terms) + names, length);
+      top.offer(i, this.alignmentScore(i, terms, top.minScoreToEnter(length) - names) + names, length);
     }
     return { hits: top.sorted().map(({ index, score }) => this.hit(index, score, terms)), total };
   }
@@ -123,10 +123,11 @@ export class FileIndex {
     return true;
   }
 
-  private alignmentScore(i: number, terms: readonly Term[]): number {
+  private alignmentScore(i: number, terms: readonly Term[], minScore: number): number {
     if (terms.length === 1) {
       // findWindow of the only term is still in scratch.
-      return scoreWindow(terms[0].caseSensitive ? this.codes : this.lower, this.bonus, terms[0].codes, this.scratch);
+      const term = terms[0];
+      return scoreWindow(term.caseSensitive ? this.codes : this.lower, this.bonus, term.codes, this.scratch, minScore, this.maxBonus[i]);
     }
     let total = 0;
     for (const term of terms) {
@@ -212,6 +213,12 @@ class TopK {
   admits(score: number, length: number): boolean {
     if (this.count < this.k) return this.k > 0;
     return this.score[0] < score || (this.score[0] === score && this.length[0] > length);
+  }
+
+  /** The lowest score with which an entry of this length gets in (scores are integers). */
+  minScoreToEnter(length: number): number {
+    if (this.count < this.k) return Number.NEGATIVE_INFINITY;
+    return this.length[0] > length ? this.score[0] : this.score[0] + 1;
   }
 
   sorted(): { index: number; score: number; length: number }[] {

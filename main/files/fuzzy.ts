@@ -105,12 +105,30 @@ function maskBit(code: number): number {
   return 1 << 30;
 }
 
+interface Row {
+  pos: Int32Array;
+  score: Int32Array;
+  run: Int32Array;
+}
+
+const newRow = (size: number): Row => ({ pos: new Int32Array(size), score: new Int32Array(size), run: new Int32Array(size) });
+
 /** Reusable DP memory; one per index, grown on demand. */
 export class Scratch {
   H = new Int32Array(4096);
   C = new Int32Array(4096);
   F = new Int32Array(64);
   lastIdx = 0;
+
+  rowA = newRow(256);
+  rowB = newRow(256);
+
+  ensureRows(width: number): void {
+    if (this.rowA.pos.length < width) {
+      this.rowA = newRow(width * 2);
+      this.rowB = newRow(width * 2);
+    }
+  }
 
   ensure(cells: number, patternLength: number): void {
     if (this.H.length < cells) {
@@ -139,7 +157,8 @@ export function fuzzyScore(
   scratch: Scratch,
   positions?: number[],
 ): number {
-  return findWindow(text, start, end, pattern, scratch) ? scoreWindow(text, bonus, pattern, scratch, positions) : -1;
+  if (!findWindow(text, start, end, pattern, scratch)) return -1;
+  return positions ? alignWindow(text, bonus, pattern, scratch, positions) : scoreWindow(text, bonus, pattern, scratch);
 }
 
 /**
@@ -162,8 +181,78 @@ export function findWindow(text: Uint16Array, start: number, end: number, patter
   return true;
 }
 
-/** Phases 2 and 3 over the window findWindow left in scratch. */
-export function scoreWindow(text: Uint16Array, bonus: Uint8Array, pattern: Uint16Array, scratch: Scratch, positions?: number[]): number {
+/**
+ * The same score as alignWindow without its matrix. In fzf's DP a row's value at any
+ * cell is the last "taken" match of that row decayed by the gap since (gap start 3,
+ * then 1 a char, floored at 0), so each row is kept as its list of taken matches and
+ * only cells where the pattern char occurs are visited. The tests check that both agree.
+ * It stops early, returning some score below `minScore`, once the path cannot reach
+ * `minScore` any more (`maxBonus`: the highest position bonus in the path).
+ */
+export function scoreWindow(
+  text: Uint16Array,
+  bonus: Uint8Array,
+  pattern: Uint16Array,
+  scratch: Scratch,
+  minScore = Number.NEGATIVE_INFINITY,
+  maxBonus = BONUS_BOUNDARY_WHITE,
+): number {
+  const M = pattern.length;
+  const F = scratch.F;
+  const f0 = F[0];
+  const lastIdx = scratch.lastIdx;
+  if (M === 1) return singleCharScore(text, bonus, f0, lastIdx, pattern[0]);
+  scratch.ensureRows(lastIdx - f0 + 1);
+  let prev = scratch.rowA;
+  let next = scratch.rowB;
+  // Row 0 takes every occurrence (fzf's first row does not compare with its carry).
+  let prevCount = 0;
+  const p0 = pattern[0];
+  for (let j = f0; j <= lastIdx; j++) {
+    if (text[j] !== p0) continue;
+    prev.pos[prevCount] = j;
+    prev.score[prevCount] = SCORE_MATCH + bonus[j] * BONUS_FIRST_CHAR_MULTIPLIER;
+    prev.run[prevCount++] = 1;
+  }
+  let best = 0;
+  for (let i = 1; i < M; i++) {
+    const pc = pattern[i];
+    let count = 0;
+    let k = 0; // the last taken match of the previous row at or before j - 1
+    for (let j = F[i]; j <= lastIdx; j++) {
+      if (text[j] !== pc) continue;
+      while (k + 1 < prevCount && prev.pos[k + 1] <= j - 1) k++;
+      const diagGap = j - 1 - prev.pos[k];
+      const diag = diagGap === 0 ? prev.score[k] : Math.max(0, prev.score[k] - diagGap - 2);
+      const carry = count === 0 ? -1 : next.score[count - 1] - (j - next.pos[count - 1]) - 2;
+      let b = bonus[j];
+      let consecutive = diagGap === 0 ? prev.run[k] + 1 : 1;
+      if (consecutive > 1) {
+        const chunkBonus = bonus[j - consecutive + 1];
+        if (b >= BONUS_BOUNDARY && b > chunkBonus) consecutive = 1;
+        else b = Math.max(b, BONUS_CONSECUTIVE, chunkBonus);
+      }
+      const score = diag + SCORE_MATCH + b;
+      if (score < carry) continue; // the gap from an earlier match of this row is worth more
+      next.pos[count] = j;
+      next.score[count] = score;
+      next.run[count++] = consecutive;
+      if (score > best) best = score;
+    }
+    // No chain from this row can reach minScore: each later char adds at most a match and the best bonus.
+    if (best + (M - 1 - i) * (SCORE_MATCH + Math.max(BONUS_CONSECUTIVE, maxBonus)) < minScore) return best;
+    if (i < M - 1) best = 0;
+    [prev, next] = [next, prev];
+    prevCount = count;
+  }
+  return best;
+}
+
+/**
+ * fzf's phases 2 and 3 as a full M x W matrix over the window findWindow left in
+ * scratch, kept for its backtracking: the matched positions of the few hits shown.
+ */
+export function alignWindow(text: Uint16Array, bonus: Uint8Array, pattern: Uint16Array, scratch: Scratch, positions: number[]): number {
   const M = pattern.length;
   const F = scratch.F;
   const f0 = F[0];
@@ -235,7 +324,7 @@ export function scoreWindow(text: Uint16Array, bonus: Uint8Array, pattern: Uint1
       H[row + off] = score;
     }
   }
-  if (positions) backtrack(H, C, F, M, W, f0, maxPos, positions);
+  backtrack(H, C, F, M, W, f0, maxPos, positions);
   return maxScore;
 }
 

@@ -133,6 +133,7 @@ describe('FileSearch', () => {
       status: 422,
       code: 'not_a_git_repository',
     });
+    await assert.rejects(search.search({ repo: path.join(root, 'missing'), query: 'a', limit: 5 }), { status: 404 });
     await assert.rejects(search.search({ repo: base, query: 'a', limit: 5 }), { status: 403, code: 'path_not_allowed' });
     await assert.rejects(search.search({ repo: `${repo}/../app`, query: 'a', limit: 5 }), { status: 403, code: 'path_not_allowed' });
   });

@@ -5,7 +5,7 @@
 // rebuild, so an answer never misses a change that was already reported.
 import { watch, type FSWatcher, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Unprocessable } from '../errors.js';
+import { NotFound, Unprocessable } from '../errors.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { FileIndex } from './file-index.js';
 import type { WorkspaceGuard } from './workspace.js';
@@ -153,6 +153,9 @@ class RepoIndex {
 
   private async build(): Promise<void> {
     const generation = this.changeGeneration;
+    if (!(await fs.stat(this.root).then((stat) => stat.isDirectory(), () => false))) {
+      throw new NotFound('The repository folder does not exist.', 'directory_not_found');
+    }
     this.gitIndexFile ??= path.join(await this.gitDir(), 'index');
     // Taken before listing: a change during the listing shows up as a newer mtime next time.
     this.gitIndexMtimeMs = await mtimeOf(this.gitIndexFile);

@@ -1,0 +1,218 @@
+// File search benchmark: a generated git repository of 100,000 tracked files (plus
+// untracked and ignored ones), searched through the real FileSearch service, and the
+// same queries through `git ls-files | fzf --filter` (Debian's fzf) in the same run.
+//
+//   node --import tsx bench/file-search.ts [--files 100000] [--queries 200]
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FileSearch } from '../main/files/search.js';
+import { WorkspaceGuard } from '../main/files/workspace.js';
+import { openDatabase } from '../main/store/database.js';
+import { SettingsStore } from '../main/store/settings.js';
+import { Supervisor } from '../main/supervisor/supervisor.js';
+
+const FILES = numberArg('--files', 100_000);
+const QUERIES = numberArg('--queries', 200);
+const LIMIT = 50;
+
+const WORDS = (
+  'account action adapter admin alert analytics api app archive asset audit auth avatar badge banner billing ' +
+  'blob board branch breadcrumb browser bucket buffer build button cache calendar campaign canvas card cart ' +
+  'catalog channel chart chat checkout client clock cluster code collection color column command comment ' +
+  'commit config connection console contact container content context controller cookie core coupon cron ' +
+  'cursor customer dashboard data database date debug deploy device dialog diff directory dispatch docs ' +
+  'document domain download draft driver editor email embed engine entity error event export factory feature ' +
+  'feed field file filter flag folder font footer form format frame gateway graph grid group guard handler ' +
+  'header health helper history hook host icon image import index input invoice issue item job kernel key ' +
+  'label layout ledger lib link list loader locale lock log login mail manager map market media menu merge ' +
+  'message metric middleware migration mock modal model module monitor network node notification order ' +
+  'package page panel parser partner password payment permission pipeline plan player plugin policy pool ' +
+  'popup post preview price printer profile project provider proxy query queue quota range rate reader ' +
+  'record redirect registry release render report repository request resolver resource response result ' +
+  'review role route router rule runner sandbox scheduler schema scope screen script search secret section ' +
+  'selector server service session setting shard shipping sidebar signal sitemap slider snapshot socket sort ' +
+  'source spec stack state status storage store stream style subscription suggestion summary support switch ' +
+  'sync table tab tag task team template tenant test theme thread ticket timeline timer toast token tool ' +
+  'tooltip topic tracker transaction transform tree trigger upload user util validator value vault vendor ' +
+  'version video view viewer wallet webhook widget window worker workflow workspace'
+).split(' ');
+const EXTENSIONS = ['.ts', '.tsx', '.ts', '.js', '.json', '.md', '.test.ts', '.css', '.go', '.py', '.rs', '.yml'];
+
+// A seeded generator: the same repository and queries on every run.
+let seed = 42;
+const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+const capital = (word: string) => word[0].toUpperCase() + word.slice(1);
+
+function fileName(): string {
+  const style = random();
+  const words = [pick(WORDS), pick(WORDS), ...(random() < 0.3 ? [pick(WORDS)] : [])];
+  const stem = style < 0.4 ? words.map(capital).join('') : style < 0.7 ? words.join('-') : words.join('_');
+  return stem + pick(EXTENSIONS);
+}
+
+/** packages/<pkg>/src/<area>/.../<name>: about 12 files per folder, 2-6 levels deep. */
+function generatePaths(count: number): string[] {
+  const dirs: string[] = [];
+  for (let d = 0; d < Math.ceil(count / 12); d++) {
+    const depth = 1 + Math.floor(random() * 4);
+    const top = random() < 0.7 ? `packages/${pick(WORDS)}-${pick(WORDS)}/src` : pick(['apps', 'services', 'tools', 'docs']);
+    dirs.push([top, ...Array.from({ length: depth }, () => pick(WORDS))].join('/'));
+  }
+  const seen = new Set<string>();
+  while (seen.size < count) seen.add(`${pick(dirs)}/${fileName()}`);
+  return [...seen];
+}
+
+function writeTree(root: string, files: readonly string[]): void {
+  const made = new Set<string>();
+  for (const file of files) {
+    const dir = path.dirname(file);
+    if (!made.has(dir)) {
+      mkdirSync(path.join(root, dir), { recursive: true });
+      made.add(dir);
+    }
+    writeFileSync(path.join(root, file), '');
+  }
+}
+
+/** Queries a person would type: name fragments, initials, folder+name, a few typos and one-letter ones. */
+function generateQueries(files: readonly string[], count: number): string[] {
+  const queries: string[] = [];
+  while (queries.length < count) {
+    const file = pick(files);
+    const name = path.basename(file);
+    const kind = random();
+    if (kind < 0.3) {
+      const start = Math.floor(random() * Math.max(1, name.length - 4));
+      queries.push(name.slice(start, start + 3 + Math.floor(random() * 6)));
+    } else if (kind < 0.5) {
+      queries.push(subsequence(name, 3 + Math.floor(random() * 5)));
+    } else if (kind < 0.65) {
+      const parts = file.split('/');
+      queries.push(`${pick(parts.slice(0, -1)).slice(0, 4)} ${name.slice(0, 5)}`);
+    } else if (kind < 0.8) {
+      queries.push(subsequence(file, 4 + Math.floor(random() * 8)));
+    } else if (kind < 0.9) {
+      queries.push(name.replace(/\..*$/, ''));
+    } else if (kind < 0.95) {
+      queries.push(pick('abcdefghijklmnopqrstuvwxyz'.split('')) + (random() < 0.5 ? pick('aeiou'.split('')) : ''));
+    } else {
+      queries.push(`${pick(WORDS)}zq${pick(WORDS)}`); // matches nothing
+    }
+  }
+  return queries.map((q) => q.replace(/[^A-Za-z0-9._/ -]/g, '').trim() || 'a');
+}
+
+function subsequence(text: string, length: number): string {
+  const picked = Array.from(text)
+    .map((char, index) => ({ char, index, keep: random() }))
+    .sort((a, b) => a.keep - b.keep)
+    .slice(0, length)
+    .sort((a, b) => a.index - b.index);
+  return picked.map((p) => p.char).join('');
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const summary = (values: readonly number[]) =>
+  `p50 ${percentile(values, 50).toFixed(1)} ms, p90 ${percentile(values, 90).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+function numberArg(flag: string, fallback: number): number {
+  const at = process.argv.indexOf(flag);
+  return at === -1 ? fallback : Number(process.argv[at + 1]);
+}
+
+async function main(): Promise<void> {
+  const supervisor = new Supervisor();
+  const base = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'bench-file-search-')));
+  const repo = path.join(base, 'repo');
+  const db = openDatabase(path.join(base, 'bench.db'));
+  let search: FileSearch | null = null;
+  const run = async (command: string, args: string[], cwd = repo) => {
+    const result = await supervisor.run(command, args, { cwd, timeoutMs: 300_000, maxBuffer: 256 * 1024 * 1024 });
+    if (result.exitCode !== 0 && !(command === 'sh' && result.exitCode === 1)) {
+      throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+    }
+    return result.stdout;
+  };
+  try {
+    console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    let t = performance.now();
+    const files = generatePaths(FILES);
+    mkdirSync(repo);
+    writeTree(repo, files);
+    writeFileSync(path.join(repo, '.gitignore'), 'node_modules/\n*.log\n');
+    await run('git', ['init', '-q', '-b', 'main']);
+    await run('git', ['add', '-A']);
+    await run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.test', 'commit', '-q', '-m', 'generated']);
+    // What a working copy also holds: ignored dependencies (must not appear) and new files (must).
+    writeTree(repo, Array.from({ length: 2000 }, (_, i) => `node_modules/dep${i % 50}/lib/file${i}.js`));
+    writeTree(repo, Array.from({ length: 200 }, (_, i) => `scratch/untracked-note-${i}.md`));
+    const setupMs = performance.now() - t;
+    console.log(`repository: ${files.length} tracked + 200 untracked + 2000 ignored files, written and committed in ${(setupMs / 1000).toFixed(1)} s`);
+
+    const guard = new WorkspaceGuard({ settings: new SettingsStore(db), listRepoRoots: () => [] });
+    await guard.setWorkspaceRoot(base);
+    search = new FileSearch({ supervisor, guard });
+    const queries = generateQueries(files, QUERIES);
+    const rssBefore = process.memoryUsage().rss;
+
+    t = performance.now();
+    const cold = await search.search({ repo, query: queries[0], limit: LIMIT });
+    const coldMs = performance.now() - t;
+    if (cold.total === 0 && queries[0] !== 'a') console.warn('first query matched nothing');
+
+    const warm: number[] = [];
+    const ours: string[][] = [];
+    for (const query of queries) {
+      t = performance.now();
+      const result = await search.search({ repo, query, limit: LIMIT });
+      warm.push(performance.now() - t);
+      ours.push(result.files.map((f) => f.path));
+    }
+    const memory = process.memoryUsage();
+
+    const listing = path.join(base, 'listing.txt');
+    writeFileSync(listing, await run('git', ['ls-files', '--cached', '--others', '--exclude-standard']));
+    const fzfPipeline: number[] = [];
+    const fzfAlone: number[] = [];
+    let agreeTop1 = 0;
+    let comparable = 0;
+    for (const [k, query] of queries.entries()) {
+      t = performance.now();
+      await run('sh', ['-c', 'git ls-files --cached --others --exclude-standard | fzf --filter "$1" | head -n 50', 'sh', query]);
+      fzfPipeline.push(performance.now() - t);
+      t = performance.now();
+      const out = await run('sh', ['-c', 'fzf --filter "$1" < "$2" | head -n 50', 'sh', query, listing]);
+      fzfAlone.push(performance.now() - t);
+      const theirs = out.split('\n').filter(Boolean);
+      if (theirs.length > 0 && ours[k].length > 0) {
+        comparable++;
+        if (theirs.slice(0, 10).includes(ours[k][0])) agreeTop1++;
+      }
+    }
+
+    console.log(`cold first query (git ls-files + index build + query): ${coldMs.toFixed(0)} ms`);
+    console.log(`warm queries (${queries.length}, limit ${LIMIT}, through FileSearch.search): ${summary(warm)}`);
+    console.log(`git ls-files | fzf --filter (same queries):          ${summary(fzfPipeline)}`);
+    console.log(`fzf --filter < file list (no git):                   ${summary(fzfAlone)}`);
+    const slowest = queries.map((query, k) => ({ query, ms: warm[k] })).sort((a, b) => b.ms - a.ms).slice(0, 5);
+    console.log(`slowest warm queries: ${slowest.map((s) => `${JSON.stringify(s.query)} ${s.ms.toFixed(1)} ms`).join(', ')}`);
+    console.log(`our top hit is in fzf's top 10 for ${agreeTop1}/${comparable} queries that both answer`);
+    console.log(
+      `process RSS with the index loaded: ${mb(memory.rss)} (before the index: ${mb(rssBefore)}; heap ${mb(memory.heapUsed)}, array buffers ${mb(memory.arrayBuffers)})`,
+    );
+  } finally {
+    search?.close();
+    db.close();
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+await main();
