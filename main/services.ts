@@ -25,6 +25,9 @@ import type { SecretStore } from './secrets/secret-store.js';
 import { openDatabase, type Db } from './store/database.js';
 import { SettingsStore } from './store/settings.js';
 import { Supervisor } from './supervisor/supervisor.js';
+import { createProviderRegistry } from './providers/defaults.js';
+import type { ProviderRegistry } from './providers/registry.js';
+import { ChatService } from './symphony/chat-sessions.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { cachedToolAvailability, type ToolName } from './config/tools.js';
 
@@ -59,6 +62,10 @@ export interface Services {
   policy: PolicyService;
   telemetry: Telemetry;
   supervisor: Supervisor;
+  /** Agent CLIs by id (claude, codex). */
+  providers: ProviderRegistry;
+  /** Terminal, ticket and run-viewer chat sessions and their turns. */
+  chats: ChatService;
   pairing: PairingService;
   /** The gate every user-given path goes through. */
   workspace: WorkspaceGuard;
@@ -103,6 +110,8 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const git: GitService = new GitService({ git: gitRunner, repos, guard: workspace, mergedBranches: (repoPath, signal) => github.mergedBranches(repoPath, signal) });
   const github = new GitHubService({ processes: supervisor, git, guard: workspace });
   const fileSearch = new FileSearch({ supervisor, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
+  const providers = createProviderRegistry(supervisor);
+  const chats = new ChatService({ db, providers, log, supervisor });
   let port: number | null = null;
 
   const services: Services = {
@@ -136,7 +145,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     policy: new PolicyService(db, approvals),
     telemetry: new Telemetry(),
     supervisor,
+    providers,
+    chats,
     async close() {
+      await chats.close();
       approvals.closeAll();
       fileSearch.close();
       await supervisor.stopAll();

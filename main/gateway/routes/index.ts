@@ -1,5 +1,6 @@
 // Every route family of the gateway, in one visible list.
 import type { AnyRoute } from '../route.js';
+import { routes as chats } from './chats.js';
 import { routes as desktop } from './desktop.js';
 import { routes as files } from './files.js';
 import { routes as git } from './git.js';
@@ -9,4 +10,4 @@ import { routes as pairing } from './pairing.js';
 import { routes as repos } from './repos.js';
 import { routes as runViewer } from './run-viewer.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, runViewer];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, runViewer, chats];

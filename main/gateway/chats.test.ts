@@ -1,0 +1,198 @@
+// The chat routes through a real gateway, with the real claude and codex CLIs talking
+// to the loopback mock model API (and the in-process fake provider for stream mechanics).
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { NormalizedEvent } from '../../shared/events.js';
+import { ClaudeProvider } from '../providers/claude.js';
+import { CodexProvider } from '../providers/codex.js';
+import { FakeProvider } from '../providers/fake.js';
+import { claudeTestConfig, codexTestConfig, groupAlive, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
+import { MockModelApi } from '../providers/testing/mock-model-api.js';
+import { startTestGateway, type TestGateway } from './testing.js';
+
+let api: MockModelApi;
+let dirs: TestDirs;
+let gw: TestGateway;
+
+before(async () => {
+  api = await MockModelApi.start();
+  dirs = makeTestDirs('chats-gw');
+  gw = await startTestGateway({
+    binarySearchDirs: [NODE_MODULES_BIN],
+    configure: async (services) => {
+      services.providers.register(new ClaudeProvider(services.supervisor, claudeTestConfig(api, dirs.root)));
+      services.providers.register(new CodexProvider(services.supervisor, codexTestConfig(api, dirs.root)));
+      services.providers.register(new FakeProvider({ deltas: 2000, intervalMs: 2 }));
+      await services.setWorkspaceRoot(dirs.cwd);
+    },
+  });
+});
+
+after(async () => {
+  await gw.close();
+  await api.close();
+  dirs.cleanup();
+});
+
+/** Every line of an NDJSON reply, each checked against the event schema. */
+function events(text: string): NormalizedEvent[] {
+  return text.trim().split('\n').map((line) => NormalizedEvent.parse(JSON.parse(line)));
+}
+
+const textOf = (all: NormalizedEvent[]) => all.flatMap((e) => (e.type === 'text' ? [e.content] : [])).join('');
+
+/** A POST whose NDJSON reply is read line by line while it streams. */
+async function openStream(path: string, json: unknown): Promise<{ res: IncomingMessage; lines: AsyncIterator<string>; close(): void }> {
+  const body = JSON.stringify(json);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1', port: gw.port, path, method: 'POST',
+        headers: {
+          Host: `127.0.0.1:${gw.port}`, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)),
+          'X-Desktop-Gateway-Token': gw.token,
+        },
+      },
+      (res) => resolve({ res, lines: createInterface({ input: res })[Symbol.asyncIterator](), close: () => req.destroy() }),
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function readUntil(lines: AsyncIterator<string>, type: string): Promise<NormalizedEvent[]> {
+  const seen: NormalizedEvent[] = [];
+  for (let next = await lines.next(); !next.done; next = await lines.next()) {
+    seen.push(NormalizedEvent.parse(JSON.parse(next.value)));
+    if (seen.at(-1)!.type === type) return seen;
+  }
+  return seen;
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const ownedChildren = () => gw.services.supervisor.list().filter((p) => p.owner?.startsWith('chat:'));
+
+describe('chat routes', () => {
+  test('POST /terminal-chat streams a claude turn as NDJSON; GET shows the history', async () => {
+    api.script({ kind: 'text', text: 'Hello through the gateway', chunks: 4 });
+    const reply = await gw.request('/api/gateway/terminal-chat', { method: 'POST', json: { message: 'hi there' }, auth: 'token' });
+    assert.equal(reply.status, 200);
+    assert.match(String(reply.headers['content-type']), /^application\/x-ndjson/);
+    const all = events(reply.text);
+    assert.equal(all[0].type, 'status');
+    assert.equal(textOf(all), 'Hello through the gateway');
+    assert.deepEqual(all.at(-2), { type: 'result', success: true });
+    assert.deepEqual(all.at(-1), { type: 'done' });
+
+    const history = await gw.request('/api/gateway/terminal-chat', { auth: 'token' });
+    assert.equal(history.status, 200);
+    const claude = history.json.sessions.find((s: { provider: string }) => s.provider === 'claude');
+    assert.equal(claude.state, 'idle');
+    assert.equal(claude.cwd, dirs.cwd);
+    assert.deepEqual(claude.messages.map((m: { content: string }) => m.content), ['hi there', 'Hello through the gateway']);
+  });
+
+  test('a leading "@codex " talks to codex in a session of its own', async () => {
+    api.script({ kind: 'text', text: 'codex here' });
+    const reply = await gw.request('/api/gateway/terminal-chat', { method: 'POST', json: { message: '@codex who are you?' }, auth: 'token' });
+    assert.equal(reply.status, 200);
+    assert.equal(textOf(events(reply.text)), 'codex here');
+    assert.match(JSON.stringify(api.modelRequests().at(-1)?.body), /who are you\?/);
+    assert.doesNotMatch(JSON.stringify(api.modelRequests().at(-1)?.body), /@codex/);
+    const history = await gw.request('/api/gateway/terminal-chat', { auth: 'token' });
+    const codex = history.json.sessions.find((s: { provider: string }) => s.provider === 'codex');
+    assert.equal(codex.messages[0].content, 'who are you?');
+    assert.ok(codex.cliSessionId);
+  });
+
+  test('one turn at a time: a second POST is 409, DELETE stops the running turn and its process tree', async () => {
+    api.script({ kind: 'hang' });
+    const requests = api.modelRequests().length;
+    const stream = await openStream('/api/gateway/ticket-chat', { ticketId: 'T-409', message: 'slow one', ticketContext: 'ctx' });
+    assert.equal(stream.res.statusCode, 200);
+    await readUntil(stream.lines, 'status');
+    await api.waitForModelRequests(requests + 1);
+    const pid = ownedChildren()[0].pid;
+
+    const second = await gw.request('/api/gateway/ticket-chat', {
+      method: 'POST', json: { ticketId: 'T-409', message: 'again', ticketContext: 'ctx' }, auth: 'token',
+    });
+    assert.equal(second.status, 409);
+    assert.equal(second.json.error.code, 'turn_in_progress');
+
+    const ended = await gw.request('/api/gateway/ticket-chat', { method: 'DELETE', json: { ticketId: 'T-409' }, auth: 'token' });
+    assert.deepEqual(ended.json, { ended: 1 });
+    const rest = await readUntil(stream.lines, 'done');
+    assert.ok(rest.some((e) => e.type === 'result' && e.reason === 'killed'));
+    assert.equal(groupAlive(pid), false);
+    assert.deepEqual((await gw.request('/api/gateway/ticket-chat?ticketId=T-409', { auth: 'token' })).json, { sessions: [] });
+  });
+
+  test('a client that disconnects mid-turn stops it: the CLI tree is killed and the session marked killed', async () => {
+    api.script({ kind: 'hang' });
+    const requests = api.modelRequests().length;
+    const stream = await openStream('/api/gateway/run-viewer-chat', { message: 'explain this run' });
+    await readUntil(stream.lines, 'status');
+    await api.waitForModelRequests(requests + 1);
+    const pid = ownedChildren()[0].pid;
+    stream.close();
+    await until(() => !groupAlive(pid), 'the CLI tree to die');
+    await until(() => gw.services.chats.list('run_viewer')[0]?.state === 'killed', 'the session to be marked killed');
+  });
+
+  test('the fake provider streams many events with backpressure and stops when the client leaves', async () => {
+    const stream = await openStream('/api/gateway/terminal-chat', { message: '@fake stream please' });
+    const first = await readUntil(stream.lines, 'text');
+    assert.equal(first[0].type, 'status');
+    stream.close();
+    await until(() => gw.services.chats.list('terminal').find((s) => s.provider === 'fake')?.state === 'killed', 'the fake turn to stop');
+  });
+
+  test('ticket chats are read-only: claude gets reading tools only and its Bash call is refused', async () => {
+    api.script(
+      { kind: 'tool', name: 'Bash', input: { command: 'touch nope.txt', description: 'touch' } },
+      { kind: 'text', text: 'could not' },
+    );
+    const reply = await gw.request('/api/gateway/ticket-chat', {
+      method: 'POST', json: { ticketId: 'T-ro', message: 'change something', ticketContext: { title: 'Read-only ticket' }, repoPath: dirs.cwd },
+      auth: 'token',
+    });
+    assert.equal(reply.status, 200);
+    const all = events(reply.text);
+    assert.equal(all.find((e) => e.type === 'tool_result')?.isError, true);
+    const tools = (api.modelRequests().at(-1)?.body as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
+    assert.equal(tools.includes('Bash'), false);
+    assert.match(JSON.stringify(api.modelRequests().at(-2)?.body), /Read-only ticket[\s\S]*change something/);
+  });
+
+  test('paths are checked: a repoPath outside the workspace and a runDir that is not a run are refused', async () => {
+    const outside = await gw.request('/api/gateway/ticket-chat', {
+      method: 'POST', json: { ticketId: 'T-x', message: 'hi', ticketContext: 'c', repoPath: '/etc' }, auth: 'token',
+    });
+    assert.equal(outside.status, 403);
+    const notARun = join(gw.dataDir, 'elsewhere');
+    mkdirSync(notARun, { recursive: true });
+    const run = await gw.request('/api/gateway/run-viewer-chat', { method: 'POST', json: { message: 'hi', runDir: notARun }, auth: 'token' });
+    assert.equal(run.status, 403);
+    assert.equal(run.json.error.code, 'path_not_allowed');
+  });
+
+  test('bad input is a 400 naming the field', async () => {
+    const reply = await gw.request('/api/gateway/ticket-chat', { method: 'POST', json: { ticketId: 'T-1', message: 'hi' }, auth: 'token' });
+    assert.equal(reply.status, 400);
+    assert.match(JSON.stringify(reply.json.error), /ticketContext/);
+    const empty = await gw.request('/api/gateway/terminal-chat', { method: 'POST', json: { message: '' }, auth: 'token' });
+    assert.equal(empty.status, 400);
+  });
+});

@@ -1,0 +1,29 @@
+// The registry the gateway starts with. Each CLI gets the model-API settings the user
+// gave it in our own environment (its endpoint, key, config home) and nothing else:
+// the supervisor's clean environment drops every other credential, ours above all.
+import { ClaudeProvider } from './claude.js';
+import type { ChildLauncher } from './cli-turn.js';
+import { CodexProvider } from './codex.js';
+import { ProviderRegistry } from './registry.js';
+
+const CLAUDE_ENV = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_MODEL', 'CLAUDE_CONFIG_DIR'];
+const CODEX_ENV = ['CODEX_HOME', 'OPENAI_API_KEY', 'OPENAI_BASE_URL'];
+
+/** A turn that prints nothing for this long is stuck (the CLIs print status lines while they work). */
+const IDLE_TIMEOUT_MS = 10 * 60_000;
+
+export function createProviderRegistry(launcher: ChildLauncher, env: NodeJS.ProcessEnv = process.env): ProviderRegistry {
+  return new ProviderRegistry([
+    new ClaudeProvider(launcher, { env: pick(env, CLAUDE_ENV), idleTimeoutMs: IDLE_TIMEOUT_MS }),
+    new CodexProvider(launcher, { env: pick(env, CODEX_ENV), idleTimeoutMs: IDLE_TIMEOUT_MS }),
+  ]);
+}
+
+function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value) picked[name] = value;
+  }
+  return picked;
+}

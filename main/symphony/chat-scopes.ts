@@ -1,0 +1,48 @@
+// Where each kind of chat runs and which agent it talks to, from what the client sent.
+// Every path goes through a check: repositories through the workspace guard, run
+// directories must be one of the run viewer's own unpacked runs.
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Forbidden } from '../errors.js';
+import type { WorkspaceGuard } from '../files/workspace.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { ProviderId } from '../providers/types.js';
+
+/** `@codex fix it` talks to codex; without a known `@provider` prefix, claude. */
+export function pickProvider(message: string, providers: ProviderRegistry): { provider: ProviderId; message: string } {
+  const match = /^@([a-z]+)\s+([\s\S]+)$/i.exec(message);
+  const named = match?.[1].toLowerCase() as ProviderId | undefined;
+  if (match && named && providers.has(named)) return { provider: named, message: match[2] };
+  return { provider: 'claude', message };
+}
+
+/** Terminal chats run where the user's projects are: the workspace root, else the home directory. */
+export function terminalCwd(workspace: WorkspaceGuard): string {
+  return workspace.workspaceRoot() ?? homedir();
+}
+
+export async function ticketCwd(workspace: WorkspaceGuard, repoPath: string | undefined): Promise<string> {
+  return repoPath ? workspace.resolve(repoPath) : terminalCwd(workspace);
+}
+
+/** A run directory is `<dataDir>/run-viewer/<id>` as POST /run-viewer-extract made it; no runDir: an empty scratch dir. */
+export async function runViewerCwd(dataDir: string, runDir: string | undefined): Promise<string> {
+  if (!runDir) {
+    const scratch = join(dataDir, 'chats', 'run-viewer');
+    await mkdir(scratch, { recursive: true });
+    return scratch;
+  }
+  const root = await realpath(join(dataDir, 'run-viewer')).catch(() => null);
+  const real = await realpath(runDir).catch(() => null);
+  if (!root || !real || dirname(real) !== root || !(await stat(real)).isDirectory()) {
+    throw new Forbidden('runDir is not a run directory of the run viewer.', 'path_not_allowed');
+  }
+  return real;
+}
+
+/** The ticket as the agent first hears of it. */
+export function ticketContextText(ticketId: string, context: string | Record<string, unknown>): string {
+  const body = typeof context === 'string' ? context : JSON.stringify(context, null, 2);
+  return `You are answering questions about ticket ${ticketId}. Ticket context:\n${body}`;
+}

@@ -1,0 +1,58 @@
+// Request and response schemas of the chat families: terminal, ticket and run-viewer
+// chats. A POST answers NDJSON, one NormalizedEvent (shared/events.ts) a line.
+import { z } from 'zod';
+
+/** The user's message; a leading `@codex ` (or `@claude `) picks the agent of the session. */
+const Message = z.string().min(1).max(100_000);
+const UserPath = z.string().min(1).max(4096);
+const TicketId = z.string().min(1).max(200);
+const RunDir = UserPath.describe('A directory returned by POST /run-viewer-extract');
+export const ChatProviderId = z.enum(['claude', 'codex']);
+
+export const TerminalChatBody = z.object({ message: Message });
+
+export const TicketChatBody = z.object({
+  ticketId: TicketId,
+  message: Message,
+  /** What the agent is told about the ticket before the first message (text, or the ticket as JSON). */
+  ticketContext: z.union([z.string().max(200_000), z.record(z.string(), z.unknown())]),
+  repoPath: UserPath.optional(),
+});
+
+export const RunViewerChatBody = z.object({ message: Message, runDir: RunDir.optional() });
+
+export const TicketChatQuery = z.object({ ticketId: TicketId.optional() });
+export const RunViewerChatQuery = z.object({ runDir: RunDir.optional() });
+
+/** DELETE takes its fields in the body or the query string; without `provider` every agent's session ends. */
+export const TerminalChatDelete = z.object({ provider: ChatProviderId.optional() });
+export const TicketChatDelete = z.object({ ticketId: TicketId.optional(), provider: ChatProviderId.optional() });
+export const RunViewerChatDelete = z.object({ runDir: RunDir.optional(), provider: ChatProviderId.optional() });
+
+export const ChatMessage = z.object({
+  id: z.number().int(),
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+  status: z.enum(['complete', 'running', 'killed', 'interrupted', 'failed']),
+  createdAt: z.string(),
+});
+
+export const ChatSession = z.object({
+  id: z.string(),
+  kind: z.enum(['terminal', 'ticket', 'run_viewer']),
+  /** '' (terminal), the ticket id, or the run directory. */
+  scope: z.string(),
+  provider: z.string(),
+  cwd: z.string(),
+  cliSessionId: z.string().nullable(),
+  state: z.enum(['idle', 'running', 'killed', 'interrupted', 'failed']),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  messages: z.array(ChatMessage),
+});
+
+export const ChatSessionsResponse = z.object({ sessions: z.array(ChatSession) });
+export const ChatDeleteResponse = z.object({ ended: z.number().int() });
+
+export type TicketChatBody = z.infer<typeof TicketChatBody>;
+export type ChatSessionsResponse = z.infer<typeof ChatSessionsResponse>;
