@@ -141,6 +141,19 @@ describe('repos, git and GitHub routes', () => {
     assert.deepEqual([badOwner.status, badOwner.json.error.details.issues[0].field], [400, 'owner']);
   });
 
+  test('POST /git/worktree cleanup removes worktrees whose PRs gh reports merged', async () => {
+    const merged = await post('git/worktree', { repoPath: fx.repo, branchName: 'ticket/merged', baseBranch: 'main' });
+    const open = await post('git/worktree', { repoPath: fx.repo, branchName: 'ticket/open', baseBranch: 'main' });
+    await fake.answer([{ args: ['pr', 'list', '--state=merged', '--limit=200', '--json=headRefName'], stdout: [{ headRefName: 'ticket/merged' }] }]);
+    const cleanup = await post('git/worktree', { action: 'cleanup', repoPath: fx.repo });
+    assert.equal(cleanup.status, 200, cleanup.text);
+    assert.deepEqual(cleanup.json, {
+      removed: [{ path: merged.json.path, branch: 'ticket/merged' }],
+      kept: [{ path: open.json.path, branch: 'ticket/open', reason: 'not merged' }],
+      errors: [],
+    });
+  });
+
   test('DELETE /repos forgets the repository, keeps its files', async () => {
     const removed = await gw.request(`/api/gateway/repos?path=${encodeURIComponent(fx.repo)}`, { method: 'DELETE', auth: 'token' });
     assert.equal(removed.status, 200, removed.text);

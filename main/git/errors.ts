@@ -44,7 +44,7 @@ const RULES: readonly Rule[] = [
     hint: 'The local and remote branches have both moved. Merge or rebase them yourself, then pull again.',
   },
   {
-    pattern: /CONFLICT|Merge conflict|unmerged files|you need to resolve your current index first|fix conflicts/i,
+    pattern: /CONFLICT|Merge conflict|unmerged files|you need to resolve your current index first|fix conflicts|while (?:merging|rebasing|cherry-picking|reverting)|not concluded your merge|MERGE_HEAD exists/i,
     status: 409,
     code: 'merge_conflict',
     hint: 'Resolve the conflicted files (or abort the merge/rebase), then try again.',

@@ -149,6 +149,25 @@ describe('git actions on a real repository', () => {
     await rejectsWith(fx.git.runAction({ action: 'status', repoPath: plain }), 422, 'not_a_git_repository');
   });
 
+  test('a merge conflict shows as conflicted; commit refuses it (409) instead of committing the markers', async () => {
+    await fx.sh(fx.repo, 'switch', '--quiet', '-c', 'conflict-a');
+    await fx.write('README.md', 'from a\n');
+    await fx.git.commit(fx.repo, 'a');
+    await fx.sh(fx.repo, 'switch', '--quiet', 'main');
+    await fx.write('README.md', 'from main\n');
+    await fx.git.commit(fx.repo, 'main side');
+    const merge = await fx.runner.raw(fx.repo, ['merge', 'conflict-a'], 'merge');
+    assert.notEqual(merge.exitCode, 0);
+    const status = await fx.git.status(fx.repo);
+    assert.deepEqual(status.conflicted, ['README.md']);
+    assert.deepEqual(status.files.map((f) => [f.path, f.status]), [['README.md', 'conflicted']]);
+    const error = await rejectsWith(fx.git.commit(fx.repo, 'resolve?'), 409, 'merge_conflict');
+    assert.deepEqual((error.details as { files: string[] }).files, ['README.md']);
+    await rejectsWith(fx.git.checkoutBranch(fx.repo, 'conflict-a', undefined), 409, 'merge_conflict');
+    await fx.sh(fx.repo, 'merge', '--abort');
+    await fx.sh(fx.repo, 'reset', '--quiet', '--hard', 'origin/main');
+  });
+
   test('a path outside the guard is 403 before git runs', async () => {
     await rejectsWith(fx.git.runAction({ action: 'status', repoPath: '/etc' }), 403, 'path_not_allowed');
   });

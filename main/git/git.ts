@@ -116,9 +116,18 @@ export class GitService {
   /** Stages everything (as the cloud app's "commit" means) and commits it. */
   async commit(repoPath: string, message: string, signal?: AbortSignal) {
     if (!message.trim()) throw new BadRequest('message must not be empty.', { field: 'message' });
+    // `add --all` would mark conflicted files resolved and commit their conflict markers.
+    const before = await this.status(repoPath, signal);
+    if (before.conflicted.length > 0) {
+      throw new Conflict('The repository has unresolved merge conflicts.', 'merge_conflict', {
+        files: before.conflicted,
+        hint: 'Resolve the conflicted files (or abort the merge/rebase), then commit.',
+      });
+    }
     await this.git.run(repoPath, ['add', '--all'], 'add', { signal });
-    // The message goes through stdin so no text of it can be read as an option.
-    await this.git.run(repoPath, ['commit', '--file=-', '--no-verify'], 'commit', { signal, input: message });
+    // The message goes through stdin so no text of it can be read as an option. The
+    // user's own commit hooks run (and may be slow: lint-staged and the like).
+    await this.git.run(repoPath, ['commit', '--file=-'], 'commit', { signal, input: message, timeoutMs: NETWORK_TIMEOUT_MS });
     const sha = (await this.git.run(repoPath, ['rev-parse', 'HEAD'], 'rev-parse', { signal })).trim();
     const status = await this.status(repoPath, signal);
     return { success: true, commitHash: sha, branch: status.currentBranch };
