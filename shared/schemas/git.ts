@@ -107,5 +107,77 @@ export const PrInlineCommentBody = z
   })
   .strict();
 
+// Responses (for the OpenAPI document and typed clients).
+export const RepoView = z.object({
+  path: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  defaultBranch: z.string(),
+  remoteUrl: z.string().nullable(),
+  fullName: z.string().nullable().describe('owner/repo from the origin remote'),
+  projectType: z.enum(['node', 'python', 'rust', 'go', 'java', 'ruby', 'php', 'dotnet', 'unknown']),
+  worktreeParentDir: z.string().nullable(),
+  addedAt: z.number(),
+  updatedAt: z.number(),
+});
+export const ReposResponse = z.object({ repos: z.array(RepoView) });
+export const RepoResponse = z.object({ repo: RepoView });
+export const RepoRemovedResponse = z.object({ removed: z.literal(true), repo: RepoView });
+
+export const BranchesResponse = z.object({
+  current: z.string().nullable(),
+  branches: z.array(
+    z.object({
+      name: z.string(),
+      current: z.boolean(),
+      remote: z.boolean(),
+      sha: z.string(),
+      upstream: z.string().nullable(),
+      date: z.string(),
+      subject: z.string(),
+    }),
+  ),
+});
+
+const DiffFileView = z.object({
+  path: z.string(),
+  oldPath: z.string().optional(),
+  status: z.enum(['added', 'modified', 'deleted', 'renamed', 'copied', 'typechange', 'untracked']),
+  additions: z.number().nullable(),
+  deletions: z.number().nullable(),
+  binary: z.boolean(),
+  lockfile: z.boolean(),
+  summary: z.string().optional().describe('For lockfiles, in place of their text'),
+});
+export const DiffResponse = z.object({
+  base: z.string(),
+  files: z.array(DiffFileView),
+  diff: z.string().describe('Unified diff, lockfiles left out, cut at a line end when truncated'),
+  truncated: z.boolean(),
+  filesTruncated: z.boolean(),
+  additions: z.number(),
+  deletions: z.number(),
+});
+
+const WorktreeCreated = z.object({ path: z.string(), branch: z.string(), repoPath: z.string(), created: z.boolean() });
+const WorktreeCleanup = z.object({
+  removed: z.array(z.object({ path: z.string(), branch: z.string().nullable() })),
+  kept: z.array(z.object({ path: z.string(), branch: z.string().nullable(), reason: z.string() })),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })),
+});
+export const WorktreeResponse = z.union([WorktreeCreated, WorktreeCleanup]);
+export const WorktreeRemovedResponse = z.object({
+  success: z.literal(true),
+  removed: z.string(),
+  branch: z.string().nullable(),
+  repoPath: z.string(),
+});
+export const BranchWorktreeResponse = z.object({ path: z.string(), repoPath: z.string() });
+export const RepoPathResponse = z.object({ path: z.string() });
+
+export const PrCreateResponse = z.object({ success: z.literal(true), url: z.string(), number: z.number(), existing: z.boolean() });
+export const GitUserResponse = z.object({ login: z.string(), name: z.string().nullable() });
+export const HeadShaResponse = z.object({ sha: z.string() });
+
 export type GitActionRequest = z.infer<typeof GitActionBody>;
 export type PrCreateRequest = z.infer<typeof PrCreateBody>;

@@ -1,5 +1,14 @@
 // GitHub pull requests and the logged-in user, through the user's gh CLI.
-import { PrCreateBody, PrInlineCommentBody, PrListQuery, PrRefQuery, PrReplyBody } from '../../../shared/schemas/git.js';
+import {
+  GitUserResponse,
+  HeadShaResponse,
+  PrCreateBody,
+  PrCreateResponse,
+  PrInlineCommentBody,
+  PrListQuery,
+  PrRefQuery,
+  PrReplyBody,
+} from '../../../shared/schemas/git.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 const PR = '/api/gateway/git/pr';
@@ -9,6 +18,7 @@ export const routes: AnyRoute[] = [
     method: 'POST',
     path: PR,
     summary: 'Push the current branch and open its pull request (or return the open one).',
+    response: PrCreateResponse,
     body: PrCreateBody,
     classify: ({ body }) => ({ action: 'pr-create', repoPath: body.repoPath }),
     handler: ({ body }, { services, signal }) => services.github.createPr(body, signal),
@@ -45,6 +55,7 @@ export const routes: AnyRoute[] = [
     method: 'GET',
     path: `${PR}/head-sha`,
     summary: 'The head commit SHA of a pull request.',
+    response: HeadShaResponse,
     query: PrRefQuery,
     handler: ({ query }, { services, signal }) => services.github.headSha(query, signal),
   }),
@@ -68,6 +79,7 @@ export const routes: AnyRoute[] = [
     method: 'GET',
     path: '/api/gateway/git/user',
     summary: 'The GitHub login gh is signed in as.',
+    response: GitUserResponse,
     handler: (_input, { services, signal }) => services.github.user(signal),
   }),
 ];
