@@ -4,6 +4,9 @@
 // package.json's allowScripts skips electron's postinstall so `npm ci` works offline; the
 // binary is fetched here on the first start instead (Electron 45's installer asks for
 // Node >= 22.12; the headless gateway runs on Node 20).
+// The native modules (better-sqlite3, keytar) are compiled for one ABI at a time: Node's
+// after `npm ci` (tests and headless), Electron's for the app. Each mode rebuilds them in
+// place when they were last built for the other one.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,6 +36,27 @@ function electronExecutable() {
   return executable();
 }
 
+const NATIVE_MODULES = ['better-sqlite3', 'keytar'];
+
+/** Whether a native module is currently compiled for another ABI than this Node's (i.e. Electron's). */
+function nativeModulesBuiltForElectron() {
+  const probe = `for (const name of ${JSON.stringify(NATIVE_MODULES)}) {
+    try { require(name); } catch (error) { if (/NODE_MODULE_VERSION/.test(error.message)) process.exit(3); }
+  }`;
+  return spawnSync(process.execPath, ['-e', probe], { cwd: root, stdio: 'ignore' }).status === 3;
+}
+
+function rebuildNativeModulesForElectron() {
+  console.log('start: rebuilding native modules for Electron (`npm rebuild better-sqlite3 keytar` switches them back for Node)...');
+  const cli = path.join(root, 'node_modules', '@electron', 'rebuild', 'lib', 'cli.js');
+  runOrExit(process.execPath, [cli, '--force', '--which-module', NATIVE_MODULES.join(',')], 'Rebuilding native modules for Electron');
+}
+
+function rebuildNativeModulesForNode() {
+  console.log('start: rebuilding native modules for Node...');
+  runOrExit('npm', ['rebuild', ...NATIVE_MODULES], 'npm rebuild');
+}
+
 /** Runs the app in the foreground: signals go to it, its exit code is ours. */
 function launch(command, commandArgs, env) {
   const child = spawn(command, commandArgs, { cwd: root, stdio: 'inherit', env });
@@ -42,10 +66,13 @@ function launch(command, commandArgs, env) {
 
 runOrExit('npm', ['run', 'build'], 'npm run build');
 if (headless) {
+  if (nativeModulesBuiltForElectron()) rebuildNativeModulesForNode();
   const serveArgs = args.filter((arg) => arg !== '--headless');
   launch(process.execPath, [path.join(root, 'dist', 'main', 'cli.js'), 'serve', ...serveArgs], process.env);
 } else {
   // An inherited ELECTRON_RUN_AS_NODE would start Electron as plain Node, without a window.
   const { ELECTRON_RUN_AS_NODE: _ignored, ...env } = process.env;
-  launch(electronExecutable(), ['.', ...args], env);
+  const electron = electronExecutable();
+  if (!nativeModulesBuiltForElectron()) rebuildNativeModulesForElectron();
+  launch(electron, ['.', ...args], env);
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow } from 'electron';
 import { findDeepLink } from '../auth/deep-link.js';
+import { PRODUCT_NAME, resolveDataDir } from '../config/paths.js';
 import { startGateway, type RunningGateway } from '../gateway/server.js';
 import { createServices, type Services } from '../services.js';
 import { RENDERER_ORIGIN } from '../shell/renderer-files.js';
@@ -31,6 +32,12 @@ const earlyLinks: string[] = [];
 let openLink = async (link: string): Promise<void> => {
   earlyLinks.push(link);
 };
+
+// One data dir for the app and the CLI (`symphony-gateway token|pair|sessions` read it too):
+// $SYMPHONY_DATA_DIR, else the platform's place for "Symphony Desktop". Set before the
+// single-instance lock, which Electron keys on the userData path.
+app.setName(PRODUCT_NAME);
+app.setPath('userData', resolveDataDir());
 
 if (!app.requestSingleInstanceLock()) {
   // Another instance owns the gateway; it gets our argv (and any deep link) via second-instance.
