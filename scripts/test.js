@@ -7,7 +7,7 @@
 // 3. Runs the Playwright e2e in Debian's Chromium when both are there.
 // 4. Ends with what could not run and why, then `tests: N passed, N failed, N skipped`.
 // Arguments narrow the run: `npm test -- main/secrets` runs the tests under that path
-// (the e2e only when `e2e` is among them).
+// (the e2e only when `e2e` or an e2e spec file is among them).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -72,7 +72,9 @@ async function runAll() {
     skipped: unit.skipped + e2e.skipped,
   };
   console.log('');
-  for (const [reason, names] of unit.skipReasons) console.log(`skipped (${names.length}): ${reason}`);
+  for (const [reason, names] of [...unit.skipReasons, ...e2e.skipReasons]) {
+    console.log(`skipped (${names.length}): ${reason}`);
+  }
   for (const reason of notRun) console.log(`not run: ${reason}`);
   for (const failure of [...unit.failures, ...e2e.failures]) console.log(`failed: ${failure}`);
   console.log(`tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
@@ -193,17 +195,18 @@ async function runE2e(notRun) {
     return emptyCounts();
   }
   const counts = emptyCounts();
-  // The e2e drive the built renderer that the gateway serves at /ui/.
-  const build = await run('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn']);
+  // The e2e drive the built renderer (served at /ui/) and, where Electron is installed, dist/main.
+  const build = await run('npm', ['run', '--silent', 'build']);
   if (build !== 0) {
     counts.failed = 1;
-    counts.failures.push('e2e: the renderer build (vite build) failed');
+    counts.failures.push('e2e: `npm run build` failed, so the e2e did not run');
     return { ...counts, exitCode: build };
   }
+  const specs = filters.filter(isE2eFilter).filter((f) => path.normalize(f) !== 'e2e');
   const reportDir = mkdtempSync(path.join(os.tmpdir(), 'symphony-test-e2e-'));
   const report = path.join(reportDir, 'report.json');
   try {
-    const exitCode = await run('npx', ['playwright', 'test', '-c', config, '--reporter=list,json'], {
+    const exitCode = await run('npx', ['playwright', 'test', '-c', config, '--reporter=list,json', ...specs], {
       env: { ...process.env, PLAYWRIGHT_JSON_OUTPUT_NAME: report },
     });
     if (existsSync(report)) Object.assign(counts, parsePlaywrightReport(JSON.parse(readFileSync(report, 'utf8'))));
@@ -220,9 +223,16 @@ async function runE2e(notRun) {
 function parsePlaywrightReport(report) {
   const stats = report.stats ?? {};
   const failures = [];
+  const skipReasons = new Map();
   const visit = (suite) => {
     for (const spec of suite.specs ?? []) {
       if (!spec.ok) failures.push(`e2e: ${spec.title} (${spec.file}:${spec.line})`);
+      for (const t of spec.tests ?? []) {
+        if (t.status !== 'skipped') continue;
+        const why = t.annotations?.find((a) => a.type === 'skip')?.description || 'no reason given';
+        const reason = `e2e (${spec.file}): ${why}`;
+        skipReasons.set(reason, [...(skipReasons.get(reason) ?? []), spec.title]);
+      }
     }
     for (const child of suite.suites ?? []) visit(child);
   };
@@ -232,6 +242,7 @@ function parsePlaywrightReport(report) {
     failed: stats.unexpected ?? 0,
     skipped: stats.skipped ?? 0,
     failures,
+    skipReasons,
   };
 }
 
