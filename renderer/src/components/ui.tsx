@@ -43,6 +43,11 @@ export function Badge({ tone, children }: { tone: 'neutral' | 'good' | 'warn' | 
   return <span className={`badge badge-${tone}`}>{children}</span>;
 }
 
-export function Loading() {
-  return <p className="muted" aria-busy="true">Loading…</p>;
+/** Shown until the first answer; after a failed first load the ErrorNote says why instead. */
+export function Loading({ failed = false }: { failed?: boolean }) {
+  return failed ? null : (
+    <p className="muted" aria-busy="true">
+      Loading…
+    </p>
+  );
 }

@@ -28,7 +28,7 @@ export function ActivityScreen() {
         testId="activity"
       >
         {!health.data ? (
-          <Loading />
+          <Loading failed={Boolean(health.error)} />
         ) : rows.length === 0 ? (
           <Empty>No requests yet.</Empty>
         ) : (

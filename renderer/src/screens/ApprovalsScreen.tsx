@@ -152,7 +152,7 @@ function Rules() {
     >
       <ErrorNote error={rules.error ?? remove.error} />
       {!rules.data ? (
-        <Loading />
+        <Loading failed={Boolean(rules.error)} />
       ) : rules.data.length === 0 ? (
         <Empty>No rules.</Empty>
       ) : (
@@ -289,7 +289,7 @@ function Policies() {
       </div>
       <ErrorNote error={policies.error ?? save.error} />
       {!policies.data ? (
-        <Loading />
+        <Loading failed={Boolean(policies.error)} />
       ) : (
         <div className="table-scroll">
           <table className="policy-table">

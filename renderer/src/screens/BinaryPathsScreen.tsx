@@ -16,7 +16,7 @@ export function BinaryPathsScreen() {
       >
         <ErrorNote error={binaries.error} />
         {!binaries.data ? (
-          <Loading />
+          <Loading failed={Boolean(binaries.error)} />
         ) : (
           <table>
             <thead>

@@ -28,7 +28,7 @@ function Sessions() {
     >
       <ErrorNote error={sessions.error ?? revoke.error} />
       {!sessions.data ? (
-        <Loading />
+        <Loading failed={Boolean(sessions.error)} />
       ) : sessions.data.length === 0 ? (
         <Empty>No paired sessions.</Empty>
       ) : (
@@ -117,7 +117,7 @@ function CloudSettings() {
           <ApiKeyForm config={config.data} onSaved={config.reload} />
         </>
       ) : (
-        <Loading />
+        <Loading failed={Boolean(config.error)} />
       )}
     </Section>
   );

@@ -16,7 +16,7 @@ export function ProcessesScreen() {
       >
         <ErrorNote error={processes.error ?? kill.error} />
         {!processes.data ? (
-          <Loading />
+          <Loading failed={Boolean(processes.error)} />
         ) : processes.data.length === 0 ? (
           <Empty>No child process is running.</Empty>
         ) : (

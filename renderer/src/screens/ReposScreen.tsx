@@ -14,7 +14,7 @@ export function ReposScreen() {
       >
         <ErrorNote error={repos.error} />
         {!repos.data ? (
-          <Loading />
+          <Loading failed={Boolean(repos.error)} />
         ) : repos.data.length === 0 ? (
           <Empty>No repositories yet.</Empty>
         ) : (

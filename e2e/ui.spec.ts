@@ -1,0 +1,189 @@
+// The desktop UI served by the headless gateway at /ui/, driven in real Chromium:
+// pairing from the URL `symphony-gateway pair` prints, approvals raised by another
+// client, policy and rules, revoking sessions, and what a revoked page shows.
+import { expect, test, type Page } from '@playwright/test';
+import { BINARY_NAMES, GatewayError } from '../shared/client.js';
+import { saveScreenshot } from './support/artifacts.js';
+import { HeadlessGateway, OriginClient } from './support/gateway.js';
+
+const OTHER_ORIGIN = 'https://other.example.test';
+const FORCE = (reason: string) => ({
+  'X-Desktop-Force-Approval': '1',
+  'X-Desktop-Approval-Reason': reason,
+  'X-Desktop-Source': 'Symphony cloud executor',
+});
+
+let gateway: HeadlessGateway;
+let uiUnavailable: string | null = null;
+
+test.beforeAll(async () => {
+  gateway = await HeadlessGateway.start();
+  uiUnavailable = await gateway.uiUnavailable();
+  if (uiUnavailable) console.log(`skipped (e2e/ui.spec.ts): ${uiUnavailable}`);
+});
+
+test.beforeEach(() => {
+  test.skip(uiUnavailable !== null, uiUnavailable ?? '');
+});
+
+test.afterAll(async () => {
+  await gateway?.stop();
+});
+
+/** Opens the URL `pair` prints for the gateway's own origin; resolves once the UI is paired. */
+async function openPairedUi(page: Page): Promise<void> {
+  const challenge = await gateway.pair(gateway.url);
+  expect(challenge.url, 'pair prints a /ui/ URL for the gateway origin').toBe(
+    `${gateway.url}/ui/#challenge=${encodeURIComponent(challenge.challengeToken)}`,
+  );
+  await page.goto(challenge.url!);
+  await expect(page.getByTestId('screen-approvals')).toBeVisible();
+}
+
+test('pairs from the printed URL and keeps the token out of the URL and storage', async ({ page }) => {
+  await openPairedUi(page);
+  expect(page.url(), 'the fragment is removed once used').toBe(`${gateway.url}/ui/`);
+  // The session token lives in memory only: no cookie, no localStorage, no sessionStorage.
+  const storage = await page.context().storageState({ indexedDB: true });
+  expect(storage.cookies).toEqual([]);
+  expect(storage.origins).toEqual([]);
+  expect(await page.evaluate('sessionStorage.length')).toBe(0);
+
+  // The same URL a second time: the challenge was single use.
+  const challenge = await gateway.pair(gateway.url);
+  const second = await page.context().newPage();
+  await second.goto(challenge.url!);
+  await expect(second.getByTestId('screen-approvals')).toBeVisible();
+  const reused = await page.context().newPage();
+  await reused.goto(challenge.url!);
+  await expect(reused.getByTestId('not-paired')).toHaveAttribute('data-phase', 'failed');
+});
+
+test('a request from another client waits for the UI; allow, deny, and revoke', async ({ page }, testInfo) => {
+  await openPairedUi(page);
+  const other = await OriginClient.pair(gateway, OTHER_ORIGIN);
+  expect((await other.request('/api/gateway/version')).status).toBe(200);
+
+  const waiting = other.request('/api/gateway/health-check', {
+    headers: FORCE('Check the gateway before launching ticket SYM-7'),
+  });
+  const card = page.getByTestId('approval');
+  await expect(card).toHaveCount(1);
+  await expect(card.getByTestId('approval-operation')).toHaveText('health_check');
+  await expect(card.getByTestId('approval-caller')).toContainText(OTHER_ORIGIN);
+  await expect(card.getByTestId('approval-claims')).toContainText('not verified');
+  await expect(card.getByTestId('approval-claims')).toContainText('Check the gateway before launching ticket SYM-7');
+  await expect(card.getByTestId('approval-claims')).toContainText('Symphony cloud executor');
+  await expect(page.getByTestId('pending-count')).toHaveText('1');
+  await saveScreenshot(page, 'approvals', testInfo);
+
+  await card.getByTestId('allow-once').click();
+  const allowed = await waiting;
+  expect(allowed.status).toBe(200);
+  expect(allowed.json).toMatchObject({ status: 'ok' });
+  await expect(card).toHaveCount(0);
+
+  const denied = other.request('/api/gateway/version', { headers: FORCE('Just checking') });
+  await expect(card).toHaveCount(1);
+  await card.getByTestId('deny').click();
+  const deniedReply = await denied;
+  expect(deniedReply.status).toBe(403);
+
+  await page.getByTestId('nav-activity').click();
+  await expect(page.locator('[data-testid=activity-row][data-operation=health_check]')).toBeVisible();
+  await saveScreenshot(page, 'activity', testInfo);
+
+  await page.getByTestId('nav-pairing').click();
+  const row = page.locator(`[data-testid=session-row][data-origin="${OTHER_ORIGIN}"]`);
+  await expect(row).toHaveCount(1);
+  await expect(page.getByTestId('api-key-status')).toContainText('not set');
+  await saveScreenshot(page, 'pairing', testInfo);
+  await row.getByTestId('revoke-session').click();
+  await expect(row).toHaveCount(0);
+  const afterRevoke = await other.request('/api/gateway/version');
+  expect(afterRevoke.status).toBe(401);
+});
+
+test('policy edits and "allow always" rules take effect', async ({ page }, testInfo) => {
+  await openPairedUi(page);
+  const other = await OriginClient.pair(gateway, OTHER_ORIGIN);
+
+  // A paired origin may read health_check freely; make it ask.
+  await page.getByTestId('policy-caller').selectOption('origin');
+  const policyRow = page.locator('[data-testid=policy-row][data-key="origin|health_check|read|"]');
+  await policyRow.getByTestId('policy-decision').selectOption('ask');
+  await page.getByTestId('save-policies').click();
+  await expect(page.getByTestId('save-policies')).toBeDisabled();
+  await expect(policyRow).toContainText('yours');
+
+  const waiting = other.request('/api/gateway/version');
+  const card = page.getByTestId('approval');
+  await expect(card).toHaveCount(1);
+  await expect(card.getByTestId('approval-claims')).toHaveCount(0);
+  await card.getByTestId('rule-expiry').selectOption(String(3600));
+  await card.getByTestId('allow-always').click();
+  expect((await waiting).status).toBe(200);
+
+  const rule = page.getByTestId('rule-row');
+  await expect(rule).toHaveCount(1);
+  await expect(rule).toContainText('/api/gateway/version');
+  await expect(rule).toContainText(OTHER_ORIGIN);
+  // The rule lets the same request through without asking.
+  expect((await other.request('/api/gateway/version')).status).toBe(200);
+  await saveScreenshot(page, 'approvals-policy', testInfo);
+
+  await rule.getByTestId('delete-rule').click();
+  await expect(rule).toHaveCount(0);
+  const asksAgain = other.request('/api/gateway/version');
+  await expect(card).toHaveCount(1);
+  await card.getByTestId('deny').click();
+  expect((await asksAgain).status).toBe(403);
+});
+
+test('the other screens show what the gateway reports', async ({ page }, testInfo) => {
+  await openPairedUi(page);
+  const admin = await gateway.tokenClient();
+  const screens = [
+    { id: 'repos', row: 'repo-row', count: () => admin.listRepos().then((r) => r.repos.length) },
+    // The screen lists every tool the gateway resolves, found or not.
+    { id: 'binaries', row: 'binary-row', count: () => admin.getBinaryPaths().then(() => BINARY_NAMES.length) },
+    { id: 'processes', row: 'process-row', count: () => admin.listProcesses().then((r) => r.processes.length) },
+  ] as const;
+  for (const screen of screens) {
+    const expected = await screen.count().catch((error: unknown) => error);
+    await page.getByTestId(`nav-${screen.id}`).click();
+    const section = page.getByTestId(screen.id);
+    await expect(section).toBeVisible();
+    if (expected instanceof GatewayError) {
+      // A route that is not there (or fails) shows the gateway's error, not an endless spinner.
+      await expect(section.getByRole('alert')).toContainText(expected.code);
+    } else if (expected === 0) {
+      await expect(section.locator('.empty')).toBeVisible();
+    } else {
+      await expect(page.getByTestId(screen.row)).toHaveCount(expected as number);
+    }
+    await expect(section.getByText('Loading…')).toHaveCount(0);
+    await saveScreenshot(page, screen.id, testInfo);
+  }
+});
+
+test('a revoked UI session says so and how to pair again', async ({ page }, testInfo) => {
+  await openPairedUi(page);
+  const admin = await gateway.tokenClient();
+  const { sessions } = await admin.listSessions();
+  const own = sessions.filter((s) => s.kind === 'renderer');
+  expect(own.length).toBeGreaterThan(0);
+  for (const session of own) await admin.revokeSession(session.id);
+
+  // The approvals poll (every second) hits 401.
+  await expect(page.getByTestId('not-paired')).toHaveAttribute('data-phase', 'ended');
+  await expect(page.getByRole('heading', { name: 'Paired session ended' })).toBeVisible();
+  await expect(page.getByTestId('pair-command')).toHaveText(`symphony-gateway pair --origin ${gateway.url}`);
+  await saveScreenshot(page, 'session-ended', testInfo);
+});
+
+test('a page opened without a challenge explains how to pair', async ({ page }) => {
+  await page.goto(`${gateway.url}/ui/`);
+  await expect(page.getByTestId('not-paired')).toHaveAttribute('data-phase', 'unpaired');
+  await expect(page.getByTestId('pair-command')).toHaveText(`symphony-gateway pair --origin ${gateway.url}`);
+});
