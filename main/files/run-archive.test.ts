@@ -207,6 +207,32 @@ test('duplicate entries and corrupt archives are refused without leftovers', asy
   await assertNothingWritten();
 });
 
+test('a client that goes away mid-upload leaves no partial file behind', async () => {
+  const form = new FormData();
+  form.append('archive', new Blob([makeZip([{ name: 'a.bin', data: Buffer.alloc(256 * 1024, 3) }])]), 'a.zip');
+  const encoded = new Response(form);
+  const body = Buffer.from(await encoded.arrayBuffer());
+  const req = http.request(url, {
+    method: 'POST',
+    headers: { 'content-type': encoded.headers.get('content-type')!, 'content-length': String(body.length) },
+  });
+  req.on('error', () => {}); // the reset we cause ourselves
+  req.write(body.subarray(0, 128 * 1024));
+  // Wait until the server has started writing the upload, then hang up.
+  const root = archives.root;
+  for (let i = 0; i < 100 && !(await readdir(root).catch(() => [])).some((n) => n.startsWith('.upload-')); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  req.destroy();
+  let left: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    left = await readdir(root);
+    if (left.length === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.deepEqual(left, []);
+});
+
 test('a request without a file part is a 400', async () => {
   const form = new FormData();
   form.append('note', 'no file');
