@@ -72,6 +72,8 @@ async function start(): Promise<void> {
   const gateway = await startGateway(services);
   running = { services, gateway, dispose: [] };
   app.on('before-quit', onBeforeQuit);
+  // Ctrl-C under `npm start`, or a service manager stopping us: quit the same orderly way.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => app.quit());
 
   if (headless) {
     // Same contract as `symphony-gateway serve`: one JSON line when ready.
