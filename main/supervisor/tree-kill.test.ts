@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { execa } from 'execa';
+import { readProcStat } from './procfs.js';
 import { killTree } from './tree-kill.js';
 import { isAlive } from './test-support.js';
 
@@ -31,6 +32,15 @@ test('also kills a descendant that moved to its own session (setsid)', async () 
   assert.ok(isAlive(tree.pids[0]));
   await killTree(tree.leader, 2_000);
   assert.equal(isAlive(tree.pids[0]), false, 'escaped descendant left behind');
+  await tree.done;
+});
+
+test('kills a group member already reparented away from the leader', async () => {
+  // The inner shell exits at once: its sleep is no descendant of the leader any more, only a group member.
+  const tree = await spawnTree(`sh -c 'sleep 60 & echo $!'; sleep 60`, 1);
+  assert.notEqual(readProcStat(tree.pids[0])?.ppid, tree.leader);
+  await killTree(tree.leader, 2_000);
+  assert.equal(isAlive(tree.pids[0]), false, 'reparented group member left behind');
   await tree.done;
 });
 

@@ -2,7 +2,7 @@
 // descendant that moved to a group of its own), a grace period, then SIGKILL; resolves
 // only when none of them is left. Windows has no groups: `taskkill /T /F` walks the tree.
 import { execa } from 'execa';
-import { hasProcfs, listProcesses, liveDescendants, liveGroupMembers, readProcStat, type ProcStat } from './procfs.js';
+import { hasProcfs, listProcesses, liveDescendants, liveDescendantsFast, liveGroupMembers, readProcStat, type ProcStat } from './procfs.js';
 
 export const DEFAULT_GRACE_MS = 3_000;
 /** After SIGKILL the kernel needs only moments; past this something is stuck (D state). */
@@ -21,14 +21,23 @@ export async function killTree(pid: number, graceMs = DEFAULT_GRACE_MS): Promise
   const started = performance.now();
   if (process.platform === 'win32') return killTreeWindows(pid, started);
 
-  let escaped = escapedDescendants(pid, []);
+  const tree = treeOf(pid);
+  let escaped = tree.filter((p) => p.pgid !== pid);
   signalTree(pid, escaped, 'SIGTERM');
-  if (await waitUntilGone(pid, escaped, graceMs)) return done(started, false, []);
+  if (await waitUntilGone(pid, tree, graceMs)) return done(started, false, []);
 
   escaped = escapedDescendants(pid, escaped);
   signalTree(pid, escaped, 'SIGKILL');
-  await waitUntilGone(pid, escaped, AFTER_KILL_WAIT_MS);
+  await waitUntilGone(pid, [...escaped, ...(hasProcfs ? liveGroupMembers(pid) : [])], AFTER_KILL_WAIT_MS);
   return done(started, true, survivorsOf(pid, escaped));
+}
+
+/** The leader and its descendants as they are now (group members and escapees alike). */
+function treeOf(pid: number): ProcStat[] {
+  if (!hasProcfs) return [];
+  const leader = readProcStat(pid);
+  const descendants = liveDescendantsFast(pid) ?? liveDescendants(pid);
+  return leader && leader.state !== 'Z' ? [leader, ...descendants] : descendants;
 }
 
 /** True when no live process of the group, nor any tracked escapee, remains. */
@@ -84,15 +93,25 @@ function isSameProcessAlive(p: ProcStat): boolean {
   return now !== null && now.state !== 'Z' && now.startTime === p.startTime;
 }
 
-async function waitUntilGone(pgid: number, escaped: readonly ProcStat[], limitMs: number): Promise<boolean> {
+/**
+ * Polls the processes seen at kill time (a few /proc reads); once they are gone, one
+ * group check finds members we did not know of (reparented, or forked while dying).
+ */
+async function waitUntilGone(pgid: number, known: readonly ProcStat[], limitMs: number): Promise<boolean> {
   const deadline = performance.now() + limitMs;
-  let pause = 2;
-  while (!isTreeGone(pgid, escaped)) {
+  const escaped = known.filter((p) => p.pgid !== pgid);
+  let waitingFor = [...known];
+  let pause = 1;
+  for (;;) {
+    waitingFor = waitingFor.filter(isSameProcessAlive);
+    if (waitingFor.length === 0) {
+      if (isTreeGone(pgid, escaped)) return true;
+      if (hasProcfs) waitingFor = liveGroupMembers(pgid);
+    }
     if (performance.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, pause));
-    pause = Math.min(pause * 2, 25);
+    pause = Math.min(pause * 2, 20);
   }
-  return true;
 }
 
 async function killTreeWindows(pid: number, started: number): Promise<TreeKillResult> {
