@@ -2,6 +2,7 @@
 // repository path goes through the workspace guard first; every ref is checked
 // before it reaches git; git's refusals come back as typed 409/422 errors.
 import { BadRequest, Conflict, Unprocessable } from '../errors.js';
+import { RepoLocks } from './locks.js';
 import { DiffReader, type DiffOptions, type DiffResult } from './diff.js';
 import type { RepoRegistry } from './repos.js';
 import { assertBranchName, assertBranchShape } from './refs.js';
@@ -65,11 +66,12 @@ export class GitService {
   private readonly repos: RepoRegistry;
   private readonly guard: PathGuard;
   private readonly diffs: DiffReader;
+  private readonly locks = new RepoLocks();
 
   constructor(options: GitServiceOptions) {
     ({ git: this.git, repos: this.repos, guard: this.guard } = options);
     this.diffs = new DiffReader(this.git);
-    this.worktrees = new WorktreeManager({ ...options, resolveBase: (repo, base, signal) => this.resolveBase(repo, base, signal) });
+    this.worktrees = new WorktreeManager({ ...options, locks: this.locks, resolveBase: (repo, base, signal) => this.resolveBase(repo, base, signal) });
   }
 
   /** POST /git: one action on one repository. */
@@ -102,63 +104,71 @@ export class GitService {
 
   /** Switches to `branchName`, creating it from `baseBranch` (or HEAD) when it does not exist. */
   async checkoutBranch(repoPath: string, branchName: string, baseBranch: string | undefined, signal?: AbortSignal) {
-    await assertBranchName(this.git, repoPath, branchName, 'branchName');
-    const exists = await this.hasLocalBranch(repoPath, branchName, signal);
-    if (exists) {
-      await this.git.run(repoPath, ['switch', '--', branchName], 'switch', { signal });
-      return { success: true, branch: branchName, created: false };
-    }
-    const start = baseBranch ? await this.resolveBase(repoPath, baseBranch, signal) : 'HEAD';
-    await this.git.run(repoPath, ['switch', '-c', branchName, '--', start], 'switch -c', { signal });
-    return { success: true, branch: branchName, created: true };
+    return this.locks.exclusive(repoPath, async () => {
+      await assertBranchName(this.git, repoPath, branchName, 'branchName');
+      const exists = await this.hasLocalBranch(repoPath, branchName, signal);
+      if (exists) {
+        await this.git.run(repoPath, ['switch', '--', branchName], 'switch', { signal });
+        return { success: true, branch: branchName, created: false };
+      }
+      const start = baseBranch ? await this.resolveBase(repoPath, baseBranch, signal) : 'HEAD';
+      await this.git.run(repoPath, ['switch', '-c', branchName, '--', start], 'switch -c', { signal });
+      return { success: true, branch: branchName, created: true };
+    });
   }
 
   /** Stages everything (as the cloud app's "commit" means) and commits it. */
   async commit(repoPath: string, message: string, signal?: AbortSignal) {
-    if (!message.trim()) throw new BadRequest('message must not be empty.', { field: 'message' });
-    // `add --all` would mark conflicted files resolved and commit their conflict markers.
-    const before = await this.status(repoPath, signal);
-    if (before.conflicted.length > 0) {
-      throw new Conflict('The repository has unresolved merge conflicts.', 'merge_conflict', {
-        files: before.conflicted,
-        hint: 'Resolve the conflicted files (or abort the merge/rebase), then commit.',
-      });
-    }
-    await this.git.run(repoPath, ['add', '--all'], 'add', { signal });
-    // The message goes through stdin so no text of it can be read as an option. The
-    // user's own commit hooks run (and may be slow: lint-staged and the like).
-    await this.git.run(repoPath, ['commit', '--file=-'], 'commit', { signal, input: message, timeoutMs: NETWORK_TIMEOUT_MS });
-    const sha = (await this.git.run(repoPath, ['rev-parse', 'HEAD'], 'rev-parse', { signal })).trim();
-    const status = await this.status(repoPath, signal);
-    return { success: true, commitHash: sha, branch: status.currentBranch };
+    return this.locks.exclusive(repoPath, async () => {
+      if (!message.trim()) throw new BadRequest('message must not be empty.', { field: 'message' });
+      // `add --all` would mark conflicted files resolved and commit their conflict markers.
+      const before = await this.status(repoPath, signal);
+      if (before.conflicted.length > 0) {
+        throw new Conflict('The repository has unresolved merge conflicts.', 'merge_conflict', {
+          files: before.conflicted,
+          hint: 'Resolve the conflicted files (or abort the merge/rebase), then commit.',
+        });
+      }
+      await this.git.run(repoPath, ['add', '--all'], 'add', { signal });
+      // The message goes through stdin so no text of it can be read as an option. The
+      // user's own commit hooks run (and may be slow: lint-staged and the like).
+      await this.git.run(repoPath, ['commit', '--file=-'], 'commit', { signal, input: message, timeoutMs: NETWORK_TIMEOUT_MS });
+      const sha = (await this.git.run(repoPath, ['rev-parse', 'HEAD'], 'rev-parse', { signal })).trim();
+      const status = await this.status(repoPath, signal);
+      return { success: true, commitHash: sha, branch: status.currentBranch };
+    });
   }
 
   /** Pushes the current branch; sets its upstream on the first push. */
   async push(repoPath: string, signal?: AbortSignal) {
-    const status = await this.status(repoPath, signal);
-    const branch = requireBranch(status);
-    assertBranchShape(branch, 'branch');
-    if (status.upstream) {
-      await this.git.run(repoPath, ['push', '--porcelain'], 'push', { signal, timeoutMs: NETWORK_TIMEOUT_MS });
-      return { success: true, branch, upstream: status.upstream, setUpstream: false };
-    }
-    const remote = await this.pushRemote(repoPath, branch, signal);
-    await this.git.run(repoPath, ['push', '--porcelain', '--set-upstream', '--', remote, `refs/heads/${branch}:refs/heads/${branch}`], 'push', {
-      signal,
-      timeoutMs: NETWORK_TIMEOUT_MS,
+    return this.locks.exclusive(repoPath, async () => {
+      const status = await this.status(repoPath, signal);
+      const branch = requireBranch(status);
+      assertBranchShape(branch, 'branch');
+      if (status.upstream) {
+        await this.git.run(repoPath, ['push', '--porcelain'], 'push', { signal, timeoutMs: NETWORK_TIMEOUT_MS });
+        return { success: true, branch, upstream: status.upstream, setUpstream: false };
+      }
+      const remote = await this.pushRemote(repoPath, branch, signal);
+      await this.git.run(repoPath, ['push', '--porcelain', '--set-upstream', '--', remote, `refs/heads/${branch}:refs/heads/${branch}`], 'push', {
+        signal,
+        timeoutMs: NETWORK_TIMEOUT_MS,
+      });
+      return { success: true, branch, upstream: `${remote}/${branch}`, setUpstream: true };
     });
-    return { success: true, branch, upstream: `${remote}/${branch}`, setUpstream: true };
   }
 
   /** Fast-forward only: a pull never leaves the user's work tree mid-merge. */
   async pull(repoPath: string, signal?: AbortSignal) {
-    const status = await this.status(repoPath, signal);
-    const branch = requireBranch(status);
-    if (!status.upstream) throw noUpstream(branch);
-    const before = status.headSha;
-    await this.git.run(repoPath, ['pull', '--ff-only', '--no-rebase'], 'pull', { signal, timeoutMs: NETWORK_TIMEOUT_MS });
-    const after = (await this.git.run(repoPath, ['rev-parse', 'HEAD'], 'rev-parse', { signal })).trim();
-    return { success: true, branch, updated: before !== after, headSha: after };
+    return this.locks.exclusive(repoPath, async () => {
+      const status = await this.status(repoPath, signal);
+      const branch = requireBranch(status);
+      if (!status.upstream) throw noUpstream(branch);
+      const before = status.headSha;
+      await this.git.run(repoPath, ['pull', '--ff-only', '--no-rebase'], 'pull', { signal, timeoutMs: NETWORK_TIMEOUT_MS });
+      const after = (await this.git.run(repoPath, ['rev-parse', 'HEAD'], 'rev-parse', { signal })).trim();
+      return { success: true, branch, updated: before !== after, headSha: after };
+    });
   }
 
   /** Fetches, then compares the current branch with its upstream. */

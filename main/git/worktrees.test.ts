@@ -76,6 +76,15 @@ describe('worktrees', () => {
     assert.equal(created.path, path.join(parent, 'ticket-7'));
   });
 
+  test('parallel creates in one repository (parallel ticket runs) all succeed', async () => {
+    const names = ['par/1', 'par/2', 'par/3', 'par/4'];
+    const created = await Promise.all(names.map((branchName) => fx.git.worktrees.create({ repoPath: fx.repo, branchName, baseBranch: 'main' })));
+    assert.deepEqual(created.map((w) => w.branch), names);
+    await Promise.all(created.map((w) => fx.git.worktrees.remove({ worktreePath: w.path })));
+    const left = (await fx.git.worktrees.list(fx.repo)).map((w) => w.branch);
+    assert.ok(names.every((name) => !left.includes(name)));
+  });
+
   test('cleanup removes clean worktrees of merged branches and keeps the rest', async () => {
     const dirty = await fx.git.worktrees.create({ repoPath: fx.repo, branchName: 'ticket/8' });
     const open = await fx.git.worktrees.create({ repoPath: fx.repo, branchName: 'ticket/9' });

@@ -7,6 +7,7 @@ import { Conflict, NotFound, Unprocessable } from '../errors.js';
 import { gitError } from './errors.js';
 import { assertBranchName, assertBranchShape, branchSlug } from './refs.js';
 import { isInside, type Repo, type RepoRegistry } from './repos.js';
+import type { RepoLocks } from './locks.js';
 import type { GitRunner } from './runner.js';
 import { parseStatus } from './status.js';
 import type { PathGuard } from './types.js';
@@ -33,6 +34,7 @@ interface WorktreeManagerOptions {
   git: GitRunner;
   repos: RepoRegistry;
   guard: PathGuard;
+  locks: RepoLocks;
   resolveBase: (repoPath: string, base: string, signal?: AbortSignal) => Promise<string>;
   mergedBranches?: (repoPath: string, signal?: AbortSignal) => Promise<Set<string>>;
 }
@@ -84,7 +86,10 @@ export class WorktreeManager {
     const repoPath = await this.options.guard.resolve(input.repoPath);
     const repo = this.options.repos.requireByPath(await this.mainRepoPath(repoPath, signal));
     await assertBranchName(this.git, repo.path, input.branchName, 'branchName');
+    return this.options.locks.exclusive(repo.path, () => this.addWorktree(repo, input, signal));
+  }
 
+  private async addWorktree(repo: Repo, input: { branchName: string; baseBranch?: string }, signal?: AbortSignal) {
     const parent = await this.prepareParent(repo);
     const target = path.join(parent, branchSlug(input.branchName));
     const holder = (await this.list(repo.path, signal)).find((w) => w.branch === input.branchName);
@@ -110,6 +115,10 @@ export class WorktreeManager {
   async remove(input: { worktreePath: string; force?: boolean }, signal?: AbortSignal) {
     const worktreePath = await this.options.guard.resolve(input.worktreePath);
     const repoPath = await this.mainRepoPath(worktreePath, signal);
+    return this.options.locks.exclusive(repoPath, () => this.removeWorktree(repoPath, worktreePath, Boolean(input.force), signal));
+  }
+
+  private async removeWorktree(repoPath: string, worktreePath: string, force: boolean, signal?: AbortSignal) {
     const worktree = (await this.list(repoPath, signal)).find((w) => w.path === worktreePath);
     if (!worktree) throw new NotFound(`${worktreePath} is not a worktree of ${repoPath}.`, 'worktree_not_found');
     if (worktree.main) {
@@ -117,7 +126,7 @@ export class WorktreeManager {
         field: 'worktreePath',
       });
     }
-    if (!input.force) {
+    if (!force) {
       const dirty = await this.changedFiles(worktreePath, signal);
       if (dirty.length > 0) {
         throw new Conflict(`The worktree at ${worktreePath} has uncommitted changes.`, 'worktree_dirty', {
@@ -126,7 +135,7 @@ export class WorktreeManager {
         });
       }
     }
-    await this.git.run(repoPath, ['worktree', 'remove', ...(input.force ? ['--force', '--force'] : []), '--', worktreePath], 'worktree remove', {
+    await this.git.run(repoPath, ['worktree', 'remove', ...(force ? ['--force', '--force'] : []), '--', worktreePath], 'worktree remove', {
       signal,
     });
     return { success: true, removed: worktreePath, branch: worktree.branch, repoPath };
@@ -137,6 +146,10 @@ export class WorktreeManager {
     const repoPath = await this.options.guard.resolve(userRepoPath);
     const repo = this.options.repos.requireByPath(await this.mainRepoPath(repoPath, signal));
     const merged = await this.mergedBranches(repo, signal);
+    return this.options.locks.exclusive(repo.path, () => this.removeMerged(repo, merged, signal));
+  }
+
+  private async removeMerged(repo: Repo, merged: Set<string>, signal?: AbortSignal): Promise<CleanupResult> {
     const result: CleanupResult = { removed: [], kept: [], errors: [] };
     for (const worktree of await this.list(repo.path, signal)) {
       if (worktree.main) continue;
