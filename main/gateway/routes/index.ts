@@ -7,7 +7,9 @@ import { routes as git } from './git.js';
 import { routes as github } from './github.js';
 import { routes as health } from './health.js';
 import { routes as pairing } from './pairing.js';
+import { routes as processes } from './processes.js';
 import { routes as repos } from './repos.js';
 import { routes as runViewer } from './run-viewer.js';
+import { routes as settings } from './settings.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, runViewer, chats];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats];
