@@ -154,6 +154,18 @@ describe('repos, git and GitHub routes', () => {
     });
   });
 
+  test('PATCH /repos sets worktreeParentDir (outside the repo only); a misspelt setting is 400', async () => {
+    const parent = path.join(fx.root, 'trees');
+    const patched = await post('repos', { path: fx.repo, worktreeParentDir: parent }, 'PATCH');
+    assert.deepEqual([patched.status, patched.json.repo.worktreeParentDir], [200, parent], patched.text);
+    const created = await post('git/worktree', { repoPath: fx.repo, branchName: 'ticket/patched', baseBranch: 'main' });
+    assert.equal(created.json.path, path.join(parent, 'ticket-patched'));
+    const inside = await post('repos', { path: fx.repo, worktreeParentDir: path.join(fx.repo, 'trees') }, 'PATCH');
+    assert.deepEqual([inside.status, inside.json.error.code], [422, 'worktree_inside_repo']);
+    const typo = await post('repos', { path: fx.repo, worktreeParentdir: parent }, 'PATCH');
+    assert.equal(typo.status, 400);
+  });
+
   test('DELETE /repos forgets the repository, keeps its files', async () => {
     const removed = await gw.request(`/api/gateway/repos?path=${encodeURIComponent(fx.repo)}`, { method: 'DELETE', auth: 'token' });
     assert.equal(removed.status, 200, removed.text);

@@ -1,5 +1,7 @@
 // Requests of the repos, git and GitHub routes. Field names are the ones the cloud
-// web app already sends (repoPath, branchName, baseBranch, message, ...).
+// web app already sends (repoPath, branchName, baseBranch, message, ...). Bodies the
+// cloud app sends drop unknown fields rather than refuse them (it may send more than
+// these routes read); PATCH /repos is strict so that a misspelt setting is a 400.
 import { z } from 'zod';
 
 // Letters, digits and . _ / + # @ -, not starting with '-' or '.': an option-looking
@@ -18,7 +20,7 @@ const PositiveInt = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEG
 const Flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
 
 // Repositories
-export const RepoAddBody = z.object({ path: LocalPath, description: z.string().max(2000).nullish() }).strict();
+export const RepoAddBody = z.object({ path: LocalPath, description: z.string().max(2000).nullish() });
 export const RepoPatchBody = z
   .object({
     path: LocalPath,
@@ -56,8 +58,7 @@ export const DiffBody = z
     filePath: z.string().min(1).max(4096).refine((value) => !value.includes('\0'), 'must not contain NUL').optional(),
     baseBranch: BranchName.optional(),
     maxBytes: z.number().int().min(1024).max(10 * 1024 * 1024).optional(),
-  })
-  .strict();
+  });
 
 export const WorktreeBody = z
   .object({
@@ -69,7 +70,7 @@ export const WorktreeBody = z
   .superRefine((body, ctx) => {
     if (body.action === 'create' && !body.branchName) ctx.addIssue({ code: 'custom', path: ['branchName'], message: 'required to create a worktree' });
   });
-export const WorktreeDeleteBody = z.object({ worktreePath: LocalPath, force: Flag.optional() }).strict();
+export const WorktreeDeleteBody = z.object({ worktreePath: LocalPath, force: Flag.optional() });
 
 export const BranchWorktreeQuery = z.object({ repoFullName: FullName, headBranch: BranchName });
 export const RepoFullNameQuery = z.object({ repoFullName: FullName });
@@ -83,16 +84,14 @@ export const PrCreateBody = z
     ticketUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
     baseBranch: BranchName.optional(),
     draft: z.boolean().optional(),
-  })
-  .strict();
+  });
 export const PrListQuery = z.object({
   repo: z.union([FullName, LocalPath]).describe('owner/repo, or the path of a local repository'),
   state: z.enum(['open', 'closed', 'merged', 'all']).default('open'),
 });
 export const PrRefQuery = z.object({ owner: GitHubName, repo: GitHubName, number: PositiveInt });
 export const PrReplyBody = z
-  .object({ owner: GitHubName, repo: GitHubName, number: PositiveInt, commentId: PositiveInt, body: z.string().min(1).max(65_536) })
-  .strict();
+  .object({ owner: GitHubName, repo: GitHubName, number: PositiveInt, commentId: PositiveInt, body: z.string().min(1).max(65_536) });
 export const PrInlineCommentBody = z
   .object({
     owner: GitHubName,
@@ -104,8 +103,7 @@ export const PrInlineCommentBody = z
     startLine: PositiveInt.optional(),
     side: z.enum(['LEFT', 'RIGHT']).optional(),
     commitId: z.string().regex(/^[0-9a-f]{40}$/, 'a 40-hex commit SHA').optional(),
-  })
-  .strict();
+  });
 
 // Responses (for the OpenAPI document and typed clients).
 export const RepoView = z.object({
