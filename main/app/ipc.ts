@@ -1,7 +1,8 @@
 // IPC handlers behind window.symphony. Every handler first checks that the call comes
 // from the renderer's own origin: a frame that navigated elsewhere gets nothing.
-import { app, ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
+import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import { ApprovalDecisionRequest, ApprovalIdParams } from '../../shared/schemas/gateway.js';
+import { PRODUCT_NAME } from '../config/paths.js';
 import { Forbidden } from '../errors.js';
 import type { Services } from '../services.js';
 import { isRendererUrl, RENDERER_ORIGIN } from '../shell/renderer-files.js';
@@ -42,8 +43,8 @@ export function registerIpc({ services, gateway, window }: IpcContext): () => vo
   ipcMain.handle(APP_INFO, (event): AppInfo => {
     assertRenderer(event);
     return {
-      name: app.getName(),
-      version: app.getVersion(),
+      name: PRODUCT_NAME,
+      version: services.version,
       electron: process.versions.electron,
       chrome: process.versions.chrome,
       node: process.versions.node,

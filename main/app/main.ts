@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow } from 'electron';
 import { findDeepLink } from '../auth/deep-link.js';
-import { PRODUCT_NAME, resolveDataDir } from '../config/paths.js';
+import { PRODUCT_NAME, packageRoot, resolveDataDir } from '../config/paths.js';
 import { startGateway, type RunningGateway } from '../gateway/server.js';
 import { createServices, type Services } from '../services.js';
 import { RENDERER_ORIGIN } from '../shell/renderer-files.js';
@@ -34,10 +34,11 @@ let openLink = async (link: string): Promise<void> => {
 };
 
 // One data dir for the app and the CLI (`symphony-gateway token|pair|sessions` read it too):
-// $SYMPHONY_DATA_DIR, else the platform's place for "Symphony Desktop". Set before the
-// single-instance lock, which Electron keys on the userData path.
+// $SYMPHONY_DATA_DIR, else the platform's place for "Symphony Desktop"; an explicit
+// --user-data-dir (tests) wins. Set before the single-instance lock, which Electron keys
+// on the userData path.
 app.setName(PRODUCT_NAME);
-app.setPath('userData', resolveDataDir());
+if (!app.commandLine.hasSwitch('user-data-dir')) app.setPath('userData', resolveDataDir());
 
 if (!app.requestSingleInstanceLock()) {
   // Another instance owns the gateway; it gets our argv (and any deep link) via second-instance.
@@ -81,7 +82,9 @@ async function start(): Promise<void> {
     return;
   }
 
-  const appRoot = app.getAppPath();
+  // The folder holding package.json (inside app.asar when packaged); found from this file,
+  // so `electron dist/main/app/main.js` works as well as `electron .`.
+  const appRoot = packageRoot();
   const icon = path.join(appRoot, 'resources', 'icon.png');
   const rendererSession = createRendererSession(path.join(appRoot, 'dist', 'renderer'), gateway.port);
   const preload = fileURLToPath(new URL('./preload.cjs', import.meta.url));
