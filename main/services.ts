@@ -98,7 +98,6 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const gatewayToken = await loadOrCreateGatewayToken(secrets);
   const approvals = new ApprovalQueue(options.approvalTimeoutMs);
   const supervisor = new Supervisor({ db, settings, dataDir, log, extraSearchDirs: options.binarySearchDirs });
-  if (options.reapOrphans) await supervisor.reapOrphans();
   const config = new GatewayConfig(settings, options.rendererOrigins);
   const sessions = new SessionStore(db, options.sessionPolicy);
   const challenges = new ChallengeStore();
@@ -155,6 +154,8 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       db.close();
     },
   };
+  // After every service is built, so that owners hear which of their children were reaped.
+  if (options.reapOrphans) await supervisor.reapOrphans();
   return services;
 }
 
