@@ -2,7 +2,7 @@
 // hello-world in the same run (50 connections), headless start to listening, idle RSS.
 // Run: node --import tsx bench/gateway.ts [--seconds 10]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,9 +20,13 @@ interface Started {
   startMs: number;
 }
 
-async function start(args: string[]): Promise<Started> {
+/** The built gateway, as the app and `npx symphony-gateway` run it (npm run build first). */
+const CLI = join(ROOT, 'dist', 'main', 'cli.js');
+if (!existsSync(CLI)) throw new Error('Build first: npm run build (the benchmark measures dist/main/cli.js).');
+
+async function start(args: string[], viaTsx = false): Promise<Started> {
   const begun = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, SYMPHONY_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, [...(viaTsx ? ['--import', 'tsx'] : []), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, SYMPHONY_LOG_LEVEL: 'info' } });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
@@ -53,20 +57,20 @@ async function stop(child: ChildProcess) {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'symphony-bench-'));
 try {
-  // Start-to-listening: median of 5 cold starts of the headless gateway (through tsx, as `npx symphony-gateway serve` runs from source).
+  // Start-to-listening: median of 5 starts of the headless gateway, process spawn to the "listening" line.
   const starts: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const started = await start(['main/cli.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file']);
+    const started = await start([CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file']);
     starts.push(started.startMs);
     await stop(started.child);
   }
   starts.sort((a, b) => a - b);
 
-  const gateway = await start(['main/cli.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file']);
+  const gateway = await start([CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file']);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const idleRss = rssMb(gateway.child.pid!);
   const token = readFileSync(join(dataDir, 'secrets', 'gateway-token'), 'utf8').trim();
-  const bare = await start(['bench/bare-koa.ts']);
+  const bare = await start(['bench/bare-koa.ts'], true);
 
   await load(gateway.port, '/api/gateway/version', { 'X-Desktop-Gateway-Token': token }); // warm-up
   await load(bare.port, '/', {});
