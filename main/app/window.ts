@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { app, BrowserWindow, protocol, session, type Session } from 'electron';
 import {
+  isPermissionGranted,
   isRendererUrl,
   RENDERER_ENTRY_URL,
   RENDERER_SCHEME,
@@ -19,7 +20,7 @@ export function registerRendererScheme(): void {
 /**
  * The renderer's session: in memory only (no partition on disk, so nothing the renderer
  * stores, tokens included, outlives the window), serving dist/renderer under a strict CSP,
- * with every permission request refused.
+ * with every permission refused but loopback access (Local Network Access) to the gateway.
  */
 export function createRendererSession(rendererRoot: string, gatewayPort: number): Session {
   const rendererSession = session.fromPartition('symphony-renderer');
@@ -42,8 +43,10 @@ export function createRendererSession(rendererRoot: string, gatewayPort: number)
     if (!isRendererUrl(details.url)) return callback({});
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
   });
-  rendererSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  rendererSession.setPermissionCheckHandler(() => false);
+  rendererSession.setPermissionRequestHandler((_contents, permission, callback, details) =>
+    callback(isPermissionGranted(permission, details.requestingUrl)),
+  );
+  rendererSession.setPermissionCheckHandler((_contents, permission, requestingOrigin) => isPermissionGranted(permission, requestingOrigin));
   return rendererSession;
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RENDERER_ENTRY_URL, RENDERER_ORIGIN, isRendererUrl, rendererCsp, resolveRendererFile } from './renderer-files.js';
+import { RENDERER_ENTRY_URL, RENDERER_ORIGIN, isPermissionGranted, isRendererUrl, rendererCsp, resolveRendererFile } from './renderer-files.js';
 
 const UI = RENDERER_ENTRY_URL; // app://symphony/ui/
 
@@ -71,4 +71,14 @@ test('only app://symphony URLs count as the renderer', () => {
   for (const url of ['app://symphony.evil', 'app://other/ui/', 'https://symphony/ui/', 'app://user@symphony/ui/', 'about:blank', 'file:///ui/', '', 'garbage']) {
     assert.equal(isRendererUrl(url), false, url);
   }
+});
+
+test('the renderer may reach loopback and nothing else; nobody else gets anything', () => {
+  assert.equal(isPermissionGranted('loopback-network', `${UI}approvals`), true);
+  assert.equal(isPermissionGranted('local-network-access', RENDERER_ORIGIN), true);
+  for (const permission of ['local-network', 'media', 'notifications', 'clipboard-read', 'openExternal', 'geolocation']) {
+    assert.equal(isPermissionGranted(permission, UI), false, permission);
+  }
+  assert.equal(isPermissionGranted('loopback-network', 'https://evil.example.com'), false);
+  assert.equal(isPermissionGranted('loopback-network', undefined), false);
 });

@@ -26,6 +26,18 @@ export function isRendererUrl(candidate: string): boolean {
   }
 }
 
+// Chromium's Local Network Access gates a page calling loopback; the gateway is loopback.
+// 'local-network-access' is the older name, 'loopback-network' the newer split one.
+const LOOPBACK_PERMISSIONS = new Set(['local-network-access', 'loopback-network']);
+
+/**
+ * The renderer's only permission: reaching the gateway on loopback. Everything else
+ * (camera, notifications, LAN, clipboard, ...) and every other requester is refused.
+ */
+export function isPermissionGranted(permission: string, requestingUrl: string | undefined): boolean {
+  return LOOPBACK_PERMISSIONS.has(permission) && requestingUrl !== undefined && isRendererUrl(requestingUrl);
+}
+
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
