@@ -73,6 +73,8 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         cycles: CYCLES,
+        cpus: os.cpus().length,
+        loadAverage1m: Number(os.loadavg()[0].toFixed(1)),
         totalSeconds: Number(totalS.toFixed(1)),
         orphansLeft: left.length,
         orphanPids: left.map((p) => p.pid),

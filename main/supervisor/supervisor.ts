@@ -66,6 +66,8 @@ interface LiveProcess {
 }
 
 const LOG_FILES_KEPT = 200;
+/** Identifies this gateway process in the records (with its PID) so a live one is never reaped. */
+const HOST_START_TIME = readProcStat(process.pid)?.startTime ?? null;
 const LIST_TAIL_LINES = 20;
 
 export class Supervisor {
@@ -241,7 +243,7 @@ export class Supervisor {
         bootId: bootId(),
         supervisorId: this.id,
         hostPid: process.pid,
-        hostStartTime: readProcStat(process.pid)?.startTime ?? null,
+        hostStartTime: HOST_START_TIME,
         state: 'running',
         exitCode: null,
         signal: null,
