@@ -104,6 +104,36 @@ test('a request from another client waits for the UI; allow, deny, and revoke', 
   expect(afterRevoke.status).toBe(401);
 });
 
+test('a paired origin repointing a binary waits for approval; the change then shows', async ({ page }, testInfo) => {
+  await openPairedUi(page);
+  const other = await OriginClient.pair(gateway, OTHER_ORIGIN);
+  const admin = await gateway.tokenClient();
+  const gitPath = (await admin.getBinaryPaths()).binaries.git.path;
+  expect(gitPath, 'git is on PATH').toBeTruthy();
+
+  const waiting = other.request('/api/gateway/settings/binary-paths', {
+    method: 'PATCH',
+    json: { binaryPaths: { git: gitPath } },
+  });
+  const card = page.getByTestId('approval');
+  await expect(card.getByTestId('approval-operation')).toHaveText('binary_paths_settings');
+  await expect(card).toContainText('PATCH /api/gateway/settings/binary-paths');
+  await expect(card.getByTestId('approval-args')).toContainText(gitPath!);
+  await card.getByTestId('allow-once').click();
+  const applied = await waiting;
+  expect(applied.status).toBe(200);
+
+  await page.getByTestId('nav-binaries').click();
+  const row = page.locator('[data-testid=binary-row][data-binary=git]');
+  await expect(row.getByTestId('binary-source')).toHaveText('override');
+  await expect(row.getByTestId('binary-path')).toContainText(gitPath!);
+  await saveScreenshot(page, 'binaries-override', testInfo);
+  // The desktop itself may change it without asking: clear the override from the UI.
+  await row.getByRole('button', { name: 'clear' }).click();
+  await expect(row.getByTestId('binary-source')).not.toHaveText('override');
+  expect((await admin.getBinaryPaths()).binaries.git.override).toBeNull();
+});
+
 test('policy edits and "allow always" rules take effect', async ({ page }, testInfo) => {
   await openPairedUi(page);
   const other = await OriginClient.pair(gateway, OTHER_ORIGIN);

@@ -13,6 +13,9 @@ import type {
   SessionView,
   VersionResponse,
 } from './schemas/gateway.js';
+import type { RepoView } from './schemas/git.js';
+import type { SupervisedProcess as ProcessView } from './schemas/processes.js';
+import type { BinaryInfo as BinaryInfoSchema, BinaryPathsPatch, BinaryPathsResponse } from './schemas/settings.js';
 
 /** Timestamps arrive as ISO strings (or epoch milliseconds from older routes). */
 export type Timestamp = string | number;
@@ -62,38 +65,13 @@ export interface AllowRule {
   expiresAt: Timestamp | null;
 }
 
-export interface SupervisedProcess {
-  id: string;
-  pid: number | null;
-  label: string;
-  command: string;
-  args: string[];
-  cwd: string | null;
-  startedAt: Timestamp;
-  state: string;
-  tail: string[];
-}
-
-export interface Repo {
-  path: string;
-  name: string;
-  description?: string | null;
-  defaultBranch?: string | null;
-  remoteUrl?: string | null;
-  fullName?: string | null;
-  projectType?: string | null;
-  worktreeParentDir?: string | null;
-}
-
-export const BINARY_NAMES = ['claude', 'codex', 'gh', 'git', 'python3'] as const;
-export type BinaryName = (typeof BINARY_NAMES)[number];
-
-export interface BinaryInfo {
-  path: string | null;
-  source: string;
-  version: string | null;
-  override: string | null;
-}
+export type SupervisedProcess = z.infer<typeof ProcessView>;
+export type Repo = z.infer<typeof RepoView>;
+export type BinaryInfo = z.infer<typeof BinaryInfoSchema>;
+export type BinaryPaths = z.infer<typeof BinaryPathsResponse>;
+export type BinaryName = keyof BinaryPaths['binaries'];
+/** The managed CLIs, in display order (a value here so the renderer does not bundle zod). */
+export const BINARY_NAMES: readonly BinaryName[] = ['claude', 'codex', 'gh', 'git', 'python3'];
 
 /** An error reply `{error: {code, message, details?}}`, or a network failure (status 0). */
 export class GatewayError extends Error {
@@ -175,10 +153,8 @@ export class GatewayClient {
   killProcess = (processId: string) => this.call<unknown>('DELETE', `/api/gateway/desktop/processes/${enc(processId)}`);
 
   listRepos = () => this.call<{ repos: Repo[] }>('GET', '/api/gateway/repos');
-  getBinaryPaths = () =>
-    this.call<{ binaries: Partial<Record<BinaryName, BinaryInfo>> }>('GET', '/api/gateway/settings/binary-paths');
-  setBinaryPaths = (binaryPaths: Partial<Record<BinaryName, string | null>>) =>
-    this.call<unknown>('PATCH', '/api/gateway/settings/binary-paths', { binaryPaths });
+  getBinaryPaths = () => this.call<BinaryPaths>('GET', '/api/gateway/settings/binary-paths');
+  setBinaryPaths = (binaryPaths: BinaryPathsPatch) => this.call<BinaryPaths>('PATCH', '/api/gateway/settings/binary-paths', { binaryPaths });
 
   private async call<T>(method: Method, path: string, body?: unknown, authenticated = true): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };

@@ -58,9 +58,14 @@ function BinaryRow({ name, info, onSaved }: { name: BinaryName; info: BinaryInfo
       <th scope="row">
         <code>{name}</code>
       </th>
-      <td className="mono">{info?.path ?? <Badge tone="bad">not found</Badge>}</td>
-      <td>{info ? <Badge tone={info.source === 'override' ? 'info' : 'neutral'}>{info.source}</Badge> : null}</td>
-      <td className="mono small">{info?.version ?? '–'}</td>
+      <td className="mono" data-testid="binary-path">
+        {info?.path ?? <Badge tone="bad">not found</Badge>}
+        {info?.note ? <div className="small muted">{info.note}</div> : null}
+      </td>
+      <td data-testid="binary-source">
+        {info ? <Badge tone={info.source === 'override' ? 'info' : info.source === 'missing' ? 'bad' : 'neutral'}>{info.source.replace('-', ' ')}</Badge> : null}
+      </td>
+      <td className="mono small nowrap">{info?.version ?? '–'}</td>
       <td>
         <form
           className="inline"

@@ -27,7 +27,8 @@ export function ProcessesScreen() {
                   <div>
                     <strong>{child.label}</strong> <Badge tone={child.state === 'running' ? 'good' : 'neutral'}>{child.state}</Badge>
                     <div className="mono small muted">
-                      pid {child.pid ?? '–'} · started <Time value={child.startedAt} />
+                      pid {child.pid} · started <Time value={child.startedAt} />
+                      {child.owner ? <> · {child.owner}</> : null}
                       {child.cwd ? <> · {child.cwd}</> : null}
                     </div>
                   </div>
