@@ -3,6 +3,7 @@
 // streams the provider's normalized events through to the caller while its text and
 // outcome are persisted; whatever ends it (done, kill, client gone, DELETE) ends here.
 import { randomUUID } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { NormalizedEvent } from '../../shared/events.js';
 import { Conflict } from '../errors.js';
@@ -82,6 +83,8 @@ const OWNER_PREFIX = 'chat:';
 
 export class ChatService {
   private readonly active = new Map<string, ActiveTurn>();
+  /** Compiled once: preparing a statement costs more than running it. */
+  private readonly statements = new Map<string, Statement>();
 
   constructor(
     private readonly deps: {
@@ -129,8 +132,8 @@ export class ChatService {
   list(kind: ChatKind, scope?: string): Array<ChatSession & { messages: ChatMessage[] }> {
     const rows = (
       scope === undefined
-        ? this.deps.db.prepare('SELECT * FROM chat_sessions WHERE kind = ? ORDER BY updated_at DESC').all(kind)
-        : this.deps.db.prepare('SELECT * FROM chat_sessions WHERE kind = ? AND scope = ? ORDER BY updated_at DESC').all(kind, scope)
+        ? this.sql('SELECT * FROM chat_sessions WHERE kind = ? ORDER BY updated_at DESC').all(kind)
+        : this.sql('SELECT * FROM chat_sessions WHERE kind = ? AND scope = ? ORDER BY updated_at DESC').all(kind, scope)
     ) as SessionRow[];
     return rows.map((row) => ({ ...toSession(row), messages: this.messages(row.id) }));
   }
@@ -170,12 +173,12 @@ export class ChatService {
 
   /** Ends the matching sessions (all providers unless one is named): stops their turns, forgets them. */
   async end(kind: ChatKind, scope: string, provider?: ProviderId): Promise<{ ended: number }> {
-    const rows = this.deps.db
-      .prepare('SELECT id FROM chat_sessions WHERE kind = ? AND scope = ? AND (? IS NULL OR provider = ?)')
+    const rows = this
+      .sql('SELECT id FROM chat_sessions WHERE kind = ? AND scope = ? AND (? IS NULL OR provider = ?)')
       .all(kind, scope, provider ?? null, provider ?? null) as Array<{ id: string }>;
     await Promise.all(rows.map(({ id }) => this.stop(id)));
     const removed = this.deps.db.transaction(() =>
-      rows.reduce((count, { id }) => count + this.deps.db.prepare('DELETE FROM chat_sessions WHERE id = ?').run(id).changes, 0),
+      rows.reduce((count, { id }) => count + this.sql('DELETE FROM chat_sessions WHERE id = ?').run(id).changes, 0),
     )();
     return { ended: removed };
   }
@@ -209,9 +212,8 @@ export class ChatService {
   }
 
   private findOrCreate(request: ChatTurnRequest): SessionRow {
-    const db = this.deps.db;
-    const existing = db
-      .prepare('SELECT * FROM chat_sessions WHERE kind = ? AND scope = ? AND provider = ?')
+    const existing = this
+      .sql('SELECT * FROM chat_sessions WHERE kind = ? AND scope = ? AND provider = ?')
       .get(request.kind, request.scope, request.provider) as SessionRow | undefined;
     if (existing) return existing;
     const now = Date.now();
@@ -219,7 +221,7 @@ export class ChatService {
       id: randomUUID(), kind: request.kind, scope: request.scope, provider: request.provider, cwd: request.cwd,
       cli_session_id: null, context: request.context ?? null, state: 'idle', created_at: now, updated_at: now,
     };
-    db.prepare(
+    this.sql(
       `INSERT INTO chat_sessions (id, kind, scope, provider, cwd, cli_session_id, context, state, created_at, updated_at)
        VALUES (@id, @kind, @scope, @provider, @cwd, @cli_session_id, @context, @state, @created_at, @updated_at)`,
     ).run(row);
@@ -231,10 +233,10 @@ export class ChatService {
     const db = this.deps.db;
     return db.transaction(() => {
       const now = Date.now();
-      const insert = db.prepare('INSERT INTO chat_messages (session_id, role, content, status, created_at) VALUES (?, ?, ?, ?, ?)');
+      const insert = this.sql('INSERT INTO chat_messages (session_id, role, content, status, created_at) VALUES (?, ?, ?, ?, ?)');
       insert.run(sessionId, 'user', message, 'complete', now);
       const assistant = insert.run(sessionId, 'assistant', '', 'running', now);
-      db.prepare("UPDATE chat_sessions SET state = 'running', updated_at = ? WHERE id = ?").run(now, sessionId);
+      this.sql("UPDATE chat_sessions SET state = 'running', updated_at = ? WHERE id = ?").run(now, sessionId);
       return Number(assistant.lastInsertRowid);
     })();
   }
@@ -244,8 +246,8 @@ export class ChatService {
     const db = this.deps.db;
     try {
       db.transaction(() => {
-        if (assistantId !== null) db.prepare('UPDATE chat_messages SET content = ?, status = ? WHERE id = ?').run(text, outcome, assistantId);
-        db.prepare('UPDATE chat_sessions SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), sessionId);
+        if (assistantId !== null) this.sql('UPDATE chat_messages SET content = ?, status = ? WHERE id = ?').run(text, outcome, assistantId);
+        this.sql('UPDATE chat_sessions SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), sessionId);
       })();
     } catch (error) {
       // The database may already be closed at shutdown; the next start marks the turn interrupted.
@@ -256,7 +258,7 @@ export class ChatService {
   }
 
   private setCliSession(sessionId: string, cliSessionId: string): void {
-    this.deps.db.prepare('UPDATE chat_sessions SET cli_session_id = ? WHERE id = ?').run(cliSessionId, sessionId);
+    this.sql('UPDATE chat_sessions SET cli_session_id = ? WHERE id = ?').run(cliSessionId, sessionId);
   }
 
   /** Turns recorded as running that no live turn of ours is behind (all, or one session's). */
@@ -264,22 +266,31 @@ export class ChatService {
     const db = this.deps.db;
     const ids = (
       sessionId === undefined
-        ? db.prepare("SELECT id FROM chat_sessions WHERE state = 'running'").all()
-        : db.prepare("SELECT id FROM chat_sessions WHERE state = 'running' AND id = ?").all(sessionId)
+        ? this.sql("SELECT id FROM chat_sessions WHERE state = 'running'").all()
+        : this.sql("SELECT id FROM chat_sessions WHERE state = 'running' AND id = ?").all(sessionId)
     ) as Array<{ id: string }>;
     const stale = ids.filter(({ id }) => !this.active.has(id));
     db.transaction(() => {
       for (const { id } of stale) {
-        db.prepare("UPDATE chat_sessions SET state = 'interrupted', updated_at = ? WHERE id = ?").run(Date.now(), id);
-        db.prepare("UPDATE chat_messages SET status = 'interrupted' WHERE session_id = ? AND status = 'running'").run(id);
+        this.sql("UPDATE chat_sessions SET state = 'interrupted', updated_at = ? WHERE id = ?").run(Date.now(), id);
+        this.sql("UPDATE chat_messages SET status = 'interrupted' WHERE session_id = ? AND status = 'running'").run(id);
       }
     })();
     if (stale.length) this.deps.log.warn({ sessions: stale.map(({ id }) => id) }, 'chat turns interrupted by a gateway restart');
   }
 
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.deps.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   private messages(sessionId: string): ChatMessage[] {
-    const rows = this.deps.db
-      .prepare('SELECT id, role, content, status, created_at FROM chat_messages WHERE session_id = ? ORDER BY id')
+    const rows = this
+      .sql('SELECT id, role, content, status, created_at FROM chat_messages WHERE session_id = ? ORDER BY id')
       .all(sessionId) as MessageRow[];
     return rows.map((row) => ({
       id: row.id, role: row.role, content: row.content, status: row.status, createdAt: new Date(row.created_at).toISOString(),
