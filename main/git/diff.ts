@@ -87,17 +87,17 @@ export class DiffReader {
     const cap = Math.min(options.maxBytes ?? DEFAULT_DIFF_CAP, MAX_DIFF_CAP);
     const base = await this.baseCommit(repoPath, options.baseRef, signal);
     const only = options.filePath === undefined ? undefined : literalPathspec(repoPath, options.filePath);
-    const stats = await this.fileStats(repoPath, [base], signal, only);
-    if (!only) stats.files.push(...(await this.untracked(repoPath, signal)));
-
     // Lockfiles are left out of the text unless the caller asked for that very file.
     const pathspecs = only ? [only] : ['.', ...[...LOCKFILES].map((name) => `:(exclude,glob)**/${name}`)];
-    const text = await this.git.raw(
-      repoPath,
-      ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', base, '--', ...pathspecs],
-      'diff',
-      { signal, maxBuffer: cap },
-    );
+    const [stats, untracked, text] = await Promise.all([
+      this.fileStats(repoPath, [base], signal, only),
+      only ? [] : this.untracked(repoPath, signal),
+      this.git.raw(repoPath, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', base, '--', ...pathspecs], 'diff', {
+        signal,
+        maxBuffer: cap,
+      }),
+    ]);
+    stats.files.push(...untracked);
     if (text.exitCode !== 0 && !text.truncated) {
       throw new BadRequest(`git diff failed: ${text.stderr.trim()}`, { field: options.filePath ? 'filePath' : 'baseBranch' });
     }
