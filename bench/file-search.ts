@@ -2,8 +2,9 @@
 // untracked and ignored ones), searched through the real FileSearch service, and the
 // same queries through `git ls-files | fzf --filter` (Debian's fzf) in the same run.
 //
-//   node --import tsx bench/file-search.ts [--files 100000] [--queries 200]
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+//   node --import tsx bench/file-search.ts [--files 100000] [--queries 200] [--repo DIR]
+// --repo DIR keeps the generated repository there (and reuses it on the next run).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FileSearch } from '../main/files/search.js';
@@ -14,6 +15,7 @@ import { Supervisor } from '../main/supervisor/supervisor.js';
 
 const FILES = numberArg('--files', 100_000);
 const QUERIES = numberArg('--queries', 200);
+const KEPT_REPO = stringArg('--repo');
 const LIMIT = 50;
 
 const WORDS = (
@@ -120,22 +122,63 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 const summary = (values: readonly number[]) =>
-  `p50 ${percentile(values, 50).toFixed(1)} ms, p90 ${percentile(values, 90).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
+  `min ${Math.min(...values).toFixed(1)} ms, p50 ${percentile(values, 50).toFixed(1)} ms, p90 ${percentile(values, 90).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
-function numberArg(flag: string, fallback: number): number {
+const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
+/** CPU time of finished children (Linux /proc: cutime + cstime, 100 ticks a second); NaN elsewhere. */
+function childrenCpuMs(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function stringArg(flag: string): string | undefined {
   const at = process.argv.indexOf(flag);
-  return at === -1 ? fallback : Number(process.argv[at + 1]);
+  return at === -1 ? undefined : process.argv[at + 1];
+}
+
+function numberArg(flag: string, fallback: number): number {
+  const value = stringArg(flag);
+  return value === undefined ? fallback : Number(value);
+}
+
+/** Writes and commits the repository, unless a kept one is there; returns its tracked files. */
+async function prepareRepository(repo: string, run: (command: string, args: string[]) => Promise<string>): Promise<string[]> {
+  if (existsSync(path.join(repo, '.git'))) {
+    console.log(`reusing the repository in ${repo}`);
+    return (await run('git', ['ls-files', '-z'])).split('\0').filter((f) => f !== '' && f !== '.gitignore');
+  }
+  const t = performance.now();
+  const files = generatePaths(FILES);
+  mkdirSync(repo, { recursive: true });
+  writeTree(repo, files);
+  writeFileSync(path.join(repo, '.gitignore'), 'node_modules/\n*.log\n');
+  await run('git', ['init', '-q', '-b', 'main']);
+  await run('git', ['add', '-A']);
+  await run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.test', 'commit', '-q', '-m', 'generated']);
+  // What a working copy also holds: ignored dependencies (must not appear) and new files (must).
+  writeTree(repo, Array.from({ length: 2000 }, (_, i) => `node_modules/dep${i % 50}/lib/file${i}.js`));
+  writeTree(repo, Array.from({ length: 200 }, (_, i) => `scratch/untracked-note-${i}.md`));
+  console.log(
+    `repository: ${files.length} tracked + 200 untracked + 2000 ignored files, written and committed in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+  return files;
 }
 
 async function main(): Promise<void> {
   const supervisor = new Supervisor();
   const base = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'bench-file-search-')));
-  const repo = path.join(base, 'repo');
+  const repo = KEPT_REPO ? path.resolve(KEPT_REPO) : path.join(base, 'repo');
   const db = openDatabase(path.join(base, 'bench.db'));
   let search: FileSearch | null = null;
-  const run = async (command: string, args: string[], cwd = repo) => {
-    const result = await supervisor.run(command, args, { cwd, timeoutMs: 300_000, maxBuffer: 256 * 1024 * 1024 });
+  const run = async (command: string, args: string[]) => {
+    const result = await supervisor.run(command, args, { cwd: repo, timeoutMs: 300_000, maxBuffer: 256 * 1024 * 1024 });
+    // fzf --filter exits 1 when nothing matches: that is an answer, not a failure.
     if (result.exitCode !== 0 && !(command === 'sh' && result.exitCode === 1)) {
       throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
     }
@@ -143,22 +186,12 @@ async function main(): Promise<void> {
   };
   try {
     console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-    let t = performance.now();
-    const files = generatePaths(FILES);
-    mkdirSync(repo);
-    writeTree(repo, files);
-    writeFileSync(path.join(repo, '.gitignore'), 'node_modules/\n*.log\n');
-    await run('git', ['init', '-q', '-b', 'main']);
-    await run('git', ['add', '-A']);
-    await run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.test', 'commit', '-q', '-m', 'generated']);
-    // What a working copy also holds: ignored dependencies (must not appear) and new files (must).
-    writeTree(repo, Array.from({ length: 2000 }, (_, i) => `node_modules/dep${i % 50}/lib/file${i}.js`));
-    writeTree(repo, Array.from({ length: 200 }, (_, i) => `scratch/untracked-note-${i}.md`));
-    const setupMs = performance.now() - t;
-    console.log(`repository: ${files.length} tracked + 200 untracked + 2000 ignored files, written and committed in ${(setupMs / 1000).toFixed(1)} s`);
+    const files = (await prepareRepository(repo, run)).sort();
+    seed = 4242; // the same queries for the same files, fresh or reused
+    let t: number;
 
     const guard = new WorkspaceGuard({ settings: new SettingsStore(db), listRepoRoots: () => [] });
-    await guard.setWorkspaceRoot(base);
+    await guard.setWorkspaceRoot(path.dirname(repo));
     search = new FileSearch({ supervisor, guard });
     const queries = generateQueries(files, QUERIES);
     const rssBefore = process.memoryUsage().rss;
@@ -166,31 +199,50 @@ async function main(): Promise<void> {
     t = performance.now();
     const cold = await search.search({ repo, query: queries[0], limit: LIMIT });
     const coldMs = performance.now() - t;
-    if (cold.total === 0 && queries[0] !== 'a') console.warn('first query matched nothing');
 
     const warm: number[] = [];
+    const warmCpu: number[] = [];
     const ours: string[][] = [];
     for (const query of queries) {
       t = performance.now();
+      const cpu = process.cpuUsage();
       const result = await search.search({ repo, query, limit: LIMIT });
       warm.push(performance.now() - t);
+      const used = process.cpuUsage(cpu);
+      warmCpu.push((used.user + used.system) / 1000);
       ours.push(result.files.map((f) => f.path));
     }
     const memory = process.memoryUsage();
+    console.log(`cold first query (git ls-files + index build + query): ${coldMs.toFixed(0)} ms`);
+    console.log(`warm queries (${queries.length}, limit ${LIMIT}, through FileSearch.search): ${summary(warm)}`);
+    console.log(`  CPU time of those queries (what an idle core would take): ${summary(warmCpu)}, mean ${mean(warmCpu).toFixed(1)} ms`);
+    const slowest = queries.map((query, k) => ({ query, ms: warm[k] })).sort((a, b) => b.ms - a.ms).slice(0, 5);
+    console.log(`slowest warm queries: ${slowest.map((s) => `${JSON.stringify(s.query)} ${s.ms.toFixed(1)} ms`).join(', ')}`);
+    console.log(
+      `process RSS with the index loaded: ${mb(memory.rss)} (before the index: ${mb(rssBefore)}; heap ${mb(memory.heapUsed)}, array buffers ${mb(memory.arrayBuffers)})`,
+    );
 
     const listing = path.join(base, 'listing.txt');
+    t = performance.now();
     writeFileSync(listing, await run('git', ['ls-files', '--cached', '--others', '--exclude-standard']));
+    console.log(`git ls-files --cached --others --exclude-standard alone: ${(performance.now() - t).toFixed(0)} ms`);
     const fzfPipeline: number[] = [];
     const fzfAlone: number[] = [];
+    let pipelineCpu = 0;
+    let aloneCpu = 0;
     let agreeTop1 = 0;
     let comparable = 0;
     for (const [k, query] of queries.entries()) {
       t = performance.now();
+      let cpu = childrenCpuMs();
       await run('sh', ['-c', 'git ls-files --cached --others --exclude-standard | fzf --filter "$1" | head -n 50', 'sh', query]);
       fzfPipeline.push(performance.now() - t);
+      pipelineCpu += childrenCpuMs() - cpu;
       t = performance.now();
+      cpu = childrenCpuMs();
       const out = await run('sh', ['-c', 'fzf --filter "$1" < "$2" | head -n 50', 'sh', query, listing]);
       fzfAlone.push(performance.now() - t);
+      aloneCpu += childrenCpuMs() - cpu;
       const theirs = out.split('\n').filter(Boolean);
       if (theirs.length > 0 && ours[k].length > 0) {
         comparable++;
@@ -198,16 +250,11 @@ async function main(): Promise<void> {
       }
     }
 
-    console.log(`cold first query (git ls-files + index build + query): ${coldMs.toFixed(0)} ms`);
-    console.log(`warm queries (${queries.length}, limit ${LIMIT}, through FileSearch.search): ${summary(warm)}`);
-    console.log(`git ls-files | fzf --filter (same queries):          ${summary(fzfPipeline)}`);
-    console.log(`fzf --filter < file list (no git):                   ${summary(fzfAlone)}`);
-    const slowest = queries.map((query, k) => ({ query, ms: warm[k] })).sort((a, b) => b.ms - a.ms).slice(0, 5);
-    console.log(`slowest warm queries: ${slowest.map((s) => `${JSON.stringify(s.query)} ${s.ms.toFixed(1)} ms`).join(', ')}`);
+    const perQuery = (total: number) => (Number.isNaN(total) ? 'n/a' : `${(total / queries.length).toFixed(1)} ms`);
+    console.log(`git ls-files | fzf --filter (same queries):          ${summary(fzfPipeline)}; CPU mean ${perQuery(pipelineCpu)}`);
+    console.log(`fzf --filter < file list (no git):                   ${summary(fzfAlone)}; CPU mean ${perQuery(aloneCpu)}`);
     console.log(`our top hit is in fzf's top 10 for ${agreeTop1}/${comparable} queries that both answer`);
-    console.log(
-      `process RSS with the index loaded: ${mb(memory.rss)} (before the index: ${mb(rssBefore)}; heap ${mb(memory.heapUsed)}, array buffers ${mb(memory.arrayBuffers)})`,
-    );
+    console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     search?.close();
     db.close();

@@ -261,7 +261,7 @@ class RepoIndex {
       }
     }
     const byDepth = [...dirs].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
-    const max = this.options.maxWatchedDirs ?? 1000;
+    const max = this.options.maxWatchedDirs ?? 400;
     return [this.root, ...byDepth.slice(0, max - 1).map((dir) => path.join(this.root, dir))];
   }
 }

@@ -108,11 +108,14 @@ export class WorkspaceGuard {
   async resolve(userPath: string): Promise<string> {
     const syntaxProblem = checkSyntax(userPath);
     if (syntaxProblem) throw notAllowed(`the path ${syntaxProblem}`);
-    const [real, denied] = await Promise.all([realpathOfNearestExisting(path.resolve(userPath)), this.deniedPaths()]);
+    const root = this.workspaceRoot();
+    const [real, denied, allowed] = await Promise.all([
+      realpathOfNearestExisting(path.resolve(userPath)),
+      this.deniedPaths(),
+      realpaths(root === null ? [] : [root, ...this.options.listRepoRoots()]),
+    ]);
     if (this.deniedMatch(real, denied)) throw notAllowed('it is inside a folder that holds secrets');
-
-    const root = this.requireWorkspaceRoot();
-    const allowed = await realpaths([root, ...this.options.listRepoRoots()]);
+    this.requireWorkspaceRoot();
     if (!allowed.some((parent) => isInside(real, parent))) {
       throw notAllowed('it is outside the workspace root and the managed repositories');
     }
