@@ -76,6 +76,8 @@ test('a request from another client waits for the UI; allow, deny, and revoke', 
   await expect(card.getByTestId('approval-claims')).toContainText('Symphony cloud executor');
   await expect(page.getByTestId('pending-count')).toHaveText('1');
   await saveScreenshot(page, 'approvals', testInfo);
+  // The README's picture (docs/screenshot.png is a copy of this one).
+  await saveScreenshot(page, 'readme', testInfo, { fullPage: false });
 
   await card.getByTestId('allow-once').click();
   const allowed = await waiting;
