@@ -168,6 +168,14 @@ describe('git actions on a real repository', () => {
     await fx.sh(fx.repo, 'reset', '--quiet', '--hard', 'origin/main');
   });
 
+  test('sync-status offline still answers from the last fetch, with the fetch error', async () => {
+    const other = await fx.clone('offline');
+    await fx.sh(other, 'remote', 'set-url', 'origin', path.join(fx.root, 'gone.git'));
+    const sync = await fx.git.syncStatus(other);
+    assert.deepEqual([sync.fetched, sync.isUpToDate, sync.aheadBy, sync.behindBy], [false, true, 0, 0]);
+    assert.match(sync.fetchError ?? '', /gone\.git/);
+  });
+
   test('a path outside the guard is 403 before git runs', async () => {
     await rejectsWith(fx.git.runAction({ action: 'status', repoPath: '/etc' }), 403, 'path_not_allowed');
   });

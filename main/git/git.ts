@@ -173,7 +173,6 @@ export class GitService {
 
   /** Fetches, then compares the current branch with its upstream. */
   async syncStatus(repoPath: string, signal?: AbortSignal): Promise<SyncStatus> {
-    const before = await this.status(repoPath, signal);
     const fetch = await this.git.raw(repoPath, ['fetch', '--quiet', '--prune'], 'fetch', { signal, timeoutMs: NETWORK_TIMEOUT_MS });
     const fetched = fetch.exitCode === 0;
     const status = await this.status(repoPath, signal);
@@ -185,7 +184,8 @@ export class GitService {
       upstream: status.upstream,
       fetched,
     };
-    if (!fetched && before.headSha !== null) result.fetchError = fetch.stderr.trim() || 'git fetch failed';
+    // Offline is not an error here: the answer is still right as of the last fetch.
+    if (!fetched) result.fetchError = fetch.stderr.trim() || 'git fetch failed';
     if (!status.upstream && status.headSha) {
       // Never pushed: everything not on any remote counts as ahead.
       const count = await this.git.run(repoPath, ['rev-list', '--count', 'HEAD', '--not', '--remotes'], 'rev-list', { signal });
