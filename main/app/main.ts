@@ -3,7 +3,7 @@
 // `--headless` runs the gateway with no window and no tray.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow } from 'electron';
+import { app, dialog, BrowserWindow } from 'electron';
 import { findDeepLink } from '../auth/deep-link.js';
 import { PRODUCT_NAME, packageRoot, resolveDataDir } from '../config/paths.js';
 import { startGateway, type RunningGateway } from '../gateway/server.js';
@@ -58,7 +58,10 @@ if (!app.requestSingleInstanceLock()) {
   const firstLink = findDeepLink(process.argv);
   if (firstLink) earlyLinks.push(firstLink);
   start().catch((error: unknown) => {
+    // E.g. all four gateway ports taken: the message names them and what holds them.
+    const message = error instanceof Error ? error.message : String(error);
     console.error('Symphony Desktop failed to start:', error);
+    if (!headless) dialog.showErrorBox('Symphony Desktop could not start', message);
     app.exit(1);
   });
 }
@@ -69,8 +72,12 @@ async function start(): Promise<void> {
     secretStore: 'keychain',
     dataDir: app.getPath('userData'),
     rendererOrigins: [RENDERER_ORIGIN],
+    reapOrphans: true,
   });
-  const gateway = await startGateway(services);
+  const gateway = await startGateway(services).catch(async (error: unknown) => {
+    await services.close();
+    throw error;
+  });
   running = { services, gateway, dispose: [] };
   app.on('before-quit', onBeforeQuit);
   // Ctrl-C under `npm start`, or a service manager stopping us: quit the same orderly way.
