@@ -81,3 +81,13 @@ describe('FileIndex ranking', () => {
     }
   });
 });
+
+describe('FileIndex refinement while typing', () => {
+  it('answers a query that extends the previous one exactly as a fresh index would', () => {
+    const paths = Array.from({ length: 3000 }, (_, i) => `src/mod${i % 53}/Sub${i % 7}/file_${(i * 31) % 997}.ts`);
+    const typing = index(paths);
+    for (const query of ['f', 'fi', 'fil', 'file_9', 'file_9 ', 'file_9 s', 'file_9 sub3', 'file_9 Sub3', 'mod', 'x', 'xy', 'm']) {
+      assert.deepEqual(typing.query(query, 20), index(paths).query(query, 20), query);
+    }
+  });
+});

@@ -44,6 +44,11 @@ export class FileIndex {
   private readonly maxBonus: Uint8Array;
   private readonly scratch = new Scratch();
   readonly size: number;
+  // What the last query matched: a query that extends it (typing on) can only match a
+  // subset (each term's prefix is a subsequence of it), so it scans just those.
+  private lastQuery: string | null = null;
+  private lastMatches: Int32Array = new Int32Array(0);
+  private readonly matchBuffers = new AlternatingBuffers(() => new Int32Array(this.size));
 
   /** `listing`: paths separated (or terminated) by NUL, e.g. `git ls-files -z` output. */
   constructor(listing: string) {
@@ -100,10 +105,14 @@ export class FileIndex {
       patternChars += term.codes.length;
     }
     const top = new TopK(limit);
+    const matches = this.matchBuffers.next();
+    const previous = this.lastQuery !== null && query.startsWith(this.lastQuery) ? this.lastMatches : null;
+    const candidates = previous ? previous.length : this.size;
     let total = 0;
-    for (let i = 0; i < this.size; i++) {
+    for (let n = 0; n < candidates; n++) {
+      const i = previous ? previous[n] : n;
       if ((this.masks[i] & queryMask) !== queryMask || !this.matchesAll(i, terms)) continue;
-      total++;
+      matches[total++] = i;
       const length = this.starts[i + 1] - this.starts[i];
       let names = 0;
       for (const term of terms) names += this.nameBonus(i, term);
@@ -111,6 +120,8 @@ export class FileIndex {
       if (!top.admits(scoreCeiling(patternChars, terms.length, this.maxBonus[i]) + names, length)) continue;
       top.offer(i, this.alignmentScore(i, terms, top.minScoreToEnter(length) - names) + names, length);
     }
+    this.lastQuery = query;
+    this.lastMatches = matches.subarray(0, total);
     return { hits: top.sorted().map(({ index, score }) => this.hit(index, score, terms)), total };
   }
 
@@ -267,5 +278,19 @@ class TopK {
     [index[a], index[b]] = [index[b], index[a]];
     [score[a], score[b]] = [score[b], score[a]];
     [length[a], length[b]] = [length[b], length[a]];
+  }
+}
+
+/** Two buffers used in turn: one holds the last query's matches while the next fills the other. */
+class AlternatingBuffers {
+  private buffers: Int32Array[] = [];
+  private turn = 0;
+
+  constructor(private readonly allocate: () => Int32Array) {}
+
+  next(): Int32Array {
+    this.turn = 1 - this.turn;
+    this.buffers[this.turn] ??= this.allocate();
+    return this.buffers[this.turn];
   }
 }
