@@ -1,7 +1,7 @@
 // The chat routes through a real gateway, with the real claude and codex CLIs talking
 // to the loopback mock model API (and the in-process fake provider for stream mechanics).
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -46,7 +46,11 @@ function events(text: string): NormalizedEvent[] {
 const textOf = (all: NormalizedEvent[]) => all.flatMap((e) => (e.type === 'text' ? [e.content] : [])).join('');
 
 /** A POST whose NDJSON reply is read line by line while it streams. */
-async function openStream(path: string, json: unknown): Promise<{ res: IncomingMessage; lines: AsyncIterator<string>; close(): void }> {
+async function openStream(
+  path: string,
+  json: unknown,
+  auth: Record<string, string> = { 'X-Desktop-Gateway-Token': gw.token },
+): Promise<{ res: IncomingMessage; lines: AsyncIterator<string>; close(): void }> {
   const body = JSON.stringify(json);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -54,7 +58,7 @@ async function openStream(path: string, json: unknown): Promise<{ res: IncomingM
         host: '127.0.0.1', port: gw.port, path, method: 'POST',
         headers: {
           Host: `127.0.0.1:${gw.port}`, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)),
-          'X-Desktop-Gateway-Token': gw.token,
+          ...auth,
         },
       },
       (res) => resolve({ res, lines: createInterface({ input: res })[Symbol.asyncIterator](), close: () => req.destroy() }),
@@ -157,6 +161,29 @@ describe('chat routes', () => {
     assert.equal(first[0].type, 'status');
     stream.close();
     await until(() => gw.services.chats.list('terminal').find((s) => s.provider === 'fake')?.state === 'killed', 'the fake turn to stop');
+  });
+
+  test("a paired web origin's terminal chat asks the desktop before a tool runs", async () => {
+    const origin = 'https://app.example.test';
+    const session = await gw.pair(origin);
+    api.script(
+      { kind: 'tool', name: 'Bash', input: { command: 'touch approved.txt', description: 'touch' } },
+      { kind: 'text', text: 'made it' },
+    );
+    const stream = await openStream('/api/gateway/terminal-chat', { message: 'make a file' }, { 'X-Desktop-Session-Token': session, Origin: origin });
+    assert.equal(stream.res.statusCode, 200);
+    const asked = await readUntil(stream.lines, 'approval_request');
+    const request = asked.at(-1);
+    assert.equal(request?.type === 'approval_request' ? request.toolName : request?.type, 'Bash');
+    await until(() => gw.services.approvals.list().length === 1, 'the approval to be pending');
+    const [pending] = gw.services.approvals.list();
+    assert.equal(pending.operation, 'terminal_chat');
+    assert.match(JSON.stringify(pending.args), /touch approved\.txt/);
+    gw.services.approvals.decide(pending.id, { decision: 'allow_once' });
+    const rest = await readUntil(stream.lines, 'done');
+    assert.ok(rest.some((e) => e.type === 'approval_request' && e.decision === 'allow'));
+    assert.equal(rest.find((e) => e.type === 'tool_result')?.isError, false);
+    assert.equal(existsSync(join(dirs.cwd, 'approved.txt')), true);
   });
 
   test('ticket chats are read-only: claude gets reading tools only and its Bash call is refused', async () => {
