@@ -166,7 +166,11 @@ function parseTap(tap) {
   counts.skipped = total('skipped');
   let current = null;
   const finish = () => {
-    if (current?.failed && current.type !== 'suite') counts.failures.push(`${current.name} (${current.location ?? '?'})`);
+    if (current?.failed && current.type !== 'suite') {
+      // A file that fails to load is reported under its absolute path and line 1.
+      const name = path.isAbsolute(current.name) ? `${path.relative(ROOT, current.name)} (did not load or run)` : current.name;
+      counts.failures.push(name === current.name ? `${name} (${current.location ?? '?'})` : name);
+    }
     current = null;
   };
   for (const line of tap.split('\n')) {
