@@ -49,6 +49,7 @@ export class FileIndex {
   private lastQuery: string | null = null;
   private lastMatches: Int32Array = new Int32Array(0);
   private readonly matchBuffers = new AlternatingBuffers(() => new Int32Array(this.size));
+  private deferredBuffer: Int32Array | null = null;
 
   /** `listing`: paths separated (or terminated) by NUL, e.g. `git ls-files -z` output. */
   constructor(listing: string) {
@@ -82,6 +83,10 @@ export class FileIndex {
     this.starts[count] = start;
   }
 
+  private get deferred(): Int32Array {
+    return (this.deferredBuffer ??= new Int32Array(this.size));
+  }
+
   path(i: number): string {
     return this.listing.slice(this.starts[i], this.starts[i + 1] - 1);
   }
@@ -108,18 +113,26 @@ export class FileIndex {
     const matches = this.matchBuffers.next();
     const previous = this.lastQuery !== null && query.startsWith(this.lastQuery) ? this.lastMatches : null;
     const candidates = previous ? previous.length : this.size;
+    const consider = (i: number, names: number, windowFound: boolean) => {
+      const length = this.starts[i + 1] - this.starts[i];
+      // Most matches cannot enter the top k even with a perfect alignment: skip their DP.
+      if (!top.admits(scoreCeiling(patternChars, terms.length, this.maxBonus[i]) + names, length, i)) return;
+      top.offer(i, this.alignmentScore(i, terms, top.minScoreToEnter(length, i) - names, windowFound) + names, length);
+    };
+    // Paths whose file name holds the query go first: they fill the top k with high
+    // scores, so that the rest mostly fail the ceiling test above without any DP.
     let total = 0;
+    let deferred = 0;
     for (let n = 0; n < candidates; n++) {
       const i = previous ? previous[n] : n;
       if ((this.masks[i] & queryMask) !== queryMask || !this.matchesAll(i, terms)) continue;
       matches[total++] = i;
-      const length = this.starts[i + 1] - this.starts[i];
       let names = 0;
       for (const term of terms) names += this.nameBonus(i, term);
-      // Most matches cannot enter the top k even with a perfect alignment: skip their DP.
-      if (!top.admits(scoreCeiling(patternChars, terms.length, this.maxBonus[i]) + names, length)) continue;
-      top.offer(i, this.alignmentScore(i, terms, top.minScoreToEnter(length) - names) + names, length);
+      if (names > 0) consider(i, names, true);
+      else this.deferred[deferred++] = i;
     }
+    for (let n = 0; n < deferred; n++) consider(this.deferred[n], 0, false);
     this.lastQuery = query;
     this.lastMatches = matches.subarray(0, total);
     return { hits: top.sorted().map(({ index, score }) => this.hit(index, score, terms)), total };
@@ -134,9 +147,9 @@ export class FileIndex {
     return true;
   }
 
-  private alignmentScore(i: number, terms: readonly Term[], minScore: number): number {
-    if (terms.length === 1) {
-      // findWindow of the only term is still in scratch.
+  /** `windowFound`: findWindow just ran for this path's only term, and scratch still holds it. */
+  private alignmentScore(i: number, terms: readonly Term[], minScore: number, windowFound: boolean): number {
+    if (terms.length === 1 && windowFound) {
       const term = terms[0];
       return scoreWindow(term.caseSensitive ? this.codes : this.lower, this.bonus, term.codes, this.scratch, minScore, this.maxBonus[i]);
     }
@@ -220,16 +233,17 @@ class TopK {
     }
   }
 
-  /** Could an entry with this score and length get in? (A later index never wins a full tie.) */
-  admits(score: number, length: number): boolean {
+  /** Could an entry with this score, length and index get in? */
+  admits(score: number, length: number, index: number): boolean {
     if (this.count < this.k) return this.k > 0;
-    return this.score[0] < score || (this.score[0] === score && this.length[0] > length);
+    return this.worse(0, score, length, index);
   }
 
-  /** The lowest score with which an entry of this length gets in (scores are integers). */
-  minScoreToEnter(length: number): number {
+  /** The lowest score with which this entry gets in (scores are integers). */
+  minScoreToEnter(length: number, index: number): number {
     if (this.count < this.k) return Number.NEGATIVE_INFINITY;
-    return this.length[0] > length ? this.score[0] : this.score[0] + 1;
+    const winsTie = this.length[0] > length || (this.length[0] === length && this.index[0] > index);
+    return winsTie ? this.score[0] : this.score[0] + 1;
   }
 
   sorted(): { index: number; score: number; length: number }[] {
