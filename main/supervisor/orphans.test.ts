@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
+import { pino } from 'pino';
 import { openDatabase } from '../store/database.js';
+import { reapOrphans } from './orphans.js';
 import { bootId, readProcStat } from './procfs.js';
 import { ProcessRecords } from './records.js';
+import { psStartTime } from './start-time.js';
 import { Supervisor, type SupervisedChild } from './supervisor.js';
 import { isAlive, tempDir, waitFor } from './test-support.js';
 
@@ -122,4 +125,26 @@ test('list(), kill(id) and stopAll() cover every live tree', async () => {
   assert.deepEqual(supervisor.list(), []);
   for (const pid of [...children.map((c) => c.pid), ...grandchildren]) assert.equal(isAlive(pid), false);
   await assert.rejects(supervisor.start({ command: 'sleep', args: ['1'], cwd: process.cwd(), stdin: 'ignore', label: 'late' }), /shutting down/);
+});
+
+test('without /proc (macOS) the leader is identified by its ps start time', async (t) => {
+  const db = openDatabase(join(tempDir(t), 'gateway.sqlite'));
+  t.after(() => db.close());
+  const records = new ProcessRecords(db);
+  const orphan = execa('sh', ['-c', 'sleep 30'], { detached: true, reject: false });
+  const bystander = execa('sleep', ['30'], { detached: true, reject: false });
+  t.after(() => bystander.kill('SIGKILL'));
+  const orphanStart = await psStartTime(orphan.pid!);
+  const bystanderStart = await psStartTime(bystander.pid!);
+  assert.ok(orphanStart !== null && Math.abs(orphanStart - Date.now() / 1000) < 10, `ps start time ${orphanStart}`);
+  const base = { command: 'sh', args: [], cwd: null, owner: null, startedAt: Date.now(), bootId: null, supervisorId: 'crashed', hostPid: process.pid, hostStartTime: null, state: 'running', exitCode: null, signal: null, endedAt: null };
+  records.insert({ ...base, id: 'orphan', pid: orphan.pid!, pgid: orphan.pid!, label: 'orphan', procStartTime: orphanStart });
+  records.insert({ ...base, id: 'reused', startedAt: base.startedAt + 1, pid: bystander.pid!, pgid: bystander.pid!, label: 'reused', procStartTime: bystanderStart! - 3600 });
+  const reaped = await reapOrphans(records, 'restarted', 1_000, pino({ level: 'silent' }), false);
+  assert.deepEqual(
+    reaped.map((p) => [p.record.id, p.killed]),
+    [['orphan', true], ['reused', false]],
+  );
+  await orphan;
+  assert.equal(isAlive(bystander.pid!), true);
 });

@@ -13,7 +13,7 @@ export interface ProcessRecord {
   label: string;
   owner: string | null;
   startedAt: number;
-  /** /proc/<pid>/stat start time (clock ticks after boot); null where unknown. */
+  /** Linux: /proc/<pid>/stat start time (clock ticks after boot); elsewhere ps's (epoch seconds); null where unknown. */
   procStartTime: number | null;
   bootId: string | null;
   supervisorId: string;
@@ -90,6 +90,11 @@ export class ProcessRecords {
     this.db
       .prepare('UPDATE processes SET state = ?, exit_code = ?, signal = ?, ended_at = ? WHERE id = ?')
       .run(end.state, end.exitCode ?? null, end.signal ?? null, Date.now(), id);
+  }
+
+  /** Where the start time is only known later (ps on macOS). */
+  setStartTime(id: string, procStartTime: number | null): void {
+    this.db.prepare('UPDATE processes SET proc_start_time = ? WHERE id = ?').run(procStartTime, id);
   }
 
   /** Short-lived run() children are only worth keeping while they run. */

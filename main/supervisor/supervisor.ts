@@ -13,9 +13,10 @@ import { SupervisedChild, type ChildExit, type ChildSpec, type ChildState } from
 import { cleanEnv } from './env.js';
 import { reapOrphans, type ReapedProcess } from './orphans.js';
 import { CappedLogFile, pruneLogDir, type OutputLine } from './output.js';
-import { bootId, readProcStat } from './procfs.js';
+import { bootId, hasProcfs, readProcStat } from './procfs.js';
 import { ProcessRecords } from './records.js';
 import { runToCompletion, type RunOptions, type RunResult } from './run.js';
+import { startTimeNow, startTimeOf } from './start-time.js';
 import { DEFAULT_GRACE_MS, killTree } from './tree-kill.js';
 
 export type { RunOptions, RunResult } from './run.js';
@@ -239,7 +240,7 @@ export class Supervisor {
         label: spec.label,
         owner: spec.owner ?? null,
         startedAt: startedAt.getTime(),
-        procStartTime: readProcStat(pid)?.startTime ?? null,
+        procStartTime: startTimeNow(pid),
         bootId: bootId(),
         supervisorId: this.id,
         hostPid: process.pid,
@@ -250,6 +251,9 @@ export class Supervisor {
         endedAt: null,
       }),
     );
+    if (!hasProcfs && process.platform !== 'win32') {
+      void startTimeOf(pid).then((time) => this.safely('record start time', () => this.records?.setStartTime(id, time)));
+    }
   }
 
   private openLogFile(label: string, id: string): CappedLogFile | null {
