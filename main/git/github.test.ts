@@ -37,6 +37,22 @@ describe('GitHub through gh', () => {
     assert.deepEqual(await github.user(), { login: 'octocat', name: 'The Octocat' });
   });
 
+  test('gh gets the SSH agent and no prompts, never a token from our environment', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { SSH_AUTH_SOCK: '/tmp/agent.sock', GH_TOKEN: 'ghp_secret', GITHUB_TOKEN: 'ghp_secret2' });
+    try {
+      await fake.answer([{ args: ['api', 'user'], stdout: { login: 'octocat', name: null } }]);
+      await github.user();
+    } finally {
+      for (const name of ['SSH_AUTH_SOCK', 'GH_TOKEN', 'GITHUB_TOKEN']) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+    }
+    const last = (await fake.calls()).at(-1);
+    assert.deepEqual(last?.env, { GH_PROMPT_DISABLED: '1', SSH_AUTH_SOCK: '/tmp/agent.sock' });
+  });
+
   test('gh not logged in is a 424 telling the user to run gh auth login', async () => {
     await fake.answer([
       {

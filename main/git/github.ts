@@ -5,7 +5,7 @@ import { AppError, BadRequest, Conflict, FailedDependency, NotFound, Unprocessab
 import type { RunResult } from '../supervisor/supervisor.js';
 import { toolMissing } from './errors.js';
 import type { GitService } from './git.js';
-import { checkStarted, NETWORK_TIMEOUT_MS, type ProcessRunner } from './runner.js';
+import { checkStarted, NETWORK_TIMEOUT_MS, toolEnv, type ProcessRunner } from './runner.js';
 import type { PathGuard } from './types.js';
 
 // No prompts, no pager, no update notices, no colour: gh must answer and exit.
@@ -162,7 +162,7 @@ export class GitHubService {
         signal: options.signal,
         timeoutMs: options.timeoutMs ?? NETWORK_TIMEOUT_MS,
         maxBuffer: MAX_OUTPUT,
-        env: GH_ENV,
+        env: toolEnv(GH_ENV),
       });
     } catch (error) {
       if (isAppError(error) && error.code === 'binary_missing') throw toolMissing('gh');

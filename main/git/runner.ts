@@ -20,6 +20,33 @@ const GIT_ENV: Record<string, string> = {
   GIT_OPTIONAL_LOCKS: '0',
 };
 
+// What git and gh need from our environment to reach the user's own credentials and
+// network, which the supervisor's clean environment leaves out: the SSH agent (push over
+// SSH), the session bus (gh and git credential helpers keep tokens in the keyring), and
+// the proxy settings. Passed by value, only when set.
+const PASSED_THROUGH = [
+  'SSH_AUTH_SOCK',
+  'SSH_AGENT_PID',
+  'DBUS_SESSION_BUS_ADDRESS',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'all_proxy',
+];
+
+export function toolEnv(own: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of PASSED_THROUGH) {
+    const value = process.env[name];
+    if (value) env[name] = value;
+  }
+  return { ...env, ...own };
+}
+
 export interface GitCallOptions {
   timeoutMs?: number;
   maxBuffer?: number;
@@ -45,7 +72,7 @@ export class GitRunner {
       maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
       signal: options.signal,
       input: options.input,
-      env: GIT_ENV,
+      env: toolEnv(GIT_ENV),
     };
     let result: RunResult;
     try {

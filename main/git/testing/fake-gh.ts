@@ -19,7 +19,12 @@ export interface FakeGhCall {
   args: string[];
   cwd: string;
   stdin: string;
+  /** The variables of RECORDED_ENV that gh was given. */
+  env: Record<string, string>;
 }
+
+/** Environment variables the fake records: what gh must get, and tokens it must not. */
+export const RECORDED_ENV = ['GH_PROMPT_DISABLED', 'SSH_AUTH_SOCK', 'GH_TOKEN', 'GITHUB_TOKEN', 'SYMPHONY_GATEWAY_TOKEN'];
 
 export interface FakeGh {
   /** Absolute path of the executable (for the `binaryPaths` gh override). */
@@ -35,7 +40,8 @@ const fs = require('node:fs');
 const args = process.argv.slice(2);
 let stdin = '';
 try { stdin = fs.readFileSync(0, 'utf8'); } catch {}
-fs.appendFileSync(${JSON.stringify(callsFile)}, JSON.stringify({ args, cwd: process.cwd(), stdin }) + '\\n');
+const env = Object.fromEntries(${JSON.stringify(RECORDED_ENV)}.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
+fs.appendFileSync(${JSON.stringify(callsFile)}, JSON.stringify({ args, cwd: process.cwd(), stdin, env }) + '\\n');
 const answers = JSON.parse(fs.readFileSync(${JSON.stringify(answersFile)}, 'utf8'));
 const found = answers.find((a) => JSON.stringify(a.args) === JSON.stringify(args));
 if (!found) {
