@@ -99,6 +99,8 @@ test.describe('an external https tab on a public origin', () => {
     const testInfo = test.info();
     if (unavailable) console.log(`skipped: ${unavailable}`);
     test.skip(Boolean(unavailable), unavailable ?? '');
+    // As the web app's client does: it reaches the gateway at localhost (the gateway listens on 127.0.0.1).
+    const gatewayUrl = `http://localhost:${gateway.port}`;
     const appOrigin = `https://${APP_HOST}:${site.port}`;
     const strangerOrigin = `https://${STRANGER_HOST}:${site.port}`;
     await gateway.cli('config', '--allowed-origin', appOrigin);
@@ -117,12 +119,12 @@ test.describe('an external https tab on a public origin', () => {
       const context = await browser.newContext({ ignoreHTTPSErrors: true });
       await context.grantPermissions(['local-network-access'], { origin: appOrigin });
       const page = await context.newPage();
-      const seen = await watchGatewayResponses(context, page, gateway.url);
+      const seen = await watchGatewayResponses(context, page, gatewayUrl);
       await page.goto(`${appOrigin}/`);
       expect(await page.evaluate('window.isSecureContext')).toBe(true);
 
       const { challengeToken } = await gateway.pair(appOrigin);
-      const result = await pairAndCall(page, gateway.url, challengeToken);
+      const result = await pairAndCall(page, gatewayUrl, challengeToken);
       expect(result.probe).toMatchObject({ status: 'ok', port: gateway.port });
       expect(result.exchangeStatus).toBe(200);
       expect(result.sessionOrigin).toBe(appOrigin);
@@ -137,23 +139,25 @@ test.describe('an external https tab on a public origin', () => {
       // The same page without the permission: Chromium never lets the request out.
       const unpermitted = await browser.newContext({ ignoreHTTPSErrors: true });
       const blockedPage = await unpermitted.newPage();
+      const blockedSeen = await watchGatewayResponses(unpermitted, blockedPage, gatewayUrl);
       await blockedPage.goto(`${appOrigin}/`);
-      const blocked = await tryFetch(blockedPage, `${gateway.url}/api/gateway/version`, {
+      const blocked = await tryFetch(blockedPage, `${gatewayUrl}/api/gateway/version`, {
         headers: { 'X-Desktop-Session-Token': result.sessionToken },
       });
       expect(blocked.status).toBeNull();
       expect(blocked.error).toContain('Failed to fetch');
+      expect(blockedSeen, 'not even a preflight reached the gateway').toEqual([]);
       await unpermitted.close();
 
       // An origin that never paired, even with the permission and a stolen session token.
       await context.grantPermissions(['local-network-access'], { origin: strangerOrigin });
       const stranger = await context.newPage();
-      const strangerSeen = await watchGatewayResponses(context, stranger, gateway.url);
+      const strangerSeen = await watchGatewayResponses(context, stranger, gatewayUrl);
       await stranger.goto(`${strangerOrigin}/`);
-      const stolen = await tryFetch(stranger, `${gateway.url}/api/gateway/version`, {
+      const stolen = await tryFetch(stranger, `${gatewayUrl}/api/gateway/version`, {
         headers: { 'X-Desktop-Session-Token': result.sessionToken },
       });
-      const exchange = await tryFetch(stranger, `${gateway.url}/gateway-auth/exchange`, {
+      const exchange = await tryFetch(stranger, `${gatewayUrl}/gateway-auth/exchange`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ challengeToken: 'x'.repeat(43) }),
