@@ -53,9 +53,11 @@ test('switching stores explicitly moves the secrets over', { skip: keychainSkip 
 
 // libsecret reads the bus address once per process, so the no-keychain cases run in
 // a child whose DBUS_SESSION_BUS_ADDRESS points at a socket that does not exist.
-async function openWithoutKeychain(dataDir: string, modes: string[]) {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testing', 'open-without-keychain.ts');
-  const result = await new Supervisor().run(process.execPath, ['--import', 'tsx', script, dataDir, ...modes], {
+async function openWithoutKeychain(dataDir: string, modes: string[], { hideKeytar = false } = {}) {
+  const testing = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testing');
+  const preload = hideKeytar ? ['--import', path.join(testing, 'without-keytar.mjs')] : [];
+  const args = [...preload, '--import', 'tsx', path.join(testing, 'open-without-keychain.ts'), dataDir, ...modes];
+  const result = await new Supervisor().run(process.execPath, args, {
     env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${path.join(dataDir, 'no-such-bus')}`, DISPLAY: '' },
     timeoutMs: 30_000,
   });
@@ -95,4 +97,12 @@ test('a data dir that keeps its secrets in the keychain does not silently fall b
   const [auto] = await openWithoutKeychain(t.dataDir, ['auto']);
   assert.match(auto.error ?? '', /keeps its secrets in the keychain/);
   assert.equal(t.settings.get(SECRET_STORE_SETTING), 'keychain');
+});
+
+test('without the optional keytar module: keychain names the cause, auto falls back to files', async () => {
+  t.settings.set('probe', true);
+  const [keychain, auto] = await openWithoutKeychain(t.dataDir, ['keychain', 'auto'], { hideKeytar: true });
+  assert.match(keychain.error ?? '', /keytar module could not be loaded.*--secret-store file/);
+  assert.equal(auto.kind, 'file');
+  assert.ok(auto.warnings.some((w) => /keychain not available/i.test(w)), JSON.stringify(auto.warnings));
 });
