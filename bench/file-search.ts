@@ -222,7 +222,7 @@ async function main(): Promise<void> {
       }
     }
     const memory = process.memoryUsage();
-    console.log(`cold first query (git ls-files + index build + query): ${coldMs.toFixed(0)} ms`);
+    console.log(`cold first query (git ls-files + index build + query): ${coldMs.toFixed(0)} ms, ${cold.total} files matched`);
     console.log(`warm queries (${queries.length}, limit ${LIMIT}, through FileSearch.search): ${summary(warm)}`);
     console.log(`  CPU time of those queries (what an idle core would take): ${summary(warmCpu)}, mean ${mean(warmCpu).toFixed(1)} ms`);
     console.log(`typing 30 queries a character at a time (${keystrokes.length} keystrokes): ${summary(keystrokes)}`);
