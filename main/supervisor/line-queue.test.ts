@@ -30,6 +30,16 @@ test('without a reader nothing pauses and only the newest lines are kept', async
   assert.equal(seen[0], '150');
 });
 
+test('unread lines are also capped by size', async () => {
+  const queue = new LineQueue(() => undefined, 10, 100, 25);
+  for (let i = 0; i < 5; i++) queue.push({ stream: 'stdout', line: 'x'.repeat(10) + i });
+  queue.end();
+  const seen: string[] = [];
+  for await (const entry of queue) seen.push(entry.line);
+  assert.deepEqual(seen, ['xxxxxxxxxx3', 'xxxxxxxxxx4']);
+  assert.equal(queue.dropped, 3);
+});
+
 test('a reader that leaves releases the pipes; a second reader is refused', async () => {
   const pauses: boolean[] = [];
   const queue = new LineQueue((paused) => pauses.push(paused), 2, 100);

@@ -1,8 +1,8 @@
 // Hands a child's lines to one reader as they arrive. While a reader is attached the
 // queue pushes back: past `highWater` lines it pauses the child's pipes (the child then
 // blocks on write) and resumes them at half. Before a reader attaches, and after it
-// leaves, nothing pauses: lines wait up to `unreadCap` (oldest dropped), so a child
-// nobody reads can never stall.
+// leaves, nothing pauses: lines wait up to `unreadCap` lines and `unreadChars` characters
+// (oldest dropped), so a child nobody reads can never stall nor fill memory.
 import type { OutputLine } from './output.js';
 
 export class LineQueue implements AsyncIterable<OutputLine> {
@@ -14,6 +14,7 @@ export class LineQueue implements AsyncIterable<OutputLine> {
   private readerLeft = false;
   private paused = false;
   private pressure = true;
+  private queuedChars = 0;
   /** Lines dropped because nobody was reading yet. */
   dropped = 0;
 
@@ -21,6 +22,7 @@ export class LineQueue implements AsyncIterable<OutputLine> {
     private readonly setPaused: (paused: boolean) => void,
     private readonly highWater = 1_000,
     private readonly unreadCap = 10_000,
+    private readonly unreadChars = 16 * 1024 * 1024,
   ) {}
 
   push(line: OutputLine): void {
@@ -32,11 +34,12 @@ export class LineQueue implements AsyncIterable<OutputLine> {
       return;
     }
     this.items.push(line);
-    if (!this.attached && this.length > this.unreadCap) {
-      this.head++;
+    this.queuedChars += line.line.length;
+    while (!this.attached && this.length > 0 && (this.length > this.unreadCap || this.queuedChars > this.unreadChars)) {
+      this.queuedChars -= this.items[this.head++].line.length;
       this.dropped++;
-      this.compact();
     }
+    this.compact();
     if (this.attached && this.pressure && !this.paused && this.length >= this.highWater) this.pause(true);
   }
 
@@ -65,6 +68,7 @@ export class LineQueue implements AsyncIterable<OutputLine> {
         this.readerLeft = true;
         this.items = [];
         this.head = 0;
+        this.queuedChars = 0;
         this.pause(false);
         return { value: undefined, done: true };
       },
@@ -74,6 +78,7 @@ export class LineQueue implements AsyncIterable<OutputLine> {
   private next(): Promise<IteratorResult<OutputLine>> {
     if (this.length > 0) {
       const value = this.items[this.head++];
+      this.queuedChars -= value.line.length;
       this.compact();
       if (this.paused && this.length <= this.highWater / 2) this.pause(false);
       return Promise.resolve({ value, done: false });
