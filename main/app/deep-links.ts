@@ -22,13 +22,25 @@ export interface DeepLinkContext {
   window: () => BrowserWindow | undefined;
 }
 
-/** One dialog at a time: a page that fires many links gets them asked in turn, not stacked. */
+// A page firing links in a loop gets a few dialogs in turn, not a wall of them.
+const MAX_WAITING_LINKS = 3;
+
+/** One dialog at a time, and at most MAX_WAITING_LINKS waiting; more are dropped and logged. */
 export function createDeepLinkHandler(context: DeepLinkContext): (link: string) => Promise<void> {
   let queue = Promise.resolve();
+  let waiting = 0;
   return (link) => {
-    queue = queue.then(() => askAndPair(context, link)).catch((error: unknown) => {
-      context.services.log.error({ err: error }, 'deep link pairing failed');
-    });
+    if (waiting >= MAX_WAITING_LINKS) {
+      context.services.log.warn('dropped a pairing deep link: too many waiting for an answer');
+      return queue;
+    }
+    waiting += 1;
+    queue = queue
+      .then(() => askAndPair(context, link))
+      .catch((error: unknown) => context.services.log.error({ err: error }, 'deep link pairing failed'))
+      .finally(() => {
+        waiting -= 1;
+      });
     return queue;
   };
 }
