@@ -55,7 +55,7 @@ export class RunArchives {
 
   /** Every regular file in a run directory, sorted, with /-separated relative paths. */
   async list(runDir: string): Promise<RunViewerFiles> {
-    const dir = await this.resolve(runDir);
+    const dir = await this.resolveRunDir(runDir);
     const files: RunViewerFiles['files'] = [];
     const walk = async (relative: string) => {
       for (const entry of await readdir(path.join(dir, relative), { withFileTypes: true })) {
@@ -70,11 +70,14 @@ export class RunArchives {
   }
 
   async remove(runDir: string): Promise<void> {
-    await rm(await this.resolve(runDir), { recursive: true, force: true });
+    await rm(await this.resolveRunDir(runDir), { recursive: true, force: true });
   }
 
-  /** `runDir` must be exactly one of our run directories: <root>/<uuid>, existing. */
-  private async resolve(runDir: string): Promise<string> {
+  /**
+   * The real path of one of our run directories (<root>/<uuid>, existing); 403 for any
+   * other path, 404 for a run that is gone. Other modules (the run-viewer chat) use it too.
+   */
+  async resolveRunDir(runDir: string): Promise<string> {
     const root = await this.prepare();
     const resolved = path.resolve(runDir);
     const id = path.basename(resolved);
