@@ -67,6 +67,7 @@ interface LiveProcess {
 }
 
 const LOG_FILES_KEPT = 200;
+const LOG_PRUNE_EVERY = 50;
 /** Identifies this gateway process in the records (with its PID) so a live one is never reaped. */
 const HOST_START_TIME = readProcStat(process.pid)?.startTime ?? null;
 const LIST_TAIL_LINES = 20;
@@ -81,6 +82,7 @@ export class Supervisor {
   private readonly logDir: string | null;
   private readonly graceMs: number;
   private stopping = false;
+  private startsSincePrune = 0;
 
   constructor(private readonly options: SupervisorOptions = {}) {
     this.log = (options.log ?? pino({ level: 'silent' })).child({ component: 'supervisor' });
@@ -105,7 +107,7 @@ export class Supervisor {
     const id = randomUUID();
     const startedAt = new Date();
     let pid = 0;
-    return runToCompletion(file, args, env, options, {
+    const result = await runToCompletion(file, args, env, options, {
       graceMs: this.graceMs,
       onSpawn: (spawnedPid) => {
         pid = spawnedPid;
@@ -121,6 +123,10 @@ export class Supervisor {
         this.safely('remove process record', () => this.records?.remove(id));
       },
     });
+    if (result.timedOut || result.truncated) {
+      this.log.warn({ childId: id, pid, command, timedOut: result.timedOut, truncated: result.truncated }, 'run stopped early; tree killed');
+    }
+    return result;
   }
 
   /** Starts a long-lived child; iterate child.lines() right away to read its output live. */
@@ -130,6 +136,10 @@ export class Supervisor {
     const { file, env } = await this.prepare(spec.command, spec.env);
     const id = randomUUID();
     const logFile = this.logDir ? this.openLogFile(spec.label, id) : null;
+    if (this.logDir && ++this.startsSincePrune >= LOG_PRUNE_EVERY) {
+      this.startsSincePrune = 0;
+      pruneLogDir(this.logDir, LOG_FILES_KEPT);
+    }
     let child: SupervisedChild;
     try {
       child = new SupervisedChild(spec, {
