@@ -98,6 +98,8 @@ export async function startGateway(services: Services, options: StartOptions = {
   const candidates = options.port !== undefined ? [options.port] : [...DEFAULT_PORTS];
   const port = await listenOnFirstFree(server, candidates);
   services.setGatewayPort(port);
+  // Tool detection can take seconds (a login shell); start it now so the first /health is quick.
+  void services.toolAvailability();
   const url = `http://${HOST}:${port}`;
   return {
     server,
