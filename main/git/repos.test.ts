@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AppError } from '../errors.js';
@@ -65,9 +65,11 @@ describe('repository registry', () => {
     assert.equal(reopened.findByPath(fx.repo)?.fullName, 'acme/widgets');
   });
 
-  test('remove forgets the repository and leaves its files', async () => {
+  test('remove forgets the repository (found through a symlink too) and leaves its files', async () => {
     await writeFile(path.join(fx.repo, 'keep.txt'), 'keep\n');
-    fx.repos.remove(fx.repo);
+    const link = path.join(fx.root, 'repo-link');
+    await symlink(fx.repo, link);
+    assert.equal(fx.repos.remove(link).path, fx.repo);
     assert.deepEqual(fx.repos.list(), []);
     assert.equal((await fx.git.status(fx.repo)).untracked.includes('keep.txt'), true);
     assert.throws(() => fx.repos.remove(fx.repo), (e: unknown) => e instanceof AppError && e.status === 404);

@@ -1,6 +1,6 @@
 // The registry of managed repositories: what the user added, what we detected about
 // it, and where its worktrees go. Forgetting a repository never touches its files.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { BadRequest, Conflict, NotFound, Unprocessable } from '../errors.js';
@@ -92,6 +92,15 @@ export function parseFullName(remoteUrl: string): string | null {
 export function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/** The realpath when the path still exists (a forgotten repository may be gone from disk). */
+function realpathOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
 }
 
 function fromRow(row: RepoRow): Repo {
@@ -228,9 +237,9 @@ export class RepoRegistry {
     return repo;
   }
 
-  /** Looks a repository up by the path the user gave (as stored, else by its realpath). */
+  /** Looks a repository up by the path the user gave: as stored, normalised, or through symlinks. */
   requireByPath(repoPath: string): Repo {
-    const repo = this.findByPath(repoPath) ?? this.findByPath(path.resolve(repoPath));
+    const repo = this.findByPath(repoPath) ?? this.findByPath(path.resolve(repoPath)) ?? this.findByPath(realpathOrSelf(repoPath));
     if (!repo) throw new NotFound(`${repoPath} is not a managed repository.`, 'repo_not_found');
     return repo;
   }
