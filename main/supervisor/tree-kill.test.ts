@@ -58,7 +58,7 @@ test('falls back to SIGKILL after the grace when SIGTERM is ignored', async () =
 test('an already finished tree resolves at once', async () => {
   const tree = await spawnTree('echo $$', 1);
   await tree.done;
-  const result = await killTree(tree.leader, 2_000);
+  const result = await killTree(tree.leader, 5_000);
   assert.equal(result.forced, false);
-  assert.ok(result.durationMs < 100);
+  assert.ok(result.durationMs < 1_000, `took ${result.durationMs} ms: it waited for a grace it did not need`);
 });
