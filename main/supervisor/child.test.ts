@@ -76,11 +76,11 @@ test('the idle watchdog kills a silent child and spares a chatty one', async () 
   const silent = await supervisor.start({ command: 'sh', args: ['-c', 'echo hi; sleep 30'], cwd: process.cwd(), stdin: 'ignore', label: 'silent', idleTimeoutMs: 300 });
   const chatty = await supervisor.start({
     command: 'sh',
-    args: ['-c', 'for i in 1 2 3 4 5 6 7 8; do echo $i; sleep 0.1; done'],
+    args: ['-c', 'for i in $(seq 16); do echo $i; sleep 0.1; done'],
     cwd: process.cwd(),
     stdin: 'ignore',
     label: 'chatty',
-    idleTimeoutMs: 500,
+    idleTimeoutMs: 700, // each gap is 0.1 s, the whole run (1.6 s) more than twice the idle period
   });
   assert.equal((await silent.exited).state, 'idle_timeout');
   assert.deepEqual(await chatty.exited, { exitCode: 0, signal: null, state: 'exited' });
