@@ -1,6 +1,10 @@
 // The desktop UI served by the headless gateway at /ui/, driven in real Chromium:
 // pairing from the URL `symphony-gateway pair` prints, approvals raised by another
 // client, policy and rules, revoking sessions, and what a revoked page shows.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { BINARY_NAMES, GatewayError } from '../shared/client.js';
 import { saveScreenshot } from './support/artifacts.js';
@@ -196,6 +200,43 @@ test('the other screens show what the gateway reports', async ({ page }, testInf
     }
     await expect(section.getByText('Loading…')).toHaveCount(0);
     await saveScreenshot(page, screen.id, testInfo);
+  }
+});
+
+test('a repository added on the Repositories screen is managed, then forgotten', async ({ page }, testInfo) => {
+  const workspace = mkdtempSync(join(tmpdir(), 'symphony-e2e-workspace-'));
+  try {
+    const repoDir = join(workspace, 'demo-app');
+    mkdirSync(repoDir);
+    writeFileSync(join(repoDir, 'package.json'), '{"name":"demo-app"}\n');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.test', ...args], { cwd: repoDir, stdio: 'ignore' });
+    git('init', '-q', '-b', 'main');
+    git('add', '.');
+    git('commit', '-q', '-m', 'init');
+
+    await openPairedUi(page);
+    await page.getByTestId('nav-pairing').click();
+    await page.getByTestId('workspace-root').fill(workspace);
+    await page.getByTestId('save-config').click();
+    await expect(page.getByTestId('config-form').getByRole('status')).toHaveText('Saved.');
+
+    await page.getByTestId('nav-repos').click();
+    await page.getByTestId('repo-path').fill(repoDir);
+    await page.getByTestId('add-repo-submit').click();
+    const row = page.getByTestId('repo-row').filter({ hasText: 'demo-app' });
+    await expect(row).toHaveCount(1);
+    await expect(row).toContainText('node');
+    await expect(row).toContainText('main');
+    const admin = await gateway.tokenClient();
+    expect((await admin.listRepos()).repos.map((repo) => repo.name)).toContain('demo-app');
+    await saveScreenshot(page, 'repos-added', testInfo);
+
+    await row.getByTestId('forget-repo').click();
+    await expect(row).toHaveCount(0);
+    expect((await admin.listRepos()).repos).toEqual([]);
+  } finally {
+    rmSync(workspace, { recursive: true, force: true });
   }
 });
 

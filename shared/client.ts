@@ -153,6 +153,10 @@ export class GatewayClient {
   killProcess = (processId: string) => this.call<unknown>('DELETE', `/api/gateway/desktop/processes/${enc(processId)}`);
 
   listRepos = () => this.call<{ repos: Repo[] }>('GET', '/api/gateway/repos');
+  addRepo = (path: string, description?: string) =>
+    this.call<{ repo: Repo }>('POST', '/api/gateway/repos', description ? { path, description } : { path });
+  /** Forgets the repository; its files and worktrees stay on disk. */
+  removeRepo = (path: string) => this.call<{ removed: true; repo: Repo }>('DELETE', `/api/gateway/repos?path=${enc(path)}`);
   getBinaryPaths = () => this.call<BinaryPaths>('GET', '/api/gateway/settings/binary-paths');
   setBinaryPaths = (binaryPaths: BinaryPathsPatch) => this.call<BinaryPaths>('PATCH', '/api/gateway/settings/binary-paths', { binaryPaths });
 

@@ -1,5 +1,7 @@
-// The repositories the web app manages on this machine.
-import { usePolling } from '../api.js';
+// The repositories the web app manages on this machine; add or forget one from here.
+import { useState, type FormEvent } from 'react';
+import type { Repo } from '../../../shared/client.js';
+import { useAction, useClient, usePolling } from '../api.js';
 import { Badge, Empty, ErrorNote, Loading, Section } from '../components/ui.js';
 
 export function ReposScreen() {
@@ -9,7 +11,7 @@ export function ReposScreen() {
       <h1 className="screen-title">Repositories</h1>
       <Section
         title="Managed repositories"
-        description="Added by the web app (adding or changing one asks you first). Agents work on them in their own worktrees."
+        description="Agents work on them in their own worktrees. A web app adding or changing one asks you first."
         testId="repos"
       >
         <ErrorNote error={repos.error} />
@@ -20,35 +22,93 @@ export function ReposScreen() {
         ) : (
           <ul className="repo-list">
             {repos.data.map((repo) => (
-              <li key={repo.path} className="repo" data-testid="repo-row">
-                <div className="repo-head">
-                  <strong>{repo.name}</strong>
-                  {repo.fullName ? <span className="muted"> {repo.fullName}</span> : null}
-                  {repo.projectType ? <Badge tone="neutral">{repo.projectType}</Badge> : null}
-                  {repo.defaultBranch ? <Badge tone="info">{repo.defaultBranch}</Badge> : null}
-                </div>
-                {repo.description ? <p className="small">{repo.description}</p> : null}
-                <dl className="facts small">
-                  <dt>Path</dt>
-                  <dd className="mono">{repo.path}</dd>
-                  {repo.remoteUrl ? (
-                    <>
-                      <dt>Remote</dt>
-                      <dd className="mono">{repo.remoteUrl}</dd>
-                    </>
-                  ) : null}
-                  {repo.worktreeParentDir ? (
-                    <>
-                      <dt>Worktrees</dt>
-                      <dd className="mono">{repo.worktreeParentDir}</dd>
-                    </>
-                  ) : null}
-                </dl>
-              </li>
+              <RepoItem key={repo.path} repo={repo} onForgotten={repos.reload} />
             ))}
           </ul>
         )}
+        <AddRepo onAdded={repos.reload} />
       </Section>
     </>
+  );
+}
+
+function RepoItem({ repo, onForgotten }: { repo: Repo; onForgotten: () => Promise<void> }) {
+  const client = useClient();
+  const forget = useAction();
+  return (
+    <li className="repo" data-testid="repo-row" data-path={repo.path}>
+      <div className="repo-head">
+        <div>
+          <strong>{repo.name}</strong>
+          {repo.fullName ? <span className="muted"> {repo.fullName}</span> : null}
+          {repo.projectType !== 'unknown' ? <Badge tone="neutral">{repo.projectType}</Badge> : null}
+          <Badge tone="info">{repo.defaultBranch}</Badge>
+        </div>
+        <button
+          className="danger"
+          disabled={forget.busy}
+          title="Stop managing it; its files and worktrees stay on disk"
+          aria-label={`Forget ${repo.name}`}
+          onClick={() => void forget.run(() => client.removeRepo(repo.path)).then(onForgotten)}
+          data-testid="forget-repo"
+        >
+          Forget
+        </button>
+      </div>
+      {repo.description ? <p className="small">{repo.description}</p> : null}
+      <dl className="facts small">
+        <dt>Path</dt>
+        <dd className="mono">{repo.path}</dd>
+        {repo.remoteUrl ? (
+          <>
+            <dt>Remote</dt>
+            <dd className="mono">{repo.remoteUrl}</dd>
+          </>
+        ) : null}
+        {repo.worktreeParentDir ? (
+          <>
+            <dt>Worktrees</dt>
+            <dd className="mono">{repo.worktreeParentDir}</dd>
+          </>
+        ) : null}
+      </dl>
+      <ErrorNote error={forget.error} />
+    </li>
+  );
+}
+
+function AddRepo({ onAdded }: { onAdded: () => Promise<void> }) {
+  const client = useClient();
+  const add = useAction();
+  const [path, setPath] = useState('');
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (await add.run(() => client.addRepo(path.trim()))) {
+      setPath('');
+      await onAdded();
+    }
+  };
+
+  return (
+    <form className="form add-repo" onSubmit={submit} data-testid="add-repo">
+      <label className="field">
+        <span>Add a repository</span>
+        <span className="inline">
+          <input
+            type="text"
+            value={path}
+            placeholder="/home/you/code/project"
+            onChange={(e) => setPath(e.target.value)}
+            data-testid="repo-path"
+          />
+          <button className="primary" type="submit" disabled={add.busy || !path.trim()} data-testid="add-repo-submit">
+            Add
+          </button>
+        </span>
+        <span className="muted small">A git work tree inside the workspace root (set on the Pairing screen).</span>
+      </label>
+      <ErrorNote error={add.error} />
+    </form>
   );
 }
