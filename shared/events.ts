@@ -34,12 +34,20 @@ export const ToolResultEvent = z.object({
   isError: z.boolean(),
 });
 
+export const UsageTotals = z.object({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cachedInputTokens: z.number(),
+});
+
+/** Tokens of this turn; `totals` are the CLI session's running totals where the CLI reports those (codex). */
 export const UsageEvent = z.object({
   type: z.literal('usage'),
   inputTokens: z.number(),
   outputTokens: z.number(),
   cachedInputTokens: z.number().optional(),
   costUsd: z.number().optional(),
+  totals: UsageTotals.optional(),
 });
 
 export const ApprovalRequestEvent = z.object({
@@ -79,4 +87,5 @@ export const NormalizedEvent = z.discriminatedUnion('type', [
 
 export type NormalizedEvent = z.infer<typeof NormalizedEvent>;
 export type NormalizedEventType = NormalizedEvent['type'];
+export type UsageTotals = z.infer<typeof UsageTotals>;
 export type EventOf<T extends NormalizedEventType> = Extract<NormalizedEvent, { type: T }>;

@@ -99,8 +99,17 @@ describe('CodexProvider with the real codex CLI', () => {
     const first = await collect(await provider.startTurn(turnOptions({ prompt: 'first question' })));
     const threadId = ofType(first, 'sessionId')[0].sessionId;
 
-    const second = await collect(await provider.startTurn(turnOptions({ prompt: 'second question', resumeSessionId: threadId })));
+    const priorUsageTotals = ofType(first, 'usage')[0].totals;
+    assert.deepEqual(priorUsageTotals, { inputTokens: 12, outputTokens: 7, cachedInputTokens: 0 });
+
+    const second = await collect(
+      await provider.startTurn(turnOptions({ prompt: 'second question', resumeSessionId: threadId, priorUsageTotals })),
+    );
     assert.equal(ofType(second, 'status')[0].status, 'resumed');
+    assert.equal(ofType(second, 'sessionId')[0].sessionId, threadId);
+    // codex reports running totals per thread; the event carries this turn's share and the totals.
+    const usage = ofType(second, 'usage')[0];
+    assert.deepEqual([usage.inputTokens, usage.outputTokens, usage.totals?.inputTokens], [12, 7, 24]);
     assert.equal(text(second), 'second answer');
     const sent = JSON.stringify(lastInput());
     assert.match(sent, /first question/);

@@ -1,7 +1,7 @@
 // Codex CLI in exec mode: one process per turn, the prompt in argv and stdin closed
 // (on a non-TTY stdin codex waits for EOF), `exec resume THREAD_ID` to continue a thread.
 // Codex cannot ask for approval in exec mode, so the sandbox is the permission model.
-import type { NormalizedEvent } from '../../shared/events.js';
+import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
 import {
   cliTurn, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
   type ChildLauncher, type LaunchedChild,
@@ -37,12 +37,12 @@ export class CodexProvider implements Provider {
     const provider = this;
     return cliTurn(control, options.signal, sandbox, async function* () {
       yield { type: 'status', status: options.resumeSessionId ? 'resumed' : 'started', pid: first.pid, mode: sandbox };
-      const attempt = yield* provider.follow(first, control);
+      const attempt = yield* provider.follow(first, control, options.priorUsageTotals);
       if (!attempt.unknownSession || control.killed) return;
       const second = await run(undefined, seededPrompt(options.transcript ?? [], options.prompt));
       yield { type: 'status', status: 'new_session', pid: second.pid, mode: sandbox, message: NEW_SESSION_NOTICE };
       yield { type: 'text', content: `${NEW_SESSION_NOTICE}\n\n` };
-      yield* provider.follow(second, control);
+      yield* provider.follow(second, control, undefined);
     });
   }
 
@@ -59,8 +59,12 @@ export class CodexProvider implements Provider {
     return args;
   }
 
-  private async *follow(child: LaunchedChild, control: TurnControl): AsyncGenerator<NormalizedEvent, { unknownSession: boolean }> {
-    const parser = new CodexStreamParser();
+  private async *follow(
+    child: LaunchedChild,
+    control: TurnControl,
+    priorTotals: UsageTotals | undefined,
+  ): AsyncGenerator<NormalizedEvent, { unknownSession: boolean }> {
+    const parser = new CodexStreamParser(priorTotals);
     const stderr = new StderrTail();
     let unknownSession = false;
     for await (const { stream, line } of child.lines()) {
@@ -115,6 +119,9 @@ export class CodexStreamParser {
   private readonly sent = new Map<string, number>();
   private readonly announcedTools = new Set<string>();
 
+  /** `priorTotals`: the thread's totals before this turn; codex reports running totals per thread. */
+  constructor(private readonly priorTotals: UsageTotals = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }) {}
+
   *events(message: Record<string, unknown>): Generator<NormalizedEvent> {
     switch (message.type) {
       case 'thread.started':
@@ -128,11 +135,18 @@ export class CodexStreamParser {
       case 'turn.completed': {
         this.sawTurnEnd = true;
         const usage = (message.usage ?? {}) as { input_tokens?: number; output_tokens?: number; cached_input_tokens?: number };
-        yield {
-          type: 'usage',
+        const totals = {
           inputTokens: usage.input_tokens ?? 0,
           outputTokens: usage.output_tokens ?? 0,
           cachedInputTokens: usage.cached_input_tokens ?? 0,
+        };
+        const prior = this.priorTotals;
+        yield {
+          type: 'usage',
+          inputTokens: Math.max(0, totals.inputTokens - prior.inputTokens),
+          outputTokens: Math.max(0, totals.outputTokens - prior.outputTokens),
+          cachedInputTokens: Math.max(0, totals.cachedInputTokens - prior.cachedInputTokens),
+          totals,
         };
         yield { type: 'result', success: true };
         return;

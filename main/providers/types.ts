@@ -1,6 +1,6 @@
 // One interface for every agent CLI: start a turn, read normalized events, stop it.
 // Adding an agent means one new file beside claude.ts and codex.ts, and the registry.
-import type { NormalizedEvent } from '../../shared/events.js';
+import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
 
 export type ProviderId = 'claude' | 'codex' | 'fake';
 
@@ -30,6 +30,8 @@ export interface TurnOptions {
   permissionMode?: PermissionMode;
   /** Reading tools only (ticket and run-viewer chats). */
   readOnly?: boolean;
+  /** The `totals` of the CLI session's last usage event, for CLIs that report running totals (codex). */
+  priorUsageTotals?: UsageTotals;
   /** Stored history, replayed into a new session when the CLI no longer knows the old one. */
   transcript?: TranscriptEntry[];
   /** Aborting stops the turn and its process tree. */

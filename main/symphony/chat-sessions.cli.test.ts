@@ -88,12 +88,14 @@ for (const provider of ['claude', 'codex'] as ProviderId[]) {
         const cliSessionId = gw.chats.list('ticket')[0].cliSessionId;
         assert.ok(cliSessionId);
 
-        await drain(await gw.chats.send(request({ message: 'and then?' })));
+        const second = await drain(await gw.chats.send(request({ message: 'and then?' })));
         const [session] = gw.chats.list('ticket');
         assert.equal(session.cliSessionId, cliSessionId);
         assert.equal(session.state, 'idle');
         assert.deepEqual(session.messages.map((m) => m.content), ['what is this ticket?', 'first answer', 'and then?', 'second answer']);
         assert.match(sentToModel(), /first answer[\s\S]*and then\?/);
+        // Usage is per turn for both CLIs (codex's running totals are turned into this turn's share).
+        assert.deepEqual(second.filter((e) => e.type === 'usage').map((e) => e.type === 'usage' && e.inputTokens), [12]);
       } finally {
         await gw.close();
       }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { NormalizedEvent } from '../../shared/events.js';
+import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
 import { Conflict } from '../errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderId, TranscriptEntry, Turn, TurnOptions } from '../providers/types.js';
@@ -66,6 +66,7 @@ interface SessionRow {
   cwd: string;
   cli_session_id: string | null;
   context: string | null;
+  usage_totals: string | null;
   state: ChatState;
   created_at: number;
   updated_at: number;
@@ -117,6 +118,8 @@ export class ChatService {
         created_at INTEGER NOT NULL
       );
       CREATE INDEX chat_messages_by_session ON chat_messages(session_id, id);`,
+      // Running token totals of the CLI session, for CLIs that report totals instead of per-turn usage.
+      `ALTER TABLE chat_sessions ADD COLUMN usage_totals TEXT`,
     ]);
     // This process has no turn yet, so any turn the database calls running died with
     // an earlier gateway; the supervisor reaps its process, we close its books.
@@ -160,6 +163,7 @@ export class ChatService {
         resumeSessionId: session.cli_session_id ?? undefined,
         readOnly: request.readOnly,
         transcript,
+        priorUsageTotals: session.usage_totals ? (JSON.parse(session.usage_totals) as UsageTotals) : undefined,
         signal: AbortSignal.any([request.signal, entry.stop.signal]),
         onApproval: request.onApproval,
         owner: OWNER_PREFIX + session.id,
@@ -202,6 +206,7 @@ export class ChatService {
       for await (const event of turn.events) {
         if (event.type === 'text') text += event.content;
         else if (event.type === 'sessionId') this.setCliSession(sessionId, event.sessionId);
+        else if (event.type === 'usage' && event.totals) this.sql('UPDATE chat_sessions SET usage_totals = ? WHERE id = ?').run(JSON.stringify(event.totals), sessionId);
         else if (event.type === 'result') outcome = event.success ? 'complete' : event.reason === 'killed' ? 'killed' : 'failed';
         yield event;
       }
@@ -219,7 +224,7 @@ export class ChatService {
     const now = Date.now();
     const row: SessionRow = {
       id: randomUUID(), kind: request.kind, scope: request.scope, provider: request.provider, cwd: request.cwd,
-      cli_session_id: null, context: request.context ?? null, state: 'idle', created_at: now, updated_at: now,
+      cli_session_id: null, context: request.context ?? null, usage_totals: null, state: 'idle', created_at: now, updated_at: now,
     };
     this.sql(
       `INSERT INTO chat_sessions (id, kind, scope, provider, cwd, cli_session_id, context, state, created_at, updated_at)
@@ -258,7 +263,10 @@ export class ChatService {
   }
 
   private setCliSession(sessionId: string, cliSessionId: string): void {
-    this.sql('UPDATE chat_sessions SET cli_session_id = ? WHERE id = ?').run(cliSessionId, sessionId);
+    // Another CLI session (a resume fell back to a new one) starts its own totals.
+    this.sql(
+      'UPDATE chat_sessions SET usage_totals = CASE WHEN cli_session_id IS ? THEN usage_totals END, cli_session_id = ? WHERE id = ?',
+    ).run(cliSessionId, cliSessionId, sessionId);
   }
 
   /** Turns recorded as running that no live turn of ours is behind (all, or one session's). */
