@@ -201,16 +201,24 @@ export class GitService {
     const baseName = baseBranch ?? (await this.defaultBranch(repoPath, signal));
     const base = await this.resolveBase(repoPath, baseName, signal);
     const mergeBase = (await this.git.run(repoPath, ['merge-base', base, head], 'merge-base', { signal })).trim();
-    const log = await this.git.run(
-      repoPath,
-      ['log', `--format=%H${FIELD_SEP}%an${FIELD_SEP}%ae${FIELD_SEP}%aI${FIELD_SEP}%s${RECORD_SEP}`, '--max-count=500', `${mergeBase}..${head}`, '--'],
-      'log',
-      { signal },
-    );
-    const commits = parseLog(log);
-    const [behindBy, aheadBy] = await this.leftRight(repoPath, `${base}...${head}`, signal);
-    const files = await this.diffs.fileStats(repoPath, [mergeBase, head], signal);
-    return { branch: branchName ?? (await this.status(repoPath, signal)).currentBranch, baseBranch: baseName, base, mergeBase, aheadBy, behindBy, commits, files: files.files, filesTruncated: files.truncated };
+    const logFormat = ['%H', '%an', '%ae', '%aI', '%s'].join(FIELD_SEP) + RECORD_SEP;
+    const [log, [behindBy, aheadBy], files, current] = await Promise.all([
+      this.git.run(repoPath, ['log', `--format=${logFormat}`, '--max-count=500', `${mergeBase}..${head}`, '--'], 'log', { signal }),
+      this.leftRight(repoPath, `${base}...${head}`, signal),
+      this.diffs.fileStats(repoPath, [mergeBase, head], signal),
+      branchName ? branchName : this.status(repoPath, signal).then((status) => status.currentBranch),
+    ]);
+    return {
+      branch: current,
+      baseBranch: baseName,
+      base,
+      mergeBase,
+      aheadBy,
+      behindBy,
+      commits: parseLog(log),
+      files: files.files,
+      filesTruncated: files.truncated,
+    };
   }
 
   async branches(userPath: string, signal?: AbortSignal): Promise<{ current: string | null; branches: BranchInfo[] }> {
