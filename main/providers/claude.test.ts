@@ -114,6 +114,18 @@ describe('ClaudeProvider with the real claude CLI', () => {
     assert.equal(existsSync(join(dirs.cwd, 'allowed.txt')), true);
   });
 
+  test('bypassPermissions runs tools without asking (as root too: IS_SANDBOX is set for it)', async () => {
+    api.script(
+      { kind: 'tool', name: 'Bash', input: { command: 'touch bypassed.txt', description: 'touch' } },
+      { kind: 'text', text: 'ok' },
+    );
+    const events = await collect(await provider.startTurn(turnOptions({ permissionMode: 'bypassPermissions' })));
+    assert.equal(ofType(events, 'status')[0].mode, 'bypassPermissions');
+    assert.equal(ofType(events, 'approval_request').length, 0);
+    assert.equal(ofType(events, 'tool_result')[0].isError, false);
+    assert.equal(existsSync(join(dirs.cwd, 'bypassed.txt')), true);
+  });
+
   test('read-only mode offers reading tools only and never asks for approval', async () => {
     api.script(
       { kind: 'tool', name: 'Bash', input: { command: 'touch readonly.txt', description: 'touch' } },
