@@ -103,6 +103,9 @@ function Shell({ gatewayUrl }: { gatewayUrl: string }) {
   const pending: PendingApproval[] = approvals.data ?? [];
 
   useEffect(() => bridge()?.onShowApprovals?.(() => setScreen('approvals')), []);
+  // In the window, main announces new approvals at once; the poll is the fallback.
+  const reloadApprovals = approvals.reload;
+  useEffect(() => bridge()?.onApproval?.(() => void reloadApprovals()), [reloadApprovals]);
 
   return (
     <div className="layout">

@@ -1,5 +1,5 @@
-// What the Electron preload exposes on window.symphony (main/app/preload.ts). In headless
-// mode (the page served by the gateway at /ui/) there is no bridge at all.
+// What the Electron preload exposes on window.symphony (main/app/preload.cts), as far as the
+// renderer uses it. In headless mode (the page the gateway serves at /ui/) there is no bridge.
 
 export interface PairResult {
   challengeToken: string;
@@ -9,6 +9,8 @@ export interface PairResult {
 
 export interface SymphonyBridge {
   pair(): Promise<PairResult>;
+  /** A request started waiting for a decision; returns an unsubscribe function. */
+  onApproval?(listener: () => void): () => void;
   /** Fires when main wants the approvals screen shown (e.g. a notification was clicked). */
   onShowApprovals?(listener: () => void): () => void;
 }
