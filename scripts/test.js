@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { emptyCounts, parsePlaywrightReport, parseTap } from './test-report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const UNIT_DIRS = ['main', 'shared', 'scripts', 'bench'];
@@ -84,10 +85,6 @@ async function runAll() {
   return total.failed > 0 || unit.exitCode !== 0 || e2e.exitCode !== 0 || incompleteInCi ? 1 : 0;
 }
 
-function emptyCounts() {
-  return { passed: 0, failed: 0, skipped: 0, failures: [], skipReasons: new Map(), exitCode: 0 };
-}
-
 /** Why the OS keychain cannot be used, or null when keytar reaches one. */
 async function keychainStatus() {
   let keytar;
@@ -149,46 +146,12 @@ async function runUnitTests() {
       '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
       ...files,
     ]);
-    const counts = existsSync(tapFile) ? parseTap(readFileSync(tapFile, 'utf8')) : emptyCounts();
+    const counts = existsSync(tapFile) ? parseTap(readFileSync(tapFile, 'utf8'), ROOT) : emptyCounts();
     if (exitCode !== 0 && counts.failed === 0) counts.failures.push(`node --test exited with ${exitCode}`);
     return { ...counts, exitCode };
   } finally {
     rmSync(tapDir, { recursive: true, force: true });
   }
-}
-
-/** Totals from node:test's TAP, plus each failed test and each skip reason. */
-function parseTap(tap) {
-  const counts = emptyCounts();
-  const total = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
-  counts.passed = total('pass');
-  counts.failed = total('fail') + total('cancelled');
-  counts.skipped = total('skipped');
-  let current = null;
-  const finish = () => {
-    if (current?.failed && current.type !== 'suite') {
-      // A file that fails to load is reported under its absolute path and line 1.
-      const name = path.isAbsolute(current.name) ? `${path.relative(ROOT, current.name)} (did not load or run)` : current.name;
-      counts.failures.push(name === current.name ? `${name} (${current.location ?? '?'})` : name);
-    }
-    current = null;
-  };
-  for (const line of tap.split('\n')) {
-    const result = line.match(/^\s*(not ok|ok) \d+ - (.*?)(?: # SKIP(?: (.*))?)?$/);
-    if (result) {
-      finish();
-      current = { name: result[2], failed: result[1] === 'not ok' };
-      if (line.includes(' # SKIP')) {
-        const reason = result[3] ?? 'no reason given';
-        counts.skipReasons.set(reason, [...(counts.skipReasons.get(reason) ?? []), result[2]]);
-      }
-      continue;
-    }
-    const field = current && line.match(/^\s*(location|type): '?(.*?)'?$/);
-    if (field) current[field[1]] = path.relative(ROOT, field[2]) || field[2];
-  }
-  finish();
-  return counts;
 }
 
 async function runE2e(notRun) {
@@ -225,32 +188,6 @@ async function runE2e(notRun) {
   } finally {
     rmSync(reportDir, { recursive: true, force: true });
   }
-}
-
-function parsePlaywrightReport(report) {
-  const stats = report.stats ?? {};
-  const failures = [];
-  const skipReasons = new Map();
-  const visit = (suite) => {
-    for (const spec of suite.specs ?? []) {
-      if (!spec.ok) failures.push(`e2e: ${spec.title} (${spec.file}:${spec.line})`);
-      for (const t of spec.tests ?? []) {
-        if (t.status !== 'skipped') continue;
-        const why = t.annotations?.find((a) => a.type === 'skip')?.description || 'no reason given';
-        const reason = `e2e (${spec.file}): ${why}`;
-        skipReasons.set(reason, [...(skipReasons.get(reason) ?? []), spec.title]);
-      }
-    }
-    for (const child of suite.suites ?? []) visit(child);
-  };
-  for (const suite of report.suites ?? []) visit(suite);
-  return {
-    passed: (stats.expected ?? 0) + (stats.flaky ?? 0),
-    failed: stats.unexpected ?? 0,
-    skipped: stats.skipped ?? 0,
-    failures,
-    skipReasons,
-  };
 }
 
 /** Runs a command with inherited output; resolves with its exit code. */
