@@ -127,6 +127,17 @@ describe('FileSearch', () => {
     assert.deepEqual(paths(await search.search({ repo, query: 'stagedonly', limit: 10 })), ['docs/api/staged-only.md']);
   });
 
+  it('rebuilds behind the answers when some folders are not watched', async () => {
+    const search = newSearch({ maxWatchedDirs: 1, revalidateAfterMs: 0 });
+    await search.search({ repo, query: 'x', limit: 1 });
+    write(path.join(repo, 'docs/unwatched-new.md'));
+    const found = await eventually(
+      () => search.search({ repo, query: 'unwatchednew', limit: 10 }),
+      (r) => r.files.length === 1,
+    );
+    assert.deepEqual(paths(found), ['docs/unwatched-new.md']);
+  });
+
   it('refuses a folder that is not a git repository, and paths outside the workspace', async () => {
     const search = newSearch();
     await assert.rejects(search.search({ repo: path.join(root, 'plain-folder'), query: 'a', limit: 5 }), {

@@ -33,8 +33,8 @@ export interface FileSearchOptions {
   debounceMs?: number;
   /** On Linux fs.watch is per directory: watch at most this many, shallowest first. */
   maxWatchedDirs?: number;
-  /** Past this age a query is answered at once and the index is rebuilt behind it
-   *  (covers directories beyond maxWatchedDirs). */
+  /** When not every folder is watched (more than maxWatchedDirs, or out of watches), a
+   *  query on an index older than this is answered at once and the index rebuilt behind it. */
   revalidateAfterMs?: number;
   onError?: (error: unknown) => void;
 }
@@ -113,6 +113,8 @@ class RepoIndex {
   private building: Promise<void> | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private readonly watchers = new Map<string, FSWatcher>();
+  /** Every folder of the tree is watched: events alone keep the index fresh. */
+  private watchesEverything = false;
   private closed = false;
 
   constructor(
@@ -123,7 +125,9 @@ class RepoIndex {
   async current(): Promise<FileIndex> {
     if (this.index && (await this.gitIndexChanged())) this.changeGeneration++;
     if (this.builtGeneration < this.changeGeneration) await this.refresh();
-    else if (Date.now() - this.builtAt > (this.options.revalidateAfterMs ?? 30_000)) this.refreshInBackground();
+    else if (!this.watchesEverything && Date.now() - this.builtAt > (this.options.revalidateAfterMs ?? 120_000)) {
+      this.refreshInBackground();
+    }
     return this.index!;
   }
 
@@ -221,7 +225,8 @@ class RepoIndex {
   };
 
   private watch(listing: string): void {
-    const wanted = NATIVE_RECURSIVE_WATCH ? [this.root] : this.directoriesToWatch(listing);
+    const { wanted, complete } = NATIVE_RECURSIVE_WATCH ? { wanted: [this.root], complete: true } : this.directoriesToWatch(listing);
+    this.watchesEverything = complete;
     const wantedSet = new Set(wanted);
     for (const [dir, watcher] of this.watchers) {
       if (!wantedSet.has(dir)) {
@@ -237,18 +242,20 @@ class RepoIndex {
           // The directory went away (or the watch broke): that is a change, and the rebuild re-watches.
           watcher.close();
           this.watchers.delete(dir);
+          this.watchesEverything = false;
           this.markChanged('error', null);
         });
         this.watchers.set(dir, watcher);
       } catch {
-        // Out of inotify watches or the directory vanished: the revalidation age still bounds staleness.
+        // Out of inotify watches or the directory vanished: the revalidation age bounds staleness.
+        this.watchesEverything = false;
         break;
       }
     }
   }
 
   /** The root and the directories that hold files (and their parents), shallowest first, capped. */
-  private directoriesToWatch(listing: string): string[] {
+  private directoriesToWatch(listing: string): { wanted: string[]; complete: boolean } {
     const dirs = new Set<string>();
     let start = 0;
     for (let end = listing.indexOf('\0'); end !== -1; start = end + 1, end = listing.indexOf('\0', start)) {
@@ -262,7 +269,8 @@ class RepoIndex {
     }
     const byDepth = [...dirs].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
     const max = this.options.maxWatchedDirs ?? 400;
-    return [this.root, ...byDepth.slice(0, max - 1).map((dir) => path.join(this.root, dir))];
+    const wanted = [this.root, ...byDepth.slice(0, max - 1).map((dir) => path.join(this.root, dir))];
+    return { wanted, complete: byDepth.length <= max - 1 };
   }
 }
 
