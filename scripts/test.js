@@ -193,7 +193,9 @@ async function runE2e(notRun) {
 /** Runs a command with inherited output; resolves with its exit code. */
 function run(command, args, options = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit', ...options });
+    // npm and npx are .cmd scripts on Windows, which only a shell can start.
+    const windowsScript = process.platform === 'win32' && (command === 'npm' || command === 'npx');
+    const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit', shell: windowsScript, ...options });
     child.on('error', (error) => {
       console.error(`${command}: ${error.message}`);
       resolve(127);
