@@ -39,10 +39,11 @@ interface WorktreeManagerOptions {
   mergedBranches?: (repoPath: string, signal?: AbortSignal) => Promise<Set<string>>;
 }
 
+/** `git worktree list --porcelain`: blocks of "key value" lines separated by a blank line. */
 export function parseWorktreeList(out: string): Worktree[] {
   const worktrees: Worktree[] = [];
   let current: Worktree | null = null;
-  for (const line of out.split('\0')) {
+  for (const line of out.split('\n')) {
     if (line === '') {
       current = null;
       continue;
@@ -73,7 +74,8 @@ export class WorktreeManager {
   }
 
   async list(repoPath: string, signal?: AbortSignal): Promise<Worktree[]> {
-    const out = await this.git.run(repoPath, ['worktree', 'list', '--porcelain', '-z'], 'worktree list', { signal });
+    // Without -z (git 2.36+): Ubuntu 22.04 ships 2.34. Only a path with a newline in it would confuse this.
+    const out = await this.git.run(repoPath, ['worktree', 'list', '--porcelain'], 'worktree list', { signal });
     return parseWorktreeList(out);
   }
 
@@ -187,9 +189,10 @@ export class WorktreeManager {
 
   /** The main checkout of the repository that `dir` (a repository or one of its worktrees) belongs to. */
   async mainRepoPath(dir: string, signal?: AbortSignal): Promise<string> {
-    const result = await this.git.raw(dir, ['rev-parse', '--path-format=absolute', '--git-common-dir'], 'rev-parse', { signal });
+    const result = await this.git.raw(dir, ['rev-parse', '--git-common-dir'], 'rev-parse', { signal });
     if (result.exitCode !== 0) throw gitError('rev-parse', result);
-    const commonDir = result.stdout.trim();
+    // Relative to `dir` in the main checkout (".git"), absolute in a linked worktree.
+    const commonDir = path.resolve(dir, result.stdout.trim());
     // A normal repository's common dir is <repo>/.git; a bare one has no work tree.
     return path.basename(commonDir) === '.git' ? realpath(path.dirname(commonDir)) : realpath(dir);
   }
