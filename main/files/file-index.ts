@@ -121,8 +121,9 @@ export class FileIndex {
     };
     // Paths whose file name holds the query go first: they fill the top k with high
     // scores, so that the rest mostly fail the ceiling test above without any DP.
+    const deferred = this.deferred;
     let total = 0;
-    let deferred = 0;
+    let deferredCount = 0;
     for (let n = 0; n < candidates; n++) {
       const i = previous ? previous[n] : n;
       if ((this.masks[i] & queryMask) !== queryMask || !this.matchesAll(i, terms)) continue;
@@ -130,9 +131,9 @@ export class FileIndex {
       let names = 0;
       for (const term of terms) names += this.nameBonus(i, term);
       if (names > 0) consider(i, names, true);
-      else this.deferred[deferred++] = i;
+      else deferred[deferredCount++] = i;
     }
-    for (let n = 0; n < deferred; n++) consider(this.deferred[n], 0, false);
+    for (let n = 0; n < deferredCount; n++) consider(deferred[n], 0, false);
     this.lastQuery = query;
     this.lastMatches = matches.subarray(0, total);
     return { hits: top.sorted().map(({ index, score }) => this.hit(index, score, terms)), total };
