@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { openDatabase } from '../store/database.js';
 import { Supervisor } from './supervisor.js';
-import { isAlive, tempDir } from './test-support.js';
+import { capturingLogger, isAlive, tempDir, waitFor } from './test-support.js';
 
 test('returns exit code and output, never throwing for a non-zero exit', async () => {
   const result = await new Supervisor().run('sh', ['-c', 'echo out; echo err >&2; exit 3']);
@@ -54,4 +54,17 @@ test('a run is listed and recorded while it runs, and forgotten after', async (t
   await running;
   assert.deepEqual(supervisor.list(), []);
   assert.equal((db.prepare('SELECT count(*) AS n FROM processes').get() as { n: number }).n, 0);
+});
+
+test('stopAll() during a run waits until the run is fully wound up', async (t) => {
+  const db = openDatabase(join(tempDir(t), 'db.sqlite'));
+  const { log, lines } = capturingLogger();
+  const supervisor = new Supervisor({ db, log, graceMs: 500 });
+  const running = supervisor.run('sh', ['-c', 'sleep 30 & sleep 30']);
+  await waitFor(() => supervisor.list().length === 1);
+  await supervisor.stopAll();
+  assert.equal((db.prepare('SELECT count(*) AS n FROM processes').get() as { n: number }).n, 0);
+  db.close(); // what quitting does right after stopAll: no late write may hit the closed database
+  assert.equal((await running).exitCode, null);
+  assert.deepEqual(lines().filter((line) => Number(line.level) >= 50), []);
 });

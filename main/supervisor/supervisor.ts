@@ -107,6 +107,8 @@ export class Supervisor {
     const id = randomUUID();
     const startedAt = new Date();
     let pid = 0;
+    let ended = () => {};
+    const finished = new Promise<void>((resolve) => (ended = resolve));
     const result = await runToCompletion(file, args, env, options, {
       graceMs: this.graceMs,
       onSpawn: (spawnedPid) => {
@@ -115,12 +117,14 @@ export class Supervisor {
           id, pid, label: command, owner: null, command, args, cwd: options.cwd ?? null,
           startedAt: startedAt.toISOString(), state: 'running', tail: [],
         });
-        this.live.set(id, { info, kill: () => killTree(pid, this.graceMs) });
+        // Killing a run resolves once its bookkeeping is done too (stopAll closes the database next).
+        this.live.set(id, { info, kill: () => killTree(pid, this.graceMs).then(() => finished) });
         this.record(id, pid, { command, args, cwd: options.cwd ?? null, label: command }, startedAt);
       },
       onEnd: () => {
         this.live.delete(id);
         this.safely('remove process record', () => this.records?.remove(id));
+        ended();
       },
     });
     if (result.timedOut || result.truncated) {
