@@ -1,7 +1,9 @@
 // git's messages (as printed by git 2.3x-2.4x under LC_ALL=C) map to typed errors.
+// A fake runner appears once: to produce a cut output on demand, which real git cannot.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gitError } from './errors.js';
+import { GitRunner } from './runner.js';
 
 const failed = (stderr: string, stdout = '') => ({ exitCode: 1, stdout, stderr, timedOut: false, truncated: false });
 
@@ -41,4 +43,11 @@ test('an unknown failure is a 422 with git message; a timeout is a 504', () => {
   assert.match(unknown.message, /something new/);
   const slow = gitError('fetch', { exitCode: null, stdout: '', stderr: '', timedOut: true, truncated: false });
   assert.deepEqual([slow.status, slow.code], [504, 'git_timeout']);
+});
+
+test('GitRunner.run refuses a cut output instead of returning half an answer', async () => {
+  const cut = { run: async () => ({ exitCode: null, stdout: '1 .M N...', stderr: '', timedOut: false, truncated: true }) };
+  await assert.rejects(new GitRunner(cut).run('/tmp', ['status'], 'status'), (e: unknown) => (e as { code?: string }).code === 'git_output_too_large');
+  const raw = await new GitRunner(cut).raw('/tmp', ['diff'], 'diff');
+  assert.equal(raw.truncated, true);
 });

@@ -1,6 +1,6 @@
 // Every git invocation goes through here: the supervisor (no shell), a timeout on
 // every call, an output cap, and an environment that never waits for a prompt.
-import { AppError, isAppError } from '../errors.js';
+import { AppError, isAppError, Unprocessable } from '../errors.js';
 import type { RunOptions, RunResult, Supervisor } from '../supervisor/supervisor.js';
 import { gitError, toolMissing } from './errors.js';
 
@@ -88,7 +88,14 @@ export class GitRunner {
   /** Runs git and returns stdout; a non-zero exit becomes the mapped error. */
   async run(cwd: string, args: readonly string[], operation: string, options: GitCallOptions = {}): Promise<string> {
     const result = await this.raw(cwd, args, operation, options);
-    if (result.exitCode !== 0 && !result.truncated) throw gitError(operation, result);
+    // Half an answer read as a whole one would be wrong (a status missing files):
+    // callers that can use a cut output (diffs) call raw() and say `truncated`.
+    if (result.truncated) {
+      throw new Unprocessable(`git ${operation} produced more output than the gateway reads.`, 'git_output_too_large', {
+        hint: 'The repository is too large for this view; narrow it down (a path, a base branch) if the route allows.',
+      });
+    }
+    if (result.exitCode !== 0) throw gitError(operation, result);
     return result.stdout;
   }
 
