@@ -3,6 +3,7 @@
 // 1. Without a Secret Service (no D-Bus session) it re-runs itself inside
 //    dbus-run-session with a throwaway unlocked gnome-keyring, so keytar is tested
 //    for real; where those are not installed the keychain tests skip with a reason.
+//    Native modules last built for Electron by `npm start` are rebuilt for Node first.
 // 2. Runs every *.test.ts under main/, shared/, scripts/, bench/ with node:test + tsx.
 // 3. Runs the Playwright e2e in Debian's Chromium when both are there.
 // 4. Ends with what could not run and why, then `tests: N passed, N failed, N skipped`.
@@ -11,6 +12,7 @@
 // (the e2e only when `e2e` or an e2e spec file is among them).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +63,8 @@ async function rerunInsideThrowawayKeyring() {
 }
 
 async function runAll() {
+  const rebuilt = await rebuildNativeModulesBuiltForElectron();
+  if (rebuilt !== 0) return rebuilt;
   const notRun = [];
   const keychain = await keychainStatus();
   if (keychain) notRun.push(`keychain tests: ${keychain}`);
@@ -83,6 +87,26 @@ async function runAll() {
   if (incompleteInCi) console.log('CI=true: every part must run here, so the run fails.');
   console.log(`tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
   return total.failed > 0 || unit.exitCode !== 0 || e2e.exitCode !== 0 || incompleteInCi ? 1 : 0;
+}
+
+const NATIVE_MODULES = ['better-sqlite3', 'keytar'];
+
+/** `npm start` compiles the native modules for Electron's ABI; the tests run on Node's. */
+async function rebuildNativeModulesBuiltForElectron() {
+  const require = createRequire(import.meta.url);
+  const wrongAbi = (load) => {
+    try {
+      load();
+      return false;
+    } catch (error) {
+      return /NODE_MODULE_VERSION/.test(String(error?.message));
+    }
+  };
+  const mismatched =
+    wrongAbi(() => new (require('better-sqlite3'))(':memory:').close()) || wrongAbi(() => require('keytar'));
+  if (!mismatched) return 0;
+  console.log('test: the native modules were last built for Electron (npm start); rebuilding them for Node...');
+  return run('npm', ['rebuild', ...NATIVE_MODULES]);
 }
 
 /** Why the OS keychain cannot be used, or null when keytar reaches one. */
