@@ -91,13 +91,13 @@ export class DiffReader {
     const pathspecs = only ? [only] : ['.', ...[...LOCKFILES].map((name) => `:(exclude,glob)**/${name}`)];
     const [stats, untracked, text] = await Promise.all([
       this.fileStats(repoPath, [base], signal, only),
-      only ? [] : this.untracked(repoPath, signal),
+      only ? { files: [], truncated: false } : this.untracked(repoPath, signal),
       this.git.raw(repoPath, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', base, '--', ...pathspecs], 'diff', {
         signal,
         maxBuffer: cap,
       }),
     ]);
-    stats.files.push(...untracked);
+    stats.files.push(...untracked.files);
     if (text.exitCode !== 0 && !text.truncated) {
       throw new BadRequest(`git diff failed: ${text.stderr.trim()}`, { field: options.filePath ? 'filePath' : 'baseBranch' });
     }
@@ -110,7 +110,7 @@ export class DiffReader {
       files: stats.files,
       diff,
       truncated,
-      filesTruncated: stats.truncated,
+      filesTruncated: stats.truncated || untracked.truncated,
       additions: counted.reduce((sum, f) => sum + (f.additions ?? 0), 0),
       deletions: counted.reduce((sum, f) => sum + (f.deletions ?? 0), 0),
     };
@@ -142,12 +142,14 @@ export class DiffReader {
     return head.exitCode === 0 ? head.stdout.trim() : EMPTY_TREE;
   }
 
-  private async untracked(repoPath: string, signal?: AbortSignal): Promise<DiffFile[]> {
+  private async untracked(repoPath: string, signal?: AbortSignal): Promise<{ files: DiffFile[]; truncated: boolean }> {
     const out = await this.git.raw(repoPath, ['ls-files', '--others', '--exclude-standard', '-z'], 'ls-files', { signal, maxBuffer: STATS_CAP });
-    return out.stdout
-      .split('\0')
+    const names = out.stdout.split('\0');
+    if (out.truncated) names.pop(); // the last name may be cut
+    const files = names
       .filter(Boolean)
-      .map((file) => ({ path: file, status: 'untracked', additions: null, deletions: null, binary: false, lockfile: isLockfile(file) }));
+      .map((file): DiffFile => ({ path: file, status: 'untracked', additions: null, deletions: null, binary: false, lockfile: isLockfile(file) }));
+    return { files, truncated: out.truncated };
   }
 }
 
