@@ -126,8 +126,8 @@ export class DiffReader {
     for (const result of [numstat, names]) {
       if (result.exitCode !== 0 && !result.truncated) throw new BadRequest(`git diff failed: ${result.stderr.trim()}`, { field: 'filePath' });
     }
-    const statuses = parseNameStatus(names.stdout);
-    const files = parseNumstat(numstat.stdout).map((file) => {
+    const statuses = parseNameStatus(completeEntries(names));
+    const files = parseNumstat(completeEntries(numstat)).map((file) => {
       const lockfile = isLockfile(file.path);
       const entry: DiffFile = { ...file, status: statuses.get(file.path) ?? 'modified', lockfile };
       if (lockfile) entry.summary = `${file.path}: lockfile ${entry.status}, +${file.additions ?? 0} -${file.deletions ?? 0} lines (text omitted)`;
@@ -162,6 +162,11 @@ function literalPathspec(repoPath: string, filePath: string): string {
     throw new BadRequest('filePath must name a file inside the repository.', { field: 'filePath' });
   }
   return `:(literal)${relative.split(path.sep).join('/')}`;
+}
+
+/** A cut -z output without its last (possibly cut) entry. */
+function completeEntries(result: { stdout: string; truncated: boolean }): string {
+  return result.truncated ? result.stdout.slice(0, result.stdout.lastIndexOf('\0') + 1) : result.stdout;
 }
 
 function cutAtLine(text: string, cap: number): string {
