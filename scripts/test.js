@@ -214,16 +214,37 @@ async function runE2e(notRun) {
   }
 }
 
-/** Runs a command with inherited output; resolves with its exit code. */
+/**
+ * Runs a command with inherited output; resolves with its exit code. The child gets a
+ * process group of its own and Ctrl-C / SIGTERM are passed to that whole group, so
+ * this process lives on to remove its temp dirs (dbus-run-session alone would not pass
+ * a SIGTERM on to the tests).
+ */
 function run(command, args, options = {}) {
   return new Promise((resolve) => {
+    const windows = process.platform === 'win32';
     // npm and npx are .cmd scripts on Windows, which only a shell can start.
-    const windowsScript = process.platform === 'win32' && (command === 'npm' || command === 'npx');
-    const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit', shell: windowsScript, ...options });
+    const shell = windows && (command === 'npm' || command === 'npx');
+    const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit', shell, detached: !windows, ...options });
+    const forward = (signal) => {
+      try {
+        if (windows) child.kill(signal);
+        else process.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    const done = (code) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolve(code);
+    };
     child.on('error', (error) => {
       console.error(`${command}: ${error.message}`);
-      resolve(127);
+      done(127);
     });
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    child.on('exit', (code, signal) => done(code ?? (signal ? 128 : 1)));
   });
 }
