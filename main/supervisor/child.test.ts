@@ -177,3 +177,18 @@ test('a missing working directory or command is a typed error, not a crash', asy
     (error: unknown) => error instanceof AppError && error.status === 424,
   );
 });
+
+test('a slow reader holds the child back instead of letting lines pile up', async () => {
+  const supervisor = new Supervisor();
+  const child = await supervisor.start({ command: 'seq', args: ['1', '2000000'], cwd: process.cwd(), stdin: 'ignore', label: 'flood' });
+  const reader = child.lines()[Symbol.asyncIterator]();
+  await reader.next();
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  // Paused pipes: only the queue, Node's stream buffer and the OS pipe (tens of thousands of lines) got through.
+  const newest = Number(child.tail(1)[0].line);
+  assert.ok(newest < 50_000, `the child got to line ${newest} while nobody read`);
+  assert.equal(child.state, 'running');
+  await reader.return!();
+  assert.equal((await child.exited).state, 'exited', 'once the reader leaves the child runs to its end');
+  assert.equal(child.tail(1)[0].line, '2000000');
+});
