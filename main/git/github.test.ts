@@ -88,6 +88,20 @@ describe('GitHub through gh', () => {
     assert.deepEqual(again, { success: true, url: 'https://github.com/acme/widgets/pull/7', number: 7, existing: true });
   });
 
+  test('create PR answers with the PR gh says already exists (opened meanwhile)', async () => {
+    await fx.git.checkoutBranch(fx.repo, 'feature/pr', undefined);
+    await fake.answer([
+      { args: ['pr', 'list', '--head=feature/pr', '--state=open', '--limit=1', '--json=number,url'], stdout: [] },
+      {
+        args: ['pr', 'create', '--title=t', '--body-file=-', '--head=feature/pr', '--base=main'],
+        exitCode: 1,
+        stderr: 'a pull request for branch "feature/pr" into branch "main" already exists:\nhttps://github.com/acme/widgets/pull/8\n',
+      },
+    ]);
+    const raced = await github.createPr({ repoPath: fx.repo, title: 't', body: 'b' });
+    assert.deepEqual(raced, { success: true, url: 'https://github.com/acme/widgets/pull/8', number: 8, existing: true });
+  });
+
   test('create PR from the base branch is 422, outside the workspace 403', async () => {
     await fx.git.checkoutBranch(fx.repo, 'main', undefined);
     await rejectsWith(github.createPr({ repoPath: fx.repo, title: 't', body: 'b' }), 422, 'pr_from_base_branch');

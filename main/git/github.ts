@@ -75,7 +75,16 @@ export class GitHubService {
     // `--flag=value` and the body on stdin: nothing the user typed can be read as a flag.
     const args = ['pr', 'create', `--title=${input.title}`, '--body-file=-', `--head=${branch}`, `--base=${base}`];
     if (input.draft) args.push('--draft');
-    const url = (await this.gh(args, { cwd: repoPath, input: body, signal, timeoutMs: NETWORK_TIMEOUT_MS })).trim().split('\n').pop() ?? '';
+    let out: string;
+    try {
+      out = await this.gh(args, { cwd: repoPath, input: body, signal, timeoutMs: NETWORK_TIMEOUT_MS });
+    } catch (error) {
+      // Opened by someone else between our check and our create: gh names it.
+      const raced = isAppError(error) && /already exists:?\s*(https:\/\/\S+\/pull\/\d+)/.exec(error.message);
+      if (raced) return { success: true, url: raced[1], number: prNumber(raced[1]), existing: true };
+      throw error;
+    }
+    const url = out.trim().split('\n').pop() ?? '';
     return { success: true, url, number: prNumber(url), existing: false };
   }
 
