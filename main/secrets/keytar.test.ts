@@ -6,7 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { KeytarSecretStore } from './keytar-store.js';
+import { SECRET_NAMES } from './secret-store.js';
 import { keychainUnavailableReason } from './testing/helpers.js';
+
+/** A failed assertion must not leave test entries in a developer's real keychain. */
+async function forget(dataDir: string) {
+  const store = await KeytarSecretStore.open(dataDir);
+  for (const name of SECRET_NAMES) await store.delete(name);
+}
 
 const skip = (await keychainUnavailableReason()) ?? false;
 if (skip) console.log(`# keychain tests skipped: ${skip}`);
@@ -29,6 +36,7 @@ test('keytar store round-trips a secret in the real keychain', { skip }, async (
     assert.equal(await store.get('gateway-token'), null);
     await store.delete('gateway-token'); // deleting a missing secret is not an error
   } finally {
+    await forget(dataDir);
     await rm(dataDir, { recursive: true, force: true });
   }
 });
@@ -49,6 +57,7 @@ test('two data dirs keep separate secrets in one keychain', { skip }, async () =
     assert.equal(await b.get('gateway-token'), 'token-b');
     await b.delete('gateway-token');
   } finally {
+    await Promise.all([forget(dirA), forget(dirB)]);
     await Promise.all([rm(dirA, { recursive: true, force: true }), rm(dirB, { recursive: true, force: true })]);
   }
 });

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, test } from 'node:test';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { KeytarSecretStore } from './keytar-store.js';
 import { openSecretStore, SECRET_STORE_SETTING } from './open.js';
+import { SECRET_NAMES } from './secret-store.js';
 import { keychainUnavailableReason, makeTestDataDir, type TestDataDir } from './testing/helpers.js';
 
 const keychainSkip = (await keychainUnavailableReason()) ?? false;
@@ -14,6 +16,11 @@ beforeEach(async () => {
   t = await makeTestDataDir();
 });
 afterEach(async () => {
+  if (!keychainSkip) {
+    // Leave nothing in a developer's real keychain, even after a failed assertion.
+    const keychain = await KeytarSecretStore.open(t.dataDir);
+    for (const name of SECRET_NAMES) await keychain.delete(name);
+  }
   await t.cleanup();
 });
 
