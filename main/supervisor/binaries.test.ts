@@ -104,3 +104,15 @@ test('a program that does not answer --version in time has no version', async (t
   assert.equal(await supervisor.binaries.version(slow, 300), null);
   assert.ok(Date.now() - started < 2_000);
 });
+
+test('a login shell that hangs is given up on after its timeout (and its tree killed)', async (t) => {
+  const dir = tempDir(t);
+  const hangingShell = writeScript(join(dir, 'hanging-shell'), 'sleep 30');
+  withPath(t, join(dir, 'empty'));
+  withShell(t, hangingShell);
+  const supervisor = new Supervisor({ loginShellTimeoutMs: 300, graceMs: 200 });
+  const started = Date.now();
+  assert.equal((await supervisor.binaries.resolve('gh')).source, 'missing');
+  assert.ok(Date.now() - started < 2_000);
+  assert.deepEqual(supervisor.list(), []);
+});
