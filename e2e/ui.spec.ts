@@ -146,8 +146,8 @@ test('policy edits and "allow always" rules take effect', async ({ page }, testI
 
   // A paired origin may read health_check freely; make it ask.
   await page.getByTestId('policy-caller').selectOption('origin');
-  const policyRow = page.locator('[data-testid=policy-row][data-key="origin|health_check|read|"]');
-  await policyRow.getByTestId('policy-decision').selectOption('ask');
+  const policyRow = page.locator('[data-testid=policy-row][data-key="origin|health_check|"]');
+  await policyRow.locator('[data-testid=policy-decision][data-access=read]').selectOption('ask');
   await page.getByTestId('save-policies').click();
   await expect(page.getByTestId('save-policies')).toBeDisabled();
   await expect(policyRow).toContainText('yours');

@@ -227,10 +227,12 @@ function Policies() {
     if (overrides && sameOverrides(overrides, stored)) setOverrides(null);
   }, [overrides, stored]);
 
-  const rows = (policies.data ?? []).filter(
-    (row) =>
-      (caller === 'all' || row.callerKind === caller) &&
-      (!filter || `${row.operation} ${row.action ?? ''}`.toLowerCase().includes(filter.toLowerCase())),
+  const groups = groupPolicies(
+    (policies.data ?? []).filter(
+      (row) =>
+        (caller === 'all' || row.callerKind === caller) &&
+        (!filter || `${row.operation} ${row.action ?? ''}`.toLowerCase().includes(filter.toLowerCase())),
+    ),
   );
 
   const change = (row: PolicyRow, decision: PolicyDecision) => {
@@ -238,9 +240,9 @@ function Policies() {
     next.set(policyKey(row), toOverride(row, decision));
     setOverrides(next);
   };
-  const revert = (row: PolicyRow) => {
+  const revert = (rows: PolicyRow[]) => {
     const next = new Map(edited);
-    next.delete(policyKey(row));
+    for (const row of rows) next.delete(policyKey(row));
     setOverrides(next);
   };
 
@@ -297,48 +299,54 @@ function Policies() {
               <tr>
                 {caller === 'all' ? <th scope="col">Caller</th> : null}
                 <th scope="col">Operation</th>
-                <th scope="col">Access</th>
-                <th scope="col">Decision</th>
+                <th scope="col">Read</th>
+                <th scope="col">Write</th>
                 <th scope="col">Source</th>
               </tr>
             </thead>
             <tbody>
-              {rows.map((row) => {
-                const key = policyKey(row);
-                const override = edited.get(key);
-                const decision = override?.decision ?? row.decision;
-                const isUser = Boolean(override);
+              {groups.map((group) => {
+                const rows = ACCESSES.map((access) => group.cells[access]).filter((row) => row !== undefined);
+                const isUser = rows.some((row) => edited.has(policyKey(row)));
+                const resetPending = !isUser && rows.some((row) => row.source === 'user');
                 return (
-                  <tr key={key} data-testid="policy-row" data-key={key}>
-                    {caller === 'all' ? <td>{row.callerKind}</td> : null}
+                  <tr key={group.key} data-testid="policy-row" data-key={group.key}>
+                    {caller === 'all' ? <td>{group.callerKind}</td> : null}
                     <td>
-                      <code>{row.operation}</code>
-                      {row.action ? <span className="muted"> · {row.action}</span> : null}
+                      <code>{group.operation}</code>
+                      {group.action ? <span className="muted"> · {group.action}</span> : null}
                     </td>
-                    <td>{row.access}</td>
-                    <td>
-                      <select
-                        className={`decision decision-${decision}`}
-                        value={decision}
-                        aria-label={`Decision for ${row.operation} ${row.action ?? ''} ${row.access}`}
-                        onChange={(e) => change(row, e.target.value as PolicyDecision)}
-                        data-testid="policy-decision"
-                      >
-                        <option value="allow">allow</option>
-                        <option value="ask">ask</option>
-                        <option value="deny">deny</option>
-                      </select>
-                    </td>
+                    {ACCESSES.map((access) => {
+                      const row = group.cells[access];
+                      if (!row) return <td key={access} className="muted">–</td>;
+                      const decision = edited.get(policyKey(row))?.decision ?? row.decision;
+                      return (
+                        <td key={access}>
+                          <select
+                            className={`decision decision-${decision}`}
+                            value={decision}
+                            aria-label={`${access} ${group.operation}${group.action ? ` ${group.action}` : ''}`}
+                            onChange={(e) => change(row, e.target.value as PolicyDecision)}
+                            data-testid="policy-decision"
+                            data-access={access}
+                          >
+                            <option value="allow">allow</option>
+                            <option value="ask">ask</option>
+                            <option value="deny">deny</option>
+                          </select>
+                        </td>
+                      );
+                    })}
                     <td>
                       {isUser ? (
                         <span className="inline">
                           <Badge tone="info">yours</Badge>
-                          <button className="link" onClick={() => revert(row)} title="Go back to the default after saving">
+                          <button className="link" onClick={() => revert(rows)} title="Go back to the defaults after saving">
                             reset
                           </button>
                         </span>
                       ) : (
-                        <span className="muted small">{row.source === 'user' ? 'default after saving' : 'default'}</span>
+                        <span className="muted small">{resetPending ? 'default after saving' : 'default'}</span>
                       )}
                     </td>
                   </tr>
@@ -350,6 +358,30 @@ function Policies() {
       )}
     </Section>
   );
+}
+
+const ACCESSES = ['read', 'write'] as const;
+
+interface PolicyGroup {
+  key: string;
+  callerKind: CallerKind;
+  operation: string;
+  action: string | null;
+  cells: Partial<Record<(typeof ACCESSES)[number], PolicyRow>>;
+}
+
+/** One table row per (caller, operation, action), with its read and write decisions side by side. */
+function groupPolicies(rows: PolicyRow[]): PolicyGroup[] {
+  const groups = new Map<string, PolicyGroup>();
+  for (const row of rows) {
+    const key = `${row.callerKind}|${row.operation}|${row.action ?? ''}`;
+    const group = groups.get(key) ?? { key, callerKind: row.callerKind, operation: row.operation, action: row.action ?? null, cells: {} };
+    group.cells[row.access] = row;
+    groups.set(key, group);
+  }
+  // What asks or denies is what people look for; it comes first, the table order otherwise.
+  const strict = (group: PolicyGroup) => Object.values(group.cells).some((row) => row.decision !== 'allow');
+  return [...groups.values()].sort((a, b) => Number(strict(b)) - Number(strict(a)));
 }
 
 function toOverride(row: PolicyRow, decision: PolicyDecision): PolicyOverride {
