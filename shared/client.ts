@@ -30,7 +30,6 @@ export type DesktopSession = z.infer<typeof SessionView>;
 export type DesktopConfig = z.infer<typeof ConfigResponse>;
 export type DesktopConfigPatch = z.infer<typeof ConfigPatch>;
 export type HealthCheck = z.infer<typeof HealthCheckResponse>;
-export type OperationStats = HealthCheck['operations'][string];
 export type VersionInfo = z.infer<typeof VersionResponse>;
 /** A user override as PUT /desktop/policies takes it. */
 export type PolicyOverride = z.infer<typeof PolicyEntry>;
@@ -108,14 +107,6 @@ export class GatewayClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.credential = options.credential ?? null;
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
-  }
-
-  get hasCredential(): boolean {
-    return this.credential !== null;
-  }
-
-  setCredential(credential: Credential): void {
-    this.credential = credential;
   }
 
   /** Trades a one-time challenge for a session; the client keeps the session token. */

@@ -55,7 +55,6 @@ export function useAction(): {
   busy: boolean;
   error: string | null;
   run: (action: () => Promise<unknown>) => Promise<boolean>;
-  clearError: () => void;
 } {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -72,7 +71,7 @@ export function useAction(): {
       setBusy(false);
     }
   }, []);
-  return { busy, error, run, clearError: () => setError(null) };
+  return { busy, error, run };
 }
 
 export function errorText(cause: unknown): string {

@@ -1,7 +1,7 @@
 // Display helpers shared by the screens.
 import type { Timestamp } from '../../shared/client.js';
 
-export function toDate(value: Timestamp | null | undefined): Date | null {
+function toDate(value: Timestamp | null | undefined): Date | null {
   if (value === null || value === undefined || value === '') return null;
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;
