@@ -6,7 +6,7 @@ import { AppError } from '../errors.js';
 import { Supervisor, type RunOptions } from '../supervisor/supervisor.js';
 import { GitService } from './git.js';
 import { GitRunner } from './runner.js';
-import { createGitFixture, TempDirGuard, type GitFixture } from './testing/fixture.js';
+import { createGitFixture, type GitFixture } from './testing/fixture.js';
 
 /** Asserts the promise rejects with an AppError of this status and code. */
 async function rejectsWith(promise: Promise<unknown>, status: number, code: string): Promise<AppError> {
@@ -198,7 +198,7 @@ describe('malicious ref names never reach git', () => {
       },
     };
     const runner = new GitRunner(spy);
-    const git = new GitService({ git: runner, repos: fx.repos, guard: new TempDirGuard(fx.root) });
+    const git = new GitService({ git: runner, repos: fx.repos, guard: fx.guard });
     const bad = ['--upload-pack=touch /tmp/pwned', 'main;id', '-x', '.hidden', 'a b', 'a..b', 'x\ny', ''];
     for (const name of bad) {
       const action = git.runAction({ action: 'branch', repoPath: fx.repo, branchName: name });

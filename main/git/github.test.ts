@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { AppError } from '../errors.js';
 import { GitHubService } from './github.js';
 import { createFakeGh, jsonLines, type FakeGh } from './testing/fake-gh.js';
-import { createGitFixture, TempDirGuard, type GitFixture } from './testing/fixture.js';
+import { createGitFixture, type GitFixture } from './testing/fixture.js';
 
 async function rejectsWith(promise: Promise<unknown>, status: number, code: string): Promise<AppError> {
   const error = await promise.then(
@@ -25,7 +25,7 @@ describe('GitHub through gh', () => {
     fx = await createGitFixture();
     fake = await createFakeGh();
     fx.settings.set('binaryPaths', { gh: fake.path });
-    github = new GitHubService({ processes: fx.supervisor, git: fx.git, guard: new TempDirGuard(fx.root) });
+    github = new GitHubService({ processes: fx.supervisor, git: fx.git, guard: fx.guard });
   });
   after(async () => {
     await fx.close();
@@ -169,7 +169,7 @@ test('gh missing is a 424 telling the user to install it', async (t) => {
       t.skip(`a real gh is installed at ${found.path}; cannot test its absence here`);
       return;
     }
-    const github = new GitHubService({ processes: fx.supervisor, git: fx.git, guard: new TempDirGuard(fx.root) });
+    const github = new GitHubService({ processes: fx.supervisor, git: fx.git, guard: fx.guard });
     const error = await rejectsWith(github.user(), 424, 'gh_not_installed');
     assert.match((error.details as { hint: string }).hint, /cli\.github\.com/);
   } finally {

@@ -1,34 +1,16 @@
 // Temp repositories for git tests: a bare "remote", a clone with one commit, a
-// registry on a real SQLite file, and a path guard that allows only the temp dir
-// (a stand-in for WorkspaceGuard with the same contract). Everything runs the real git.
+// registry on a real SQLite file, and the real WorkspaceGuard with the temp dir as the
+// workspace root. Everything runs the real git.
 import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Forbidden } from '../../errors.js';
+import { WorkspaceGuard } from '../../files/workspace.js';
 import { openDatabase, type Db } from '../../store/database.js';
 import { SettingsStore } from '../../store/settings.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
 import { GitService } from '../git.js';
 import { RepoRegistry } from '../repos.js';
 import { GitRunner } from '../runner.js';
-import type { PathGuard } from '../types.js';
-
-export class TempDirGuard implements PathGuard {
-  constructor(private readonly root: string) {}
-
-  async resolve(userPath: string): Promise<string> {
-    let resolved: string;
-    try {
-      resolved = await realpath(path.resolve(this.root, userPath));
-    } catch {
-      throw new Forbidden(`${userPath} is not an allowed path.`, 'path_not_allowed');
-    }
-    if (resolved !== this.root && !resolved.startsWith(this.root + path.sep)) {
-      throw new Forbidden(`${userPath} is outside the workspace.`, 'path_not_allowed');
-    }
-    return resolved;
-  }
-}
 
 export interface GitFixture {
   root: string;
@@ -36,6 +18,7 @@ export interface GitFixture {
   repo: string;
   dataDir: string;
   db: Db;
+  guard: WorkspaceGuard;
   /** Where the supervisor reads binary overrides (`binaryPaths`). */
   settings: SettingsStore;
   supervisor: Supervisor;
@@ -76,7 +59,8 @@ export async function createGitFixture(options: { mergedBranches?: (repoPath: st
   await sh(repo, 'push', '--quiet', '-u', 'origin', 'main');
   await sh(remote, 'symbolic-ref', 'HEAD', 'refs/heads/main');
 
-  const guard = new TempDirGuard(root);
+  const guard: WorkspaceGuard = new WorkspaceGuard({ settings, listRepoRoots: () => repos.allowedRoots() });
+  await guard.setWorkspaceRoot(root);
   const repos = new RepoRegistry({ db, git: runner, guard, dataDir });
   const git = new GitService({ git: runner, repos, guard, mergedBranches: options.mergedBranches });
   return {
@@ -85,6 +69,7 @@ export async function createGitFixture(options: { mergedBranches?: (repoPath: st
     repo,
     dataDir,
     db,
+    guard,
     settings,
     supervisor,
     runner,
