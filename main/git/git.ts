@@ -1,6 +1,7 @@
 // The git operations the gateway offers, on one repository at a time. Every
 // repository path goes through the workspace guard first; every ref is checked
 // before it reaches git; git's refusals come back as typed 409/422 errors.
+import type { GitActionRequest } from '../../shared/schemas/git.js';
 import { BadRequest, Conflict, Unprocessable } from '../errors.js';
 import { RepoLocks } from './locks.js';
 import { DiffReader, type DiffOptions, type DiffResult } from './diff.js';
@@ -10,16 +11,6 @@ import { NETWORK_TIMEOUT_MS, type GitRunner } from './runner.js';
 import { parseStatus, type GitStatus } from './status.js';
 import type { PathGuard } from './types.js';
 import { WorktreeManager } from './worktrees.js';
-
-export type GitAction = 'status' | 'branch' | 'commit' | 'push' | 'pull' | 'branch-diff' | 'sync-status';
-
-export interface GitActionInput {
-  action: GitAction;
-  repoPath: string;
-  branchName?: string;
-  message?: string;
-  baseBranch?: string;
-}
 
 export interface Commit {
   sha: string;
@@ -75,7 +66,7 @@ export class GitService {
   }
 
   /** POST /git: one action on one repository. */
-  async runAction(input: GitActionInput, signal?: AbortSignal): Promise<unknown> {
+  async runAction(input: GitActionRequest, signal?: AbortSignal): Promise<unknown> {
     const repoPath = await this.guard.resolve(input.repoPath);
     switch (input.action) {
       case 'status':

@@ -1,6 +1,7 @@
 // GitHub through the user's own `gh` CLI: it holds the user's login, so no GitHub
 // token ever passes through the gateway. gh missing or logged out is a 424 that says
 // what to do; GitHub's own refusals keep their meaning (404, 422).
+import type { PrCreateRequest } from '../../shared/schemas/git.js';
 import { AppError, BadRequest, Conflict, FailedDependency, NotFound, Unprocessable, isAppError } from '../errors.js';
 import type { RunResult } from '../supervisor/supervisor.js';
 import { toolMissing } from './errors.js';
@@ -28,15 +29,6 @@ export interface PrRef {
   number: number;
 }
 
-export interface CreatePrInput {
-  repoPath: string;
-  title: string;
-  body: string;
-  ticketUrl?: string;
-  baseBranch?: string;
-  draft?: boolean;
-}
-
 export interface GitHubServiceOptions {
   processes: ProcessRunner;
   git: GitService;
@@ -55,7 +47,7 @@ export class GitHubService {
   }
 
   /** Pushes the current branch, then opens its pull request, or returns the one already open. */
-  async createPr(input: CreatePrInput, signal?: AbortSignal): Promise<{ success: true; url: string; number: number; existing: boolean }> {
+  async createPr(input: PrCreateRequest, signal?: AbortSignal): Promise<{ success: true; url: string; number: number; existing: boolean }> {
     const repoPath = await this.options.guard.resolve(input.repoPath);
     const status = await this.options.git.status(repoPath, signal);
     const branch = status.currentBranch;
