@@ -5,7 +5,7 @@ import type { GatewayClient, GatewayError, PendingApproval } from '../../shared/
 import { ClientContext, usePolling } from './api.js';
 import { bridge } from './bridge.js';
 import { pairCommand } from './pairing.js';
-import { startSession, type Phase } from './session.js';
+import { scheduleRenewal, startSession, type Phase } from './session.js';
 import { ActivityScreen } from './screens/ActivityScreen.js';
 import { ApprovalsScreen } from './screens/ApprovalsScreen.js';
 import { BinaryPathsScreen } from './screens/BinaryPathsScreen.js';
@@ -31,6 +31,15 @@ export function Root() {
     firstStart ??= startSession(endSession);
     void firstStart.then(setPhase);
   }, [endSession]);
+
+  // Only the window can mint its own challenges; a /ui/ page keeps its session until it ends.
+  const paired = phase?.kind === 'paired' && phase.viaBridge ? phase : null;
+  useEffect(() => {
+    if (!paired) return;
+    return scheduleRenewal(paired.client, paired.expiresAt, (expiresAt) =>
+      setPhase((current) => (current === paired ? { ...paired, expiresAt } : current)),
+    );
+  }, [paired]);
 
   const pairAgain = useCallback(() => {
     setPhase(null);
