@@ -2,6 +2,8 @@
 // A fake runner appears once: to produce a cut output on demand, which real git cannot.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { AppError } from '../errors.js';
+import { Supervisor } from '../supervisor/supervisor.js';
 import { gitError } from './errors.js';
 import { GitRunner } from './runner.js';
 
@@ -50,4 +52,23 @@ test('GitRunner.run refuses a cut output instead of returning half an answer', a
   await assert.rejects(new GitRunner(cut).run('/tmp', ['status'], 'status'), (e: unknown) => (e as { code?: string }).code === 'git_output_too_large');
   const raw = await new GitRunner(cut).raw('/tmp', ['diff'], 'diff');
   assert.equal(raw.truncated, true);
+});
+
+test('git missing is a 424 saying how to fix it', async () => {
+  const saved = { PATH: process.env.PATH, SHELL: process.env.SHELL };
+  process.env.PATH = '';
+  delete process.env.SHELL; // no login shell to ask for its PATH either
+  try {
+    const runner = new GitRunner(new Supervisor());
+    await assert.rejects(runner.run('/tmp', ['status'], 'status'), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.deepEqual([e.status, e.code], [424, 'git_not_installed']);
+      assert.match((e.details as { hint: string }).hint, /Binary paths/);
+      return true;
+    });
+  } finally {
+    process.env.PATH = saved.PATH;
+    if (saved.SHELL === undefined) delete process.env.SHELL;
+    else process.env.SHELL = saved.SHELL;
+  }
 });
