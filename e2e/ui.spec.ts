@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page, type Response } from '@playwright/test';
 import { BINARY_NAMES, GatewayError } from '../shared/client.js';
 import { saveScreenshot } from './support/artifacts.js';
 import { HeadlessGateway, OriginClient } from './support/gateway.js';
@@ -35,17 +35,23 @@ test.afterAll(async () => {
 });
 
 /** Opens the URL `pair` prints for the gateway's own origin; resolves once the UI is paired. */
-async function openPairedUi(page: Page): Promise<void> {
+async function openPairedUi(page: Page): Promise<Response | null> {
   const challenge = await gateway.pair(gateway.url);
   expect(challenge.url, 'pair prints a /ui/ URL for the gateway origin').toBe(
     `${gateway.url}/ui/#challenge=${encodeURIComponent(challenge.challengeToken)}`,
   );
-  await page.goto(challenge.url!);
+  const response = await page.goto(challenge.url!);
   await expect(page.getByTestId('screen-approvals')).toBeVisible();
+  return response;
 }
 
 test('pairs from the printed URL and keeps the token out of the URL and storage', async ({ page }) => {
-  await openPairedUi(page);
+  const cspViolations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
+  const response = await openPairedUi(page);
+  expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
   expect(page.url(), 'the fragment is removed once used').toBe(`${gateway.url}/ui/`);
   // The session token lives in memory only: no cookie, no localStorage, no sessionStorage.
   const storage = await page.context().storageState({ indexedDB: true });
@@ -61,6 +67,13 @@ test('pairs from the printed URL and keeps the token out of the URL and storage'
   const reused = await page.context().newPage();
   await reused.goto(challenge.url!);
   await expect(reused.getByTestId('not-paired')).toHaveAttribute('data-phase', 'failed');
+
+  // Every screen renders under the strict CSP (no inline script or style).
+  for (const screen of ['pairing', 'activity', 'repos', 'binaries', 'processes', 'approvals']) {
+    await page.getByTestId(`nav-${screen}`).click();
+    await expect(page.getByTestId(`screen-${screen}`)).toBeVisible();
+  }
+  expect(cspViolations).toEqual([]);
 });
 
 test('a request from another client waits for the UI; allow, deny, and revoke', async ({ page }, testInfo) => {
