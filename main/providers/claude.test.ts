@@ -66,6 +66,13 @@ describe('ClaudeProvider with the real claude CLI', () => {
     assert.match(lastSentMessages(), /say hello/);
   });
 
+  test('thinking streams as thinking events, once', async () => {
+    api.script({ kind: 'text', text: 'answer', thinking: 'let me think about it' });
+    const events = await collect(await provider.startTurn(turnOptions()));
+    assert.deepEqual(ofType(events, 'thinking'), [{ type: 'thinking', content: 'let me think about it' }]);
+    assert.equal(text(events), 'answer');
+  });
+
   test('a tool turn: claude runs the tool and sends its result back to the model', async () => {
     api.script(
       { kind: 'tool', name: 'Bash', input: { command: 'echo tool-ran-42', description: 'echo' }, id: 'toolu_echo' },

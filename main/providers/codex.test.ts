@@ -1,6 +1,6 @@
 // The real codex CLI (node_modules/.bin) against the loopback mock model API, offline.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { NormalizedEvent } from '../../shared/events.js';
@@ -82,6 +82,22 @@ describe('CodexProvider with the real codex CLI', () => {
     assert.equal(output?.call_id, 'call_echo');
     assert.match(String(output?.output), /tool-ran-42/);
     assert.equal(text(events), 'The tool said tool-ran-42');
+  });
+
+  test('a file edit (apply_patch) comes as a file_change tool, and reasoning as thinking', async () => {
+    api.script(
+      { kind: 'patch', patch: '*** Begin Patch\n*** Add File: patched.txt\n+hello patch\n*** End Patch\n', id: 'call_patch' },
+      { kind: 'text', text: 'patched', thinking: 'the file is there now' },
+    );
+    const events = await collect(await provider.startTurn(turnOptions({ prompt: 'add a file' })));
+    const use = ofType(events, 'tool_use')[0];
+    assert.equal(use.name, 'file_change');
+    assert.match(JSON.stringify(use.input), /patched\.txt/);
+    assert.equal(ofType(events, 'tool_result')[0].isError, false);
+    assert.equal(readFileSync(join(dirs.cwd, 'patched.txt'), 'utf8'), 'hello patch\n');
+    assert.equal(lastInput().find((item) => item.type === 'custom_tool_call_output')?.call_id, 'call_patch');
+    assert.deepEqual(ofType(events, 'thinking'), [{ type: 'thinking', content: 'the file is there now' }]);
+    assert.equal(text(events), 'patched');
   });
 
   test('read-only mode: codex runs in the read-only sandbox and a write fails', async () => {

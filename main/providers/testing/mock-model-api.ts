@@ -6,10 +6,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 export type MockTurn =
-  /** A text reply, streamed in `chunks` deltas, `delayMs` apart. */
-  | { kind: 'text'; text: string; chunks?: number; delayMs?: number }
+  /** A text reply, streamed in `chunks` deltas, `delayMs` apart, optionally after some reasoning. */
+  | { kind: 'text'; text: string; chunks?: number; delayMs?: number; thinking?: string }
   /** A tool call (Anthropic tool_use / Responses function_call), optionally after some text. */
   | { kind: 'tool'; name: string; input: Record<string, unknown>; text?: string; id?: string }
+  /** Responses only: an apply_patch call (a custom tool), as codex edits files. */
+  | { kind: 'patch'; patch: string; id?: string }
   /** An HTTP error status with the API's error body. */
   | { kind: 'error'; status: number; message?: string }
   /** Starts streaming `text`, then cuts the connection before the message ends. */
@@ -169,8 +171,17 @@ function anthropicEvents(id: number, model: string, turn: Exclude<MockTurn, { ki
       },
     },
   ];
-  const text = turn.kind === 'tool' ? turn.text : turn.text;
+  const text = turn.kind === 'patch' ? undefined : turn.text;
   let index = 0;
+  if (turn.kind === 'text' && turn.thinking) {
+    events.push(
+      { type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } },
+      { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: turn.thinking } },
+      { type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: 'mock-signature' } },
+      { type: 'content_block_stop', index },
+    );
+    index++;
+  }
   if (text) {
     events.push({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
     const parts = splitText(text, turn.kind === 'text' ? turn.chunks : 2);
@@ -205,7 +216,7 @@ function anthropicEvents(id: number, model: string, turn: Exclude<MockTurn, { ki
 
 function anthropicMessage(id: number, model: string, turn: Exclude<MockTurn, { kind: 'error' | 'hang' }>) {
   const content: unknown[] = [];
-  if (turn.text) content.push({ type: 'text', text: turn.text });
+  if (turn.kind !== 'patch' && turn.text) content.push({ type: 'text', text: turn.text });
   if (turn.kind === 'tool') content.push({ type: 'tool_use', id: turn.id ?? `toolu_mock_${id}`, name: turn.name, input: turn.input });
   return {
     id: `msg_mock_${id}`, type: 'message', role: 'assistant', model, content,
@@ -221,7 +232,27 @@ function responsesEvents(id: number, model: string, turn: Exclude<MockTurn, { ki
   ];
   const output: unknown[] = [];
   let outputIndex = 0;
-  const text = turn.text;
+  if (turn.kind === 'text' && turn.thinking) {
+    const item = {
+      type: 'reasoning', id: `rs_mock_${id}`,
+      summary: [{ type: 'summary_text', text: turn.thinking }],
+    };
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, summary: [] } });
+    events.push({ type: 'response.output_item.done', output_index: outputIndex, item });
+    output.push(item);
+    outputIndex++;
+  }
+  if (turn.kind === 'patch') {
+    const item = {
+      type: 'custom_tool_call', id: `ctc_mock_${id}`, call_id: turn.id ?? `call_mock_${id}`, name: 'apply_patch',
+      input: turn.patch, status: 'completed',
+    };
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, input: '', status: 'in_progress' } });
+    events.push({ type: 'response.output_item.done', output_index: outputIndex, item });
+    output.push(item);
+    outputIndex++;
+  }
+  const text = turn.kind === 'patch' ? undefined : turn.text;
   if (text) {
     const itemId = `msg_mock_${id}`;
     events.push({
