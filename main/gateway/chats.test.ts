@@ -107,6 +107,18 @@ describe('chat routes', () => {
     assert.deepEqual(claude.messages.map((m: { content: string }) => m.content), ['hi there', 'Hello through the gateway']);
   });
 
+  test('text deltas reach the client as the model produces them, not at the end of the turn', async () => {
+    api.script({ kind: 'text', text: 'one two three four', chunks: 4, delayMs: 400 });
+    const stream = await openStream('/api/gateway/terminal-chat', { message: 'slowly please' });
+    const arrivals: number[] = [];
+    for (let next = await stream.lines.next(); !next.done; next = await stream.lines.next()) {
+      if (NormalizedEvent.parse(JSON.parse(next.value)).type === 'text') arrivals.push(performance.now());
+    }
+    assert.equal(arrivals.length, 4);
+    // The mock waits 400 ms between deltas: buffered output would arrive all at once.
+    assert.ok(arrivals[3] - arrivals[0] > 600, `deltas arrived ${Math.round(arrivals[3] - arrivals[0])} ms apart`);
+  });
+
   test('a leading "@codex " talks to codex in a session of its own', async () => {
     api.script({ kind: 'text', text: 'codex here' });
     const reply = await gw.request('/api/gateway/terminal-chat', { method: 'POST', json: { message: '@codex who are you?' }, auth: 'token' });
