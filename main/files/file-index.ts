@@ -22,6 +22,10 @@ export interface FileQueryResult {
 const BONUS_IN_BASENAME = SCORE_MATCH;
 const BONUS_EXACT_NAME = 2 * SCORE_MATCH;
 const DOT = 46;
+const CHARS_PER_SLICE = 1 << 19;
+const PATHS_PER_SLICE = 10_000;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface Term {
   codes: Uint16Array;
@@ -51,27 +55,53 @@ export class FileIndex {
   private readonly matchBuffers = new AlternatingBuffers(() => new Int32Array(this.size));
   private deferredBuffer: Int32Array | null = null;
 
-  /** `listing`: paths separated (or terminated) by NUL, e.g. `git ls-files -z` output. */
-  constructor(listing: string) {
+  /**
+   * Builds the index of `listing` (paths separated or terminated by NUL, as `git ls-files
+   * -z` prints them) in slices, awaiting `pause` between them: 100k paths take a few
+   * hundred ms of CPU, which must not stall the gateway's other requests in one block.
+   */
+  static async build(listing: string, pause: () => Promise<void> = nextTurn): Promise<FileIndex> {
+    const index = new FileIndex(listing);
+    const length = index.listing.length;
+    for (let from = 0; from < length; from += CHARS_PER_SLICE) {
+      index.copyChars(from, Math.min(length, from + CHARS_PER_SLICE));
+      await pause();
+    }
+    let start = 0;
+    for (let from = 0; from < index.size; from += PATHS_PER_SLICE) {
+      start = index.describePaths(from, Math.min(index.size, from + PATHS_PER_SLICE), start);
+      await pause();
+    }
+    index.starts[index.size] = start;
+    return index;
+  }
+
+  private constructor(listing: string) {
     this.listing = listing.endsWith('\0') || listing === '' ? listing : `${listing}\0`;
     const n = this.listing.length;
+    let count = 0;
+    for (let k = this.listing.indexOf('\0'); k !== -1; k = this.listing.indexOf('\0', k + 1)) count++;
+    this.size = count;
     this.codes = new Uint16Array(n);
     this.lower = new Uint16Array(n);
     this.bonus = new Uint8Array(n);
-    let count = 0;
-    for (let k = 0; k < n; k++) {
-      const code = this.listing.charCodeAt(k);
-      this.codes[k] = code;
-      this.lower[k] = toLowerCode(code);
-      if (code === 0) count++;
-    }
-    this.size = count;
     this.starts = new Uint32Array(count + 1);
     this.nameStarts = new Uint32Array(count);
     this.masks = new Uint32Array(count);
     this.maxBonus = new Uint8Array(count);
-    let start = 0;
-    for (let i = 0; i < count; i++) {
+  }
+
+  private copyChars(from: number, to: number): void {
+    for (let k = from; k < to; k++) {
+      const code = this.listing.charCodeAt(k);
+      this.codes[k] = code;
+      this.lower[k] = toLowerCode(code);
+    }
+  }
+
+  /** Fills the per-path tables of paths [from, to), path `from` starting at `start`; returns where path `to` starts. */
+  private describePaths(from: number, to: number, start: number): number {
+    for (let i = from; i < to; i++) {
       const end = this.codes.indexOf(0, start);
       this.starts[i] = start;
       const slash = this.listing.lastIndexOf('/', end - 1);
@@ -80,7 +110,7 @@ export class FileIndex {
       this.masks[i] = charMask(this.lower, start, end);
       start = end + 1;
     }
-    this.starts[count] = start;
+    return start;
   }
 
   private get deferred(): Int32Array {

@@ -164,7 +164,7 @@ class RepoIndex {
     // Taken before listing: a change during the listing shows up as a newer mtime next time.
     this.gitIndexMtimeMs = await mtimeOf(this.gitIndexFile);
     const listing = await this.listFiles();
-    this.index = new FileIndex(listing);
+    this.index = await FileIndex.build(listing);
     this.builtGeneration = generation;
     this.builtAt = Date.now();
     if (!this.closed) this.watch(listing);
