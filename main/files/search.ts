@@ -256,21 +256,33 @@ class RepoIndex {
 
   /** The root and the directories that hold files (and their parents), shallowest first, capped. */
   private directoriesToWatch(listing: string): { wanted: string[]; complete: boolean } {
-    const dirs = new Set<string>();
+    const max = (this.options.maxWatchedDirs ?? 400) - 1; // the root takes one
+    const byDepth: string[][] = [];
+    const seen = new Set<string>();
+    let previous = '';
     let start = 0;
     for (let end = listing.indexOf('\0'); end !== -1; start = end + 1, end = listing.indexOf('\0', start)) {
       const slash = listing.lastIndexOf('/', end - 1);
+      if (slash < start) continue;
+      // git lists a folder's files together: most paths are in the previous path's folder.
+      if (slash - start === previous.length && listing.startsWith(previous, start)) continue;
+      previous = listing.slice(start, slash);
       // A new file in a folder that only holds folders must be seen too: add every ancestor.
-      for (let dir = slash >= start ? listing.slice(start, slash) : ''; dir !== '' && !dirs.has(dir); ) {
-        dirs.add(dir);
+      for (let dir = previous; dir !== '' && !seen.has(dir); ) {
+        seen.add(dir);
+        (byDepth[depth(dir)] ??= []).push(dir);
         const up = dir.lastIndexOf('/');
         dir = up === -1 ? '' : dir.slice(0, up);
       }
     }
-    const byDepth = [...dirs].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
-    const max = this.options.maxWatchedDirs ?? 400;
-    const wanted = [this.root, ...byDepth.slice(0, max - 1).map((dir) => path.join(this.root, dir))];
-    return { wanted, complete: byDepth.length <= max - 1 };
+    const wanted = [this.root];
+    for (const level of byDepth) {
+      for (const dir of level ?? []) {
+        if (wanted.length > max) return { wanted, complete: false };
+        wanted.push(path.join(this.root, dir));
+      }
+    }
+    return { wanted, complete: true };
   }
 }
 
