@@ -198,6 +198,26 @@ describe('chat routes', () => {
     assert.equal(existsSync(join(dirs.cwd, 'approved.txt')), true);
   });
 
+  test('DELETE while a tool waits for approval withdraws the approval and ends the turn at once', async () => {
+    const origin = 'https://app.example.test';
+    const session = await gw.pair(origin);
+    api.script({ kind: 'tool', name: 'Bash', input: { command: 'touch never.txt', description: 'touch' } });
+    const stream = await openStream('/api/gateway/terminal-chat', { message: 'make another file' }, { 'X-Desktop-Session-Token': session, Origin: origin });
+    await readUntil(stream.lines, 'approval_request');
+    await until(() => gw.services.approvals.list().length === 1, 'the approval to be pending');
+    const pid = ownedChildren()[0].pid;
+
+    const started = performance.now();
+    const ended = await gw.request('/api/gateway/terminal-chat', { method: 'DELETE', auth: 'token' });
+    assert.equal(ended.status, 200);
+    const rest = await readUntil(stream.lines, 'done');
+    assert.ok(performance.now() - started < 10_000, 'the turn did not wait for the approval timeout');
+    assert.ok(rest.some((e) => e.type === 'result' && e.reason === 'killed'));
+    assert.deepEqual(gw.services.approvals.list(), []);
+    assert.equal(groupAlive(pid), false);
+    assert.equal(existsSync(join(dirs.cwd, 'never.txt')), false);
+  });
+
   test('ticket chats are read-only: claude gets reading tools only and its Bash call is refused', async () => {
     api.script(
       { kind: 'tool', name: 'Bash', input: { command: 'touch nope.txt', description: 'touch' } },

@@ -7,7 +7,7 @@ import {
   cliTurn, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
   type ChildLauncher, type LaunchedChild,
 } from './cli-turn.js';
-import type { CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
+import type { ApprovalAnswer, ApprovalAsk, CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
 
 /** Tools that only read: the whole toolset of read-only chats. */
 export const CLAUDE_READ_ONLY_TOOLS = ['Read', 'Grep', 'Glob', 'LS'];
@@ -95,7 +95,7 @@ export class ClaudeProvider implements Provider {
       const message = parseJsonLine(line);
       if (!message) continue;
       if (message.type === 'control_request') {
-        yield* this.answerControl(child, message, options);
+        yield* this.answerControl(child, message, options, control.signal);
         continue;
       }
       yield* parser.events(message);
@@ -112,7 +112,12 @@ export class ClaudeProvider implements Provider {
   }
 
   /** A tool approval (can_use_tool) goes to the approver; anything else we do not offer is refused. */
-  private async *answerControl(child: LaunchedChild, message: Record<string, unknown>, options: TurnOptions): AsyncGenerator<NormalizedEvent> {
+  private async *answerControl(
+    child: LaunchedChild,
+    message: Record<string, unknown>,
+    options: TurnOptions,
+    stopped: AbortSignal,
+  ): AsyncGenerator<NormalizedEvent> {
     const requestId = String(message.request_id ?? '');
     const request = (message.request ?? {}) as { subtype?: string; tool_name?: string; input?: unknown };
     if (request.subtype !== 'can_use_tool') {
@@ -122,14 +127,24 @@ export class ClaudeProvider implements Provider {
     const toolName = request.tool_name ?? 'unknown';
     yield { type: 'approval_request', requestId, toolName, input: request.input };
     const answer = options.onApproval && !options.readOnly
-      ? await options.onApproval({ requestId, toolName, input: request.input }).catch(() => 'deny' as const)
+      ? await ask(options.onApproval, { requestId, toolName, input: request.input }, stopped)
       : 'deny';
+    if (stopped.aborted) return;
     yield { type: 'approval_request', requestId, toolName, input: request.input, decision: answer };
     const response = answer === 'allow'
       ? { behavior: 'allow', updatedInput: request.input ?? {} }
       : { behavior: 'deny', message: options.readOnly ? 'This chat is read-only.' : 'Denied on the desktop.' };
     await child.write(controlLine({ subtype: 'success', request_id: requestId, response }));
   }
+}
+
+/** The approver's answer; a failing approver or a stopped turn is a denial. */
+function ask(onApproval: NonNullable<TurnOptions['onApproval']>, question: ApprovalAsk, stopped: AbortSignal): Promise<ApprovalAnswer> {
+  const whenStopped = new Promise<ApprovalAnswer>((resolve) => {
+    if (stopped.aborted) resolve('deny');
+    stopped.addEventListener('abort', () => resolve('deny'), { once: true });
+  });
+  return Promise.race([onApproval(question, stopped).catch(() => 'deny' as const), whenStopped]);
 }
 
 function userLine(prompt: string): string {

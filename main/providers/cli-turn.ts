@@ -34,6 +34,7 @@ export interface LaunchedChild {
 export class TurnControl {
   private child: LaunchedChild | null = null;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly launcher: ChildLauncher) {}
 
@@ -46,6 +47,11 @@ export class TurnControl {
     return this.stopped;
   }
 
+  /** Aborts when kill() is called (e.g. to withdraw a pending approval). */
+  get signal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
   async start(spec: LaunchSpec): Promise<LaunchedChild> {
     const child = await this.launcher.start(spec);
     this.child = child;
@@ -55,6 +61,7 @@ export class TurnControl {
 
   async kill(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     await this.child?.kill();
   }
 

@@ -36,7 +36,8 @@ export interface TurnOptions {
   transcript?: TranscriptEntry[];
   /** Aborting stops the turn and its process tree. */
   signal: AbortSignal;
-  onApproval?: (ask: ApprovalAsk) => Promise<ApprovalAnswer>;
+  /** `signal` aborts when the turn stops, so nobody is left asking about a tool that will never run. */
+  onApproval?: (ask: ApprovalAsk, signal: AbortSignal) => Promise<ApprovalAnswer>;
   /** Recorded with the child by the supervisor, so a restart can tell whose orphan it reaped. */
   owner?: string;
 }

@@ -21,12 +21,12 @@ const RUN_VIEWER = '/api/gateway/run-viewer-chat';
  * user allowed it always), since the tool runs on this machine.
  */
 function toolApprover(ctx: RequestContext) {
-  return async (ask: ApprovalAsk): Promise<ApprovalAnswer> => {
+  return async (ask: ApprovalAsk, turnStopped: AbortSignal): Promise<ApprovalAnswer> => {
     try {
       await ctx.services.policy.authorize({
         operation: 'terminal_chat', caller: ctx.caller, method: 'POST', path: TERMINAL, access: 'write',
         action: 'tool_use', repoPath: null, args: { tool: ask.toolName, input: ask.input },
-        forceApproval: ctx.caller.kind === 'origin', claimedReason: null, signal: ctx.signal,
+        forceApproval: ctx.caller.kind === 'origin', claimedReason: null, signal: AbortSignal.any([ctx.signal, turnStopped]),
       });
       return 'allow';
     } catch (error) {
