@@ -16,9 +16,10 @@ export function parseTap(tap, root) {
   let current = null;
   const finish = () => {
     if (current?.failed && current.type !== 'suite') {
-      // A file that fails to load is reported under its absolute path and line 1.
-      const name = path.isAbsolute(current.name) ? `${path.relative(root, current.name)} (did not load or run)` : current.name;
-      counts.failures.push(name === current.name ? `${name} (${current.location ?? '?'})` : name);
+      // A whole file that failed (it did not load, exited early, or timed out) is named by its path.
+      const file = path.isAbsolute(current.name) ? path.relative(root, current.name) : null;
+      const why = current.failureType === 'testTimeoutFailure' ? 'timed out' : 'failed outside its tests: see its output';
+      counts.failures.push(file ? `${file} (${why})` : `${current.name} (${current.location ?? '?'})`);
     }
     current = null;
   };
@@ -33,7 +34,7 @@ export function parseTap(tap, root) {
       }
       continue;
     }
-    const field = current && line.match(/^\s*(location|type): '?(.*?)'?$/);
+    const field = current && line.match(/^\s*(location|type|failureType): '?(.*?)'?$/);
     if (field) current[field[1]] = field[1] === 'location' ? path.relative(root, field[2]) : field[2];
   }
   finish();

@@ -24,20 +24,22 @@ test('TAP from a real node --test run: counts, each failure with its place, skip
   try {
     await writeFile(path.join(dir, 'a.test.mjs'), FIXTURE);
     await writeFile(path.join(dir, 'broken.test.mjs'), 'this is not javascript (');
+    await writeFile(path.join(dir, 'slow.test.mjs'), 'await new Promise((resolve) => setTimeout(resolve, 20_000));');
     const run = await new Supervisor().run(
       process.execPath,
-      ['--test', '--test-reporter=tap', 'a.test.mjs', 'broken.test.mjs'],
+      ['--test', '--test-reporter=tap', '--test-timeout=3000', 'a.test.mjs', 'broken.test.mjs', 'slow.test.mjs'],
       { cwd: dir, timeoutMs: 60_000 },
     );
     assert.equal(run.exitCode, 1);
     const counts = parseTap(run.stdout, dir);
     assert.equal(counts.passed, 2);
-    assert.equal(counts.failed, 3);
+    assert.equal(counts.failed, 4, 'the timed-out file counts as failed');
     assert.equal(counts.skipped, 1);
     assert.deepEqual(counts.failures, [
       'fails (a.test.mjs:5:1)',
       'inner fails (a.test.mjs:8:3)',
-      'broken.test.mjs (did not load or run)',
+      'broken.test.mjs (failed outside its tests: see its output)',
+      'slow.test.mjs (timed out)',
     ]);
     assert.deepEqual([...counts.skipReasons], [['no widget here', ['skips']]]);
   } finally {

@@ -4,7 +4,8 @@
 //    dbus-run-session with a throwaway unlocked gnome-keyring, so keytar is tested
 //    for real; where those are not installed the keychain tests skip with a reason.
 //    Native modules last built for Electron by `npm start` are rebuilt for Node first.
-// 2. Runs every *.test.ts under main/, shared/, scripts/, bench/ with node:test + tsx.
+// 2. Builds (`npm run build`: the e2e and the packaging test use dist/), then runs every
+//    *.test.ts under main/, shared/, scripts/, bench/ with node:test + tsx.
 // 3. Runs the Playwright e2e in Debian's Chromium when both are there.
 // 4. Ends with what could not run and why, then `tests: N passed, N failed, N skipped`.
 //    Under CI=true a part that could not run fails the run: CI installs every part.
@@ -69,8 +70,10 @@ async function runAll() {
   const keychain = await keychainStatus();
   if (keychain) notRun.push(`keychain tests: ${keychain}`);
 
+  // Only whole runs (and e2e runs) build; `npm test -- main/x` uses dist/ as it is.
+  const build = wantsE2e() ? await run('npm', ['run', '--silent', 'build']) : 0;
   const unit = await runUnitTests();
-  const e2e = wantsE2e() ? await runE2e(notRun) : emptyCounts();
+  const e2e = wantsE2e() ? await runE2e(notRun, build) : emptyCounts();
 
   const total = {
     passed: unit.passed + e2e.passed,
@@ -165,7 +168,7 @@ async function runUnitTests() {
   try {
     const exitCode = await run(process.execPath, [
       '--import', 'tsx',
-      '--test', '--test-concurrency=2', '--test-timeout=300000',
+      '--test', '--test-concurrency=2', '--test-timeout=600000',
       '--test-reporter=spec', '--test-reporter-destination=stdout',
       '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
       ...files,
@@ -178,7 +181,7 @@ async function runUnitTests() {
   }
 }
 
-async function runE2e(notRun) {
+async function runE2e(notRun, build) {
   const config = E2E_CONFIGS.find((file) => existsSync(path.join(ROOT, file)));
   if (!config) {
     notRun.push('e2e: no Playwright config yet (e2e/playwright.config.ts)');
@@ -190,7 +193,6 @@ async function runE2e(notRun) {
   }
   const counts = emptyCounts();
   // The e2e drive the built renderer (served at /ui/) and, where Electron is installed, dist/main.
-  const build = await run('npm', ['run', '--silent', 'build']);
   if (build !== 0) {
     counts.failed = 1;
     counts.failures.push('e2e: `npm run build` failed, so the e2e did not run');
