@@ -167,6 +167,22 @@ describe('chat routes', () => {
     await until(() => gw.services.chats.list('run_viewer')[0]?.state === 'killed', 'the session to be marked killed');
   });
 
+  test("killing the CLI from the desktop's process list ends the turn as killed", async () => {
+    api.script({ kind: 'hang' });
+    const requests = api.modelRequests().length;
+    const stream = await openStream('/api/gateway/ticket-chat', { ticketId: 'T-proc', message: 'slow', ticketContext: 'ctx' });
+    await readUntil(stream.lines, 'status');
+    await api.waitForModelRequests(requests + 1);
+    const [child] = ownedChildren();
+    const killed = await gw.request(`/api/gateway/desktop/processes/${child.id}`, { method: 'DELETE', auth: 'token' });
+    assert.ok(killed.status < 300, `process kill answered ${killed.status}`);
+    const rest = await readUntil(stream.lines, 'done');
+    assert.deepEqual(rest.filter((e) => e.type === 'result'), [{ type: 'result', success: false, reason: 'killed' }]);
+    assert.equal(rest.some((e) => e.type === 'error'), false);
+    assert.equal(gw.services.chats.list('ticket', 'T-proc')[0].state, 'killed');
+    assert.equal(groupAlive(child.pid), false);
+  });
+
   test('the fake provider streams many events with backpressure and stops when the client leaves', async () => {
     const stream = await openStream('/api/gateway/terminal-chat', { message: '@fake stream please' });
     const first = await readUntil(stream.lines, 'text');

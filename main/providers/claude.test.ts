@@ -213,6 +213,16 @@ describe('ClaudeProvider with the real claude CLI', () => {
     assert.deepEqual(events.at(-1), { type: 'done' });
   });
 
+  test('a turn that goes silent is stopped by the idle watchdog', async () => {
+    const watched = new ClaudeProvider(supervisor, { ...claudeTestConfig(api, dirs.root), idleTimeoutMs: 3000 });
+    api.script({ kind: 'hang' });
+    const turn = await watched.startTurn(turnOptions());
+    const events = await collect(turn);
+    assert.deepEqual(ofType(events, 'result'), [{ type: 'result', success: false, reason: 'idle_timeout' }]);
+    assert.match(ofType(events, 'error')[0].message, /idle_timeout/);
+    assert.equal(groupAlive(turn.pid!), false);
+  });
+
   test('aborting the signal (client gone) kills the turn', async () => {
     api.script({ kind: 'hang' });
     const requests = api.modelRequests().length;

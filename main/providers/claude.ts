@@ -4,7 +4,7 @@
 // arrives stdin is closed so the process ends. One process per turn; `--resume` links turns.
 import type { NormalizedEvent } from '../../shared/events.js';
 import {
-  cliTurn, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
+  cliTurn, endedEarly, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
   type ChildLauncher, type LaunchedChild,
 } from './cli-turn.js';
 import type { ApprovalAnswer, ApprovalAsk, CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
@@ -104,9 +104,7 @@ export class ClaudeProvider implements Provider {
     const exit = await child.exited;
     if (parser.unknownSession) return { unknownSession: true };
     if (!parser.sawResult && !control.killed) {
-      const detail = stderr.text() || `exit code ${exit.exitCode ?? exit.signal}`;
-      yield { type: 'error', message: `claude stopped before finishing the turn (${exit.state}): ${detail}` };
-      yield { type: 'result', success: false, reason: 'crashed' };
+      yield* endedEarly('claude', exit, stderr.text() || `exit code ${exit.exitCode ?? exit.signal}`, control);
     }
     return { unknownSession: false };
   }

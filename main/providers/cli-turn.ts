@@ -28,7 +28,14 @@ export interface LaunchedChild {
   write(text: string): Promise<void>;
   endInput(): void;
   kill(): Promise<unknown>;
-  readonly exited: Promise<{ exitCode: number | null; signal: string | null; state: string }>;
+  readonly exited: Promise<ChildEnd>;
+}
+
+export interface ChildEnd {
+  exitCode: number | null;
+  signal: string | null;
+  /** `killed`, `timed_out`, `idle_timeout` when the supervisor stopped it; else how it ended on its own. */
+  state: string;
 }
 
 export class TurnControl {
@@ -63,6 +70,12 @@ export class TurnControl {
     this.stopped = true;
     this.stopping.abort();
     await this.child?.kill();
+  }
+
+  /** The child was killed from elsewhere (the desktop's process list): the turn ends as killed too. */
+  markKilled(): void {
+    this.stopped = true;
+    this.stopping.abort();
   }
 
   /** Stops a child still running when nobody reads the turn any more (not a user kill). */
@@ -108,6 +121,20 @@ export function cliTurn(
     },
     kill: () => control.kill(),
   };
+}
+
+/**
+ * The closing events of a CLI that ended without finishing its turn, when this turn did
+ * not kill it: a kill from elsewhere ends the turn as killed, a timeout or a crash as failed.
+ */
+export function* endedEarly(cli: string, exit: ChildEnd, detail: string, control: TurnControl): Generator<NormalizedEvent> {
+  if (exit.state === 'killed') {
+    control.markKilled();
+    return;
+  }
+  const reason = exit.state === 'timed_out' || exit.state === 'idle_timeout' ? exit.state : 'crashed';
+  yield { type: 'error', message: `${cli} stopped before finishing the turn (${exit.state}): ${detail}` };
+  yield { type: 'result', success: false, reason };
 }
 
 export function parseJsonLine(line: string): Record<string, unknown> | null {

@@ -104,10 +104,11 @@ describe('CodexProvider with the real codex CLI', () => {
     api.script({ kind: 'tool', name: 'exec_command', input: { cmd: 'touch made.txt' } }, { kind: 'text', text: 'ok' });
     const events = await collect(await provider.startTurn(turnOptions({ readOnly: true })));
     assert.equal(ofType(events, 'status')[0].mode, 'read-only');
-    const result = ofType(events, 'tool_result')[0];
-    assert.equal(result.isError, true);
-    assert.match(result.content, /Read-only file system/);
     assert.equal(existsSync(join(dirs.cwd, 'made.txt')), false);
+    const output = lastInput().find((item) => item.type === 'function_call_output');
+    assert.match(String(output?.output), /Read-only file system/);
+    // codex sometimes emits no command_execution item for a failing command; when it does, it is an error.
+    for (const result of ofType(events, 'tool_result')) assert.equal(result.isError, true);
   });
 
   test('resume continues the thread with the earlier messages', async () => {

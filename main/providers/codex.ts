@@ -3,7 +3,7 @@
 // Codex cannot ask for approval in exec mode, so the sandbox is the permission model.
 import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
 import {
-  cliTurn, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
+  cliTurn, endedEarly, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
   type ChildLauncher, type LaunchedChild,
 } from './cli-turn.js';
 import type { CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
@@ -80,8 +80,7 @@ export class CodexProvider implements Provider {
     if (unknownSession && !parser.sawTurnEnd) return { unknownSession: true };
     if (!parser.sawTurnEnd && !control.killed) {
       const detail = parser.lastError ?? (stderr.text() || `exit code ${exit.exitCode ?? exit.signal}`);
-      yield { type: 'error', message: `codex stopped before finishing the turn (${exit.state}): ${detail}` };
-      yield { type: 'result', success: false, reason: 'crashed' };
+      yield* endedEarly('codex', exit, detail, control);
     }
     return { unknownSession: false };
   }
