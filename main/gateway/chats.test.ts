@@ -1,7 +1,7 @@
 // The chat routes through a real gateway, with the real claude and codex CLIs talking
 // to the loopback mock model API (and the in-process fake provider for stream mechanics).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -181,6 +181,20 @@ describe('chat routes', () => {
     assert.equal(rest.some((e) => e.type === 'error'), false);
     assert.equal(gw.services.chats.list('ticket', 'T-proc')[0].state, 'killed');
     assert.equal(groupAlive(child.pid), false);
+  });
+
+  test("the CLI's environment has the model API settings and never the gateway's credentials", { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+    api.script({ kind: 'hang' });
+    const requests = api.modelRequests().length;
+    const stream = await openStream('/api/gateway/ticket-chat', { ticketId: 'T-env', message: 'env', ticketContext: 'ctx' });
+    await readUntil(stream.lines, 'status');
+    await api.waitForModelRequests(requests + 1);
+    const environ = readFileSync(`/proc/${ownedChildren()[0].pid}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes(`ANTHROPIC_BASE_URL=${api.url}`));
+    assert.equal(environ.some((entry) => entry.includes(gw.token)), false);
+    assert.equal(environ.some((entry) => /^SYMPHONY_/i.test(entry)), false);
+    await gw.request('/api/gateway/ticket-chat', { method: 'DELETE', json: { ticketId: 'T-env' }, auth: 'token' });
+    await readUntil(stream.lines, 'done');
   });
 
   test('the fake provider streams many events with backpressure and stops when the client leaves', async () => {
