@@ -2,7 +2,7 @@
 // claude chat turn; the gateway started next on the same data dir reaps the orphaned CLI
 // and shows the turn as interrupted, and the chat carries on.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -19,6 +19,7 @@ import { startTestGateway } from './testing.js';
 const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 let api: MockModelApi;
 let dirs: TestDirs;
+let serve: ChildProcess | undefined;
 
 before(async () => {
   api = await MockModelApi.start();
@@ -26,6 +27,8 @@ before(async () => {
 });
 
 after(async () => {
+  // A failed assertion must not leave the headless gateway running.
+  if (serve && serve.exitCode === null && serve.signalCode === null) serve.kill('SIGKILL');
   await api.close();
   dirs.cleanup();
 });
@@ -74,7 +77,7 @@ test('a gateway killed mid-turn: the next one reaps the CLI, marks the turn inte
   await first.close();
 
   mkdirSync(join(dirs.root, 'home'), { recursive: true });
-  const serve = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file'], {
+  serve = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file'], {
     stdio: ['ignore', 'pipe', 'ignore'],
     // The headless gateway takes the model API settings from its environment, as a user's would.
     env: { ...process.env, ...claudeConfig.env, PATH: `${NODE_MODULES_BIN}:${process.env.PATH}`, SYMPHONY_LOG_LEVEL: 'warn' },
