@@ -1,10 +1,9 @@
 // Where each kind of chat runs and which agent it talks to, from what the client sent.
 // Every path goes through a check: repositories through the workspace guard, run
 // directories must be one of the run viewer's own unpacked runs.
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { Forbidden } from '../errors.js';
+import { join } from 'node:path';
 import type { WorkspaceGuard } from '../files/workspace.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderId } from '../providers/types.js';
@@ -27,18 +26,16 @@ export async function ticketCwd(workspace: WorkspaceGuard, repoPath: string | un
 }
 
 /** A run directory is `<dataDir>/run-viewer/<id>` as POST /run-viewer-extract made it; no runDir: an empty scratch dir. */
-export async function runViewerCwd(dataDir: string, runDir: string | undefined): Promise<string> {
-  if (!runDir) {
-    const scratch = join(dataDir, 'chats', 'run-viewer');
-    await mkdir(scratch, { recursive: true });
-    return scratch;
-  }
-  const root = await realpath(join(dataDir, 'run-viewer')).catch(() => null);
-  const real = await realpath(runDir).catch(() => null);
-  if (!root || !real || dirname(real) !== root || !(await stat(real)).isDirectory()) {
-    throw new Forbidden('runDir is not a run directory of the run viewer.', 'path_not_allowed');
-  }
-  return real;
+/** A run-viewer chat works in one uploaded run (checked by the run archives), else in a scratch dir. */
+export async function runViewerCwd(
+  dataDir: string,
+  runDir: string | undefined,
+  resolveRunDir: (runDir: string) => Promise<string>,
+): Promise<string> {
+  if (runDir) return resolveRunDir(runDir);
+  const scratch = join(dataDir, 'chats', 'run-viewer');
+  await mkdir(scratch, { recursive: true });
+  return scratch;
 }
 
 /** The ticket as the agent first hears of it. */

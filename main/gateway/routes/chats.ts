@@ -105,7 +105,7 @@ export const routes: AnyRoute[] = [
       return ndjson(
         await ctx.services.chats.send({
           kind: 'run_viewer', scope: body.runDir ?? '', provider, message, readOnly: true, signal: ctx.signal,
-          cwd: await runViewerCwd(ctx.services.dataDir, body.runDir),
+          cwd: await runViewerCwd(ctx.services.dataDir, body.runDir, (dir) => ctx.services.runArchives.resolveRunDir(dir)),
         }),
       );
     },
