@@ -1,6 +1,6 @@
 // Local pairing challenges: single use, short lived, bound to one exact origin.
 // Kept in memory only: a challenge outliving a restart would only widen the window.
-import { hashToken, newToken, tokensEqual } from './tokens.js';
+import { hashesEqual, hashToken, newToken } from './tokens.js';
 
 export const CHALLENGE_TTL_MS = 2 * 60_000;
 
@@ -45,7 +45,7 @@ export class ChallengeStore {
   consume(token: string, origin: string): LocalChallengeResult {
     const key = hashToken(token);
     const entry = this.pending.get(key);
-    if (!entry || !tokensEqual(entry.tokenHash, key)) return { outcome: this.used.has(key) ? 'used' : 'unknown' };
+    if (!entry || !hashesEqual(entry.tokenHash, key)) return { outcome: this.used.has(key) ? 'used' : 'unknown' };
     this.pending.delete(key);
     this.used.set(key, entry.expiresAt);
     if (entry.expiresAt <= this.now()) return { outcome: 'expired' };

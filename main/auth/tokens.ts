@@ -15,5 +15,10 @@ export function hashToken(token: string): string {
 
 /** Constant-time equality of two strings (compared through their hashes, so lengths never leak). */
 export function tokensEqual(a: string, b: string): boolean {
-  return timingSafeEqual(Buffer.from(hashToken(a), 'hex'), Buffer.from(hashToken(b), 'hex'));
+  return hashesEqual(hashToken(a), hashToken(b));
+}
+
+/** Constant-time equality of two hex SHA-256 hashes. */
+export function hashesEqual(a: string, b: string): boolean {
+  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 }

@@ -39,9 +39,14 @@ async function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, serv
     services,
     caller,
     requestId: ctx.state.requestId,
-    signal: ctx.state.signal,
+    get signal() {
+      return ctx.state.signal;
+    },
     req: ctx.req,
-    log: services.log.child({ requestId: ctx.state.requestId }),
+    // A child logger per request costs; most handlers never log.
+    get log() {
+      return services.log.child({ requestId: ctx.state.requestId });
+    },
   });
   respond(ctx, result);
 }
@@ -67,7 +72,9 @@ async function authorize(
     args: { params: input.params, query: input.query, body: input.body },
     forceApproval: ctx.get('X-Desktop-Force-Approval') === '1',
     claimedReason: ctx.get('X-Desktop-Approval-Reason').slice(0, 500) || null,
-    signal: ctx.state.signal,
+    get signal() {
+      return ctx.state.signal;
+    },
   });
 }
 

@@ -4,7 +4,7 @@
 import type { Next } from 'koa';
 import type { RouteKind } from '../../../shared/operations.js';
 import type { Caller } from '../../auth/caller.js';
-import { tokensEqual } from '../../auth/tokens.js';
+import { hashesEqual, hashToken } from '../../auth/tokens.js';
 import { Forbidden, Unauthorized } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { GatewayContext } from '../state.js';
@@ -13,9 +13,10 @@ export const GATEWAY_TOKEN_HEADER = 'X-Desktop-Gateway-Token';
 export const SESSION_TOKEN_HEADER = 'X-Desktop-Session-Token';
 
 export function authenticate(services: Services, kind: RouteKind) {
+  const gatewayTokenHash = hashToken(services.gatewayToken);
   return async function auth(ctx: GatewayContext, next: Next): Promise<void> {
     if (kind !== 'public') {
-      const caller = identify(ctx, services);
+      const caller = identify(ctx, services, gatewayTokenHash);
       if (kind === 'desktop' && caller.kind === 'origin') {
         throw new Forbidden('Only the desktop app or the gateway token may use this route.', 'desktop_only');
       }
@@ -25,12 +26,12 @@ export function authenticate(services: Services, kind: RouteKind) {
   };
 }
 
-function identify(ctx: GatewayContext, services: Services): Caller {
+function identify(ctx: GatewayContext, services: Services, gatewayTokenHash: string): Caller {
   const gatewayToken = ctx.get(GATEWAY_TOKEN_HEADER);
   const sessionToken = ctx.get(SESSION_TOKEN_HEADER);
   const claimedSource = ctx.get('X-Desktop-Source').slice(0, 200) || null;
   if (gatewayToken) {
-    if (!tokensEqual(gatewayToken, services.gatewayToken)) throw new Unauthorized('Invalid gateway token.', 'invalid_token');
+    if (!hashesEqual(hashToken(gatewayToken), gatewayTokenHash)) throw new Unauthorized('Invalid gateway token.', 'invalid_token');
     if (fromBrowser(ctx)) {
       throw new Forbidden('The gateway token is not accepted from a browser; pair the page instead.', 'token_from_browser');
     }

@@ -8,14 +8,10 @@ import type { GatewayContext } from '../state.js';
 
 export function requestScope(services: Services) {
   return async function scope(ctx: GatewayContext, next: Next): Promise<void> {
-    const controller = new AbortController();
     ctx.state.requestId = randomUUID();
     ctx.state.startedAt = performance.now();
-    ctx.state.signal = controller.signal;
+    defineAbortSignal(ctx);
     ctx.set('X-Request-Id', ctx.state.requestId);
-    ctx.res.once('close', () => {
-      if (!ctx.res.writableFinished) controller.abort();
-    });
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw notFound();
@@ -25,6 +21,21 @@ export function requestScope(services: Services) {
       finish(ctx, services);
     }
   };
+}
+
+/** The signal that fires when the client goes away, made only for the requests that ask for it. */
+function defineAbortSignal(ctx: GatewayContext): void {
+  let controller: AbortController | undefined;
+  Object.defineProperty(ctx.state, 'signal', {
+    get() {
+      if (!controller) {
+        controller = new AbortController();
+        if (ctx.req.socket.destroyed && !ctx.res.writableFinished) controller.abort();
+        else ctx.res.once('close', () => ctx.res.writableFinished || controller!.abort());
+      }
+      return controller.signal;
+    },
+  });
 }
 
 function notFound() {
