@@ -285,3 +285,17 @@ describe('chat routes', () => {
     assert.equal(empty.status, 400);
   });
 });
+
+describe('chat routes without a workspace root', () => {
+  test('a terminal chat says how to set the workspace root instead of running in the home directory', async () => {
+    const bare = await startTestGateway();
+    try {
+      const res = await bare.request('/api/gateway/terminal-chat', { method: 'POST', json: { message: 'hi' }, auth: 'token' });
+      assert.equal(res.status, 403);
+      assert.equal(res.json.error.code, 'path_not_allowed');
+      assert.match(res.json.error.message, /--workspace-root/);
+    } finally {
+      await bare.close();
+    }
+  });
+});

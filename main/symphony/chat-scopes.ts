@@ -2,7 +2,6 @@
 // Every path goes through a check: repositories through the workspace guard, run
 // directories must be one of the run viewer's own unpacked runs.
 import { mkdir } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkspaceGuard } from '../files/workspace.js';
 import type { ProviderRegistry } from '../providers/registry.js';
@@ -16,16 +15,15 @@ export function pickProvider(message: string, providers: ProviderRegistry): { pr
   return { provider: 'claude', message };
 }
 
-/** Terminal chats run where the user's projects are: the workspace root, else the home directory. */
+/** Terminal chats run where the user's projects are: the workspace root (none set: 403 saying how to set it). */
 export function terminalCwd(workspace: WorkspaceGuard): string {
-  return workspace.workspaceRoot() ?? homedir();
+  return workspace.requireWorkspaceRoot();
 }
 
 export async function ticketCwd(workspace: WorkspaceGuard, repoPath: string | undefined): Promise<string> {
   return repoPath ? workspace.resolve(repoPath) : terminalCwd(workspace);
 }
 
-/** A run directory is `<dataDir>/run-viewer/<id>` as POST /run-viewer-extract made it; no runDir: an empty scratch dir. */
 /** A run-viewer chat works in one uploaded run (checked by the run archives), else in a scratch dir. */
 export async function runViewerCwd(
   dataDir: string,
