@@ -3,13 +3,14 @@
 // beyond the credential it holds in memory: it never persists a token anywhere.
 
 import type { z } from 'zod';
-import type { OperationId } from './operations.js';
 import type {
   ConfigPatch,
   ConfigResponse,
   ExchangeResponse,
   HealthCheckResponse,
+  PendingApprovalView,
   PolicyEntry,
+  RuleView,
   SessionView,
   VersionResponse,
 } from './schemas/gateway.js';
@@ -36,33 +37,8 @@ export type PolicyOverride = z.infer<typeof PolicyEntry>;
 /** The effective policy as GET /desktop/policies lists it. */
 export type PolicyRow = PolicyOverride & { action?: string | null; source: 'default' | 'user' };
 
-// The shapes below are built in main/auth (approvals, policy rules) and have no schema yet.
-export interface PendingApproval {
-  id: string;
-  operation: OperationId;
-  method: string;
-  path: string;
-  access: Access;
-  action: string | null;
-  caller: { kind: CallerKind; origin: string | null; claimedSource: string | null };
-  /** X-Desktop-Approval-Reason: what the caller claims, never verified. */
-  claimedReason: string | null;
-  args: unknown;
-  repoPath: string | null;
-  createdAt: Timestamp;
-  expiresAt: Timestamp;
-}
-
-export interface AllowRule {
-  id: string;
-  callerKind: CallerKind;
-  origin: string | null;
-  operation: OperationId;
-  method: string;
-  path: string;
-  repoPath: string | null;
-  expiresAt: Timestamp | null;
-}
+export type PendingApproval = z.infer<typeof PendingApprovalView>;
+export type AllowRule = z.infer<typeof RuleView>;
 
 export type SupervisedProcess = z.infer<typeof ProcessView>;
 export type Repo = z.infer<typeof RepoView>;

@@ -1,8 +1,8 @@
 // Requests that wait for a person. Each pending approval is one waiting request:
 // a decision resolves exactly that request and is then gone, so it cannot be replayed.
 import { EventEmitter } from 'node:events';
-import type { Access, OperationId } from '../../shared/operations.js';
-import type { Caller } from './caller.js';
+import type { z } from 'zod';
+import type { PendingApprovalView } from '../../shared/schemas/gateway.js';
 import { AppError, NotFound } from '../errors.js';
 import { newId } from './tokens.js';
 
@@ -10,22 +10,10 @@ export const APPROVAL_TIMEOUT_MS = 120_000;
 
 export type ApprovalDecision = 'allow_once' | 'allow_always' | 'deny';
 
-export interface PendingApproval {
-  id: string;
-  operation: OperationId;
-  method: string;
-  path: string;
-  access: Access;
-  action: string | null;
-  caller: Pick<Caller, 'kind' | 'origin' | 'claimedSource'>;
-  /** X-Desktop-Approval-Reason: the caller's claim, shown as such. */
-  claimedReason: string | null;
-  args: unknown;
+export type PendingApproval = z.infer<typeof PendingApprovalView> & {
+  /** Binds the decision to the exact arguments (operation, caller, args). */
   argsHash: string;
-  repoPath: string | null;
-  createdAt: string;
-  expiresAt: string;
-}
+};
 
 export interface ApprovalOutcome {
   decision: ApprovalDecision;

@@ -3,7 +3,8 @@
 // Deny beats ask beats allow; a rule can turn an ask into an allow, never a deny;
 // X-Desktop-Force-Approval turns an allow into an ask, rules notwithstanding.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { PolicyEntry as PolicyEntrySchema, type RuleView } from '../../shared/schemas/gateway.js';
 import { OPERATION_IDS, type Access, type OperationId } from '../../shared/operations.js';
 import { AppError, Forbidden, NotFound } from '../errors.js';
 import { migrate, type Db } from '../store/database.js';
@@ -13,13 +14,6 @@ import { newId } from './tokens.js';
 
 export type Decision = 'allow' | 'ask' | 'deny';
 
-export const PolicyEntrySchema = z.object({
-  callerKind: z.enum(['renderer', 'token', 'origin']),
-  operation: z.enum(OPERATION_IDS),
-  access: z.enum(['read', 'write']),
-  action: z.string().min(1).max(64).nullable().optional(),
-  decision: z.enum(['allow', 'ask', 'deny']),
-});
 export type PolicyEntry = z.infer<typeof PolicyEntrySchema>;
 
 export interface AuthorizeRequest {
@@ -37,16 +31,7 @@ export interface AuthorizeRequest {
   signal: AbortSignal;
 }
 
-export interface Rule {
-  id: string;
-  callerKind: CallerKind;
-  origin: string | null;
-  operation: OperationId;
-  method: string;
-  path: string;
-  repoPath: string | null;
-  expiresAt: string;
-}
+export type Rule = z.infer<typeof RuleView>;
 
 const RANK: Record<Decision, number> = { allow: 0, ask: 1, deny: 2 };
 const strictest = (...decisions: Decision[]): Decision =>

@@ -64,6 +64,40 @@ export const PolicyEntry = z.object({
   action: z.string().min(1).max(64).nullable().optional(),
   decision: z.enum(['allow', 'ask', 'deny']),
 });
+export const PolicyView = PolicyEntry.extend({ action: z.string().nullable(), source: z.enum(['default', 'user']) });
+export const PoliciesResponse = z.object({ policies: z.array(PolicyView) });
+
+const CallerKind = z.enum(['renderer', 'token', 'origin']);
+
+export const PendingApprovalView = z.object({
+  id: z.string(),
+  operation: z.enum(OPERATION_IDS),
+  method: z.string(),
+  path: z.string(),
+  access: z.enum(['read', 'write']),
+  action: z.string().nullable(),
+  caller: z.object({ kind: CallerKind, origin: z.string().nullable(), claimedSource: z.string().nullable() }),
+  /** X-Desktop-Approval-Reason: what the caller claims, never verified. */
+  claimedReason: z.string().nullable(),
+  args: z.unknown(),
+  repoPath: z.string().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+});
+export const ApprovalsResponse = z.object({ approvals: z.array(PendingApprovalView) });
+
+export const RuleView = z.object({
+  id: z.string(),
+  callerKind: CallerKind,
+  origin: z.string().nullable(),
+  operation: z.enum(OPERATION_IDS),
+  method: z.string(),
+  path: z.string(),
+  repoPath: z.string().nullable(),
+  expiresAt: z.string(),
+});
+export const RulesResponse = z.object({ rules: z.array(RuleView) });
+
 export const PoliciesRequest = z.object({ policies: z.array(PolicyEntry).max(2000) }).strict();
 export const RuleIdParams = z.object({ ruleId: z.string().min(1).max(100) });
 

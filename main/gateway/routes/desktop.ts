@@ -3,11 +3,14 @@
 import {
   ApiKeyRequest,
   ApprovalDecisionRequest,
+  ApprovalsResponse,
   ApprovalIdParams,
   ConfigPatch,
   ConfigResponse,
   PoliciesRequest,
+  PoliciesResponse,
   RuleIdParams,
+  RulesResponse,
   SessionIdParams,
   SessionsResponse,
 } from '../../../shared/schemas/gateway.js';
@@ -60,7 +63,8 @@ export const routes: AnyRoute[] = [
     method: 'GET',
     path: '/api/gateway/desktop/approvals',
     summary: 'Requests waiting for a decision.',
-    handler: (_input, { services }) => ({ approvals: services.approvals.list() }),
+    response: ApprovalsResponse,
+    handler: (_input, { services }) => ({ approvals: services.approvals.list().map(({ argsHash: _hash, ...view }) => view) }),
   }),
   defineRoute({
     method: 'POST',
@@ -77,6 +81,7 @@ export const routes: AnyRoute[] = [
     method: 'GET',
     path: '/api/gateway/desktop/policies',
     summary: 'The effective approval policy, default or user-set.',
+    response: PoliciesResponse,
     handler: (_input, { services }) => ({ policies: services.policy.listPolicies() }),
   }),
   defineRoute({
@@ -84,6 +89,7 @@ export const routes: AnyRoute[] = [
     path: '/api/gateway/desktop/policies',
     summary: 'Replace the user policy overrides.',
     body: PoliciesRequest,
+    response: PoliciesResponse,
     handler: ({ body }, { services }) => {
       services.policy.replaceOverrides(body.policies);
       return { policies: services.policy.listPolicies() };
@@ -93,6 +99,7 @@ export const routes: AnyRoute[] = [
     method: 'GET',
     path: '/api/gateway/desktop/rules',
     summary: 'Live "allow always" rules.',
+    response: RulesResponse,
     handler: (_input, { services }) => ({ rules: services.policy.listRules() }),
   }),
   defineRoute({
