@@ -3,6 +3,7 @@
 // a second one), the client's abort signal wired to that kill, and the closing events
 // (`killed`, `result`, `done`) that every turn ends with, whatever happened.
 import type { NormalizedEvent } from '../../shared/events.js';
+import type { ChildSpec } from '../supervisor/child.js';
 import type { Turn } from './types.js';
 
 /** The part of the supervisor a provider uses (`supervisor.start`). */
@@ -10,17 +11,8 @@ export interface ChildLauncher {
   start(spec: LaunchSpec): LaunchedChild | Promise<LaunchedChild>;
 }
 
-export interface LaunchSpec {
-  command: string;
-  args: readonly string[];
-  cwd: string;
-  env?: Record<string, string>;
-  stdin: 'pipe' | 'ignore';
-  timeoutMs?: number;
-  idleTimeoutMs?: number;
-  label: string;
-  owner?: string;
-}
+/** What a provider asks the supervisor to start: the supervisor's own child spec. */
+export type LaunchSpec = ChildSpec;
 
 export interface LaunchedChild {
   readonly pid: number;
