@@ -2,25 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AppError } from '../errors.js';
 import { Supervisor, type RunOptions } from '../supervisor/supervisor.js';
 import { GitService } from './git.js';
 import { GitRunner } from './runner.js';
 import { createGitFixture, type GitFixture } from './testing/fixture.js';
+import { rejectsWith } from './testing/assert-error.js';
 
 /** Asserts the promise rejects with an AppError of this status and code. */
-async function rejectsWith(promise: Promise<unknown>, status: number, code: string): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AppError, `expected AppError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.equal(error.status, status);
-    return error;
-  }
-  assert.fail(`expected ${status} ${code}, but it succeeded`);
-}
-
 describe('git actions on a real repository', () => {
   let fx: GitFixture;
   before(async () => {

@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { AppError } from '../errors.js';
 import { GitHubService } from './github.js';
 import { createFakeGh, jsonLines, type FakeGh } from './testing/fake-gh.js';
 import { createGitFixture, type GitFixture } from './testing/fixture.js';
-
-async function rejectsWith(promise: Promise<unknown>, status: number, code: string): Promise<AppError> {
-  const error = await promise.then(
-    () => assert.fail(`expected ${status} ${code}`),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof AppError, String(error));
-  assert.deepEqual([error.status, error.code], [status, code], error.message);
-  return error;
-}
+import { rejectsWith } from './testing/assert-error.js';
 
 const PR = { owner: 'acme', repo: 'widgets', number: 7 };
 

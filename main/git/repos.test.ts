@@ -5,10 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { AppError } from '../errors.js';
 import { detectProjectType, parseFullName, RepoRegistry } from './repos.js';
 import { createGitFixture, type GitFixture } from './testing/fixture.js';
-
-async function rejectsWith(promise: Promise<unknown>, status: number, code: string): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => error instanceof AppError && error.status === status && error.code === code);
-}
+import { rejectsWith } from './testing/assert-error.js';
 
 describe('repository registry', () => {
   let fx: GitFixture;

@@ -3,18 +3,8 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AppError } from '../errors.js';
 import { createGitFixture, type GitFixture } from './testing/fixture.js';
-
-async function rejectsWith(promise: Promise<unknown>, status: number, code: string): Promise<AppError> {
-  const error = await promise.then(
-    () => assert.fail(`expected ${status} ${code}`),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof AppError, String(error));
-  assert.deepEqual([error.status, error.code], [status, code], error.message);
-  return error;
-}
+import { rejectsWith } from './testing/assert-error.js';
 
 describe('worktrees', () => {
   let fx: GitFixture;

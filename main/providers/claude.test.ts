@@ -4,12 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { NormalizedEvent } from '../../shared/events.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { ClaudeProvider } from './claude.js';
 import { claudeTestConfig, groupAlive, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from './testing/cli-env.js';
+import { collect, ofType, text } from './testing/events.js';
 import { MockModelApi } from './testing/mock-model-api.js';
-import type { Turn, TurnOptions } from './types.js';
+import type { TurnOptions } from './types.js';
 
 let api: MockModelApi;
 let dirs: TestDirs;
@@ -33,16 +33,6 @@ function turnOptions(extra: Partial<TurnOptions> = {}): TurnOptions {
   return { prompt: 'hello', cwd: dirs.cwd, signal: new AbortController().signal, ...extra };
 }
 
-async function collect(turn: Turn): Promise<NormalizedEvent[]> {
-  const events: NormalizedEvent[] = [];
-  for await (const event of turn.events) events.push(event);
-  return events;
-}
-
-const text = (events: NormalizedEvent[]) =>
-  events.flatMap((event) => (event.type === 'text' ? [event.content] : [])).join('');
-const ofType = <T extends NormalizedEvent['type']>(events: NormalizedEvent[], type: T) =>
-  events.filter((event): event is Extract<NormalizedEvent, { type: T }> => event.type === type);
 
 /** The conversation the CLI sent in its last model call, as JSON text. */
 function lastSentMessages(request = api.modelRequests().at(-1)): string {

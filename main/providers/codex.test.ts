@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { NormalizedEvent } from '../../shared/events.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { CodexProvider } from './codex.js';
 import { codexTestConfig, groupAlive, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from './testing/cli-env.js';
+import { collect, ofType, text } from './testing/events.js';
 import { MockModelApi } from './testing/mock-model-api.js';
-import type { Turn, TurnOptions } from './types.js';
+import type { TurnOptions } from './types.js';
 
 let api: MockModelApi;
 let dirs: TestDirs;
@@ -32,16 +32,6 @@ function turnOptions(extra: Partial<TurnOptions> = {}): TurnOptions {
   return { prompt: 'hello', cwd: dirs.cwd, signal: new AbortController().signal, ...extra };
 }
 
-async function collect(turn: Turn): Promise<NormalizedEvent[]> {
-  const events: NormalizedEvent[] = [];
-  for await (const event of turn.events) events.push(event);
-  return events;
-}
-
-const text = (events: NormalizedEvent[]) =>
-  events.flatMap((event) => (event.type === 'text' ? [event.content] : [])).join('');
-const ofType = <T extends NormalizedEvent['type']>(events: NormalizedEvent[], type: T) =>
-  events.filter((event): event is Extract<NormalizedEvent, { type: T }> => event.type === type);
 
 /** The input items codex sent in its last model call. */
 function lastInput(): Array<Record<string, unknown>> {
