@@ -30,7 +30,7 @@ after(async () => {
 });
 
 function turnOptions(extra: Partial<TurnOptions> = {}): TurnOptions {
-  return { prompt: 'hello', cwd: dirs.cwd, signal: new AbortController().signal, ...extra };
+  return { prompt: 'hello', cwd: dirs.cwd, confinement: { level: 'write', root: dirs.cwd }, signal: new AbortController().signal, ...extra };
 }
 
 
@@ -130,7 +130,7 @@ describe('ClaudeProvider with the real claude CLI', () => {
     );
     let asked = false;
     const events = await collect(
-      await provider.startTurn(turnOptions({ readOnly: true, onApproval: async () => ((asked = true), 'allow') })),
+      await provider.startTurn(turnOptions({ confinement: { level: 'read', root: dirs.cwd }, onApproval: async () => ((asked = true), 'allow') })),
     );
     const tools = (api.modelRequests().at(-2)?.body as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
     assert.equal(tools.includes('Bash'), false);

@@ -8,6 +8,7 @@ import {
   type ChildLauncher, type LaunchedChild,
 } from './cli-turn.js';
 import type { ApprovalAnswer, ApprovalAsk, CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
+import { isReadOnly } from './confinement.js';
 
 /** Tools that only read: the whole toolset of read-only chats. */
 export const CLAUDE_READ_ONLY_TOOLS = ['Read', 'Grep', 'Glob', 'LS'];
@@ -29,7 +30,7 @@ export class ClaudeProvider implements Provider {
 
   async startTurn(options: TurnOptions): Promise<Turn> {
     const control = new TurnControl(this.launcher);
-    const mode = options.readOnly ? 'read-only' : (options.permissionMode ?? 'default');
+    const mode = isReadOnly(options.confinement) ? 'read-only' : (options.permissionMode ?? 'default');
     const run = async (resumeId: string | undefined, prompt: string) => {
       const child = await control.start({
         command: this.config.command ?? 'claude',
@@ -64,7 +65,7 @@ export class ClaudeProvider implements Provider {
       '-p', '--verbose', '--output-format', 'stream-json', '--input-format', 'stream-json',
       '--include-partial-messages', '--permission-prompt-tool', 'stdio',
     ];
-    if (options.readOnly) {
+    if (isReadOnly(options.confinement)) {
       args.push('--permission-mode', 'default', '--tools', CLAUDE_READ_ONLY_TOOLS.join(','));
       args.push('--allowedTools', CLAUDE_READ_ONLY_TOOLS.join(','));
     } else {
@@ -78,7 +79,7 @@ export class ClaudeProvider implements Provider {
   private env(options: TurnOptions): Record<string, string> {
     const env = { ...this.config.env };
     // Claude refuses bypassPermissions as root unless told it runs in a sandbox.
-    if (options.permissionMode === 'bypassPermissions' && !options.readOnly && process.getuid?.() === 0) env.IS_SANDBOX = '1';
+    if (options.permissionMode === 'bypassPermissions' && !isReadOnly(options.confinement) && process.getuid?.() === 0) env.IS_SANDBOX = '1';
     return env;
   }
 
@@ -124,14 +125,14 @@ export class ClaudeProvider implements Provider {
     }
     const toolName = request.tool_name ?? 'unknown';
     yield { type: 'approval_request', requestId, toolName, input: request.input };
-    const answer = options.onApproval && !options.readOnly
+    const answer = options.onApproval && !isReadOnly(options.confinement)
       ? await ask(options.onApproval, { requestId, toolName, input: request.input }, stopped)
       : 'deny';
     if (stopped.aborted) return;
     yield { type: 'approval_request', requestId, toolName, input: request.input, decision: answer };
     const response = answer === 'allow'
       ? { behavior: 'allow', updatedInput: request.input ?? {} }
-      : { behavior: 'deny', message: options.readOnly ? 'This chat is read-only.' : 'Denied on the desktop.' };
+      : { behavior: 'deny', message: isReadOnly(options.confinement) ? 'This chat is read-only.' : 'Denied on the desktop.' };
     await child.write(controlLine({ subtype: 'success', request_id: requestId, response }));
   }
 }

@@ -29,7 +29,7 @@ after(async () => {
 });
 
 function turnOptions(extra: Partial<TurnOptions> = {}): TurnOptions {
-  return { prompt: 'hello', cwd: dirs.cwd, signal: new AbortController().signal, ...extra };
+  return { prompt: 'hello', cwd: dirs.cwd, confinement: { level: 'write', root: dirs.cwd }, signal: new AbortController().signal, ...extra };
 }
 
 
@@ -92,7 +92,7 @@ describe('CodexProvider with the real codex CLI', () => {
 
   test('read-only mode: codex runs in the read-only sandbox and a write fails', async () => {
     api.script({ kind: 'tool', name: 'exec_command', input: { cmd: 'touch made.txt' } }, { kind: 'text', text: 'ok' });
-    const events = await collect(await provider.startTurn(turnOptions({ readOnly: true })));
+    const events = await collect(await provider.startTurn(turnOptions({ confinement: { level: 'read', root: dirs.cwd } })));
     assert.equal(ofType(events, 'status')[0].mode, 'read-only');
     assert.equal(existsSync(join(dirs.cwd, 'made.txt')), false);
     const output = lastInput().find((item) => item.type === 'function_call_output');

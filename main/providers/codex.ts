@@ -7,6 +7,7 @@ import {
   type ChildLauncher, type LaunchedChild,
 } from './cli-turn.js';
 import type { CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
+import { isReadOnly } from './confinement.js';
 
 const UNKNOWN_THREAD = /no rollout found for thread id|thread not found/i;
 
@@ -87,7 +88,7 @@ export class CodexProvider implements Provider {
 }
 
 function sandboxMode(options: TurnOptions): string {
-  if (options.readOnly || options.permissionMode === 'plan') return 'read-only';
+  if (isReadOnly(options.confinement) || options.permissionMode === 'plan') return 'read-only';
   if (options.permissionMode === 'bypassPermissions') return 'danger-full-access';
   return 'workspace-write';
 }

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NormalizedEvent } from '../../shared/events.js';
 import type { Provider, Turn, TurnOptions } from './types.js';
+import { isReadOnly } from './confinement.js';
 
 export interface FakeProviderOptions {
   /** Text deltas per turn. */
@@ -23,7 +24,7 @@ export class FakeProvider implements Provider {
       killed = true;
     };
     turnOptions.signal.addEventListener('abort', stop, { once: true });
-    const mode = turnOptions.readOnly ? 'read-only' : (turnOptions.permissionMode ?? 'default');
+    const mode = isReadOnly(turnOptions.confinement) ? 'read-only' : (turnOptions.permissionMode ?? 'default');
     async function* events(): AsyncGenerator<NormalizedEvent> {
       try {
         yield { type: 'status', status: turnOptions.resumeSessionId ? 'resumed' : 'started', pid: null, mode };

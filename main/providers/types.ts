@@ -1,6 +1,7 @@
 // One interface for every agent CLI: start a turn, read normalized events, stop it.
 // Adding an agent means one new file beside claude.ts and codex.ts, and the registry.
 import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
+import type { AgentConfinement } from './confinement.js';
 
 export type ProviderId = 'claude' | 'codex' | 'fake';
 
@@ -28,8 +29,8 @@ export interface TurnOptions {
   /** The CLI's session/thread id from an earlier turn. */
   resumeSessionId?: string;
   permissionMode?: PermissionMode;
-  /** Reading tools only (ticket and run-viewer chats). */
-  readOnly?: boolean;
+  /** What the agent may read, write and run (see confinement.ts); required for every start. */
+  confinement: AgentConfinement;
   /** The `totals` of the CLI session's last usage event, for CLIs that report running totals (codex). */
   priorUsageTotals?: UsageTotals;
   /** Stored history, replayed into a new session when the CLI no longer knows the old one. */

@@ -75,7 +75,7 @@ const sentToModel = () => JSON.stringify(api.modelRequests().at(-1)?.body);
 for (const provider of ['claude', 'codex'] as ProviderId[]) {
   describe(`chat sessions with the real ${provider} CLI`, () => {
     const request = (extra: Partial<ChatTurnRequest>): ChatTurnRequest => ({
-      kind: 'ticket', scope: `T-${provider}`, provider, cwd: dirs.cwd, message: 'hi', readOnly: true,
+      kind: 'ticket', scope: `T-${provider}`, provider, cwd: dirs.cwd, message: 'hi', confinement: { level: 'read', root: dirs.cwd },
       signal: new AbortController().signal, ...extra,
     });
 

@@ -34,7 +34,7 @@ function chats(fake = new FakeProvider({ deltas: 3 })): ChatService {
 
 function request(extra: Partial<ChatTurnRequest> = {}): ChatTurnRequest {
   return {
-    kind: 'terminal', scope: '', provider: 'fake', cwd: dir, message: 'hi', readOnly: false,
+    kind: 'terminal', scope: '', provider: 'fake', cwd: dir, message: 'hi', confinement: { level: 'write', root: dir },
     signal: new AbortController().signal, ...extra,
   };
 }

@@ -7,6 +7,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
 import { Conflict } from '../errors.js';
+import type { AgentConfinement } from '../providers/confinement.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderId, TranscriptEntry, Turn, TurnOptions } from '../providers/types.js';
 import { migrate, type Db } from '../store/database.js';
@@ -47,7 +48,7 @@ export interface ChatTurnRequest {
   message: string;
   /** Sent ahead of the message when the CLI has no session yet (e.g. the ticket's context). */
   context?: string;
-  readOnly: boolean;
+  confinement: AgentConfinement;
   /** The client's connection: aborting stops the turn. */
   signal: AbortSignal;
   onApproval?: TurnOptions['onApproval'];
@@ -161,7 +162,7 @@ export class ChatService {
         prompt: isNew && session.context ? `${session.context}\n\n${request.message}` : request.message,
         cwd: session.cwd,
         resumeSessionId: session.cli_session_id ?? undefined,
-        readOnly: request.readOnly,
+        confinement: request.confinement,
         transcript,
         priorUsageTotals: session.usage_totals ? (JSON.parse(session.usage_totals) as UsageTotals) : undefined,
         signal: AbortSignal.any([request.signal, entry.stop.signal]),

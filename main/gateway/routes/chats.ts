@@ -48,9 +48,10 @@ export const routes: AnyRoute[] = [
     body: TerminalChatBody,
     handler: async ({ body }, ctx) => {
       const { provider, message } = pickProvider(body.message, ctx.services.providers);
+      const cwd = terminalCwd(ctx.services.workspace);
       return ndjson(
         await ctx.services.chats.send({
-          kind: 'terminal', scope: '', provider, message, cwd: terminalCwd(ctx.services.workspace), readOnly: false,
+          kind: 'terminal', scope: '', provider, message, cwd, confinement: { level: 'write', root: cwd },
           signal: ctx.signal, onApproval: toolApprover(ctx),
         }),
       );
@@ -74,10 +75,11 @@ export const routes: AnyRoute[] = [
     classify: ({ body }) => ({ access: 'read', repoPath: body.repoPath }),
     handler: async ({ body }, ctx) => {
       const { provider, message } = pickProvider(body.message, ctx.services.providers);
+      const cwd = await ticketCwd(ctx.services.workspace, body.repoPath);
       return ndjson(
         await ctx.services.chats.send({
-          kind: 'ticket', scope: body.ticketId, provider, message, readOnly: true, signal: ctx.signal,
-          cwd: await ticketCwd(ctx.services.workspace, body.repoPath),
+          kind: 'ticket', scope: body.ticketId, provider, message, signal: ctx.signal,
+          cwd, confinement: { level: 'read', root: cwd },
           context: ticketContextText(body.ticketId, body.ticketContext),
         }),
       );
@@ -102,10 +104,11 @@ export const routes: AnyRoute[] = [
     classify: () => ({ access: 'read' }),
     handler: async ({ body }, ctx) => {
       const { provider, message } = pickProvider(body.message, ctx.services.providers);
+      const cwd = await runViewerCwd(ctx.services.dataDir, body.runDir, (dir) => ctx.services.runArchives.resolveRunDir(dir));
       return ndjson(
         await ctx.services.chats.send({
-          kind: 'run_viewer', scope: body.runDir ?? '', provider, message, readOnly: true, signal: ctx.signal,
-          cwd: await runViewerCwd(ctx.services.dataDir, body.runDir, (dir) => ctx.services.runArchives.resolveRunDir(dir)),
+          kind: 'run_viewer', scope: body.runDir ?? '', provider, message, signal: ctx.signal,
+          cwd, confinement: { level: 'read', root: cwd },
         }),
       );
     },

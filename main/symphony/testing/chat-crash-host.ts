@@ -24,7 +24,7 @@ const providers = new ProviderRegistry([
 ]);
 const chats = new ChatService({ db, providers, log, supervisor });
 const events = await chats.send({
-  kind: 'terminal', scope: '', provider, cwd, message: 'this turn never ends', readOnly: false,
+  kind: 'terminal', scope: '', provider, cwd, message: 'this turn never ends', confinement: { level: 'write', root: cwd },
   signal: new AbortController().signal,
 });
 for await (const event of events) {
