@@ -28,6 +28,7 @@ import { Supervisor } from './supervisor/supervisor.js';
 import { createProviderRegistry } from './providers/defaults.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { ChatService } from './symphony/chat-sessions.js';
+import { TicketWorktrees } from './symphony/ticket-worktree.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { cachedToolAvailability, type ToolName } from './config/tools.js';
 
@@ -66,6 +67,8 @@ export interface Services {
   providers: ProviderRegistry;
   /** Terminal, ticket and run-viewer chat sessions and their turns. */
   chats: ChatService;
+  /** A ticket's worktree (`<parent>/<repo>-<ticket>` on `feature/<ticket>`) and its work folder under the data dir. */
+  ticketWorktrees: TicketWorktrees;
   pairing: PairingService;
   /** The gate every user-given path goes through. */
   workspace: WorkspaceGuard;
@@ -146,6 +149,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     supervisor,
     providers,
     chats,
+    ticketWorktrees: new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir }),
     async close() {
       await chats.close();
       approvals.closeAll();

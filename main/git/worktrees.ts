@@ -3,7 +3,7 @@
 // scan a repository would otherwise walk into every worktree.
 import { mkdir, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { Conflict, NotFound, Unprocessable } from '../errors.js';
+import { BadRequest, Conflict, NotFound, Unprocessable } from '../errors.js';
 import { gitError } from './errors.js';
 import { assertBranchName, assertBranchShape, branchSlug } from './refs.js';
 import { isInside, type Repo, type RepoRegistry } from './repos.js';
@@ -22,6 +22,16 @@ export interface Worktree {
   prunable: boolean;
   /** The repository's own checkout (not a linked worktree). */
   main: boolean;
+}
+
+export interface WorktreeCreateInput {
+  repoPath: string;
+  branchName: string;
+  baseBranch?: string;
+  /** The folder's name under the worktree parent (one segment the caller made safe); default: the branch as a slug. */
+  dirName?: string;
+  /** An already-resolved start ref (e.g. `refs/remotes/origin/HEAD`), used as is instead of resolving `baseBranch`. */
+  startPoint?: string;
 }
 
 export interface CleanupResult {
@@ -83,17 +93,20 @@ export class WorktreeManager {
    * Creates a worktree for `branchName` (from `baseBranch` when the branch is new).
    * Asking again for the same branch returns the worktree already made for it.
    */
-  async create(input: { repoPath: string; branchName: string; baseBranch?: string }, signal?: AbortSignal) {
+  async create(input: WorktreeCreateInput, signal?: AbortSignal) {
     assertBranchShape(input.branchName, 'branchName');
+    if (input.dirName !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/.test(input.dirName)) {
+      throw new BadRequest('dirName must be one folder name of letters, digits and . _ -.', { field: 'dirName' });
+    }
     const repoPath = await this.options.guard.resolve(input.repoPath);
     const repo = this.options.repos.requireByPath(await this.mainRepoPath(repoPath, signal));
     await assertBranchName(this.git, repo.path, input.branchName, 'branchName');
     return this.options.locks.exclusive(repo.path, () => this.addWorktree(repo, input, signal));
   }
 
-  private async addWorktree(repo: Repo, input: { branchName: string; baseBranch?: string }, signal?: AbortSignal) {
+  private async addWorktree(repo: Repo, input: WorktreeCreateInput, signal?: AbortSignal) {
     const parent = await this.prepareParent(repo);
-    const target = path.join(parent, branchSlug(input.branchName));
+    const target = path.join(parent, input.dirName ?? branchSlug(input.branchName));
     const holder = (await this.list(repo.path, signal)).find((w) => w.branch === input.branchName);
     if (holder) {
       if (holder.path === target) return { path: target, branch: input.branchName, repoPath: repo.path, created: false };
@@ -108,7 +121,7 @@ export class WorktreeManager {
     const branchExists = await this.git.succeeds(repo.path, ['show-ref', '--verify', '--quiet', `refs/heads/${input.branchName}`], 'show-ref', signal);
     const args = branchExists
       ? ['worktree', 'add', '--', target, input.branchName]
-      : ['worktree', 'add', '-b', input.branchName, '--', target, await this.options.resolveBase(repo.path, input.baseBranch ?? repo.defaultBranch, signal)];
+      : ['worktree', 'add', '-b', input.branchName, '--', target, input.startPoint ?? (await this.options.resolveBase(repo.path, input.baseBranch ?? repo.defaultBranch, signal))];
     await this.git.run(repo.path, args, 'worktree add', { signal });
     return { path: await realpath(target), branch: input.branchName, repoPath: repo.path, created: true };
   }
