@@ -66,7 +66,7 @@ async function startTurn(port: number, token: string): Promise<NormalizedEvent> 
 
 test('a gateway killed mid-turn: the next one reaps the CLI, marks the turn interrupted, and the chat goes on', async () => {
   const dataDir = join(dirs.root, 'data');
-  const claudeConfig = claudeTestConfig(api, dirs.root);
+  const claudeConfig = claudeTestConfig(api, dirs.homes);
   const configure = async (services: import('../services.js').Services) => {
     services.providers.register(new ClaudeProvider(services.supervisor, claudeConfig));
     await services.setWorkspaceRoot(dirs.cwd);

@@ -24,8 +24,8 @@ before(async () => {
   gw = await startTestGateway({
     binarySearchDirs: [NODE_MODULES_BIN],
     configure: async (services) => {
-      services.providers.register(new ClaudeProvider(services.supervisor, claudeTestConfig(api, dirs.root)));
-      services.providers.register(new CodexProvider(services.supervisor, codexTestConfig(api, dirs.root)));
+      services.providers.register(new ClaudeProvider(services.supervisor, claudeTestConfig(api, dirs.homes)));
+      services.providers.register(new CodexProvider(services.supervisor, codexTestConfig(api, dirs.homes)));
       services.providers.register(new FakeProvider({ deltas: 2000, intervalMs: 2 }));
       await services.setWorkspaceRoot(dirs.cwd);
     },

@@ -20,7 +20,7 @@ before(async () => {
   api = await MockModelApi.start();
   dirs = makeTestDirs('claude-provider');
   supervisor = new Supervisor({ extraSearchDirs: [NODE_MODULES_BIN], graceMs: 1000 });
-  provider = new ClaudeProvider(supervisor, claudeTestConfig(api, dirs.root));
+  provider = new ClaudeProvider(supervisor, claudeTestConfig(api, dirs.homes));
 });
 
 after(async () => {
@@ -204,7 +204,7 @@ describe('ClaudeProvider with the real claude CLI', () => {
   });
 
   test('a turn that goes silent is stopped by the idle watchdog', async () => {
-    const watched = new ClaudeProvider(supervisor, { ...claudeTestConfig(api, dirs.root), idleTimeoutMs: 3000 });
+    const watched = new ClaudeProvider(supervisor, { ...claudeTestConfig(api, dirs.homes), idleTimeoutMs: 3000 });
     api.script({ kind: 'hang' });
     const turn = await watched.startTurn(turnOptions());
     const events = await collect(turn);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { CodexProvider } from './codex.js';
+import { CodexProvider, refuseCodexHomeInTemp } from './codex.js';
 import { codexTestConfig, groupAlive, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from './testing/cli-env.js';
 import { collect, ofType, text } from './testing/events.js';
 import { MockModelApi } from './testing/mock-model-api.js';
@@ -19,7 +19,7 @@ before(async () => {
   api = await MockModelApi.start();
   dirs = makeTestDirs('codex-provider');
   supervisor = new Supervisor({ extraSearchDirs: [NODE_MODULES_BIN], graceMs: 1000 });
-  provider = new CodexProvider(supervisor, codexTestConfig(api, dirs.root));
+  provider = new CodexProvider(supervisor, codexTestConfig(api, dirs.homes));
 });
 
 after(async () => {
@@ -180,6 +180,19 @@ describe('CodexProvider with the real codex CLI', () => {
     assert.match(ofType(events, 'error')[0].message, /codex stopped before finishing the turn/);
     assert.deepEqual(ofType(events, 'result'), [{ type: 'result', success: false, reason: 'crashed' }]);
     assert.deepEqual(events.at(-1), { type: 'done' });
+  });
+
+  test('a CODEX_HOME inside the temp folder is refused before codex starts (its sandbox helper cannot run there)', async () => {
+    const inTemp = new CodexProvider(supervisor, { ...codexTestConfig(api, dirs.homes), env: { CODEX_HOME: join(dirs.root, 'codex-home') } });
+    const before = supervisor.list().length;
+    await assert.rejects(inTemp.startTurn(turnOptions()), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'codex_home_in_temp');
+      assert.match(error.message, /outside the temp folder/);
+      return true;
+    });
+    assert.equal(supervisor.list().length, before);
+    assert.throws(() => refuseCodexHomeInTemp({ HOME: '/tmp/somebody' }), /CODEX_HOME \(\/tmp\/somebody\/\.codex\)/);
+    assert.doesNotThrow(() => refuseCodexHomeInTemp({ CODEX_HOME: join(dirs.homes, 'codex-home') }));
   });
 
   test('a model stream cut mid-way fails the turn', async () => {

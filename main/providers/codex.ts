@@ -1,7 +1,10 @@
 // Codex CLI in exec mode: one process per turn, the prompt in argv and stdin closed
 // (on a non-TTY stdin codex waits for EOF), `exec resume THREAD_ID` to continue a thread.
 // Codex cannot ask for approval in exec mode, so the sandbox is the permission model.
+import { homedir, tmpdir } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
 import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
+import { FailedDependency } from '../errors.js';
 import {
   cliTurn, endedEarly, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
   type ChildLauncher, type LaunchedChild,
@@ -20,6 +23,7 @@ export class CodexProvider implements Provider {
   ) {}
 
   async startTurn(options: TurnOptions): Promise<Turn> {
+    refuseCodexHomeInTemp(this.config.env ?? {});
     const control = new TurnControl(this.launcher);
     const sandbox = sandboxMode(options);
     const run = (resumeId: string | undefined, prompt: string) =>
@@ -85,6 +89,28 @@ export class CodexProvider implements Provider {
     }
     return { unknownSession: false };
   }
+}
+
+/**
+ * codex 0.171 puts its sandbox helper under CODEX_HOME/tmp/arg0 and its bubblewrap sandbox
+ * mounts a fresh temp folder over TMPDIR and /tmp: with CODEX_HOME there, every command fails
+ * with `bwrap: execvp codex-linux-sandbox`. Such a layout is refused before anything starts.
+ */
+export function refuseCodexHomeInTemp(env: Readonly<Record<string, string | undefined>>, platform = process.platform): void {
+  if (platform !== 'linux') return;
+  const home = env.CODEX_HOME ?? join(env.HOME ?? process.env.HOME ?? homedir(), '.codex');
+  const temps = new Set(['/tmp', tmpdir(), ...(env.TMPDIR ? [env.TMPDIR] : [])]);
+  const temp = [...temps].find((dir) => {
+    const rel = relative(dir, home);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  });
+  if (!temp) return;
+  throw new FailedDependency(
+    `CODEX_HOME (${home}) lies inside the temp folder ${temp}, where codex cannot start its sandbox helper. ` +
+      'Set CODEX_HOME (or HOME) to a folder outside the temp folder, e.g. ~/.codex.',
+    'codex_home_in_temp',
+    { codexHome: home, tempDir: temp },
+  );
 }
 
 function sandboxMode(options: TurnOptions): string {

@@ -50,8 +50,8 @@ function gateway(name: string): Gateway {
   const db = openDatabase(join(dataDir, 'symphony.db'));
   const supervisor = new Supervisor({ db, dataDir, log, graceMs: 1000, extraSearchDirs: [NODE_MODULES_BIN] });
   const providers = new ProviderRegistry([
-    new ClaudeProvider(supervisor, claudeTestConfig(api, dirs.root)),
-    new CodexProvider(supervisor, codexTestConfig(api, dirs.root)),
+    new ClaudeProvider(supervisor, claudeTestConfig(api, dirs.homes)),
+    new CodexProvider(supervisor, codexTestConfig(api, dirs.homes)),
   ]);
   const chats = new ChatService({ db, providers, log, supervisor });
   return {
@@ -127,7 +127,7 @@ for (const provider of ['claude', 'codex'] as ProviderId[]) {
       api.script({ kind: 'hang' });
       const requests = api.modelRequests().length;
       // The crashing gateway is a process of its own, so it can die with SIGKILL.
-      const host = spawn(process.execPath, ['--import', 'tsx', HOST, JSON.stringify({ dataDir, root: dirs.root, cwd: dirs.cwd, apiUrl: api.url, provider })], {
+      const host = spawn(process.execPath, ['--import', 'tsx', HOST, JSON.stringify({ dataDir, homes: dirs.homes, cwd: dirs.cwd, apiUrl: api.url, provider })], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const [line] = (await once(createInterface({ input: host.stdout! }), 'line')) as [string];

@@ -1,8 +1,10 @@
 // Offline set-ups for the real claude and codex CLIs in tests: every home and config
-// directory is a fresh temp dir, and the model API is the loopback mock. Nothing of the
-// developer's own CLI configuration or credentials is read.
+// directory is fresh, and the model API is the loopback mock. Nothing of the developer's
+// own CLI configuration or credentials is read. The CLI homes lie OUTSIDE the temp folder:
+// codex 0.171 cannot start its sandbox helper (CODEX_HOME/tmp/arg0) when CODEX_HOME is
+// under TMPDIR, because its bubblewrap sandbox mounts a fresh /tmp over it.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasProcfs, liveGroupMembers } from '../../supervisor/procfs.js';
@@ -13,21 +15,41 @@ import type { MockModelApi } from './mock-model-api.js';
 export const NODE_MODULES_BIN = resolve(fileURLToPath(new URL('../../../node_modules/.bin', import.meta.url)));
 
 export interface TestDirs {
+  /** A temp folder for the test's files (repositories, data dirs, uploads). */
   root: string;
   /** A working directory for the CLI (the chat session's cwd). */
   cwd: string;
+  /** Where the CLIs' homes and config folders go: a fresh folder outside the temp folder. */
+  homes: string;
   cleanup(): void;
+}
+
+/** Parent of the test CLI homes: never under TMPDIR (see above). */
+export function testHomesDir(): string {
+  const dir = process.env.SYMPHONY_TEST_HOMES ?? join(homedir(), '.cache', 'symphony-desktop', 'test-homes');
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 export function makeTestDirs(prefix: string): TestDirs {
   const root = mkdtempSync(join(tmpdir(), `${prefix}-`));
   const cwd = join(root, 'work');
   mkdirSync(cwd);
-  return { root, cwd, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  const homes = mkdtempSync(join(testHomesDir(), `${prefix}-`));
+  return {
+    root,
+    cwd,
+    homes,
+    cleanup: () => {
+      rmSync(root, { recursive: true, force: true });
+      rmSync(homes, { recursive: true, force: true });
+    },
+  };
 }
 
-export function claudeTestConfig(api: Pick<MockModelApi, 'url'>, root: string): CliProviderConfig {
-  const home = join(root, 'home');
+/** `homes`: TestDirs.homes (a folder outside the temp folder). */
+export function claudeTestConfig(api: Pick<MockModelApi, 'url'>, homes: string): CliProviderConfig {
+  const home = join(homes, 'home');
   mkdirSync(join(home, '.claude'), { recursive: true });
   return {
     command: 'claude',
@@ -43,8 +65,9 @@ export function claudeTestConfig(api: Pick<MockModelApi, 'url'>, root: string): 
   };
 }
 
-export function codexTestConfig(api: Pick<MockModelApi, 'url'>, root: string): CliProviderConfig {
-  const codexHome = join(root, 'codex-home');
+/** `homes`: TestDirs.homes (a folder outside the temp folder, as codex needs). */
+export function codexTestConfig(api: Pick<MockModelApi, 'url'>, homes: string): CliProviderConfig {
+  const codexHome = join(homes, 'codex-home');
   mkdirSync(codexHome, { recursive: true });
   writeFileSync(
     join(codexHome, 'config.toml'),
@@ -68,7 +91,7 @@ export function codexTestConfig(api: Pick<MockModelApi, 'url'>, root: string): C
       '',
     ].join('\n'),
   );
-  return { command: 'codex', env: { HOME: join(root, 'home'), CODEX_HOME: codexHome, MOCK_MODEL_API_KEY: 'test' } };
+  return { command: 'codex', env: { HOME: join(homes, 'home'), CODEX_HOME: codexHome, MOCK_MODEL_API_KEY: 'test' } };
 }
 
 /** True while any process of the group `pgid` is alive (zombies, which PID 1 here may never reap, do not count). */

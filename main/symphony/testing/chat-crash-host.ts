@@ -1,6 +1,6 @@
 // A stand-in gateway for the crash test: it starts one chat turn with a real CLI, says
 // which session and pid, and keeps reading until the test SIGKILLs it mid-turn.
-// Usage: node --import tsx chat-crash-host.ts '{"dataDir","root","cwd","apiUrl","provider"}'
+// Usage: node --import tsx chat-crash-host.ts '{"dataDir","homes","cwd","apiUrl","provider"}'
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { ClaudeProvider } from '../../providers/claude.js';
@@ -12,15 +12,15 @@ import { openDatabase } from '../../store/database.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
 import { ChatService } from '../chat-sessions.js';
 
-const { dataDir, root, cwd, apiUrl, provider } = JSON.parse(process.argv[2]) as {
-  dataDir: string; root: string; cwd: string; apiUrl: string; provider: ProviderId;
+const { dataDir, homes, cwd, apiUrl, provider } = JSON.parse(process.argv[2]) as {
+  dataDir: string; homes: string; cwd: string; apiUrl: string; provider: ProviderId;
 };
 const log = pino({ level: 'silent' });
 const db = openDatabase(join(dataDir, 'symphony.db'));
 const supervisor = new Supervisor({ db, dataDir, log, extraSearchDirs: [NODE_MODULES_BIN] });
 const providers = new ProviderRegistry([
-  new ClaudeProvider(supervisor, claudeTestConfig({ url: apiUrl }, root)),
-  new CodexProvider(supervisor, codexTestConfig({ url: apiUrl }, root)),
+  new ClaudeProvider(supervisor, claudeTestConfig({ url: apiUrl }, homes)),
+  new CodexProvider(supervisor, codexTestConfig({ url: apiUrl }, homes)),
 ]);
 const chats = new ChatService({ db, providers, log, supervisor });
 const events = await chats.send({
