@@ -153,4 +153,49 @@ describe('ChatService', () => {
     assert.equal(session.state, 'failed');
     assert.deepEqual(session.messages.map((m) => m.status), ['complete', 'failed']);
   });
+
+  test('stored messages, removal by index, responded marks and unread counts', async () => {
+    const service = chats();
+    const key = { kind: 'symphony' as const, scope: 'T-5', provider: 'fake' as const };
+    assert.equal(service.get(key), null);
+    service.append(key, dir, { role: 'user', content: 'from the client', clientId: 'm-1', sender: 'ana' });
+    await drain(await service.send(request({ ...key, message: 'a turn' })));
+    const session = service.get(key)!;
+    assert.deepEqual(session.messages.map((m) => [m.role, m.clientId, m.sender]), [
+      ['user', 'm-1', 'ana'], ['user', undefined, undefined], ['assistant', undefined, undefined],
+    ]);
+    assert.equal(service.unreadCount('symphony'), 1, 'the last message is an unread reply');
+    service.markRead(session.id);
+    assert.equal(service.unreadCount('symphony'), 0);
+
+    service.markResponded(key, undefined, true);
+    assert.equal(service.get(key)!.messages[2].responded, true);
+    service.markResponded(key, 'm-1', true);
+    assert.equal(service.get(key)!.messages[0].responded, true);
+    assert.throws(() => service.markResponded(key, 'nope', true), (error: AppError) => error.status === 404);
+
+    service.removeMessage(key, 1);
+    assert.deepEqual(service.get(key)!.messages.map((m) => m.role), ['user', 'assistant']);
+    assert.throws(() => service.removeMessage(key, 2), (error: AppError) => error.status === 404);
+  });
+
+  test('an older database keeps its conversations through the migration that drops the kind CHECK', () => {
+    db.exec(`CREATE TABLE chat_sessions (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('terminal', 'ticket', 'run_viewer')), scope TEXT NOT NULL,
+        provider TEXT NOT NULL, cwd TEXT NOT NULL, cli_session_id TEXT, context TEXT, state TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, usage_totals TEXT, UNIQUE (kind, scope, provider));
+      CREATE TABLE chat_messages (id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES chat_sessions(id) ON DELETE CASCADE, role TEXT NOT NULL, content TEXT NOT NULL,
+        status TEXT NOT NULL, created_at INTEGER NOT NULL);
+      INSERT INTO chat_sessions VALUES ('s1', 'terminal', '', 'fake', '/tmp', 'cli-1', NULL, 'idle', 1, 2, NULL);
+      INSERT INTO chat_messages (session_id, role, content, status, created_at) VALUES ('s1', 'user', 'kept', 'complete', 1);
+      INSERT INTO schema_migrations (family, version) VALUES ('chats', 2);`);
+    const service = chats();
+    const [session] = service.list('terminal');
+    assert.equal(session.cliSessionId, 'cli-1');
+    assert.deepEqual(session.messages.map((m) => m.content), ['kept']);
+    // The cascade still holds on the rebuilt tables.
+    db.prepare("DELETE FROM chat_sessions WHERE id = 's1'").run();
+    assert.deepEqual(db.prepare('SELECT COUNT(*) AS n FROM chat_messages').get(), { n: 0 });
+  });
 });

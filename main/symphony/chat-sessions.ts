@@ -1,4 +1,4 @@
-// Chat sessions (terminal, ticket and run-viewer chats): which provider and CLI session
+// Chat sessions (terminal, ticket, run-viewer, ticket-worktree and PR-comment chats): which provider and CLI session
 // each one is on, its history, and the one turn that may run in it at a time. A turn
 // streams the provider's normalized events through to the caller while its text and
 // outcome are persisted; whatever ends it (done, kill, client gone, DELETE) ends here.
@@ -6,14 +6,15 @@ import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
-import { Conflict } from '../errors.js';
+import { Conflict, NotFound } from '../errors.js';
 import type { AgentConfinement } from '../providers/confinement.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderId, TranscriptEntry, Turn, TurnOptions } from '../providers/types.js';
 import { migrate, type Db } from '../store/database.js';
 import type { ReapListener } from '../supervisor/supervisor.js';
 
-export type ChatKind = 'terminal' | 'ticket' | 'run_viewer';
+/** `symphony`: a ticket's conversation in its worktree; `comment`: a PR review comment's. */
+export type ChatKind = 'terminal' | 'ticket' | 'run_viewer' | 'symphony' | 'comment';
 /** `interrupted`: the gateway died during a turn; `killed`: a turn was stopped. */
 export type ChatState = 'idle' | 'running' | 'killed' | 'interrupted' | 'failed';
 export type MessageStatus = 'complete' | 'running' | 'killed' | 'interrupted' | 'failed';
@@ -24,6 +25,27 @@ export interface ChatMessage {
   content: string;
   status: MessageStatus;
   createdAt: string;
+  /** The id a client gave a message it stored itself (chat-history POST). */
+  clientId?: string;
+  sender?: string;
+  /** Comment chats: the user has answered on the PR with this reply. */
+  responded?: boolean;
+}
+
+/** A message a client stores as is (no turn behind it). */
+export interface StoredMessage {
+  role: 'user' | 'assistant';
+  content: string;
+  clientId?: string;
+  sender?: string;
+  createdAt?: number;
+}
+
+/** Which conversation: a kind, what it is about, and the agent. */
+export interface ChatKey {
+  kind: ChatKind;
+  scope: string;
+  provider: ProviderId;
 }
 
 export interface ChatSession {
@@ -35,6 +57,8 @@ export interface ChatSession {
   cwd: string;
   cliSessionId: string | null;
   state: ChatState;
+  /** What the kind keeps beside the messages (e.g. a comment chat's comment). */
+  details: Record<string, unknown> | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -48,6 +72,8 @@ export interface ChatTurnRequest {
   message: string;
   /** Sent ahead of the message when the CLI has no session yet (e.g. the ticket's context). */
   context?: string;
+  /** Stored with the session (replacing what it had), e.g. the comment a comment chat is about. */
+  details?: Record<string, unknown>;
   confinement: AgentConfinement;
   /** The client's connection: aborting stops the turn. */
   signal: AbortSignal;
@@ -68,6 +94,8 @@ interface SessionRow {
   cli_session_id: string | null;
   context: string | null;
   usage_totals: string | null;
+  details: string | null;
+  read_at: number | null;
   state: ChatState;
   created_at: number;
   updated_at: number;
@@ -79,6 +107,9 @@ interface MessageRow {
   content: string;
   status: MessageStatus;
   created_at: number;
+  client_id: string | null;
+  sender: string | null;
+  responded: number;
 }
 
 const OWNER_PREFIX = 'chat:';
@@ -121,6 +152,46 @@ export class ChatService {
       CREATE INDEX chat_messages_by_session ON chat_messages(session_id, id);`,
       // Running token totals of the CLI session, for CLIs that report totals instead of per-turn usage.
       `ALTER TABLE chat_sessions ADD COLUMN usage_totals TEXT`,
+      // Kinds are checked in code, not by a CHECK (adding one meant rebuilding the table), and the
+      // session key is an index so it can change without a rebuild. Rebuilt child-first, so the
+      // cascade from chat_messages never fires with foreign keys on.
+      `ALTER TABLE chat_messages RENAME TO chat_messages_old;
+      CREATE TABLE chat_sessions_new (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        cwd TEXT NOT NULL,
+        cli_session_id TEXT,
+        context TEXT,
+        usage_totals TEXT,
+        details TEXT,
+        read_at INTEGER,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      INSERT INTO chat_sessions_new (id, kind, scope, provider, cwd, cli_session_id, context, usage_totals, state, created_at, updated_at)
+        SELECT id, kind, scope, provider, cwd, cli_session_id, context, usage_totals, state, created_at, updated_at FROM chat_sessions;
+      CREATE TABLE chat_messages_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES chat_sessions_new(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        client_id TEXT,
+        sender TEXT,
+        responded INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO chat_messages_new (id, session_id, role, content, status, created_at)
+        SELECT id, session_id, role, content, status, created_at FROM chat_messages_old;
+      DROP TABLE chat_messages_old;
+      DROP TABLE chat_sessions;
+      ALTER TABLE chat_sessions_new RENAME TO chat_sessions;
+      ALTER TABLE chat_messages_new RENAME TO chat_messages;
+      CREATE UNIQUE INDEX chat_sessions_key ON chat_sessions(kind, scope, provider);
+      CREATE INDEX chat_messages_by_session ON chat_messages(session_id, id);`,
     ]);
     // This process has no turn yet, so any turn the database calls running died with
     // an earlier gateway; the supervisor reaps its process, we close its books.
@@ -142,15 +213,78 @@ export class ChatService {
     return rows.map((row) => ({ ...toSession(row), messages: this.messages(row.id) }));
   }
 
+  /** One conversation with its history, or null when it was never started. */
+  get(key: ChatKey): (ChatSession & { messages: ChatMessage[] }) | null {
+    const row = this.row(key);
+    return row ? { ...toSession(row), messages: this.messages(row.id) } : null;
+  }
+
+  /** Stores a message a client kept itself (no turn runs); starts the conversation if needed. */
+  append(key: ChatKey, cwd: string, message: StoredMessage): ChatMessage {
+    const session = this.findOrCreate({ ...key, cwd });
+    const id = this.deps.db.transaction(() => {
+      const now = Date.now();
+      const inserted = this
+        .sql('INSERT INTO chat_messages (session_id, role, content, status, created_at, client_id, sender) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(session.id, message.role, message.content, 'complete', message.createdAt ?? now, message.clientId ?? null, message.sender ?? null);
+      this.sql('UPDATE chat_sessions SET updated_at = ? WHERE id = ?').run(now, session.id);
+      return Number(inserted.lastInsertRowid);
+    })();
+    return this.messages(session.id).find((m) => m.id === id)!;
+  }
+
+  /** Links the conversation to a CLI session the client knows of (it resumes from there). */
+  linkCliSession(key: ChatKey, cwd: string, cliSessionId: string): void {
+    const session = this.findOrCreate({ ...key, cwd });
+    this.setCliSession(session.id, cliSessionId);
+  }
+
+  /** Removes the message at `index` (0 = oldest); 404 when there is none. Never during a turn. */
+  removeMessage(key: ChatKey, index: number): void {
+    const session = this.row(key);
+    const message = session ? this.messages(session.id)[index] : undefined;
+    if (!session || !message) throw new NotFound(`This conversation has no message at index ${index}.`, 'message_not_found');
+    this.requireIdle(session.id);
+    this.sql('DELETE FROM chat_messages WHERE id = ?').run(message.id);
+  }
+
+  /**
+   * Marks a message as answered (or not): the one whose id or client id is `messageId`,
+   * else the newest assistant message. 404 when there is no such message.
+   */
+  markResponded(key: ChatKey, messageId: string | undefined, responded: boolean): void {
+    const session = this.row(key);
+    const messages = session ? this.messages(session.id) : [];
+    const target = messageId === undefined
+      ? messages.filter((m) => m.role === 'assistant').at(-1)
+      : messages.find((m) => String(m.id) === messageId || m.clientId === messageId);
+    if (!target) throw new NotFound(messageId === undefined ? 'This conversation has no assistant message yet.' : `No message ${messageId} in this conversation.`, 'message_not_found');
+    this.sql('UPDATE chat_messages SET responded = ? WHERE id = ?').run(responded ? 1 : 0, target.id);
+  }
+
+  /** Remembers that the conversation's caller has seen everything in it so far. */
+  markRead(sessionId: string): void {
+    this.sql('UPDATE chat_sessions SET read_at = ? WHERE id = ?').run(Date.now(), sessionId);
+  }
+
+  /** Conversations of a kind whose last message is a finished assistant reply newer than their last read. */
+  unreadCount(kind: ChatKind): number {
+    const row = this.sql(
+      `SELECT COUNT(*) AS count FROM chat_sessions s
+       JOIN chat_messages m ON m.id = (SELECT MAX(id) FROM chat_messages WHERE session_id = s.id)
+       WHERE s.kind = ? AND m.role = 'assistant' AND m.status <> 'running' AND m.content <> ''
+         AND (s.read_at IS NULL OR s.updated_at > s.read_at)`,
+    ).get(kind) as { count: number };
+    return row.count;
+  }
+
   /**
    * Starts a turn and returns its events. Throws 409 `turn_in_progress` while the session
    * has one running, and the provider's error (e.g. 424 binary missing) before any event.
    */
   async send(request: ChatTurnRequest): Promise<AsyncIterable<NormalizedEvent>> {
     const session = this.findOrCreate(request);
-    if (this.active.has(session.id)) {
-      throw new Conflict('A turn is already running in this chat; wait for it or stop it first.', 'turn_in_progress');
-    }
+    this.requireIdle(session.id);
     const entry: ActiveTurn = { stop: new AbortController() };
     this.active.set(session.id, entry);
     let assistantId: number | null = null;
@@ -217,19 +351,37 @@ export class ChatService {
     }
   }
 
-  private findOrCreate(request: ChatTurnRequest): SessionRow {
-    const existing = this
+  private row(key: ChatKey): SessionRow | undefined {
+    return this
       .sql('SELECT * FROM chat_sessions WHERE kind = ? AND scope = ? AND provider = ?')
-      .get(request.kind, request.scope, request.provider) as SessionRow | undefined;
-    if (existing) return existing;
+      .get(key.kind, key.scope, key.provider) as SessionRow | undefined;
+  }
+
+  private requireIdle(sessionId: string): void {
+    if (this.active.has(sessionId)) {
+      throw new Conflict('A turn is already running in this chat; wait for it or stop it first.', 'turn_in_progress');
+    }
+  }
+
+  private findOrCreate(request: ChatKey & { cwd: string; context?: string; details?: Record<string, unknown> }): SessionRow {
+    const details = request.details === undefined ? undefined : JSON.stringify(request.details);
+    const existing = this.row(request);
+    if (existing) {
+      if (details !== undefined && details !== existing.details) {
+        this.sql('UPDATE chat_sessions SET details = ? WHERE id = ?').run(details, existing.id);
+        existing.details = details;
+      }
+      return existing;
+    }
     const now = Date.now();
     const row: SessionRow = {
       id: randomUUID(), kind: request.kind, scope: request.scope, provider: request.provider, cwd: request.cwd,
-      cli_session_id: null, context: request.context ?? null, usage_totals: null, state: 'idle', created_at: now, updated_at: now,
+      cli_session_id: null, context: request.context ?? null, usage_totals: null, details: details ?? null, read_at: null,
+      state: 'idle', created_at: now, updated_at: now,
     };
     this.sql(
-      `INSERT INTO chat_sessions (id, kind, scope, provider, cwd, cli_session_id, context, state, created_at, updated_at)
-       VALUES (@id, @kind, @scope, @provider, @cwd, @cli_session_id, @context, @state, @created_at, @updated_at)`,
+      `INSERT INTO chat_sessions (id, kind, scope, provider, cwd, cli_session_id, context, details, state, created_at, updated_at)
+       VALUES (@id, @kind, @scope, @provider, @cwd, @cli_session_id, @context, @details, @state, @created_at, @updated_at)`,
     ).run(row);
     return row;
   }
@@ -299,10 +451,13 @@ export class ChatService {
 
   private messages(sessionId: string): ChatMessage[] {
     const rows = this
-      .sql('SELECT id, role, content, status, created_at FROM chat_messages WHERE session_id = ? ORDER BY id')
+      .sql('SELECT id, role, content, status, created_at, client_id, sender, responded FROM chat_messages WHERE session_id = ? ORDER BY id')
       .all(sessionId) as MessageRow[];
     return rows.map((row) => ({
       id: row.id, role: row.role, content: row.content, status: row.status, createdAt: new Date(row.created_at).toISOString(),
+      ...(row.client_id === null ? {} : { clientId: row.client_id }),
+      ...(row.sender === null ? {} : { sender: row.sender }),
+      ...(row.responded ? { responded: true } : {}),
     }));
   }
 
@@ -319,6 +474,6 @@ export class ChatService {
 function toSession(row: SessionRow): ChatSession {
   return {
     id: row.id, kind: row.kind, scope: row.scope, provider: row.provider, cwd: row.cwd, cliSessionId: row.cli_session_id,
-    state: row.state, createdAt: new Date(row.created_at).toISOString(), updatedAt: new Date(row.updated_at).toISOString(),
+    state: row.state, details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null, createdAt: new Date(row.created_at).toISOString(), updatedAt: new Date(row.updated_at).toISOString(),
   };
 }

@@ -35,17 +35,21 @@ export const ChatMessage = z.object({
   content: z.string(),
   status: z.enum(['complete', 'running', 'killed', 'interrupted', 'failed']),
   createdAt: z.string(),
+  clientId: z.string().optional(),
+  sender: z.string().optional(),
+  responded: z.boolean().optional(),
 });
 
 export const ChatSession = z.object({
   id: z.string(),
-  kind: z.enum(['terminal', 'ticket', 'run_viewer']),
-  /** '' (terminal), the ticket id, or the run directory. */
+  kind: z.enum(['terminal', 'ticket', 'run_viewer', 'symphony', 'comment']),
+  /** '' (terminal), the ticket id, the run directory, or the comment id. */
   scope: z.string(),
   provider: z.string(),
   cwd: z.string(),
   cliSessionId: z.string().nullable(),
   state: z.enum(['idle', 'running', 'killed', 'interrupted', 'failed']),
+  details: z.record(z.string(), z.unknown()).nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   messages: z.array(ChatMessage),
