@@ -1,5 +1,5 @@
 // Typed errors that domain code throws; one middleware turns them into
-// `{ error: { code, message, details? } }` with the status they carry.
+// `{ error: message, code, details? }` (shared/schemas/errors.ts) with the status they carry.
 
 export class AppError extends Error {
   constructor(
@@ -73,6 +73,15 @@ export class TooManyRequests extends AppError {
 export class ServiceUnavailable extends AppError {
   constructor(message: string, code = 'service_unavailable') {
     super(503, code, message);
+  }
+}
+
+/** A path or method the gateway does not have (404), or a table route not built yet (501).
+ *  Its reply carries NO `code` on the wire: the web client reads a code-less 404/501 as
+ *  "this desktop version lacks the route". `code` stays for logs and telemetry. */
+export class NoSuchRoute extends AppError {
+  constructor(status: 404 | 501, message: string, details?: unknown) {
+    super(status, status === 404 ? 'no_such_route' : 'not_implemented', message, details);
   }
 }
 

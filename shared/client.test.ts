@@ -82,7 +82,7 @@ describe('GatewayClient', () => {
   });
 
   it('turns an error reply into a GatewayError and reports a 401', async () => {
-    answer = () => ({ status: 401, body: JSON.stringify({ error: { code: 'session_revoked', message: 'Session revoked.' } }) });
+    answer = () => ({ status: 401, body: JSON.stringify({ error: 'Session revoked.', code: 'session_revoked' }) });
     const unauthorized: GatewayError[] = [];
     const client = new GatewayClient({ baseUrl, credential: { session: 's' }, onUnauthorized: (e) => unauthorized.push(e) });
     await assert.rejects(client.listApprovals(), (error: unknown) => {

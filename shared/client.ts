@@ -48,7 +48,8 @@ export type BinaryName = keyof BinaryPaths['binaries'];
 /** The managed CLIs, in display order (a value here so the renderer does not bundle zod). */
 export const BINARY_NAMES: readonly BinaryName[] = ['claude', 'codex', 'gh', 'git', 'python3'];
 
-/** An error reply `{error: {code, message, details?}}`, or a network failure (status 0). */
+/** An error reply `{error, code?, details?}` (schemas/errors.ts), or a network failure (status 0).
+ *  A reply without `code` (an unknown route) gets `http_<status>`. */
 export class GatewayError extends Error {
   constructor(
     readonly status: number,
@@ -167,15 +168,15 @@ async function readJson(response: Response): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch {
-    return { error: { code: 'bad_reply', message: text.slice(0, 200) } };
+    return { error: text.slice(0, 200), code: 'bad_reply' };
   }
 }
 
 function toGatewayError(status: number, payload: unknown): GatewayError {
-  const error = (payload as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
-  const code = typeof error?.code === 'string' ? error.code : `http_${status}`;
-  const message = typeof error?.message === 'string' ? error.message : `The gateway answered ${status}.`;
-  return new GatewayError(status, code, message, error?.details);
+  const reply = (payload ?? {}) as { error?: unknown; code?: unknown; details?: unknown };
+  const code = typeof reply.code === 'string' ? reply.code : `http_${status}`;
+  const message = typeof reply.error === 'string' ? reply.error : `The gateway answered ${status}.`;
+  return new GatewayError(status, code, message, reply.details);
 }
 
 function describe(cause: unknown): string {

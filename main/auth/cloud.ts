@@ -34,16 +34,16 @@ export async function verifyCloudChallenge(request: CloudVerifyRequest): Promise
     );
   }
   if (!request.apiOrigin) {
-    throw new ServiceUnavailable('No cloud API origin is configured (symphony-gateway config --api-origin URL).', 'api_origin_required');
+    throw new ServiceUnavailable(
+      'No cloud API origin is configured: run `symphony-gateway config --api-origin URL` (or set it on the Pairing screen), then pair again.',
+      'api_origin_required',
+    );
   }
   const response = await postVerify(request);
   const payload = await response.json().catch(() => undefined);
-  if (!response.ok) {
-    const status = response.status >= 500 ? 502 : response.status;
-    throw new AppError(status, 'cloud_rejected', `The cloud refused the challenge: ${cloudMessage(payload) ?? response.statusText}`);
-  }
+  if (!response.ok) throw cloudRefusal(response.status, cloudMessage(payload) ?? response.statusText);
   const parsed = CloudReply.safeParse(payload);
-  if (!parsed.success) throw new AppError(403, 'cloud_rejected', 'The cloud did not confirm the challenge.');
+  if (!parsed.success) throw new AppError(403, 'cloud_rejected', 'The cloud did not confirm the challenge; reload the web app to get a new one.');
   const verified = 'data' in parsed.data ? parsed.data.data : parsed.data;
   return { sessionTtlSeconds: verified.sessionTtlSeconds, challengeExpiresAt: toEpochMs(verified.challengeExpiresAt) };
 }
@@ -63,10 +63,29 @@ async function postVerify(request: CloudVerifyRequest): Promise<Response> {
     });
   } catch (error) {
     if ((error as Error).name === 'TimeoutError') {
-      throw new AppError(504, 'cloud_timeout', 'The cloud did not answer the challenge verification in time.');
+      throw new AppError(504, 'cloud_timeout', 'The cloud did not answer the challenge verification in time; check the network and try again.');
     }
-    throw new AppError(502, 'cloud_unreachable', 'The cloud could not be reached to verify the challenge.');
+    throw new AppError(
+      502,
+      'cloud_unreachable',
+      'The cloud could not be reached to verify the challenge; check the network and the API origin (`symphony-gateway config --api-origin URL`).',
+    );
   }
+}
+
+/** The cloud's refusal, in the exchange's statuses. Never 401: a web client drops its session on
+ *  any 401, and this is about the desktop's API key, not the tab's credential. */
+function cloudRefusal(status: number, said: string): AppError {
+  if (status === 401) {
+    return new AppError(
+      403,
+      'api_key_rejected',
+      `The cloud refused the desktop API key (${said}): run \`symphony-gateway set-api-key\` (or the Pairing screen) with a current key, then pair again.`,
+    );
+  }
+  if (status === 429) return new AppError(429, 'cloud_rate_limited', `The cloud is rate limiting pairing (${said}); wait a minute and try again.`);
+  if (status >= 500) return new AppError(502, 'cloud_error', `The cloud failed to verify the challenge (${said}); try again shortly.`);
+  return new AppError(403, 'cloud_rejected', `The cloud refused the challenge (${said}); reload the web app to get a new one.`);
 }
 
 function cloudMessage(payload: unknown): string | undefined {

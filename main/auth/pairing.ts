@@ -69,10 +69,10 @@ export class PairingService {
       const kind = this.deps.config.isRendererOrigin(origin) ? 'renderer' : 'origin';
       return this.issue(origin, kind);
     }
-    if (local.outcome === 'used') throw new Forbidden('This challenge was already used.', 'challenge_used');
-    if (local.outcome === 'expired') throw new Forbidden('The challenge has expired; ask for a new one.', 'challenge_expired');
+    if (local.outcome === 'used') throw new Forbidden('This challenge was already used; reload the web app to pair again.', 'challenge_used');
+    if (local.outcome === 'expired') throw new Forbidden('The challenge has expired; reload the web app to pair again.', 'challenge_expired');
     if (local.outcome === 'origin_mismatch') {
-      throw new Forbidden('The challenge was issued to another origin.', 'challenge_origin_mismatch');
+      throw new Forbidden('The challenge was issued to another origin; pair again from the page that uses it.', 'challenge_origin_mismatch');
     }
     return this.tradeCloudChallenge(token, origin, userAgent);
   }
@@ -80,7 +80,7 @@ export class PairingService {
   private async tradeCloudChallenge(token: string, origin: string, userAgent: string): Promise<ExchangeResult> {
     const key = hashToken(token);
     this.pruneUsed();
-    if (this.usedCloudChallenges.has(key)) throw new Forbidden('This challenge was already used.', 'challenge_used');
+    if (this.usedCloudChallenges.has(key)) throw new Forbidden('This challenge was already used; reload the web app to pair again.', 'challenge_used');
     const verified = await verifyCloudChallenge({
       apiOrigin: this.deps.config.apiOrigin(),
       apiKey: await this.deps.secrets.get('desktop-api-key'),

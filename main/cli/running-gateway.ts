@@ -4,6 +4,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type { ErrorReply } from '../../shared/schemas/errors.js';
 import { AppError } from '../errors.js';
 import { openSecretStore } from '../secrets/open.js';
 import { openDatabase } from '../store/database.js';
@@ -84,7 +85,7 @@ export async function gatewayRequest(
     req.on('error', reject);
     req.end(payload);
   });
-  const json = text ? (JSON.parse(text) as { error?: { code: string; message: string } }) : undefined;
-  if (status >= 400) throw new AppError(status, json?.error?.code ?? 'error', json?.error?.message ?? `HTTP ${status}`);
+  const json = text ? (JSON.parse(text) as Partial<ErrorReply> & Record<string, unknown>) : undefined;
+  if (status >= 400) throw new AppError(status, json?.code ?? `http_${status}`, json?.error ?? `HTTP ${status}`);
   return json;
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { create as createTar } from 'tar';
 import { isAppError } from '../errors.js';
+import { errorReply } from '../../shared/schemas/errors.js';
 import { DEFAULT_RUN_ARCHIVE_LIMITS, RunArchives, type RunArchiveLimits } from './run-archive.js';
 import { makeTarGz, makeZip } from './testing/archives.js';
 
@@ -32,7 +33,7 @@ before(async () => {
       const status = isAppError(error) ? error.status : 500;
       const code = isAppError(error) ? error.code : 'internal';
       res.writeHead(status, { 'content-type': 'application/json', ...(isAppError(error) ? error.headers : {}) });
-      res.end(JSON.stringify({ error: { code, message: (error as Error).message } }));
+      res.end(JSON.stringify(errorReply((error as Error).message, code)));
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -53,7 +54,7 @@ async function upload(content: Buffer, filename: string) {
   form.append('note', 'fields besides the file are ignored');
   form.append('archive', new Blob([content]), filename);
   const response = await fetch(url, { method: 'POST', body: form });
-  return { status: response.status, json: (await response.json()) as { runDir?: string; error?: { code: string } } };
+  return { status: response.status, json: (await response.json()) as { runDir?: string; error?: string; code?: string } };
 }
 
 /** Nothing but the (empty) run-viewer root in the data dir: no run, no work file, nothing escaped. */
@@ -120,7 +121,7 @@ test('a .jsonl that is not JSON lines and a file of unknown kind are refused', a
   assert.equal((await upload(Buffer.from('hello world\n'), 'notes.jsonl')).status, 422);
   const unknown = await upload(Buffer.from('just some bytes'), 'run.bin');
   assert.equal(unknown.status, 422);
-  assert.equal(unknown.json.error?.code, 'unsupported_archive');
+  assert.equal(unknown.json.code, 'unsupported_archive');
   await assertNothingWritten();
 });
 
@@ -134,7 +135,7 @@ for (const [label, zip] of [
   test(`a zip with ${label} is refused with 422 and nothing is written`, async () => {
     const { status, json } = await upload(zip, 'run.zip');
     assert.equal(status, 422, JSON.stringify(json));
-    assert.equal(json.error?.code, 'unsafe_archive_entry');
+    assert.equal(json.code, 'unsafe_archive_entry');
     await assertNothingWritten();
     await assert.rejects(readFile(path.join(path.dirname(dataDir), 'evil.txt')), { code: 'ENOENT' });
   });
@@ -149,7 +150,7 @@ for (const [label, tgz] of [
   test(`a tar.gz with ${label} is refused with 422 and nothing is written`, async () => {
     const { status, json } = await upload(tgz, 'run.tar.gz');
     assert.equal(status, 422, JSON.stringify(json));
-    assert.equal(json.error?.code, 'unsafe_archive_entry');
+    assert.equal(json.code, 'unsafe_archive_entry');
     await assertNothingWritten();
   });
 }
@@ -189,7 +190,7 @@ test('archives over the unpacked-size or entry-count caps get 413 and leave noth
   const many = makeZip(Array.from({ length: 10 }, (_, i) => ({ name: `f${i}.txt`, data: 'x' })));
   const { status, json } = await upload(many, 'many.zip');
   assert.equal(status, 413);
-  assert.equal(json.error?.code, 'archive_too_large');
+  assert.equal(json.code, 'archive_too_large');
   await assertNothingWritten();
 });
 

@@ -76,8 +76,8 @@ describe('approval policy', () => {
     await decide(again.id, 'deny');
     const denied = await second;
     assert.equal(denied.status, 403);
-    assert.equal(denied.json.error.code, 'policy_denied');
-    assert.equal(denied.json.error.details.operation, 'health_check');
+    assert.equal(denied.json.code, 'policy_denied');
+    assert.equal(denied.json.details.operation, 'health_check');
   });
 
   it('applies defaults: a paired origin is asked for binary paths, the token is not', async () => {
@@ -112,7 +112,7 @@ describe('approval policy', () => {
     await setPolicies([{ callerKind: 'origin', operation: 'health_check', access: 'read', decision: 'deny' }]);
     const res = await gw.request('/api/gateway/version', { auth: asApp, headers: { 'X-Desktop-Force-Approval': '1' } });
     assert.equal(res.status, 403);
-    assert.match(res.json.error.message, /health_check/);
+    assert.match(res.json.error, /health_check/);
     assert.equal((await pending()).length, 0);
     assert.equal((await gw.request('/api/gateway/version', { auth: 'token' })).status, 200);
   });
@@ -159,10 +159,10 @@ describe('approval policy', () => {
   it('validates decisions and policy edits', async () => {
     const bad = await gw.request('/api/gateway/desktop/approvals/apr_x', { method: 'POST', json: { decision: 'yes' }, auth: 'token' });
     assert.equal(bad.status, 400);
-    assert.equal(bad.json.error.details.issues[0].field, 'decision');
+    assert.equal(bad.json.details.issues[0].field, 'decision');
     const badPolicy = await setPolicies([{ callerKind: 'origin', operation: 'rm_rf', access: 'read', decision: 'allow' }]);
     assert.equal(badPolicy.status, 400);
-    assert.equal(badPolicy.json.error.details.issues[0].field, 'policies.0.operation');
+    assert.equal(badPolicy.json.details.issues[0].field, 'policies.0.operation');
   });
 });
 
@@ -176,8 +176,8 @@ describe('approval timeout', () => {
         headers: { 'X-Desktop-Force-Approval': '1' },
       });
       assert.equal(res.status, 408);
-      assert.equal(res.json.error.code, 'approval_timeout');
-      assert.equal(res.json.error.details.operation, 'health_check');
+      assert.equal(res.json.code, 'approval_timeout');
+      assert.equal(res.json.details.operation, 'health_check');
     } finally {
       await gw.close();
     }

@@ -31,7 +31,7 @@ describe('gateway auth', () => {
     for (const host of ['evil.example.test', `evil.example.test:${gw.port}`, `127.0.0.1:${gw.port + 1}`, '127.0.0.1']) {
       const res = await gw.request('/health', { headers: { Host: host } });
       assert.equal(res.status, 421, host);
-      assert.equal(res.json.error.code, 'host_not_allowed');
+      assert.equal(res.json.code, 'host_not_allowed');
     }
     const ui = await gw.request('/ui/', { headers: { Host: `rebound.example.test:${gw.port}` } });
     assert.equal(ui.status, 421, 'the static renderer is behind the Host check too');
@@ -47,7 +47,7 @@ describe('gateway auth', () => {
       const path = route.path.replace(/:([A-Za-z]+)/g, 'x').replace(/\*([A-Za-z]+)/g, 'x/y');
       const res = await gw.request(path, { method: route.method });
       assert.equal(res.status, 401, `${route.method} ${route.path}`);
-      assert.equal(res.json.error.code, 'unauthorized');
+      assert.equal(res.json.code, 'unauthorized');
     }
   });
 
@@ -65,7 +65,7 @@ describe('gateway auth', () => {
     for (const headers of browserHeaders) {
       const res = await gw.request('/api/gateway/version', { auth: 'token', headers });
       assert.equal(res.status, 403, JSON.stringify(headers));
-      assert.equal(res.json.error.code, 'token_from_browser');
+      assert.equal(res.json.code, 'token_from_browser');
     }
     const wrong = await gw.request('/api/gateway/version', { headers: { 'X-Desktop-Gateway-Token': 'x'.repeat(43) } });
     assert.equal(wrong.status, 401);
@@ -77,11 +77,11 @@ describe('gateway auth', () => {
     for (const origin of [EVIL, `${APP}:443`, 'http://app.example.test', `${APP}.evil.test`, 'null']) {
       const res = await gw.request('/api/gateway/version', { auth: { session, origin } });
       assert.equal(res.status, 403, origin);
-      assert.equal(res.json.error.code, 'origin_mismatch');
+      assert.equal(res.json.code, 'origin_mismatch');
     }
     const noOrigin = await gw.request('/api/gateway/version', { headers: { 'X-Desktop-Session-Token': session } });
     assert.equal(noOrigin.status, 403);
-    assert.equal(noOrigin.json.error.code, 'origin_required');
+    assert.equal(noOrigin.json.code, 'origin_required');
     const unknown = await gw.request('/api/gateway/version', { auth: { session: 'nope'.repeat(11), origin: APP } });
     assert.equal(unknown.status, 401);
   });
@@ -95,7 +95,7 @@ describe('gateway auth', () => {
     ] as const) {
       const res = await gw.request(path, { method, auth: { session, origin: APP }, json: method === 'GET' ? undefined : {} });
       assert.equal(res.status, 403, path);
-      assert.equal(res.json.error.code, 'desktop_only');
+      assert.equal(res.json.code, 'desktop_only');
     }
   });
 
@@ -147,7 +147,7 @@ describe('gateway auth', () => {
         headers: { 'Content-Type': type },
       });
       assert.equal(res.status, 415, type);
-      assert.equal(res.json.error.code, 'unsupported_media_type');
+      assert.equal(res.json.code, 'unsupported_media_type');
     }
   });
 

@@ -145,7 +145,7 @@ describe('chat routes', () => {
       method: 'POST', json: { ticketId: 'T-409', message: 'again', ticketContext: 'ctx' }, auth: 'token',
     });
     assert.equal(second.status, 409);
-    assert.equal(second.json.error.code, 'turn_in_progress');
+    assert.equal(second.json.code, 'turn_in_progress');
 
     const ended = await gw.request('/api/gateway/ticket-chat', { method: 'DELETE', json: { ticketId: 'T-409' }, auth: 'token' });
     assert.deepEqual(ended.json, { ended: 1 });
@@ -274,7 +274,7 @@ describe('chat routes', () => {
     mkdirSync(notARun, { recursive: true });
     const run = await gw.request('/api/gateway/run-viewer-chat', { method: 'POST', json: { message: 'hi', runDir: notARun }, auth: 'token' });
     assert.equal(run.status, 403);
-    assert.equal(run.json.error.code, 'path_not_allowed');
+    assert.equal(run.json.code, 'path_not_allowed');
   });
 
   test('bad input is a 400 naming the field', async () => {
@@ -292,8 +292,8 @@ describe('chat routes without a workspace root', () => {
     try {
       const res = await bare.request('/api/gateway/terminal-chat', { method: 'POST', json: { message: 'hi' }, auth: 'token' });
       assert.equal(res.status, 403);
-      assert.equal(res.json.error.code, 'path_not_allowed');
-      assert.match(res.json.error.message, /--workspace-root/);
+      assert.equal(res.json.code, 'path_not_allowed');
+      assert.match(res.json.error, /--workspace-root/);
     } finally {
       await bare.close();
     }

@@ -56,8 +56,8 @@ describe('filesystem routes', () => {
   it('refuses every path, saying how to set the root, until a workspace root is set', async () => {
     for (const res of [await get('directories', {}), await get('files/search', { repo, query: 'b' })]) {
       assert.equal(res.status, 403);
-      assert.equal(res.json.error.code, 'path_not_allowed');
-      assert.match(res.json.error.message, /symphony-gateway config --workspace-root DIR/);
+      assert.equal(res.json.code, 'path_not_allowed');
+      assert.match(res.json.error, /symphony-gateway config --workspace-root DIR/);
     }
     await gw.services.setWorkspaceRoot(root);
   });
@@ -101,7 +101,7 @@ describe('filesystem routes', () => {
     for (const escape of escapes) {
       for (const res of [await get('directories', { path: escape }), await get('files/search', { repo: escape, query: 'a' })]) {
         assert.equal(res.status, 403, `${escape}: ${res.text}`);
-        assert.equal(res.json.error.code, 'path_not_allowed');
+        assert.equal(res.json.code, 'path_not_allowed');
       }
     }
   });
@@ -109,12 +109,12 @@ describe('filesystem routes', () => {
   it('validates the query: a missing repo or a bad limit is a 400 naming the field', async () => {
     const missing = await get('files/search', { query: 'a' });
     assert.equal(missing.status, 400);
-    assert.match(missing.json.error.message, /repo/);
+    assert.match(missing.json.error, /repo/);
     const badLimit = await get('files/search', { repo, query: 'a', limit: '0' });
     assert.equal(badLimit.status, 400);
-    assert.match(badLimit.json.error.message, /limit/);
+    assert.match(badLimit.json.error, /limit/);
     const notRepo = await get('files/search', { repo: path.join(root, 'notes'), query: 'a' });
     assert.equal(notRepo.status, 422);
-    assert.equal(notRepo.json.error.code, 'not_a_git_repository');
+    assert.equal(notRepo.json.code, 'not_a_git_repository');
   });
 });

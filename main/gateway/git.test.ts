@@ -45,16 +45,16 @@ describe('repos, git and GitHub routes', () => {
     const added = await post('repos', { path: fx.repo, description: 'widgets' });
     assert.equal(added.status, 201, added.text);
     assert.deepEqual([added.json.repo.fullName, added.json.repo.projectType, added.json.repo.defaultBranch], ['acme/widgets', 'node', 'main']);
-    assert.equal((await post('repos', { path: fx.repo })).json.error.code, 'repo_exists');
+    assert.equal((await post('repos', { path: fx.repo })).json.code, 'repo_exists');
     const plain = path.join(fx.root, 'plain');
     await mkdir(plain);
     const notGit = await post('repos', { path: plain });
-    assert.deepEqual([notGit.status, notGit.json.error.code], [422, 'not_a_git_work_tree']);
+    assert.deepEqual([notGit.status, notGit.json.code], [422, 'not_a_git_work_tree']);
     const outside = await post('repos', { path: '/etc' });
-    assert.deepEqual([outside.status, outside.json.error.code], [403, 'path_not_allowed']);
+    assert.deepEqual([outside.status, outside.json.code], [403, 'path_not_allowed']);
     const missing = await post('repos', { description: 'x' });
     assert.equal(missing.status, 400);
-    assert.match(missing.json.error.message, /path/);
+    assert.match(missing.json.error, /path/);
     const list = await gw.request('/api/gateway/repos', { auth: 'token' });
     assert.deepEqual(list.json.repos.map((r: { path: string }) => r.path), [fx.repo]);
   });
@@ -65,15 +65,15 @@ describe('repos, git and GitHub routes', () => {
     assert.deepEqual([status.json.currentBranch, status.json.hasChanges, status.json.files], ['main', false, []]);
 
     const noBranch = await post('git', { action: 'branch', repoPath: fx.repo });
-    assert.deepEqual([noBranch.status, noBranch.json.error.details.issues[0].field], [400, 'branchName']);
+    assert.deepEqual([noBranch.status, noBranch.json.details.issues[0].field], [400, 'branchName']);
     for (const branchName of ['--upload-pack=touch /tmp/x', 'main;id', '-x']) {
       const bad = await post('git', { action: 'branch', repoPath: fx.repo, branchName });
-      assert.deepEqual([bad.status, bad.json.error.details.issues[0].field], [400, 'branchName'], branchName);
+      assert.deepEqual([bad.status, bad.json.details.issues[0].field], [400, 'branchName'], branchName);
     }
     const badAction = await post('git', { action: 'rebase', repoPath: fx.repo });
-    assert.deepEqual([badAction.status, badAction.json.error.details.issues[0].field], [400, 'action']);
+    assert.deepEqual([badAction.status, badAction.json.details.issues[0].field], [400, 'action']);
     const outside = await post('git', { action: 'status', repoPath: '/etc' });
-    assert.deepEqual([outside.status, outside.json.error.code], [403, 'path_not_allowed']);
+    assert.deepEqual([outside.status, outside.json.code], [403, 'path_not_allowed']);
     const sneaky = await post('git', { action: 'status', repoPath: `${fx.repo}/../../..` });
     assert.equal(sneaky.status, 403);
   });
@@ -100,12 +100,12 @@ describe('repos, git and GitHub routes', () => {
     const branchDiff = await post('git', { action: 'branch-diff', repoPath: fx.repo, baseBranch: 'main' });
     assert.deepEqual(branchDiff.json.commits.map((c: { subject: string }) => c.subject), ['over http']);
     const nothing = await post('git', { action: 'commit', repoPath: fx.repo, message: 'again' });
-    assert.deepEqual([nothing.status, nothing.json.error.code], [422, 'nothing_to_commit']);
-    assert.ok(nothing.json.error.details.hint);
+    assert.deepEqual([nothing.status, nothing.json.code], [422, 'nothing_to_commit']);
+    assert.ok(nothing.json.details.hint);
     const branches = await get('git/branches', { repo: fx.repo });
     assert.equal(branches.json.current, 'feature/http');
     const escape = await post('git/diff', { repoPath: fx.repo, filePath: '../../etc/passwd' });
-    assert.deepEqual([escape.status, escape.json.error.details.field], [400, 'filePath']);
+    assert.deepEqual([escape.status, escape.json.details.field], [400, 'filePath']);
   });
 
   test('worktrees: create, 409 when checked out elsewhere, lookups by owner/repo, delete', async () => {
@@ -113,7 +113,7 @@ describe('repos, git and GitHub routes', () => {
     assert.equal(created.status, 200, created.text);
     assert.equal(created.json.path, path.join(gw.dataDir, 'worktrees', 'repo', 'ticket-http-1'));
     const taken = await post('git/worktree', { repoPath: fx.repo, branchName: 'feature/http' });
-    assert.deepEqual([taken.status, taken.json.error.code, taken.json.error.details.path], [409, 'branch_checked_out_elsewhere', fx.repo]);
+    assert.deepEqual([taken.status, taken.json.code, taken.json.details.path], [409, 'branch_checked_out_elsewhere', fx.repo]);
     const lookup = await get('git/branch-worktree', { repoFullName: 'acme/widgets', headBranch: 'ticket/http-1' });
     assert.deepEqual(lookup.json, { path: created.json.path, repoPath: fx.repo });
     assert.deepEqual((await get('git/repo-path', { repoFullName: 'acme/widgets' })).json, { path: fx.repo });
@@ -136,9 +136,9 @@ describe('repos, git and GitHub routes', () => {
     const pr = await post('git/pr', { repoPath: fx.repo, title: 'HTTP PR', body: 'body' });
     assert.deepEqual(pr.json, { success: true, url: 'https://github.com/acme/widgets/pull/12', number: 12, existing: false }, pr.text);
     const badNumber = await get('git/pr/head-sha', { owner: 'acme', repo: 'widgets', number: 'abc' });
-    assert.deepEqual([badNumber.status, badNumber.json.error.details.issues[0].field], [400, 'number']);
+    assert.deepEqual([badNumber.status, badNumber.json.details.issues[0].field], [400, 'number']);
     const badOwner = await get('git/pr/comments', { owner: '--jq', repo: 'widgets', number: '1' });
-    assert.deepEqual([badOwner.status, badOwner.json.error.details.issues[0].field], [400, 'owner']);
+    assert.deepEqual([badOwner.status, badOwner.json.details.issues[0].field], [400, 'owner']);
   });
 
   test('POST /git/worktree cleanup removes worktrees whose PRs gh reports merged', async () => {
@@ -161,7 +161,7 @@ describe('repos, git and GitHub routes', () => {
     const created = await post('git/worktree', { repoPath: fx.repo, branchName: 'ticket/patched', baseBranch: 'main' });
     assert.equal(created.json.path, path.join(parent, 'ticket-patched'));
     const inside = await post('repos', { path: fx.repo, worktreeParentDir: path.join(fx.repo, 'trees') }, 'PATCH');
-    assert.deepEqual([inside.status, inside.json.error.code], [422, 'worktree_inside_repo']);
+    assert.deepEqual([inside.status, inside.json.code], [422, 'worktree_inside_repo']);
     const typo = await post('repos', { path: fx.repo, worktreeParentdir: parent }, 'PATCH');
     assert.equal(typo.status, 400);
   });

@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document, generated from the zod schemas of the registered routes.
 import { z } from 'zod';
 import { findRouteEntry } from '../../shared/operations.js';
+import { ErrorReply } from '../../shared/schemas/errors.js';
 import type { AnyRoute } from './route.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -68,17 +69,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], version: string): Json
         gatewayToken: { type: 'apiKey', in: 'header', name: 'X-Desktop-Gateway-Token' },
       },
       schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message'],
-              properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-            },
-          },
-        },
+        Error: toJsonSchema(ErrorReply),
       },
     },
   };

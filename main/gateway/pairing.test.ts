@@ -41,6 +41,7 @@ class MockCloud {
     };
     if (req.method !== 'POST' || req.url !== '/compute-targets/local-auth/verify') return send(404, { error: 'not found' });
     const challenge = this.issued.get(body.challengeToken);
+    if (req.headers.authorization === 'Bearer sk-revoked-key') return send(401, { error: 'API key revoked' });
     if (!challenge) return send(404, { error: { message: 'Unknown challenge' } });
     if (req.headers.authorization !== `Bearer ${challenge.owner}`) return send(403, { error: { message: 'Challenge belongs to another account' } });
     if (challenge.origin !== body.requestOrigin) return send(403, { error: { message: 'Origin mismatch' } });
@@ -102,7 +103,7 @@ describe('pairing', () => {
     assert.equal((await gw.request('/api/gateway/version', { auth: { session: res.json.sessionToken, origin: APP } })).status, 200);
     const replay = await exchange(token);
     assert.equal(replay.status, 403);
-    assert.equal(replay.json.error.code, 'challenge_used');
+    assert.equal(replay.json.code, 'challenge_used');
     assert.equal(cloud.calls.length, 0, 'a local challenge never goes to the cloud');
   });
 
@@ -117,7 +118,7 @@ describe('pairing', () => {
     const before = sessionCount();
     const wrong = await exchange(token, 'https://evil.example.test');
     assert.equal(wrong.status, 403);
-    assert.equal(wrong.json.error.code, 'challenge_origin_mismatch');
+    assert.equal(wrong.json.code, 'challenge_origin_mismatch');
     assert.equal((await exchange(token)).status, 403);
     assert.equal(sessionCount(), before);
   });
@@ -126,14 +127,14 @@ describe('pairing', () => {
     for (const origin of ['null', '*', 'https://*.example.test', `${APP}/path`, 'file:///etc', 'https://u:p@app.example.test']) {
       const res = await gw.request('/gateway-auth/challenge', { method: 'POST', json: { origin }, auth: 'token' });
       assert.equal(res.status, 400, origin);
-      assert.equal(res.json.error.code, 'invalid_origin');
+      assert.equal(res.json.code, 'invalid_origin');
     }
   });
 
   it('needs an Origin on the exchange', async () => {
     const res = await exchange(await mint(), null);
     assert.equal(res.status, 400);
-    assert.equal(res.json.error.code, 'origin_required');
+    assert.equal(res.json.code, 'origin_required');
   });
 
   it('verifies a cloud challenge with the desktop API key and the calling origin', async () => {
@@ -157,20 +158,31 @@ describe('pairing', () => {
     assert.equal((await exchange(token)).status, 200);
     const replay = await exchange(token);
     assert.equal(replay.status, 403);
-    assert.equal(replay.json.error.code, 'challenge_used');
+    assert.equal(replay.json.code, 'challenge_used');
     assert.equal(cloud.calls.length, 1);
   });
 
-  it("passes on the cloud's refusal: wrong origin, wrong owner, unknown", async () => {
+  it("passes on the cloud's refusal as 403 (never 401): wrong origin, wrong owner, unknown, revoked key", async () => {
     const before = sessionCount();
     const wrongOrigin = await exchange(cloud.issue('cloud-challenge-other-origin', 'https://other.example.test'));
     assert.equal(wrongOrigin.status, 403);
-    assert.match(wrongOrigin.json.error.message, /Origin mismatch/);
+    assert.match(wrongOrigin.json.error, /Origin mismatch/);
     const wrongOwner = await exchange(cloud.issue('cloud-challenge-other-owner1', APP, 'sk-someone-else'));
     assert.equal(wrongOwner.status, 403);
-    assert.match(wrongOwner.json.error.message, /another account/);
+    assert.match(wrongOwner.json.error, /another account/);
     const unknown = await exchange('cloud-challenge-never-issued');
-    assert.equal(unknown.status, 404);
+    assert.deepEqual([unknown.status, unknown.json.code], [403, 'cloud_rejected']);
+    const key = await gw.services.secrets.get('desktop-api-key');
+    await gw.services.secrets.set('desktop-api-key', 'sk-revoked-key');
+    try {
+      // A 401 would make the web client drop its session; the API key is the desktop's problem.
+      const other = 'https://revoked.example.test';
+      const revoked = await exchange(cloud.issue('cloud-challenge-revoked-key1', other, 'sk-revoked-key'), other);
+      assert.deepEqual([revoked.status, revoked.json.code], [403, 'api_key_rejected']);
+      assert.match(revoked.json.error, /symphony-gateway set-api-key/);
+    } finally {
+      await gw.services.secrets.set('desktop-api-key', key!);
+    }
     assert.equal(sessionCount(), before);
   });
 
@@ -178,19 +190,19 @@ describe('pairing', () => {
     await gw.services.secrets.delete('desktop-api-key');
     const noKey = await exchange(cloud.issue('cloud-challenge-no-key-0001'));
     assert.equal(noKey.status, 503);
-    assert.match(noKey.json.error.message, /API key required/);
+    assert.match(noKey.json.error, /API key required/);
     await gw.services.secrets.set('desktop-api-key', API_KEY);
 
     gw.services.config.setApiOrigin('http://127.0.0.1:9'); // discard port: nothing listens
     const down = await exchange(cloud.issue('cloud-challenge-down-000001'));
     assert.equal(down.status, 502);
-    assert.equal(down.json.error.code, 'cloud_unreachable');
+    assert.equal(down.json.code, 'cloud_unreachable');
 
     gw.services.config.setApiOrigin(cloudUrl);
     cloud.delayMs = 6_000;
     const slow = await exchange(cloud.issue('cloud-challenge-slow-000001'));
     assert.equal(slow.status, 504);
-    assert.equal(slow.json.error.code, 'cloud_timeout');
+    assert.equal(slow.json.code, 'cloud_timeout');
   });
 
   it('rate limits failures per origin with Retry-After', async () => {

@@ -55,13 +55,13 @@ test('upload, list and delete a run through the gateway', async () => {
   assert.deepEqual(await runDirs(), []);
   const gone = await gw.request(`${ROUTE}?runDir=${encodeURIComponent(runDir)}`, { auth: 'token' });
   assert.equal(gone.status, 404);
-  assert.equal(gone.json.error.code, 'run_dir_not_found');
+  assert.equal(gone.json.code, 'run_dir_not_found');
 });
 
 test('a zip-slip archive is a 422 JSON error and writes nothing', async () => {
   const response = await upload(makeZip([{ name: 'a.txt', data: 'a' }, { name: '../../escape.txt', data: 'x' }]), 'run.zip');
   assert.equal(response.status, 422);
-  assert.equal(response.json.error.code, 'unsafe_archive_entry');
+  assert.equal(response.json.code, 'unsafe_archive_entry');
   assert.ok(response.headers['x-request-id']);
   assert.deepEqual(await readdir(runViewerRoot()), []);
   assert.deepEqual((await readdir(gw.dataDir)).includes('escape.txt'), false);
@@ -70,7 +70,7 @@ test('a zip-slip archive is a 422 JSON error and writes nothing', async () => {
 test('an upload over the cap is a 413, and a huge declared body is refused before it is read', async () => {
   const tooBig = await upload(makeZip([{ name: 'big.bin', data: Buffer.alloc(512 * 1024, 1) }]), 'big.zip');
   assert.equal(tooBig.status, 413, tooBig.text);
-  assert.equal(tooBig.json.error.code, 'payload_too_large');
+  assert.equal(tooBig.json.code, 'payload_too_large');
 
   // Claims 300 MB, sends 64 KiB: the gateway answers 413 without waiting for the rest.
   const { body, contentType } = await multipart(Buffer.alloc(64 * 1024), 'huge.zip');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { ROUTE_TABLE, findRouteEntry, routeKey } from '../../shared/operations.js';
-import { AppError } from '../errors.js';
+import { NoSuchRoute } from '../errors.js';
 import { packageRoot } from '../config/paths.js';
 import type { Services } from '../services.js';
 import { cors } from './middleware/cors.js';
@@ -63,7 +63,7 @@ function allRoutes(version: string): AnyRoute[] {
       summary: `Not built yet (operation ${entry.kind}).`,
       notBuilt: true,
       handler: () => {
-        throw new AppError(501, 'not_implemented', `${entry.method} ${entry.path} is not available in this version yet.`, {
+        throw new NoSuchRoute(501, `${entry.method} ${entry.path} is not available in this version of Symphony Desktop yet.`, {
           operation: entry.kind,
         });
       },

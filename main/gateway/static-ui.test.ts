@@ -108,7 +108,7 @@ describe('serveRenderer', () => {
       const res = await raw(port, '/ui/', method);
       assert.equal(res.status, 405, method);
       assert.equal(res.headers.allow, 'GET, HEAD');
-      assert.equal(JSON.parse(res.body).error.code, 'method_not_allowed');
+      assert.equal(JSON.parse(res.body).code, 'method_not_allowed');
     }
   });
 
@@ -151,7 +151,7 @@ describe('serveRenderer', () => {
     try {
       const res = await raw(empty.port, '/ui/');
       assert.equal(res.status, 404);
-      assert.equal(JSON.parse(res.body).error.code, 'ui_not_built');
+      assert.equal(JSON.parse(res.body).code, 'ui_not_built');
     } finally {
       empty.server.close();
     }

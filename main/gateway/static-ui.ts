@@ -4,6 +4,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import type { Middleware, ParameterizedContext } from 'koa';
+import { errorReply } from '../../shared/schemas/errors.js';
 
 const PREFIX = '/ui/';
 
@@ -105,5 +106,5 @@ async function findFile(root: string, relative: string): Promise<string | null> 
 function fail(ctx: ParameterizedContext, status: number, code: string, message: string): void {
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.status = status;
-  ctx.body = { error: { code, message } };
+  ctx.body = errorReply(message, code);
 }

@@ -2,6 +2,7 @@
 // web app origins, origins with a live session or a pending challenge, and the
 // renderer. Anyone else gets no Access-Control-Allow-Origin at all.
 import type { Next } from 'koa';
+import { Forbidden } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { GatewayContext } from '../state.js';
 
@@ -45,9 +46,7 @@ export function cors(services: Services) {
 
 function answerPreflight(ctx: GatewayContext, origin: string, known: boolean): void {
   if (!known) {
-    ctx.status = 403;
-    ctx.body = { error: { code: 'origin_not_allowed', message: 'This origin is not allowed to call the gateway.' } };
-    return;
+    throw new Forbidden('This origin is not allowed to call the gateway; pair it from the desktop app first.', 'origin_not_allowed');
   }
   ctx.set('Access-Control-Allow-Origin', origin);
   ctx.set('Access-Control-Allow-Methods', ALLOWED_METHODS);

@@ -1,6 +1,7 @@
 // Host allowlist, before anything else: a page on a rebinding DNS name that resolves
 // to 127.0.0.1 still sends its own Host, and is turned away here.
 import type { Next } from 'koa';
+import { AppError } from '../../errors.js';
 import type { GatewayContext } from '../state.js';
 
 export function loopbackHosts(port: number): Set<string> {
@@ -11,9 +12,7 @@ export function hostCheck(currentPort: () => number) {
   return async function host(ctx: GatewayContext, next: Next): Promise<void> {
     const allowed = loopbackHosts(currentPort());
     if (!allowed.has((ctx.get('Host') || '').toLowerCase())) {
-      ctx.status = 421;
-      ctx.body = { error: { code: 'host_not_allowed', message: 'Host not allowed.' } };
-      return;
+      throw new AppError(421, 'host_not_allowed', 'Host not allowed.');
     }
     await next();
   };

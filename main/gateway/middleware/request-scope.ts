@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Next } from 'koa';
 import type { Services } from '../../services.js';
-import { isAppError } from '../../errors.js';
+import { errorReply } from '../../../shared/schemas/errors.js';
+import { isAppError, NoSuchRoute } from '../../errors.js';
 import type { GatewayContext } from '../state.js';
 
 export function requestScope(services: Services) {
@@ -39,7 +40,7 @@ function defineAbortSignal(ctx: GatewayContext): void {
 }
 
 function notFound() {
-  return Object.assign(new Error('No such route.'), { status: 404, code: 'not_found', expose: true });
+  return new NoSuchRoute(404, 'This gateway has no such route; update Symphony Desktop if the web app needs it.');
 }
 
 function writeError(ctx: GatewayContext, error: unknown, services: Services): void {
@@ -49,7 +50,7 @@ function writeError(ctx: GatewayContext, error: unknown, services: Services): vo
   }
   ctx.status = status;
   for (const [name, value] of Object.entries(headers ?? {})) ctx.set(name, value);
-  ctx.body = { error: details === undefined ? { code, message } : { code, message, details } };
+  ctx.body = errorReply(message, error instanceof NoSuchRoute ? undefined : code, details);
 }
 
 interface ErrorShape {

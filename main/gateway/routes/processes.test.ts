@@ -57,6 +57,6 @@ describe('desktop processes routes', () => {
     }
     const again = await gw.request(`/api/gateway/desktop/processes/${child.id}`, { method: 'DELETE', auth: 'token' });
     assert.equal(again.status, 404);
-    assert.equal(again.json.error.code, 'process_not_found');
+    assert.equal(again.json.code, 'process_not_found');
   });
 });

@@ -61,14 +61,14 @@ describe('binary-paths settings routes', () => {
   it('PATCH refuses a relative path with 400 naming the field', async () => {
     const res = await patch({ git: 'bin/git' });
     assert.equal(res.status, 400);
-    assert.deepEqual(res.json.error.details.issues, [{ field: 'binaryPaths.git', message: 'must be an absolute path' }]);
+    assert.deepEqual(res.json.details.issues, [{ field: 'binaryPaths.git', message: 'must be an absolute path' }]);
   });
 
   it('PATCH refuses a missing or silent program with 422 and saves nothing at all', async () => {
     const res = await patch({ gh: null, git: join(dir, 'nope'), python3: broken });
     assert.equal(res.status, 422);
     assert.deepEqual(
-      res.json.error.details.fields.map((f: { field: string }) => f.field),
+      res.json.details.fields.map((f: { field: string }) => f.field),
       ['binaryPaths.git', 'binaryPaths.python3'],
     );
     const after = await gw.request(PATH, { auth: 'token' });
