@@ -7,19 +7,21 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { percentile, printReport, smoke } from './support.js';
 
 const { values } = parseArgs({
   options: {
-    streams: { type: 'string', default: '50' },
-    events: { type: 'string', default: '300' },
+    streams: { type: 'string', default: smoke ? '4' : '50' },
+    events: { type: 'string', default: smoke ? '20' : '300' },
     'interval-ms': { type: 'string', default: '10' },
     'stagger-ms': { type: 'string', default: '10' },
     client: { type: 'string' },
+    smoke: { type: 'boolean' },
   },
 });
 
@@ -84,10 +86,6 @@ async function runClient(plan: ClientPlan): Promise<ClientResult> {
   return { latenciesMs, events, failedStreams, wallMs: performance.now() - begun };
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 /** The client runs in a process of its own, so its work never counts as the gateway's. */
 async function runClientProcess(plan: ClientPlan): Promise<ClientResult> {
   const client = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--client', JSON.stringify(plan)], {
@@ -106,7 +104,10 @@ async function runGateway(): Promise<void> {
   const { FakeProvider } = await import('../main/providers/fake.js');
   const streams = Number(values.streams);
   const dataDir = mkdtempSync(join(tmpdir(), 'symphony-bench-chat-'));
+  const workspace = mkdtempSync(join(tmpdir(), 'symphony-bench-chat-workspace-'));
   const services = await createServices({ dataDir, secretStore: 'file', log: pino({ level: 'silent' }) });
+  // Ticket chats run in the workspace root when no repository is named.
+  await services.setWorkspaceRoot(workspace);
   services.providers.register(new FakeProvider({ deltas: Number(values.events), intervalMs: Number(values['interval-ms']) }));
   const gateway = await startGateway(services, { port: 0 });
   const loop = monitorEventLoopDelay({ resolution: 1 });
@@ -120,7 +121,7 @@ async function runGateway(): Promise<void> {
     const cpu = process.cpuUsage(cpuBefore);
     loop.disable();
     const sorted = result.latenciesMs.sort((a, b) => a - b);
-    const report = {
+    printReport('chat-streams', {
       streams, eventsPerStream: Number(values.events), intervalMs: Number(values['interval-ms']), staggerMs,
       eventsReceived: result.events, failedStreams: result.failedStreams,
       eventsPerSecond: Math.round(result.events / (result.wallMs / 1000)),
@@ -128,14 +129,13 @@ async function runGateway(): Promise<void> {
       eventLoopStallMs: { max: round(loop.max / 1e6), p99: round(loop.percentile(99) / 1e6) },
       /** CPU the gateway process spent per event delivered: what it adds, whatever the machine's load. */
       gatewayCpuPerEventUs: Math.round((cpu.user + cpu.system) / result.events),
-      loadAverage1m: round(loadavg()[0]),
       targets: { perEventP99Ms: 2, eventLoopStallMs: 20 },
-    };
-    console.log(JSON.stringify(report, null, 2));
+    });
   } finally {
     await gateway.close();
     await services.close();
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(workspace, { recursive: true, force: true });
   }
 }
 

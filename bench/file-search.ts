@@ -12,9 +12,10 @@ import { WorkspaceGuard } from '../main/files/workspace.js';
 import { openDatabase } from '../main/store/database.js';
 import { SettingsStore } from '../main/store/settings.js';
 import { Supervisor } from '../main/supervisor/supervisor.js';
+import { numberOption, printReport, round } from './support.js';
 
-const FILES = numberArg('--files', 100_000);
-const QUERIES = numberArg('--queries', 200);
+const FILES = numberOption('files', 100_000, 2_000);
+const QUERIES = numberOption('queries', 200, 10);
 const KEPT_REPO = stringArg('--repo');
 const LIMIT = 50;
 
@@ -142,10 +143,6 @@ function stringArg(flag: string): string | undefined {
   return at === -1 ? undefined : process.argv[at + 1];
 }
 
-function numberArg(flag: string, fallback: number): number {
-  const value = stringArg(flag);
-  return value === undefined ? fallback : Number(value);
-}
 
 /** Writes and commits the repository, unless a kept one is there; returns its tracked files. */
 async function prepareRepository(repo: string, run: (command: string, args: string[]) => Promise<string>): Promise<string[]> {
@@ -265,6 +262,13 @@ async function main(): Promise<void> {
     console.log(`fzf --filter < file list (no git):                   ${summary(fzfAlone)}; CPU mean ${perQuery(aloneCpu)}`);
     console.log(`our top hit is in fzf's top 10 for ${agreeTop1}/${comparable} queries that both answer`);
     console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const p50 = (values: readonly number[]) => round(percentile(values, 50), 1);
+    printReport('file-search', {
+      files: FILES, queries: QUERIES, coldFirstQueryMs: Math.round(coldMs),
+      warmMs: { p50: p50(warm), p99: round(percentile(warm, 99), 1) }, warmCpuMeanMs: round(mean(warmCpu), 1),
+      keystrokeP50Ms: p50(keystrokes), fzfPipelineP50Ms: p50(fzfPipeline), fzfOnListingP50Ms: p50(fzfAlone),
+      rssWithIndexMb: Math.round(memory.rss / 1024 / 1024), topHitAgreement: `${agreeTop1}/${comparable}`,
+    });
   } finally {
     search?.close();
     db.close();

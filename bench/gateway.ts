@@ -1,98 +1,235 @@
-// Gateway core benchmark: authenticated GET /api/gateway/version against a bare Koa
-// hello-world in the same run (50 connections), headless start to listening, idle RSS.
-// Run: node --import tsx bench/gateway.ts [--seconds 10]
+// Gateway core benchmark, all in one run so the ratios compare like with like:
+//   - throughput, p50/p99 and server CPU per request of `GET /api/gateway/version` with the
+//     gateway token and with a paired session + Origin (how the web app calls), against
+//     Koa + @koa/router with the same routes registered and a bare node:http server;
+//     rounds interleave the four, 50 keep-alive connections from a client process of its own;
+//   - bytes allocated per request (token and session, and Koa for scale): a fresh server with
+//     --expose-gc and a young generation large enough that no collection runs in the window;
+//   - headless start to `listening` (median), idle RSS.
+// Run: npm run build && node --import tsx bench/gateway.ts [--seconds 5] [--rounds 3] [--connections 50]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
-import type { LoadResult } from './load.js';
+import type { LoadOptions, LoadResult } from './load.js';
+import { numberOption, printReport, round } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } } });
-const durationMs = Number(values.seconds) * 1000;
-const connections = Number(values.connections);
-
-interface Started {
-  child: ChildProcess;
-  port: number;
-  startMs: number;
-}
+const seconds = numberOption('seconds', 5, 1);
+const rounds = numberOption('rounds', 3, 1);
+const connections = numberOption('connections', 50, 10);
+const starts = numberOption('starts', 5, 1);
+const allocationRequests = numberOption('allocation-requests', 2000, 200);
+const ORIGIN = 'https://app.bench.example';
 
 /** The built gateway, as the app and `npx symphony-gateway` run it (npm run build first). */
 const CLI = join(ROOT, 'dist', 'main', 'cli.js');
 if (!existsSync(CLI)) throw new Error('Build first: npm run build (the benchmark measures dist/main/cli.js).');
 
-async function start(args: string[], viaTsx = false): Promise<Started> {
+interface Server {
+  child: ChildProcess;
+  port: number;
+  startMs: number;
+}
+
+async function startServer(args: string[], nodeFlags: string[] = [], ipc = false): Promise<Server> {
   const begun = performance.now();
-  const child = spawn(process.execPath, [...(viaTsx ? ['--import', 'tsx'] : []), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, SYMPHONY_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, [...nodeFlags, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'ignore', ...(ipc ? (['ipc'] as const) : [])],
+    env: { ...process.env, SYMPHONY_LOG_LEVEL: 'info' },
+  });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
   });
   return { child, port: JSON.parse(line).port, startMs: performance.now() - begun };
 }
 
-function load(port: number, path: string, headers: Record<string, string>): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const options = JSON.stringify({ port, path, headers: { Host: `127.0.0.1:${port}`, ...headers }, connections, durationMs });
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/load.ts'), options], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (chunk) => (out += chunk));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))));
-  });
-}
+const gatewayArgs = (dataDir: string) => [CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file'];
+const baselineArgs = (kind: string) => [join(ROOT, 'bench', 'baselines.ts'), kind];
 
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
-}
-
-async function stop(child: ChildProcess) {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
+async function stop(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
   await exited;
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'symphony-bench-'));
-try {
-  // Start-to-listening: median of 5 starts of the headless gateway, process spawn to the "listening" line.
-  const starts: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const started = await start([CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file']);
-    starts.push(started.startMs);
-    await stop(started.child);
-  }
-  starts.sort((a, b) => a - b);
+function runLoadProcess(options: LoadOptions): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'load.ts'), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk) => (out += chunk));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`))));
+  });
+}
 
-  const gateway = await start([CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file']);
-  await new Promise((resolve) => setTimeout(resolve, 2000));
+/** utime + stime of a process, in microseconds (Linux /proc, 100 ticks a second). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+function rssMb(pid: number): number {
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
+}
+
+function post(port: number, path: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'POST', headers: { Host: `127.0.0.1:${port}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers } },
+      (res) => {
+        let out = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (out += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(out || '{}') as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/** Pairs ORIGIN the way a browser tab does: a local challenge, then the exchange with its Origin. */
+async function pairSession(port: number, token: string): Promise<string> {
+  const challenge = await post(port, '/gateway-auth/challenge', { origin: ORIGIN }, { 'X-Desktop-Gateway-Token': token });
+  const exchanged = await post(port, '/gateway-auth/exchange', { challengeToken: challenge.json.challengeToken }, { Origin: ORIGIN });
+  if (exchanged.status !== 200) throw new Error(`pairing failed: ${exchanged.status} ${JSON.stringify(exchanged.json)}`);
+  return String(exchanged.json.sessionToken);
+}
+
+interface Target {
+  name: string;
+  server: Server;
+  path: string;
+  headers: Record<string, string>;
+}
+
+interface Sample extends LoadResult {
+  cpuUsPerRequest: number;
+}
+
+async function measure(target: Target, durationMs: number): Promise<Sample> {
+  const cpuBefore = cpuMicros(target.server.child.pid!);
+  const result = await runLoadProcess({ port: target.server.port, path: target.path, headers: { Host: `127.0.0.1:${target.server.port}`, ...target.headers }, connections, durationMs });
+  const cpu = cpuMicros(target.server.child.pid!) - cpuBefore;
+  return { ...result, cpuUsPerRequest: Math.round(cpu / Math.max(1, result.requests)) };
+}
+
+/** Bytes allocated per request, from a fresh server whose heap the probe watches. */
+async function allocationPerRequest(args: string[], path: string, headers: (server: Server) => Promise<Record<string, string>>): Promise<{ bytesPerRequest: number | null; collections: number }> {
+  // A fixed 128 MB young generation: no scavenge in a window of a few thousand requests.
+  const probe = ['--expose-gc', '--min-semi-space-size=128', '--max-semi-space-size=128', '--import', join(ROOT, 'bench', 'heap-probe.js')];
+  const isTs = args[0].endsWith('.ts');
+  const server = await startServer(args, [...(isTs ? ['--import', 'tsx'] : []), ...probe], true);
+  try {
+    const sent = await headers(server);
+    const options = { port: server.port, path, headers: { Host: `127.0.0.1:${server.port}`, ...sent }, connections: 1, durationMs: 60_000 };
+    await runLoadProcess({ ...options, maxRequests: 500 }); // warm-up: lazy compilation is not per request
+    const ask = (message: string) =>
+      new Promise<Record<string, number>>((resolve) => {
+        server.child.once('message', (reply) => resolve(reply as Record<string, number>));
+        server.child.send(message);
+      });
+    await ask('begin');
+    const result = await runLoadProcess({ ...options, maxRequests: allocationRequests });
+    const end = await ask('end');
+    // A collection inside the window makes the heap growth meaningless: say so rather than guess.
+    return { bytesPerRequest: end.collections === 0 ? Math.round(end.grownBytes / result.requests) : null, collections: end.collections };
+  } finally {
+    await stop(server);
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function summarize(samples: Sample[]) {
+  return {
+    requestsPerSecond: median(samples.map((s) => s.requestsPerSecond)),
+    p50Ms: median(samples.map((s) => s.p50Ms)),
+    p99Ms: median(samples.map((s) => s.p99Ms)),
+    cpuUsPerRequest: median(samples.map((s) => s.cpuUsPerRequest)),
+    errors: samples.reduce((sum, s) => sum + s.errors, 0),
+    rounds: samples.map((s) => s.requestsPerSecond),
+  };
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'symphony-bench-'));
+const servers: Server[] = [];
+try {
+  const startTimes: number[] = [];
+  for (let i = 0; i < starts; i++) {
+    const started = await startServer(gatewayArgs(dataDir));
+    startTimes.push(started.startMs);
+    await stop(started);
+  }
+
+  const gateway = await startServer(gatewayArgs(dataDir));
+  servers.push(gateway);
+  await new Promise((resolve) => setTimeout(resolve, smokeSafeIdleWaitMs()));
   const idleRss = rssMb(gateway.child.pid!);
   const token = readFileSync(join(dataDir, 'secrets', 'gateway-token'), 'utf8').trim();
-  const bare = await start(['bench/bare-koa.ts'], true);
+  const sessionToken = await pairSession(gateway.port, token);
+  const koa = await startServer(baselineArgs('koa-router'), ['--import', 'tsx']);
+  const bare = await startServer(baselineArgs('node-http'), ['--import', 'tsx']);
+  servers.push(koa, bare);
 
-  await load(gateway.port, '/api/gateway/version', { 'X-Desktop-Gateway-Token': token }); // warm-up
-  await load(bare.port, '/', {});
-  const koa = await load(bare.port, '/', {});
-  const ours = await load(gateway.port, '/api/gateway/version', { 'X-Desktop-Gateway-Token': token });
+  const targets: Target[] = [
+    { name: 'nodeHttp', server: bare, path: '/api/gateway/version', headers: {} },
+    { name: 'koaRouter', server: koa, path: '/api/gateway/version', headers: {} },
+    { name: 'gatewayToken', server: gateway, path: '/api/gateway/version', headers: { 'X-Desktop-Gateway-Token': token } },
+    { name: 'gatewaySession', server: gateway, path: '/api/gateway/version', headers: { 'X-Desktop-Session-Token': sessionToken, Origin: ORIGIN } },
+  ];
+  for (const target of targets) await measure(target, Math.min(2000, seconds * 1000)); // warm-up
+  const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+  for (let round_ = 0; round_ < rounds; round_++) {
+    for (const target of targets) samples.get(target.name)!.push(await measure(target, seconds * 1000));
+  }
   const loadedRss = rssMb(gateway.child.pid!);
-  await stop(bare.child);
-  await stop(gateway.child);
+  for (const server of servers.splice(0)) await stop(server);
 
-  const ratio = Math.round((ours.requestsPerSecond / koa.requestsPerSecond) * 100) / 100;
-  const report = {
+  const results = Object.fromEntries([...samples].map(([name, list]) => [name, summarize(list)]));
+  const allocation = {
+    gatewayToken: await allocationPerRequest(gatewayArgs(dataDir), '/api/gateway/version', async () => ({ 'X-Desktop-Gateway-Token': token })),
+    gatewaySession: await allocationPerRequest(gatewayArgs(dataDir), '/api/gateway/version', async (server) => ({
+      'X-Desktop-Session-Token': await pairSession(server.port, token),
+      Origin: ORIGIN,
+    })),
+    koaRouter: await allocationPerRequest(baselineArgs('koa-router'), '/api/gateway/version', async () => ({})),
+    nodeHttp: await allocationPerRequest(baselineArgs('node-http'), '/api/gateway/version', async () => ({})),
+  };
+  const ratio = (name: string) => round(results[name].requestsPerSecond / results.koaRouter.requestsPerSecond);
+  // What the gateway allocates beyond Koa + @koa/router themselves (node:http and Koa alone take ~7 and ~16 KB).
+  const beyondKoa = (name: 'gatewayToken' | 'gatewaySession') =>
+    allocation[name].bytesPerRequest !== null && allocation.koaRouter.bytesPerRequest !== null
+      ? allocation[name].bytesPerRequest! - allocation.koaRouter.bytesPerRequest!
+      : null;
+  startTimes.sort((a, b) => a - b);
+  printReport('gateway', {
     connections,
-    seconds: durationMs / 1000,
-    bareKoa: koa,
-    gatewayVersion: ours,
-    throughputRatio: ratio,
-    startToListeningMs: { median: Math.round(starts[2]), min: Math.round(starts[0]), max: Math.round(starts[4]) },
+    secondsPerRound: seconds,
+    rounds,
+    results,
+    throughputRatioToKoaRouter: { token: ratio('gatewayToken'), session: ratio('gatewaySession') },
+    sessionCpuOverToken: round(results.gatewaySession.cpuUsPerRequest / results.gatewayToken.cpuUsPerRequest),
+    allocation,
+    allocationBeyondKoaRouter: { token: beyondKoa('gatewayToken'), session: beyondKoa('gatewaySession') },
+    startToListeningMs: { median: Math.round(median(startTimes)), min: Math.round(startTimes[0]), max: Math.round(startTimes.at(-1)!) },
     idleRssMb: idleRss,
     rssAfterLoadMb: loadedRss,
-    targets: { throughputRatio: '>= 0.8', p99Ms: '< 5', startToListeningMs: '< 500', idleRssMb: '< 120' },
-  };
-  console.log(JSON.stringify(report, null, 2));
+    errors: Object.values(results).reduce((sum, r) => sum + r.errors, 0),
+    targets: { throughputRatio: '>= 0.8', sessionCpuOverToken: '<= 1.2', p99Ms: '< 5', bytesPerRequest: '<= 8192', startToListeningMs: '< 400', idleRssMb: '< 100' },
+  });
 } finally {
+  for (const server of servers) await stop(server);
   rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** Idle RSS is read once start-up work (index loads, first timers) has settled. */
+function smokeSafeIdleWaitMs(): number {
+  return seconds <= 1 ? 500 : 2000;
 }

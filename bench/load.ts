@@ -9,6 +9,8 @@ export interface LoadOptions {
   headers: Record<string, string>;
   connections: number;
   durationMs: number;
+  /** Stop after this many requests in all (for allocation windows), whatever the time. */
+  maxRequests?: number;
 }
 
 export interface LoadResult {
@@ -41,8 +43,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       });
       req.end();
     });
+  let sent = 0;
+  const more = () => performance.now() < deadline && (options.maxRequests === undefined || sent++ < options.maxRequests);
   const worker = async () => {
-    while (performance.now() < deadline) await once();
+    while (more()) await once();
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: options.connections }, worker));

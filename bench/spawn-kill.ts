@@ -10,18 +10,10 @@ import path from 'node:path';
 import { openDatabase } from '../main/store/database.js';
 import { listProcesses } from '../main/supervisor/procfs.js';
 import { Supervisor, type SupervisedChild } from '../main/supervisor/supervisor.js';
+import { numberOption, percentile, printReport, round } from './support.js';
 
-const CYCLES = numberArg('--cycles', 1_000);
-const GRACE_MS = numberArg('--grace-ms', 3_000);
-
-function numberArg(name: string, fallback: number): number {
-  const index = process.argv.indexOf(name);
-  return index === -1 ? fallback : Number(process.argv[index + 1]);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
+const CYCLES = numberOption('cycles', 1_000, 20);
+const GRACE_MS = numberOption('grace-ms', 3_000);
 
 async function grandchildOf(child: SupervisedChild): Promise<number> {
   for await (const entry of child.lines()) return Number(entry.line);
@@ -68,26 +60,20 @@ async function main(): Promise<void> {
 
   killMs.sort((a, b) => a - b);
   spawnMs.sort((a, b) => a - b);
-  const ms = (value: number) => `${value.toFixed(1)} ms`;
-  console.log(
-    JSON.stringify(
-      {
-        cycles: CYCLES,
-        cpus: os.cpus().length,
-        loadAverage1m: Number(os.loadavg()[0].toFixed(1)),
-        totalSeconds: Number(totalS.toFixed(1)),
-        orphansLeft: left.length,
-        orphanPids: left.map((p) => p.pid),
-        recordsStillRunning: stillRecorded,
-        unexpectedEndStates: forcedStates,
-        treeKill: { p50: ms(percentile(killMs, 50)), p99: ms(percentile(killMs, 99)), max: ms(killMs[killMs.length - 1]) },
-        spawnUntilGrandchildRuns: { p50: ms(percentile(spawnMs, 50)), p99: ms(percentile(spawnMs, 99)) },
-        grandchildZombiesUnreapedByPid1: zombies,
-      },
-      null,
-      2,
-    ),
-  );
+  const ms = (value: number) => round(value, 1);
+  printReport('spawn-kill', {
+    cycles: CYCLES,
+    cpus: os.cpus().length,
+    totalSeconds: round(totalS, 1),
+    orphansLeft: left.length,
+    orphanPids: left.map((p) => p.pid),
+    recordsStillRunning: stillRecorded,
+    unexpectedEndStates: forcedStates,
+    treeKillMs: { p50: ms(percentile(killMs, 50)), p99: ms(percentile(killMs, 99)), max: ms(killMs[killMs.length - 1]) },
+    spawnUntilGrandchildRunsMs: { p50: ms(percentile(spawnMs, 50)), p99: ms(percentile(spawnMs, 99)) },
+    grandchildZombiesUnreapedByPid1: zombies,
+    errors: left.length + stillRecorded + forcedStates,
+  });
   if (left.length > 0) process.exitCode = 1;
 }
 
