@@ -1,52 +1,31 @@
 // The headless CLI as a user runs it: real processes, one data dir shared by all commands.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { runCli as cli, startServe, type ServeProcess } from './cli/testing/serve.js';
 import { sendRequest } from './gateway/testing.js';
 
-const CLI = join(import.meta.dirname, 'cli.ts');
 const APP = 'https://app.example.test';
-
-function cli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
 
 describe('symphony-gateway CLI', () => {
   let dataDir: string;
-  let serve: ChildProcess;
+  let serve: ServeProcess;
   let port: number;
-  const stdoutLines: string[] = [];
+  let stdoutLines: string[];
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'symphony-cli-'));
-    serve = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    serve.stderr!.resume();
-    const lines = createInterface({ input: serve.stdout! });
-    lines.on('line', (line) => stdoutLines.push(line));
-    const first = await new Promise<string>((resolve) => lines.once('line', resolve));
-    const listening = JSON.parse(first);
-    assert.equal(listening.event, 'listening');
-    port = listening.port;
-    assert.equal(listening.url, `http://127.0.0.1:${port}`);
+    serve = await startServe(dataDir);
+    assert.equal(serve.listening.event, 'listening');
+    port = serve.port;
+    stdoutLines = serve.stdoutLines;
+    assert.equal(serve.url, `http://127.0.0.1:${port}`);
   });
 
   after(() => {
-    if (serve.exitCode === null) serve.kill('SIGKILL');
+    serve.kill();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -131,9 +110,8 @@ describe('symphony-gateway CLI', () => {
   });
 
   it('stops cleanly on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => serve.once('exit', resolve));
-    serve.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    serve.child.kill('SIGTERM');
+    assert.equal(await serve.exited, 0);
     assert.equal(existsSync(join(dataDir, 'gateway.json')), false);
   });
 });

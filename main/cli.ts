@@ -9,6 +9,7 @@ import { readStdin } from './cli/stdin.js';
 import { resolveDataDir } from './config/paths.js';
 import { AppError } from './errors.js';
 import { startGateway } from './gateway/server.js';
+import { guardProcess } from './process-guard.js';
 import type { SecretStoreMode } from './secrets/open.js';
 import { createServices, type Services } from './services.js';
 
@@ -23,7 +24,8 @@ const USAGE = `symphony-gateway <command> [--data-dir DIR]
   approve APPROVAL_ID [--always]                         allow a waiting request (once, or always)
   deny APPROVAL_ID                                       deny a waiting request
   set-api-key                                            read the desktop API key from stdin into the keychain
-  config [--api-origin URL] [--allowed-origin O]... [--workspace-root DIR] [--json]
+  config [--api-origin URL] [--allowed-origin O]... [--remove-allowed-origin O]... [--workspace-root DIR] [--json]
+                                                        change settings (--allowed-origin adds one, --remove-allowed-origin removes one)
 `;
 
 const OPTIONS = {
@@ -35,6 +37,7 @@ const OPTIONS = {
   always: { type: 'boolean' },
   'api-origin': { type: 'string' },
   'allowed-origin': { type: 'string', multiple: true },
+  'remove-allowed-origin': { type: 'string', multiple: true },
   'workspace-root': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -112,6 +115,7 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port takes 0-65535.');
   // Logs go to stderr as JSON lines; stdout carries only the "listening" line.
   const log = pino({ level: process.env.SYMPHONY_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  guardProcess(log);
   const other = findRunningGateway(dataDir);
   if (other) throw new Error(`A gateway (pid ${other.pid}) already serves ${dataDir} on port ${other.port}.`);
   const services = await createServices({ dataDir, secretStore: secretStoreMode(flags), log, reapOrphans: true });
@@ -198,21 +202,17 @@ async function setApiKey(services: Services): Promise<number> {
 }
 
 async function config(services: Services, flags: Flags): Promise<number> {
-  const apiOrigin = flags['api-origin'] === undefined ? undefined : requireOrigin(flags['api-origin'], '--api-origin');
-  const allowed = flags['allowed-origin']?.map((origin) => requireOrigin(origin, '--allowed-origin'));
-  if (flags['workspace-root'] !== undefined) await services.setWorkspaceRoot(flags['workspace-root']);
-  if (apiOrigin !== undefined) services.config.setApiOrigin(apiOrigin);
-  if (allowed) services.config.setAllowedOrigins(allowed);
-  const view = {
-    apiOrigin: services.config.apiOrigin() ?? null,
-    allowedOrigins: services.config.allowedOrigins(),
-    workspaceRoot: services.workspace.workspaceRoot(),
-    secretStore: services.secrets.kind,
-  };
+  const view = await services.gatewaySettings.update({
+    apiOrigin: flags['api-origin'],
+    addAllowedOrigins: flags['allowed-origin'],
+    removeAllowedOrigins: flags['remove-allowed-origin'],
+    workspaceRoot: flags['workspace-root'],
+  });
   if (flags.json) return print(JSON.stringify(view));
   print(`api origin:      ${view.apiOrigin ?? '(not set)'}`);
   print(`allowed origins: ${view.allowedOrigins.join(', ') || '(none)'}`);
   print(`workspace root:  ${view.workspaceRoot ?? '(not set)'}`);
+  print(`api key:         ${view.apiKeySet ? 'set' : '(not set)'}`);
   return print(`secret store:    ${view.secretStore}`);
 }
 

@@ -12,6 +12,7 @@ import { FailureLimiter } from './auth/rate-limit.js';
 import { SessionStore, type SessionPolicy } from './auth/sessions.js';
 import { newToken } from './auth/tokens.js';
 import { GatewayConfig } from './config/gateway-config.js';
+import { GatewaySettings } from './config/gateway-settings.js';
 import { appVersion, resolveDataDir } from './config/paths.js';
 import { RunArchives } from './files/run-archive.js';
 import { FileSearch } from './files/search.js';
@@ -53,6 +54,8 @@ export interface Services {
   db: Db;
   settings: SettingsStore;
   config: GatewayConfig;
+  /** Reading and changing the gateway settings (desktop config route and CLI `config`). */
+  gatewaySettings: GatewaySettings;
   secrets: SecretStore;
   /** The credential of the executor and local tools; never logged, never in argv or a child's env. */
   gatewayToken: string;
@@ -123,6 +126,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     db,
     settings,
     config,
+    gatewaySettings: new GatewaySettings({ config, workspace, secrets, gatewayPort: () => port }),
     secrets,
     gatewayToken,
     sessions,

@@ -7,6 +7,7 @@ import { app, dialog, BrowserWindow } from 'electron';
 import { findDeepLink } from '../auth/deep-link.js';
 import { PRODUCT_NAME, packageRoot, resolveDataDir } from '../config/paths.js';
 import { startGateway, type RunningGateway } from '../gateway/server.js';
+import { guardProcess } from '../process-guard.js';
 import { createServices, type Services } from '../services.js';
 import { RENDERER_ORIGIN } from '../shell/renderer-files.js';
 import { createDeepLinkHandler, registerDeepLinkProtocol } from './deep-links.js';
@@ -74,6 +75,7 @@ async function start(): Promise<void> {
     rendererOrigins: [RENDERER_ORIGIN],
     reapOrphans: true,
   });
+  guardProcess(services.log);
   const gateway = await startGateway(services).catch(async (error: unknown) => {
     await services.close();
     throw error;

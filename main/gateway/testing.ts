@@ -117,3 +117,9 @@ export function sendRequest(port: number, token: string, path: string, req: Test
     outgoing.end(body);
   });
 }
+
+/** The `code` of an error reply. */
+export function errorCode(res: TestResponse): string | undefined {
+  const body = res.json as { code?: string; error?: { code?: string } } | undefined;
+  return body?.code ?? body?.error?.code;
+}

@@ -113,6 +113,8 @@ export const ConfigPatch = z
   .object({
     apiOrigin: z.string().max(2048).nullable().optional(),
     allowedOrigins: z.array(z.string().max(2048)).max(50).optional(),
+    addAllowedOrigins: z.array(z.string().max(2048)).max(50).optional(),
+    removeAllowedOrigins: z.array(z.string().max(2048)).max(50).optional(),
     workspaceRoot: z.string().max(4096).nullable().optional(),
   })
   .strict();

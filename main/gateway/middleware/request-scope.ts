@@ -5,6 +5,7 @@ import type { Next } from 'koa';
 import type { Services } from '../../services.js';
 import { errorReply } from '../../../shared/schemas/errors.js';
 import { isAppError, NoSuchRoute } from '../../errors.js';
+import { withRequestId } from '../../process-guard.js';
 import type { GatewayContext } from '../state.js';
 
 export function requestScope(services: Services) {
@@ -14,7 +15,8 @@ export function requestScope(services: Services) {
     defineAbortSignal(ctx);
     ctx.set('X-Request-Id', ctx.state.requestId);
     try {
-      await next();
+      // Whatever this request leaves behind (a rejection nobody awaits) is logged with its id.
+      await withRequestId(ctx.state.requestId, next);
       if (ctx.status === 404 && ctx.body === undefined) throw notFound();
     } catch (error) {
       writeError(ctx, error, services);

@@ -14,23 +14,10 @@ import {
   SessionIdParams,
   SessionsResponse,
 } from '../../../shared/schemas/gateway.js';
-import { requireOrigin } from '../../auth/origins.js';
 import { NotFound } from '../../errors.js';
-import type { Services } from '../../services.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-async function configView(services: Services) {
-  return {
-    apiOrigin: services.config.apiOrigin() ?? null,
-    allowedOrigins: services.config.allowedOrigins(),
-    workspaceRoot: services.settings.get<string>('workspaceRoot') ?? null,
-    apiKeySet: (await services.secrets.get('desktop-api-key')) !== null,
-    secretStore: services.secrets.kind,
-    port: services.gatewayPort(),
-  };
-}
 
 export const routes: AnyRoute[] = [
   defineRoute({
@@ -117,7 +104,7 @@ export const routes: AnyRoute[] = [
     path: '/api/gateway/desktop/config',
     summary: 'Gateway settings: cloud API origin, allowed web-app origins, workspace root.',
     response: ConfigResponse,
-    handler: (_input, { services }) => configView(services),
+    handler: (_input, { services }) => services.gatewaySettings.view(),
   }),
   defineRoute({
     method: 'PATCH',
@@ -125,14 +112,7 @@ export const routes: AnyRoute[] = [
     summary: 'Change gateway settings.',
     body: ConfigPatch,
     response: ConfigResponse,
-    handler: async ({ body }, { services }) => {
-      const apiOrigin = body.apiOrigin === undefined || body.apiOrigin === null ? body.apiOrigin : requireOrigin(body.apiOrigin, 'apiOrigin');
-      const allowed = body.allowedOrigins?.map((origin, i) => requireOrigin(origin, `allowedOrigins.${i}`));
-      if (body.workspaceRoot !== undefined) services.setWorkspaceRoot(body.workspaceRoot);
-      if (apiOrigin !== undefined) services.config.setApiOrigin(apiOrigin);
-      if (allowed) services.config.setAllowedOrigins(allowed);
-      return configView(services);
-    },
+    handler: ({ body }, { services }) => services.gatewaySettings.update(body),
   }),
   defineRoute({
     method: 'PUT',

@@ -1,0 +1,72 @@
+// The headless CLI as a user runs it, for tests: real processes on one data dir.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const CLI = join(import.meta.dirname, '..', '..', 'cli.ts');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one `symphony-gateway` command to its end. */
+export function runCli(args: string[], input?: string, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  /** The "listening" line, parsed. */
+  listening: Record<string, unknown>;
+  /** Every stdout line so far (the first is the listening line). */
+  stdoutLines: string[];
+  /** stderr as received so far. */
+  stderr(): string;
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number | null>;
+  kill(): void;
+}
+
+/** `serve --port 0` on `dataDir`, resolved once it printed its listening line. */
+export async function startServe(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stdoutLines: string[] = [];
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (line) => stdoutLines.push(line));
+  const first = await Promise.race([
+    new Promise<string>((resolve) => lines.once('line', resolve)),
+    exited.then((code) => Promise.reject(new Error(`serve exited (${code}) before listening: ${stderr}`))),
+  ]);
+  const listening = JSON.parse(first) as Record<string, unknown>;
+  return {
+    child,
+    port: listening.port as number,
+    url: listening.url as string,
+    listening,
+    stdoutLines,
+    stderr: () => stderr,
+    exited,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}

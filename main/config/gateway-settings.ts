@@ -1,0 +1,74 @@
+// The one place gateway settings are read and changed, for the desktop config route and
+// the CLI's `config` alike. Every value is checked before anything is written, so a bad
+// one leaves every setting as it was; the reply is the state after the change.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { requireOrigin } from '../auth/origins.js';
+import type { WorkspaceGuard } from '../files/workspace.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import type { GatewayConfig } from './gateway-config.js';
+
+export interface SettingsView {
+  apiOrigin: string | null;
+  allowedOrigins: string[];
+  workspaceRoot: string | null;
+  apiKeySet: boolean;
+  secretStore: 'keychain' | 'file';
+  port: number | null;
+}
+
+export interface SettingsPatch {
+  apiOrigin?: string | null;
+  /** Replaces the whole list. */
+  allowedOrigins?: string[];
+  addAllowedOrigins?: string[];
+  removeAllowedOrigins?: string[];
+  workspaceRoot?: string | null;
+}
+
+export interface GatewaySettingsDeps {
+  config: GatewayConfig;
+  workspace: Pick<WorkspaceGuard, 'workspaceRoot' | 'setWorkspaceRoot'>;
+  secrets: Pick<SecretStore, 'get' | 'kind'>;
+  gatewayPort: () => number | null;
+  homeDir?: string;
+}
+
+export class GatewaySettings {
+  constructor(private readonly deps: GatewaySettingsDeps) {}
+
+  async view(): Promise<SettingsView> {
+    const { config, workspace, secrets } = this.deps;
+    return {
+      apiOrigin: config.apiOrigin() ?? null,
+      allowedOrigins: config.allowedOrigins(),
+      workspaceRoot: workspace.workspaceRoot(),
+      apiKeySet: (await secrets.get('desktop-api-key')) !== null,
+      secretStore: secrets.kind,
+      port: this.deps.gatewayPort(),
+    };
+  }
+
+  async update(patch: SettingsPatch): Promise<SettingsView> {
+    const { config, workspace } = this.deps;
+    const apiOrigin = patch.apiOrigin === undefined || patch.apiOrigin === null ? patch.apiOrigin : requireOrigin(patch.apiOrigin, 'apiOrigin');
+    const origins = (field: string, list: string[] | undefined) => list?.map((origin, i) => requireOrigin(origin, `${field}.${i}`));
+    const replaced = origins('allowedOrigins', patch.allowedOrigins);
+    const added = origins('addAllowedOrigins', patch.addAllowedOrigins) ?? [];
+    const removed = new Set(origins('removeAllowedOrigins', patch.removeAllowedOrigins) ?? []);
+    // The workspace root is checked on disk (and stored) first: it is the only value that can still fail.
+    if (patch.workspaceRoot !== undefined) await workspace.setWorkspaceRoot(patch.workspaceRoot === null ? null : this.expandHome(patch.workspaceRoot));
+    if (apiOrigin !== undefined) config.setApiOrigin(apiOrigin);
+    if (replaced || added.length > 0 || removed.size > 0) {
+      config.setAllowedOrigins([...(replaced ?? config.allowedOrigins()), ...added].filter((origin) => !removed.has(origin)));
+    }
+    return this.view();
+  }
+
+  /** `~/code` is what a person types: it means their home folder. */
+  private expandHome(dir: string): string {
+    const home = this.deps.homeDir ?? homedir();
+    if (dir === '~') return home;
+    return dir.startsWith('~/') ? join(home, dir.slice(2)) : dir;
+  }
+}
