@@ -6,10 +6,13 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { AppError, BadRequest, Forbidden, TooManyRequests } from '../errors.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { ChallengeStore } from './challenges.js';
-import { verifyCloudChallenge } from './cloud.js';
+import { verifyCloudChallenge, type CloudVerification } from './cloud.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { SessionStore } from './sessions.js';
 import { hashToken } from './tokens.js';
+
+/** How long a traded cloud challenge is remembered when the cloud gives no expiry. */
+const CLAIM_TTL_MS = 10 * 60_000;
 
 export interface ExchangeRequest {
   challengeToken: string;
@@ -81,14 +84,24 @@ export class PairingService {
     const key = hashToken(token);
     this.pruneUsed();
     if (this.usedCloudChallenges.has(key)) throw new Forbidden('This challenge was already used; reload the web app to pair again.', 'challenge_used');
-    const verified = await verifyCloudChallenge({
-      apiOrigin: this.deps.config.apiOrigin(),
-      apiKey: await this.deps.secrets.get('desktop-api-key'),
-      challengeToken: token,
-      requestOrigin: origin,
-      userAgent,
-    });
-    this.usedCloudChallenges.set(key, verified.challengeExpiresAt ?? Date.now() + 10 * 60_000);
+    // Claimed before the round trip, in the same turn as the check: a concurrent second
+    // exchange of the same challenge sees it as used and never reaches the cloud.
+    this.usedCloudChallenges.set(key, Date.now() + CLAIM_TTL_MS);
+    let verified: CloudVerification;
+    try {
+      verified = await verifyCloudChallenge({
+        apiOrigin: this.deps.config.apiOrigin(),
+        apiKey: await this.deps.secrets.get('desktop-api-key'),
+        challengeToken: token,
+        requestOrigin: origin,
+        userAgent,
+      });
+    } catch (error) {
+      // The cloud never judged it (no key, unreachable, too slow): the user may retry it.
+      if (!(error instanceof AppError) || error.code !== 'cloud_rejected') this.usedCloudChallenges.delete(key);
+      throw error;
+    }
+    this.usedCloudChallenges.set(key, Math.max(verified.challengeExpiresAt ?? 0, Date.now() + CLAIM_TTL_MS));
     const ttlMs = verified.sessionTtlSeconds ? verified.sessionTtlSeconds * 1000 : undefined;
     // A cloud challenge never yields a renderer session: the renderer pairs locally.
     return this.issue(origin, 'origin', ttlMs);

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { PairingService } from '../auth/pairing.js';
-import { startTestGateway, type TestGateway } from './testing.js';
+import { errorCode, startTestGateway, type TestGateway } from './testing.js';
 
 const APP = 'https://app.example.test';
 const API_KEY = 'sk-desktop-owner-1';
@@ -160,6 +160,27 @@ describe('pairing', () => {
     assert.equal(replay.status, 403);
     assert.equal(replay.json.code, 'challenge_used');
     assert.equal(cloud.calls.length, 1);
+  });
+
+  it('claims a cloud challenge before asking the cloud: of three concurrent exchanges one pairs, with one cloud call', async () => {
+    const origin = 'https://concurrent.example.test';
+    const token = cloud.issue('cloud-challenge-concurrent-01', origin);
+    cloud.delayMs = 200;
+    const before = sessionCount();
+    const replies = await Promise.all([exchange(token, origin), exchange(token, origin), exchange(token, origin)]);
+    assert.deepEqual(replies.map((r) => r.status).sort(), [200, 403, 403]);
+    assert.deepEqual(replies.filter((r) => r.status === 403).map(errorCode), ['challenge_used', 'challenge_used']);
+    assert.equal(cloud.calls.length, 1);
+    assert.equal(sessionCount(), before + 1);
+  });
+
+  it('a cloud challenge the cloud could not be asked about is not burned', async () => {
+    const origin = 'https://retry.example.test';
+    const token = cloud.issue('cloud-challenge-retry-after-down', origin);
+    gw.services.config.setApiOrigin('http://127.0.0.1:9');
+    assert.equal((await exchange(token, origin)).status, 502);
+    gw.services.config.setApiOrigin(cloudUrl);
+    assert.equal((await exchange(token, origin)).status, 200);
   });
 
   it("passes on the cloud's refusal as 403 (never 401): wrong origin, wrong owner, unknown, revoked key", async () => {
