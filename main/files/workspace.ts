@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BadRequest, Forbidden, Unprocessable } from '../errors.js';
 import type { SettingsStore } from '../store/settings.js';
+import { isInside, realpathOfNearestExisting, UnresolvablePath } from './paths.js';
 
 export const WORKSPACE_ROOT_SETTING = 'workspaceRoot';
 export const PATH_NOT_ALLOWED = 'path_not_allowed';
@@ -37,8 +38,6 @@ const DENIED_IN_HOME = [
 
 const MAX_PATH_LENGTH = 4096;
 const DENY_LIST_TTL_MS = 10_000;
-// macOS and Windows file systems are case-insensitive by default: ~/.SSH is ~/.ssh.
-const CASE_INSENSITIVE = process.platform === 'darwin' || process.platform === 'win32';
 
 export interface WorkspaceGuardOptions {
   settings: Pick<SettingsStore, 'get' | 'set' | 'delete'>;
@@ -110,7 +109,7 @@ export class WorkspaceGuard {
     if (syntaxProblem) throw notAllowed(`the path ${syntaxProblem}`);
     const root = this.workspaceRoot();
     const [real, denied, allowed] = await Promise.all([
-      realpathOfNearestExisting(path.resolve(userPath)),
+      resolveNearestExisting(path.resolve(userPath)),
       this.deniedPaths(),
       realpaths(root === null ? [] : [root, ...this.options.listRepoRoots()]),
     ]);
@@ -172,38 +171,16 @@ function checkSyntax(raw: string): string | null {
   return null;
 }
 
-/** Inside or equal, by whole segments: /root-evil is not inside /root. */
-function isInside(child: string, parent: string): boolean {
-  const c = CASE_INSENSITIVE ? child.toLowerCase() : child;
-  const p = CASE_INSENSITIVE ? parent.toLowerCase() : parent;
-  if (c === p) return true;
-  const prefix = p.endsWith(path.sep) ? p : p + path.sep;
-  return c.startsWith(prefix);
-}
-
 async function realpaths(paths: readonly string[]): Promise<string[]> {
   const resolved = await Promise.all(paths.map((p) => fs.realpath(p).catch(() => null)));
   return resolved.filter((p): p is string => p !== null);
 }
 
-async function realpathOfNearestExisting(absolute: string): Promise<string> {
-  const missing: string[] = [];
-  let current = absolute;
-  for (;;) {
-    try {
-      const real = await fs.realpath(current);
-      return missing.length === 0 ? real : path.join(real, ...missing.reverse());
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw notAllowed('it cannot be resolved');
-      // A dangling link must not pass as "does not exist yet": creating through it writes at its target.
-      if (await fs.lstat(current).then((s) => s.isSymbolicLink(), () => false)) {
-        throw notAllowed('it goes through a symbolic link whose target does not exist');
-      }
-      const parent = path.dirname(current);
-      if (parent === current) throw notAllowed('it cannot be resolved');
-      missing.push(path.basename(current));
-      current = parent;
-    }
+async function resolveNearestExisting(absolute: string): Promise<string> {
+  try {
+    return await realpathOfNearestExisting(absolute);
+  } catch (error) {
+    if (error instanceof UnresolvablePath) throw notAllowed(error.message);
+    throw error;
   }
 }

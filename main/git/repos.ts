@@ -5,6 +5,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { BadRequest, Conflict, NotFound, Unprocessable } from '../errors.js';
 import { migrate, type Db } from '../store/database.js';
+import { isInside } from '../files/paths.js';
 import type { GitRunner } from './runner.js';
 import type { PathGuard } from './types.js';
 
@@ -89,9 +90,14 @@ export function parseFullName(remoteUrl: string): string | null {
   return match ? `${match[1]}/${match[2]}` : null;
 }
 
-export function isInside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+/**
+ * A repository's name names its worktree folder (<dataDir>/worktrees/<name>): one plain
+ * path segment, never a separator or a dot segment that would move the folder elsewhere.
+ */
+export function assertRepoName(name: string, field = 'name'): void {
+  if (name.trim() === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new BadRequest(`${field} must be one folder name: no "/", "\\", "." or "..".`, { field }, 'invalid_repo_name');
+  }
 }
 
 /** The realpath when the path still exists (a forgotten repository may be gone from disk). */
@@ -214,7 +220,10 @@ export class RepoRegistry {
   async patch(repoPath: string, changes: RepoPatch): Promise<Repo> {
     const repo = this.requireByPath(repoPath);
     const next: Repo = { ...repo, updatedAt: Date.now() };
-    if (changes.name !== undefined) next.name = changes.name;
+    if (changes.name !== undefined) {
+      assertRepoName(changes.name);
+      next.name = changes.name;
+    }
     if (changes.description !== undefined) next.description = changes.description;
     if (changes.defaultBranch !== undefined) next.defaultBranch = changes.defaultBranch;
     if (changes.worktreeParentDir !== undefined) {
@@ -284,11 +293,8 @@ export class RepoRegistry {
     if (!path.isAbsolute(dir)) {
       throw new BadRequest('worktreeParentDir must be an absolute path.', { field: 'worktreeParentDir' });
     }
-    const target = path.resolve(dir);
-    let existing = target;
-    while (!existsSync(existing)) existing = path.dirname(existing);
-    const resolvedExisting = await this.guard.resolve(existing);
-    const resolved = path.join(resolvedExisting, path.relative(existing, target));
+    // The guard judges a folder that does not exist yet by its nearest existing parent.
+    const resolved = await this.guard.resolve(path.resolve(dir));
     if (isInside(resolved, repo.path)) {
       throw new Unprocessable('worktreeParentDir must be outside the repository.', 'worktree_inside_repo', {
         field: 'worktreeParentDir',

@@ -66,6 +66,20 @@ describe('worktrees', () => {
     assert.equal(created.path, path.join(parent, 'ticket-7'));
   });
 
+  test('a repository name with separators or dot segments is refused; a worktree path outside every root is never created', async () => {
+    for (const name of ['../..', '..', '.', 'a/b', 'a\\b', '../../escape']) {
+      await rejectsWith(fx.repos.patch(fx.repo, { name }), 400, 'invalid_repo_name');
+    }
+    // A name that slipped past (an older database): the guard refuses the path before anything is made.
+    await fx.repos.patch(fx.repo, { worktreeParentDir: null });
+    fx.db.prepare('UPDATE repos SET name = ? WHERE path = ?').run('../../../escaped', fx.repo);
+    const outside = path.join(fx.dataDir, 'worktrees', '../../../escaped');
+    await rejectsWith(fx.git.worktrees.create({ repoPath: fx.repo, branchName: 'ticket/escape', baseBranch: 'main' }), 403, 'path_not_allowed');
+    assert.equal(existsSync(outside), false, `${outside} was created`);
+    fx.db.prepare('UPDATE repos SET name = ? WHERE path = ?').run('repo', fx.repo);
+    await fx.repos.patch(fx.repo, { worktreeParentDir: path.join(fx.root, 'trees') });
+  });
+
   test('parallel creates in one repository (parallel ticket runs) all succeed', async () => {
     const names = ['par/1', 'par/2', 'par/3', 'par/4'];
     const created = await Promise.all(names.map((branchName) => fx.git.worktrees.create({ repoPath: fx.repo, branchName, baseBranch: 'main' })));

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { BadRequest, Conflict, NotFound, Unprocessable } from '../errors.js';
 import { gitError } from './errors.js';
 import { assertBranchName, assertBranchShape, branchSlug } from './refs.js';
-import { isInside, type Repo, type RepoRegistry } from './repos.js';
+import { isInside } from '../files/paths.js';
+import type { Repo, RepoRegistry } from './repos.js';
 import type { RepoLocks } from './locks.js';
 import type { GitRunner } from './runner.js';
 import { parseStatus } from './status.js';
@@ -105,8 +106,7 @@ export class WorktreeManager {
   }
 
   private async addWorktree(repo: Repo, input: WorktreeCreateInput, signal?: AbortSignal) {
-    const parent = await this.prepareParent(repo);
-    const target = path.join(parent, input.dirName ?? branchSlug(input.branchName));
+    const target = await this.prepareTarget(repo, input.dirName ?? branchSlug(input.branchName));
     const holder = (await this.list(repo.path, signal)).find((w) => w.branch === input.branchName);
     if (holder) {
       if (holder.path === target) return { path: target, branch: input.branchName, repoPath: repo.path, created: false };
@@ -220,16 +220,17 @@ export class WorktreeManager {
     return parseStatus(out).files.map((f) => f.path);
   }
 
-  private async prepareParent(repo: Repo): Promise<string> {
+  /** The worktree folder `dirName`, checked by the path guard before anything is created. */
+  private async prepareTarget(repo: Repo, dirName: string): Promise<string> {
     const parent = this.options.repos.worktreeParent(repo);
-    await mkdir(parent, { recursive: true });
-    const resolved = await realpath(parent);
-    if (isInside(resolved, repo.path)) {
-      throw new Unprocessable(`Worktrees must live outside the repository; ${resolved} is inside it.`, 'worktree_inside_repo', {
+    const target = await this.options.guard.resolve(path.join(parent, dirName));
+    if (isInside(target, repo.path)) {
+      throw new Unprocessable(`Worktrees must live outside the repository; ${target} is inside it.`, 'worktree_inside_repo', {
         hint: 'Set worktreeParentDir to a folder outside the repository.',
       });
     }
-    return resolved;
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    return target;
   }
 }
 

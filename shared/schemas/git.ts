@@ -24,7 +24,13 @@ export const RepoAddBody = z.object({ path: LocalPath, description: z.string().m
 export const RepoPatchBody = z
   .object({
     path: LocalPath,
-    name: z.string().min(1).max(200).optional(),
+    // It names the repository's worktree folder: one path segment.
+    name: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((name) => name !== '.' && name !== '..' && !/[/\\\0]/.test(name), 'one folder name: no "/", "\\", "." or ".."')
+      .optional(),
     description: z.string().max(2000).nullable().optional(),
     defaultBranch: BranchName.optional(),
     worktreeParentDir: LocalPath.nullable().optional(),
