@@ -31,6 +31,7 @@ import type { ProviderRegistry } from './providers/registry.js';
 import { ChatService } from './symphony/chat-sessions.js';
 import { TicketWorktrees } from './symphony/ticket-worktree.js';
 import { Telemetry } from './telemetry/telemetry.js';
+import { DeployService } from './deploy/deploy.js';
 import { cachedToolAvailability, type ToolName } from './config/tools.js';
 
 export interface ServicesOptions {
@@ -81,6 +82,8 @@ export interface Services {
   github: GitHubService;
   /** Fuzzy file search with a warm index per repository. */
   fileSearch: FileSearch;
+  /** Tickets' dev servers: detection, start, status, health, stop. */
+  deploy: DeployService;
   /** Uploaded run archives unpacked for the run viewer (<dataDir>/run-viewer). */
   runArchives: RunArchives;
   setWorkspaceRoot(dir: string | null): Promise<string | null>;
@@ -117,6 +120,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const fileSearch = new FileSearch({ supervisor, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
   const providers = createProviderRegistry(supervisor);
   const chats = new ChatService({ db, providers, log, supervisor });
+  const deploy = new DeployService({ db, settings, processes: supervisor, resolvePath: (p) => workspace.resolve(p), dataDir, log });
   let port: number | null = null;
 
   const services: Services = {
@@ -138,6 +142,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     git,
     github,
     fileSearch,
+    deploy,
     runArchives: new RunArchives(dataDir),
     setWorkspaceRoot: (dir) => workspace.setWorkspaceRoot(dir),
     toolAvailability: cachedToolAvailability(async (name) => (await supervisor.binaries.resolve(name)).source !== 'missing'),
@@ -156,6 +161,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     ticketWorktrees: new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir }),
     async close() {
       await chats.close();
+      await deploy.close();
       approvals.closeAll();
       fileSearch.close();
       await supervisor.stopAll();

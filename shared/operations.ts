@@ -162,6 +162,9 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('deploy', '/deploy/detect', ['POST'], { access: 'read' }),
   ...entries('deploy', '/deploy/redetect', ['POST'], { access: 'read' }),
   ...entries('deploy', '/deploy/extract-info', ['POST'], { access: 'read' }),
+  // Ours beyond the reference: a repository's editable deploy config and the port range.
+  ...entries('deploy', '/deploy/config', ['GET', 'PUT']),
+  ...entries('deploy', '/deploy/settings', ['GET', 'PUT']),
 
   ...entries('learnings', '/learnings', ['GET']),
   ...entries('learnings', '/symphony/extract-learnings', ['POST']),

@@ -1,6 +1,7 @@
 // Every route family of the gateway, in one visible list.
 import type { AnyRoute } from '../route.js';
 import { routes as chats } from './chats.js';
+import { routes as deploy } from './deploy.js';
 import { routes as desktop } from './desktop.js';
 import { routes as files } from './files.js';
 import { routes as git } from './git.js';
@@ -12,4 +13,4 @@ import { routes as repos } from './repos.js';
 import { routes as runViewer } from './run-viewer.js';
 import { routes as settings } from './settings.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy];
