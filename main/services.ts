@@ -120,7 +120,8 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const fileSearch = new FileSearch({ supervisor, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
   const providers = createProviderRegistry(supervisor);
   const chats = new ChatService({ db, providers, log, supervisor });
-  const deploy = new DeployService({ db, settings, processes: supervisor, resolvePath: (p) => workspace.resolve(p), dataDir, log });
+  const ticketWorktrees = new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir });
+  const deploy = new DeployService({ db, settings, processes: supervisor, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, dataDir, log });
   let port: number | null = null;
 
   const services: Services = {
@@ -158,7 +159,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     supervisor,
     providers,
     chats,
-    ticketWorktrees: new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir }),
+    ticketWorktrees,
     async close() {
       await chats.close();
       await deploy.close();

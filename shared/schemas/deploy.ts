@@ -8,14 +8,16 @@ const UserPath = z
   .min(1)
   .max(4096)
   .refine((value) => !value.includes('\0'), 'must not contain NUL');
-/** Used in file and process names: no path separators, no `..`, no leading `-` or `.`. */
+/** The rules of ticketSlug (main/symphony/ticket-worktree.ts): nothing that could climb or look like an option. */
 export const DeployTicketId = z
   .string()
   .trim()
   .min(1)
   .max(100)
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.#@+-]*$/, "use letters, digits and _ . # @ + -, not starting with '-' or '.'")
-  .refine((value) => !value.includes('..'), 'must not contain ..');
+  // eslint-disable-next-line no-control-regex
+  .refine((value) => !/[\x00-\x1f\x7f/\\]/.test(value), 'must not contain / \\ or control characters')
+  .refine((value) => !value.includes('..'), 'must not contain ..')
+  .refine((value) => !/^[-.]/.test(value), "must not start with '-' or '.'");
 const Pid = z.number().int().positive().max(4_194_304);
 const Port = z.number().int().min(1).max(65535);
 const Argv = z.array(z.string().min(1).max(4096).refine((w) => !w.includes('\0'), 'must not contain NUL')).min(1).max(200);
