@@ -3,7 +3,7 @@
 // loopback and torn down; foreign processes and ports are never touched; shell syntax
 // never reaches a shell; the gateway keeps answering while an install runs.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -56,6 +56,8 @@ before(async () => {
   writeFileSync(join(repo, '.gitignore'), '.env*.local\nnode_modules\n');
   await git(repo, '-c', 'user.name=T', '-c', 'user.email=t@example.com', 'add', '.');
   await git(repo, '-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'shop');
+  // The worktree parent must exist for the path guard to accept it (see the report: a fresh data dir trips this).
+  mkdirSync(join(gw.dataDir, 'worktrees'), { recursive: true });
   worktree = (await gw.services.ticketWorktrees.ensure({ repoPath: repo, ticketId: 'SHOP-1' })).path;
   assert.equal((await put('/deploy/settings', { portRange: { from: 47100, to: 47199 } })).status, 200);
 });
