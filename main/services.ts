@@ -2,6 +2,7 @@
 // the gateway. main/cli.ts and main/app/ both call createServices; there are no
 // module-level singletons, so a test can run two gateways side by side.
 import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ApprovalQueue } from './auth/approvals.js';
@@ -33,6 +34,8 @@ import { TicketWorktrees } from './symphony/ticket-worktree.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { DeployService } from './deploy/deploy.js';
 import { cachedToolAvailability, type ToolName } from './config/tools.js';
+import { defaultReadinessChecks } from './health/checks.js';
+import { ReadinessService } from './health/readiness.js';
 
 export interface ServicesOptions {
   dataDir?: string;
@@ -66,6 +69,8 @@ export interface Services {
   approvals: ApprovalQueue;
   policy: PolicyService;
   telemetry: Telemetry;
+  /** The web client's readiness rows (GET /health-check). */
+  readiness: ReadinessService;
   supervisor: Supervisor;
   /** Agent CLIs by id (claude, codex). */
   providers: ProviderRegistry;
@@ -156,6 +161,16 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     approvals,
     policy: new PolicyService(db, approvals),
     telemetry: new Telemetry(),
+    readiness: new ReadinessService(
+      defaultReadinessChecks({
+        resolve: (name) => supervisor.binaries.resolve(name),
+        version: (file, timeoutMs) => supervisor.binaries.version(file, timeoutMs),
+        run: (command, args, runOptions) => supervisor.run(command, args, runOptions),
+        worktreeSettings: () => repos.worktreeSettings(),
+        appVersion: appVersion(),
+      }),
+      () => ({ home: homedir(), claudeConfigDir: process.env.CLAUDE_CONFIG_DIR, codexHome: process.env.CODEX_HOME }),
+    ),
     supervisor,
     providers,
     chats,

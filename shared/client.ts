@@ -12,6 +12,7 @@ import type {
   PolicyEntry,
   RuleView,
   SessionView,
+  TelemetryResponse,
   VersionResponse,
 } from './schemas/gateway.js';
 import type { RepoView } from './schemas/git.js';
@@ -30,7 +31,10 @@ export type ExchangeReply = z.infer<typeof ExchangeResponse>;
 export type DesktopSession = z.infer<typeof SessionView>;
 export type DesktopConfig = z.infer<typeof ConfigResponse>;
 export type DesktopConfigPatch = z.infer<typeof ConfigPatch>;
+/** The web client's readiness check. */
 export type HealthCheck = z.infer<typeof HealthCheckResponse>;
+/** Per-operation request figures (desktop-only). */
+export type TelemetryReport = z.infer<typeof TelemetryResponse>;
 export type VersionInfo = z.infer<typeof VersionResponse>;
 /** A user override as PUT /desktop/policies takes it. */
 export type PolicyOverride = z.infer<typeof PolicyEntry>;
@@ -95,6 +99,7 @@ export class GatewayClient {
 
   version = () => this.call<VersionInfo>('GET', '/api/gateway/version');
   healthCheck = () => this.call<HealthCheck>('GET', '/api/gateway/health-check');
+  telemetry = () => this.call<TelemetryReport>('GET', '/api/gateway/desktop/telemetry');
 
   listSessions = () => this.call<{ sessions: DesktopSession[] }>('GET', '/api/gateway/desktop/sessions');
   revokeSession = (sessionId: string) => this.call<unknown>('DELETE', `/api/gateway/desktop/sessions/${enc(sessionId)}`);

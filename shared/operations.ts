@@ -85,6 +85,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('desktop', '/desktop/api-key', ['PUT', 'DELETE']),
   ...entries('desktop', '/desktop/processes', ['GET']),
   ...entries('desktop', '/desktop/processes/:processId', ['DELETE']),
+  ...entries('desktop', '/desktop/telemetry', ['GET']),
 
   ...entries('health_check', '/health-check', ['GET']),
   ...entries('health_check', '/version', ['GET']),

@@ -73,11 +73,12 @@ export class WorkspaceGuard {
   }
 
   /** Validates and stores the workspace root (its realpath); null clears it. Returns what was stored. */
-  async setWorkspaceRoot(dir: string | null): Promise<string | null> {
-    if (dir === null) {
+  async setWorkspaceRoot(input: string | null): Promise<string | null> {
+    if (input === null) {
       this.options.settings.delete(WORKSPACE_ROOT_SETTING);
       return null;
     }
+    const dir = this.expandHome(input);
     const syntaxProblem = checkSyntax(dir);
     if (syntaxProblem) throw new BadRequest(`Workspace root ${syntaxProblem}.`, undefined, 'invalid_workspace_root');
     let real: string;
@@ -104,7 +105,8 @@ export class WorkspaceGuard {
    * A path that does not exist yet (a worktree to create) is judged by its nearest
    * existing parent, with the missing tail appended to that parent's realpath.
    */
-  async resolve(userPath: string): Promise<string> {
+  async resolve(input: string): Promise<string> {
+    const userPath = this.expandHome(input);
     const syntaxProblem = checkSyntax(userPath);
     if (syntaxProblem) throw notAllowed(`the path ${syntaxProblem}`);
     const root = this.workspaceRoot();
@@ -119,6 +121,18 @@ export class WorkspaceGuard {
       throw notAllowed('it is outside the workspace root and the managed repositories');
     }
     return real;
+  }
+
+  /** `~` and `~/...` name the user's home (the web client sends them); anything else is returned as is. */
+  expandHome(userPath: string): string {
+    if (userPath === '~') return this.homeDir;
+    if (userPath.startsWith('~/') || (path.sep === '\\' && userPath.startsWith('~\\'))) return path.join(this.homeDir, userPath.slice(2));
+    return userPath;
+  }
+
+  /** The home directory `~` stands for. */
+  home(): string {
+    return this.homeDir;
   }
 
   /**

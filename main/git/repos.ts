@@ -1,11 +1,12 @@
 // The registry of managed repositories: what the user added, what we detected about
 // it, and where its worktrees go. Forgetting a repository never touches its files.
 import { existsSync, realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { BadRequest, Conflict, NotFound, Unprocessable } from '../errors.js';
 import { migrate, type Db } from '../store/database.js';
 import { isInside } from '../files/paths.js';
+import { SettingsStore } from '../store/settings.js';
 import type { GitRunner } from './runner.js';
 import type { PathGuard } from './types.js';
 
@@ -25,6 +26,16 @@ export interface Repo {
   addedAt: number;
   updatedAt: number;
 }
+
+/** The global worktree settings the web client's health check and picker use. */
+export interface WorktreeSettings {
+  /** Where every repository's worktrees go unless the repository names its own folder. */
+  worktreeParentDir: string | null;
+  /** The user confirmed the folder (the `worktree-dir` readiness row passes only then). */
+  worktreeParentDirConfirmed: boolean;
+}
+
+const WORKTREE_SETTINGS_KEY = 'worktreeSettings';
 
 export interface RepoPatch {
   name?: string;
@@ -129,6 +140,8 @@ export interface RepoRegistryOptions {
   git: GitRunner;
   guard: PathGuard;
   dataDir: string;
+  /** Where the global worktree settings live (default: the settings table of `db`). */
+  settings?: SettingsStore;
 }
 
 export class RepoRegistry {
@@ -136,10 +149,33 @@ export class RepoRegistry {
   private readonly git: GitRunner;
   private readonly guard: PathGuard;
   private readonly dataDir: string;
+  private readonly settings: SettingsStore;
 
   constructor(options: RepoRegistryOptions) {
     ({ db: this.db, git: this.git, guard: this.guard, dataDir: this.dataDir } = options);
+    this.settings = options.settings ?? new SettingsStore(this.db);
     migrate(this.db, 'repos', MIGRATIONS);
+  }
+
+  worktreeSettings(): WorktreeSettings {
+    const stored = this.settings.get<Partial<WorktreeSettings>>(WORKTREE_SETTINGS_KEY) ?? {};
+    return {
+      worktreeParentDir: typeof stored.worktreeParentDir === 'string' ? stored.worktreeParentDir : null,
+      worktreeParentDirConfirmed: stored.worktreeParentDirConfirmed === true,
+    };
+  }
+
+  /** Sets the global worktree folder (`~` allowed; path-guarded; created when missing) and/or its confirmation. */
+  async setWorktreeSettings(patch: { worktreeParentDir?: string; worktreeParentDirConfirmed?: boolean }): Promise<WorktreeSettings> {
+    const next = this.worktreeSettings();
+    if (patch.worktreeParentDir !== undefined) {
+      const dir = await this.checkWorktreeParent(patch.worktreeParentDir, this.list());
+      await mkdir(dir, { recursive: true });
+      next.worktreeParentDir = await realpath(dir);
+    }
+    if (patch.worktreeParentDirConfirmed !== undefined) next.worktreeParentDirConfirmed = patch.worktreeParentDirConfirmed;
+    this.settings.set(WORKTREE_SETTINGS_KEY, next);
+    return next;
   }
 
   list(): Repo[] {
@@ -168,9 +204,14 @@ export class RepoRegistry {
     return repo;
   }
 
-  /** The folder for this repository's worktrees (it may not exist yet). */
+  /** The folder for this repository's worktrees (it may not exist yet): its own, else the global one, else under the data dir. */
   worktreeParent(repo: Repo): string {
-    return repo.worktreeParentDir ?? path.join(this.defaultWorktreeRoot(), repo.name);
+    return repo.worktreeParentDir ?? this.worktreeSettings().worktreeParentDir ?? path.join(this.defaultWorktreeRoot(), repo.name);
+  }
+
+  /** True when the repository's worktrees share the global folder with other repositories' worktrees. */
+  sharesWorktreeParent(repo: Repo): boolean {
+    return repo.worktreeParentDir === null && this.worktreeSettings().worktreeParentDir !== null;
   }
 
   defaultWorktreeRoot(): string {
@@ -180,6 +221,8 @@ export class RepoRegistry {
   /** For the path guard: every repository, its worktree folder, and the data-dir worktrees folder. */
   allowedRoots(): string[] {
     const roots = new Set<string>([this.defaultWorktreeRoot()]);
+    const shared = this.worktreeSettings().worktreeParentDir;
+    if (shared) roots.add(shared);
     for (const repo of this.list()) {
       roots.add(repo.path);
       if (repo.worktreeParentDir) roots.add(repo.worktreeParentDir);
@@ -228,7 +271,7 @@ export class RepoRegistry {
     if (changes.defaultBranch !== undefined) next.defaultBranch = changes.defaultBranch;
     if (changes.worktreeParentDir !== undefined) {
       next.worktreeParentDir =
-        changes.worktreeParentDir === null ? null : await this.checkWorktreeParent(repo, changes.worktreeParentDir);
+        changes.worktreeParentDir === null ? null : await this.checkWorktreeParent(changes.worktreeParentDir, [repo]);
     }
     this.db
       .prepare(
@@ -289,13 +332,14 @@ export class RepoRegistry {
    * somewhere the guard already allows, and never inside the repository (tools that
    * scan the repository would walk into every worktree).
    */
-  private async checkWorktreeParent(repo: Repo, dir: string): Promise<string> {
+  private async checkWorktreeParent(input: string, repos: readonly Repo[]): Promise<string> {
+    const dir = this.guard.expandHome?.(input) ?? input;
     if (!path.isAbsolute(dir)) {
-      throw new BadRequest('worktreeParentDir must be an absolute path.', { field: 'worktreeParentDir' });
+      throw new BadRequest('worktreeParentDir must be an absolute path (or start with ~/).', { field: 'worktreeParentDir' });
     }
     // The guard judges a folder that does not exist yet by its nearest existing parent.
     const resolved = await this.guard.resolve(path.resolve(dir));
-    if (isInside(resolved, repo.path)) {
+    if (repos.some((repo) => isInside(resolved, repo.path))) {
       throw new Unprocessable('worktreeParentDir must be outside the repository.', 'worktree_inside_repo', {
         field: 'worktreeParentDir',
         hint: 'Tools that scan the repository would walk into every worktree; pick a sibling folder instead.',

@@ -8,4 +8,6 @@
  */
 export interface PathGuard {
   resolve(userPath: string): Promise<string>;
+  /** `~` / `~/...` to the user's home (resolve() does this itself). */
+  expandHome?(userPath: string): string;
 }

@@ -1,5 +1,6 @@
 // Worktrees for ticket runs. They live OUTSIDE the repository (under the
-// repository's worktreeParentDir, else <dataDir>/worktrees/<repo-name>/): tools that
+// repository's worktreeParentDir, else the global one from PATCH /repos, else
+// <dataDir>/worktrees/<repo-name>/): tools that
 // scan a repository would otherwise walk into every worktree.
 import { mkdir, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -106,7 +107,9 @@ export class WorktreeManager {
   }
 
   private async addWorktree(repo: Repo, input: WorktreeCreateInput, signal?: AbortSignal) {
-    const target = await this.prepareTarget(repo, input.dirName ?? branchSlug(input.branchName));
+    // In the shared global folder, the repository's name keeps two repositories' `main` apart.
+    const defaultName = this.options.repos.sharesWorktreeParent(repo) ? `${repo.name}-${branchSlug(input.branchName)}` : branchSlug(input.branchName);
+    const target = await this.prepareTarget(repo, input.dirName ?? defaultName);
     const holder = (await this.list(repo.path, signal)).find((w) => w.branch === input.branchName);
     if (holder) {
       if (holder.path === target) return { path: target, branch: input.branchName, repoPath: repo.path, created: false };

@@ -1,5 +1,5 @@
 // Local request telemetry: counts, errors and latency percentiles per operation.
-// Nothing leaves the machine; the figures are served by /api/gateway/health-check.
+// Nothing leaves the machine; the figures are served by the desktop-only /api/gateway/desktop/telemetry.
 
 /** Latencies kept per operation; older samples fall out first (a ring). */
 const SAMPLE_SIZE = 2048;

@@ -23,11 +23,50 @@ export const OperationStats = z.object({
   p99Ms: z.number(),
 });
 
-export const HealthCheckResponse = z.object({
+/** Per-operation request figures, for the Activity screen (desktop-only). */
+export const TelemetryResponse = z.object({
   status: z.literal('ok'),
   version: z.string(),
   uptimeSeconds: z.number(),
   operations: z.record(z.string(), OperationStats),
+});
+
+// GET /api/gateway/health-check: the web client's readiness check (its zod schema is strict
+// about types: optional fields are absent, never null).
+export const HealthCheckQuery = z.object({
+  /** The MCP server URL the web app wants each CLI to have configured. */
+  expectedMcpUrl: z.string().max(2048).optional(),
+  /** The latest released gateway version: adds an `app-version` row. */
+  latestVersion: z.string().max(64).optional(),
+  /** The original's plugin auto-update; we have no plugins, so it is accepted and ignored. */
+  pluginAutoUpdate: z.string().max(8).optional(),
+});
+
+export const ReadinessRow = z.object({
+  id: z.string().min(1),
+  label: z.string().min(1),
+  required: z.boolean(),
+  passed: z.boolean(),
+  version: z.string().optional(),
+  error: z.string().optional(),
+  /** One actionable sentence. */
+  remediation: z.string().optional(),
+  remediationLinks: z.array(z.object({ label: z.string(), url: z.string().startsWith('https://') })).optional(),
+  debug: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+});
+
+export const McpServerStatus = z.object({
+  available: z.boolean(),
+  serverName: z.string().nullable(),
+  matchedUrl: z.string().nullable(),
+  checkedAt: z.string(),
+  error: z.string().optional(),
+});
+
+export const HealthCheckResponse = z.object({
+  checks: z.array(ReadinessRow),
+  allRequiredPassed: z.boolean(),
+  mcpServers: z.object({ claude: McpServerStatus, codex: McpServerStatus }),
 });
 
 export const VersionResponse = z.object({ version: z.string(), apiVersion: z.number().int(), platform: z.string() });

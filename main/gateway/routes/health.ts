@@ -1,5 +1,5 @@
 // Health, version, auth metadata and the OpenAPI document.
-import { HealthCheckResponse, HealthResponse, VersionResponse } from '../../../shared/schemas/gateway.js';
+import { HealthCheckQuery, HealthCheckResponse, HealthResponse, TelemetryResponse, VersionResponse } from '../../../shared/schemas/gateway.js';
 import { GATEWAY_TOKEN_HEADER, SESSION_TOKEN_HEADER } from '../middleware/authenticate.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
@@ -25,8 +25,16 @@ export const routes: AnyRoute[] = [
   defineRoute({
     method: 'GET',
     path: '/api/gateway/health-check',
-    summary: 'Authenticated health check with per-operation telemetry.',
+    summary: "The web client's readiness check: one row per tool or setting it needs, and each CLI's MCP server.",
+    query: HealthCheckQuery,
     response: HealthCheckResponse,
+    handler: ({ query }, { services }) => services.readiness.check(query),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/gateway/desktop/telemetry',
+    summary: 'Per-operation request counts, errors and latency percentiles since the gateway started (desktop-only).',
+    response: TelemetryResponse,
     handler: (_input, { services }) => ({
       status: 'ok',
       version: services.version,

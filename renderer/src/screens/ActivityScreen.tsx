@@ -1,11 +1,11 @@
-// Local telemetry: request counts, errors and latency per operation, from health-check.
+// Local telemetry: request counts, errors and latency per operation (desktop-only /desktop/telemetry).
 import type { ReactNode } from 'react';
 import { usePolling } from '../api.js';
 import { Badge, Empty, ErrorNote, Loading, Section } from '../components/ui.js';
 import { formatMs, formatUptime } from '../format.js';
 
 export function ActivityScreen() {
-  const health = usePolling((c) => c.healthCheck(), 3000);
+  const health = usePolling((c) => c.telemetry(), 3000);
   const rows = Object.entries(health.data?.operations ?? {}).sort(([a, x], [b, y]) => y.count - x.count || a.localeCompare(b));
   const total = rows.reduce((sum, [, stats]) => sum + stats.count, 0);
   const errors = rows.reduce((sum, [, stats]) => sum + stats.errors, 0);
