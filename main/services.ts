@@ -30,6 +30,10 @@ import { Supervisor } from './supervisor/supervisor.js';
 import { createProviderRegistry } from './providers/defaults.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { ChatService } from './symphony/chat-sessions.js';
+import { CommitMessages } from './symphony/commit-message.js';
+import { TicketConversations } from './symphony/ticket-conversations.js';
+import { TicketSessions } from './symphony/ticket-sessions.js';
+import { TicketAttachments } from './files/attachments.js';
 import { TicketWorktrees } from './symphony/ticket-worktree.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { DeployService } from './deploy/deploy.js';
@@ -74,8 +78,16 @@ export interface Services {
   supervisor: Supervisor;
   /** Agent CLIs by id (claude, codex). */
   providers: ProviderRegistry;
-  /** Terminal, ticket and run-viewer chat sessions and their turns. */
+  /** Terminal, ticket, run-viewer, ticket-worktree and PR-comment chat sessions and their turns. */
   chats: ChatService;
+  /** The web app's list of tickets being worked on, per caller. */
+  ticketSessions: TicketSessions;
+  /** A ticket's chat in its worktree, its histories, and chats about PR review comments. */
+  ticketConversations: TicketConversations;
+  /** Commit messages written by a fast model turn from a worktree's diff. */
+  commitMessages: CommitMessages;
+  /** Images uploaded to a ticket's chat. */
+  attachments: TicketAttachments;
   /** A ticket's worktree (`<parent>/<repo>-<ticket>` on `feature/<ticket>`) and its work folder under the data dir. */
   ticketWorktrees: TicketWorktrees;
   pairing: PairingService;
@@ -175,6 +187,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     providers,
     chats,
     ticketWorktrees,
+    ticketSessions: new TicketSessions({ db, guard: workspace }),
+    ticketConversations: new TicketConversations({ chats, worktrees: ticketWorktrees, guard: workspace }),
+    commitMessages: new CommitMessages({ git, providers, dataDir, log }),
+    attachments: new TicketAttachments({ workFolder: (repoPath, ticketId, signal) => ticketWorktrees.resolveWorkFolder(repoPath, ticketId, signal) }),
     async close() {
       await chats.close();
       await deploy.close();

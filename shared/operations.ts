@@ -118,7 +118,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('filesystem', '/run-viewer-extract', ['GET', 'DELETE']),
   ...entries('filesystem', '/run-viewer-extract', ['POST'], { multipart: true }),
   ...entries('filesystem', '/work-directory/:ticketId', ['GET']),
-  ...entries('filesystem', '/symphony/attachments/*attachmentPath', ['GET']),
+  ...entries('filesystem', '/symphony/attachments/:ticketId/*attachmentPath', ['GET']),
   ...entries('filesystem', '/symphony/upload/:ticketId', ['POST'], { multipart: true }),
 
   ...entries('symphony_launch', '/symphony/launch', ['POST']),

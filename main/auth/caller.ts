@@ -10,3 +10,8 @@ export interface Caller {
   /** X-Desktop-Source: what the caller claims to be; shown to the user, never trusted. */
   claimedSource: string | null;
 }
+
+/** Whose data a request may see: the renderer, the gateway token, or one paired origin. */
+export function callerKey(caller: Caller): string {
+  return caller.kind === 'origin' ? `origin:${caller.origin ?? ''}` : caller.kind;
+}

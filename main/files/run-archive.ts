@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Forbidden, NotFound } from '../errors.js';
 import type { RunViewerFiles } from '../../shared/schemas/run-viewer.js';
-import { receiveUpload } from './run-archive-upload.js';
+import { receiveUpload } from './multipart-upload.js';
 import { unpackRunArchive, type UnpackLimits } from './run-archive-unpack.js';
 
 export interface RunArchiveLimits extends UnpackLimits {

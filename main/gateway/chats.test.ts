@@ -2,9 +2,7 @@
 // to the loopback mock model API (and the in-process fake provider for stream mechanics).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { NormalizedEvent } from '../../shared/events.js';
 import { ClaudeProvider } from '../providers/claude.js';
@@ -12,7 +10,7 @@ import { CodexProvider } from '../providers/codex.js';
 import { FakeProvider } from '../providers/fake.js';
 import { claudeTestConfig, codexTestConfig, groupAlive, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
 import { MockModelApi } from '../providers/testing/mock-model-api.js';
-import { startTestGateway, type TestGateway } from './testing.js';
+import { readUntil, startTestGateway, until, type TestGateway } from './testing.js';
 
 let api: MockModelApi;
 let dirs: TestDirs;
@@ -45,45 +43,7 @@ function events(text: string): NormalizedEvent[] {
 
 const textOf = (all: NormalizedEvent[]) => all.flatMap((e) => (e.type === 'text' ? [e.content] : [])).join('');
 
-/** A POST whose NDJSON reply is read line by line while it streams. */
-async function openStream(
-  path: string,
-  json: unknown,
-  auth: Record<string, string> = { 'X-Desktop-Gateway-Token': gw.token },
-): Promise<{ res: IncomingMessage; lines: AsyncIterator<string>; close(): void }> {
-  const body = JSON.stringify(json);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1', port: gw.port, path, method: 'POST',
-        headers: {
-          Host: `127.0.0.1:${gw.port}`, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)),
-          ...auth,
-        },
-      },
-      (res) => resolve({ res, lines: createInterface({ input: res })[Symbol.asyncIterator](), close: () => req.destroy() }),
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function readUntil(lines: AsyncIterator<string>, type: string): Promise<NormalizedEvent[]> {
-  const seen: NormalizedEvent[] = [];
-  for (let next = await lines.next(); !next.done; next = await lines.next()) {
-    seen.push(NormalizedEvent.parse(JSON.parse(next.value)));
-    if (seen.at(-1)!.type === type) return seen;
-  }
-  return seen;
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const openStream = (path: string, json: unknown, auth?: Record<string, string>) => gw.openStream(path, json, auth);
 
 const ownedChildren = () => gw.services.supervisor.list().filter((p) => p.owner?.startsWith('chat:'));
 

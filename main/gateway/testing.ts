@@ -1,5 +1,7 @@
 // A real gateway on a free loopback port with a throwaway data dir, for tests.
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { createInterface } from 'node:readline';
+import { NormalizedEvent } from '../../shared/events.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +36,8 @@ export interface TestGateway {
   services: Services;
   running: RunningGateway;
   request(path: string, options?: TestRequest): Promise<TestResponse>;
+  /** A POST whose NDJSON reply is read line by line while it streams (`close` drops the connection). */
+  openStream(path: string, json: unknown, auth?: Record<string, string>): Promise<OpenStream>;
   /** Mints a local challenge for `origin` and trades it: returns the session token. */
   pair(origin: string): Promise<string>;
   close(): Promise<void>;
@@ -65,6 +69,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     services,
     running,
     request,
+    openStream: (path, json, auth = { 'X-Desktop-Gateway-Token': services.gatewayToken }) => openStream(running.port, path, json, auth),
     async pair(origin) {
       const challenge = await request('/gateway-auth/challenge', { method: 'POST', json: { origin }, auth: 'token' });
       if (challenge.status !== 200) throw new Error(`challenge failed: ${challenge.status} ${challenge.text}`);
@@ -122,4 +127,47 @@ export function sendRequest(port: number, token: string, path: string, req: Test
 export function errorCode(res: TestResponse): string | undefined {
   const body = res.json as { code?: string; error?: { code?: string } } | undefined;
   return body?.code ?? body?.error?.code;
+}
+
+export interface OpenStream {
+  res: IncomingMessage;
+  lines: AsyncIterator<string>;
+  close(): void;
+}
+
+function openStream(port: number, path: string, json: unknown, auth: Record<string, string>): Promise<OpenStream> {
+  const body = JSON.stringify(json);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1', port, path, method: 'POST',
+        headers: {
+          Host: `127.0.0.1:${port}`, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)),
+          ...auth,
+        },
+      },
+      (res) => resolve({ res, lines: createInterface({ input: res })[Symbol.asyncIterator](), close: () => req.destroy() }),
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Reads NDJSON events up to and including the first of `type` (or the end). */
+export async function readUntil(lines: AsyncIterator<string>, type: string): Promise<NormalizedEvent[]> {
+  const seen: NormalizedEvent[] = [];
+  for (let next = await lines.next(); !next.done; next = await lines.next()) {
+    seen.push(NormalizedEvent.parse(JSON.parse(next.value)));
+    if (seen.at(-1)!.type === type) return seen;
+  }
+  return seen;
+}
+
+/** Polls `check` until it holds (for effects with no event to wait on). */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

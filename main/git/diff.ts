@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { BadRequest } from '../errors.js';
 import type { GitRunner } from './runner.js';
+import { SECRET_EXCLUDE_PATHSPECS } from './secret-files.js';
 
 export const DEFAULT_DIFF_CAP = 1024 * 1024;
 export const MAX_DIFF_CAP = 10 * 1024 * 1024;
@@ -55,6 +56,8 @@ export interface DiffOptions {
   baseBranch?: string;
   /** Cap on the unified text in bytes. */
   maxBytes?: number;
+  /** Leave files that hold secrets by their name (secret-files.ts) out of the text. */
+  excludeSecrets?: boolean;
 }
 
 export interface DiffResult {
@@ -88,7 +91,9 @@ export class DiffReader {
     const base = await this.baseCommit(repoPath, options.baseRef, signal);
     const only = options.filePath === undefined ? undefined : literalPathspec(repoPath, options.filePath);
     // Lockfiles are left out of the text unless the caller asked for that very file.
-    const pathspecs = only ? [only] : ['.', ...[...LOCKFILES].map((name) => `:(exclude,glob)**/${name}`)];
+    const pathspecs = only
+      ? [only]
+      : ['.', ...[...LOCKFILES].map((name) => `:(exclude,glob)**/${name}`), ...(options.excludeSecrets ? SECRET_EXCLUDE_PATHSPECS : [])];
     const [stats, untracked, text] = await Promise.all([
       this.fileStats(repoPath, [base], signal, only),
       only ? { files: [], truncated: false } : this.untracked(repoPath, signal),

@@ -78,6 +78,12 @@ export class TicketWorktrees {
     return path.join(this.options.dataDir, 'runs', `${path.basename(resolved)}-${hash}`, ticketSlug(ticketId));
   }
 
+  /** The work folder of the ticket in the repository that `repoPath` (any of its checkouts) belongs to, validated. */
+  async resolveWorkFolder(repoPath: string, ticketId: string, signal?: AbortSignal): Promise<string> {
+    ticketSlug(ticketId);
+    return this.workFolder(await this.mainRepo(repoPath, signal), ticketId);
+  }
+
   /** The ticket's existing worktree, or null. Validates the ticket id and the repository path (403 outside the workspace). */
   async find(repoPath: string, ticketId: string, signal?: AbortSignal): Promise<TicketWorktree | null> {
     const slug = ticketSlug(ticketId);

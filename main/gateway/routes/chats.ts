@@ -6,6 +6,7 @@ import {
   ChatDeleteResponse, ChatSessionsResponse, RunViewerChatBody, RunViewerChatDelete, RunViewerChatQuery,
   TerminalChatBody, TerminalChatDelete, TicketChatBody, TicketChatDelete, TicketChatQuery,
 } from '../../../shared/schemas/chats.js';
+import type { OperationId } from '../../../shared/operations.js';
 import type { ApprovalAnswer, ApprovalAsk } from '../../providers/types.js';
 import { pickProvider, runViewerCwd, terminalCwd, ticketContextText, ticketCwd } from '../../symphony/chat-scopes.js';
 import { ndjson } from '../reply.js';
@@ -16,15 +17,15 @@ const TICKET = '/api/gateway/ticket-chat';
 const RUN_VIEWER = '/api/gateway/run-viewer-chat';
 
 /**
- * A tool the agent wants to run is a write of the terminal_chat operation: the policy
+ * A tool the agent wants to run is a write of the chat's operation: the policy
  * allows, asks the desktop, or denies. For a paired web origin it always asks (unless the
  * user allowed it always), since the tool runs on this machine.
  */
-function toolApprover(ctx: RequestContext) {
+export function toolApprover(ctx: RequestContext, operation: OperationId = 'terminal_chat', path = TERMINAL) {
   return async (ask: ApprovalAsk, turnStopped: AbortSignal): Promise<ApprovalAnswer> => {
     try {
       await ctx.services.policy.authorize({
-        operation: 'terminal_chat', caller: ctx.caller, method: 'POST', path: TERMINAL, access: 'write',
+        operation, caller: ctx.caller, method: 'POST', path, access: 'write',
         action: 'tool_use', repoPath: null, args: { tool: ask.toolName, input: ask.input },
         forceApproval: ctx.caller.kind === 'origin', claimedReason: null, signal: AbortSignal.any([ctx.signal, turnStopped]),
       });

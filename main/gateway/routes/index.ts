@@ -1,5 +1,6 @@
 // Every route family of the gateway, in one visible list.
 import type { AnyRoute } from '../route.js';
+import { routes as attachments } from './attachments.js';
 import { routes as chats } from './chats.js';
 import { routes as deploy } from './deploy.js';
 import { routes as desktop } from './desktop.js';
@@ -12,5 +13,6 @@ import { routes as processes } from './processes.js';
 import { routes as repos } from './repos.js';
 import { routes as runViewer } from './run-viewer.js';
 import { routes as settings } from './settings.js';
+import { routes as symphonyChats } from './symphony-chats.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy, symphonyChats, attachments];
