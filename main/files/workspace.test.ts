@@ -87,6 +87,18 @@ describe('WorkspaceGuard with a workspace root', () => {
     await assertRefused(guard, path.join(root, 'link-out', 'new-worktree'), /outside/);
   });
 
+  it('allows paths under a managed folder that does not exist yet (a fresh data dir\'s worktrees folder), and only there', async () => {
+    const worktrees = path.join(base, 'data', 'worktrees');
+    repoRoots = [repo, worktrees];
+    try {
+      const target = path.join(worktrees, 'repo', 'repo-ENG-1');
+      assert.equal(await guard.resolve(target), target);
+      await assertRefused(guard, path.join(base, 'data', 'other'), /outside/);
+    } finally {
+      repoRoots = [repo];
+    }
+  });
+
   it('refuses relative paths, .. segments, encoded .., NUL and empty paths', async () => {
     await assertRefused(guard, 'code/project', /absolute/);
     await assertRefused(guard, './project', /absolute/);

@@ -113,7 +113,7 @@ export class WorkspaceGuard {
     const [real, denied, allowed] = await Promise.all([
       resolveNearestExisting(path.resolve(userPath)),
       this.deniedPaths(),
-      realpaths(root === null ? [] : [root, ...this.options.listRepoRoots()]),
+      allowedRoots(root === null ? [] : [root, ...this.options.listRepoRoots()]),
     ]);
     if (this.deniedMatch(real, denied)) throw notAllowed('it is inside a folder that holds secrets');
     this.requireWorkspaceRoot();
@@ -187,6 +187,12 @@ function checkSyntax(raw: string): string | null {
 
 async function realpaths(paths: readonly string[]): Promise<string[]> {
   const resolved = await Promise.all(paths.map((p) => fs.realpath(p).catch(() => null)));
+  return resolved.filter((p): p is string => p !== null);
+}
+
+/** Allowed folders may not exist yet (the data dir's worktrees folder before the first worktree). */
+async function allowedRoots(paths: readonly string[]): Promise<string[]> {
+  const resolved = await Promise.all(paths.map((p) => realpathOfNearestExisting(path.resolve(p)).catch(() => null)));
   return resolved.filter((p): p is string => p !== null);
 }
 
