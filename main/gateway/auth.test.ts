@@ -51,6 +51,19 @@ describe('gateway auth', () => {
     }
   });
 
+  it('finds a route the same way through the exact lookup and the router (slash, case, HEAD, parameters)', async () => {
+    const exact = await gw.request('/api/gateway/version', { auth: 'token' });
+    assert.equal(exact.status, 200);
+    for (const spelling of ['/api/gateway/version/', '/API/Gateway/Version']) {
+      const res = await gw.request(spelling, { auth: 'token' });
+      assert.deepEqual([res.status, res.json], [exact.status, exact.json], spelling);
+    }
+    assert.equal((await gw.request('/api/gateway/version', { method: 'HEAD', auth: 'token' })).status, 200);
+    assert.equal((await gw.request('/api/gateway/version', { method: 'POST', auth: 'token', json: {} })).status, 404);
+    const param = await gw.request('/api/gateway/desktop/sessions/ses_missing', { method: 'DELETE', auth: 'token' });
+    assert.equal(param.json.code, 'session_not_found');
+  });
+
   it('registers every route of the table and only routes of the table', () => {
     const registered = new Set(gw.running.routes.map((r) => `${r.method} ${r.path}`));
     for (const entry of ROUTE_TABLE) assert.ok(registered.has(`${entry.method} ${entry.path}`), `${entry.method} ${entry.path}`);

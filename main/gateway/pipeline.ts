@@ -1,7 +1,6 @@
 // Every route runs through the same chain, so no route can skip a check:
 // authenticate → content type → body → validate → classify → approval policy → handler.
-import type Router from '@koa/router';
-import type { Next } from 'koa';
+import type { Middleware } from 'koa';
 import type { z } from 'zod';
 import { findRouteEntry, isOperationId, type RouteEntry } from '../../shared/operations.js';
 import { AppError } from '../errors.js';
@@ -12,17 +11,15 @@ import { respond } from './respond.js';
 import type { AnyRoute, Classification, RouteInput } from './route.js';
 import type { GatewayContext, GatewayState } from './state.js';
 
-export function registerRoute(router: Router<GatewayState>, route: AnyRoute, services: Services): void {
+/** The one chain a route runs behind, whichever lookup (static map or router) finds it. */
+export function routeChain(route: AnyRoute, services: Services): Middleware<GatewayState> {
   const entry = findRouteEntry(route.method, route.path);
   if (!entry) throw new Error(`Route ${route.method} ${route.path} has no entry in shared/operations.ts ROUTE_TABLE.`);
-  router.register(route.path, [route.method], [
-    (ctx: GatewayContext, next: Next) => {
-      ctx.state.entry = entry;
-      return next();
-    },
-    authenticate(services, entry.kind),
-    (ctx: GatewayContext) => run(ctx, route, entry, services),
-  ]);
+  const auth = authenticate(services, entry.kind);
+  return (ctx: GatewayContext) => {
+    ctx.state.entry = entry;
+    return auth(ctx, () => run(ctx, route, entry, services));
+  };
 }
 
 async function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services): Promise<void> {

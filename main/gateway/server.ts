@@ -13,7 +13,7 @@ import { cors } from './middleware/cors.js';
 import { hostCheck } from './middleware/host.js';
 import { requestScope } from './middleware/request-scope.js';
 import { buildOpenApi } from './openapi.js';
-import { registerRoute } from './pipeline.js';
+import { routeChain } from './pipeline.js';
 import { serveRenderer } from './static-ui.js';
 import { defineRoute, type AnyRoute } from './route.js';
 import { routeFamilies } from './routes/index.js';
@@ -40,10 +40,32 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
   app.use(hostCheck(() => services.gatewayPort() ?? -1));
   app.use(serveRenderer(options.rendererDir ?? join(packageRoot(), 'dist', 'renderer')));
   app.use(cors(services));
-  const router = new Router<GatewayState>();
-  for (const route of routes) registerRoute(router, route, services);
-  app.use(router.routes());
+  app.use(routeLookup(routes, services));
   return { app, routes };
+}
+
+/**
+ * Most paths have no parameters: an exact method + path finds them in a Map. The router
+ * (which walks every layer) serves the parameterised paths and every spelling the exact
+ * lookup misses (a trailing slash, another letter case, HEAD), with the same chains.
+ */
+function routeLookup(routes: readonly AnyRoute[], services: Services): Koa.Middleware<GatewayState> {
+  const router = new Router<GatewayState>();
+  const exact = new Map<string, Koa.Middleware<GatewayState>>();
+  for (const route of routes) {
+    const chain = routeChain(route, services);
+    router.register(route.path, [route.method], chain);
+    if (!/[:*(]/.test(route.path)) exact.set(routeKey(route.method, route.path), chain);
+  }
+  const routed = router.routes();
+  return (ctx, next) => {
+    const chain = exact.get(`${ctx.method} ${ctx.path}`);
+    if (chain) {
+      ctx.params = {};
+      return chain(ctx, next);
+    }
+    return routed(ctx as Parameters<typeof routed>[0], next);
+  };
 }
 
 /** The families' routes, the OpenAPI route, and a 501 for every table route not built yet. */
