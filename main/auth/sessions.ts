@@ -1,6 +1,7 @@
 // Paired sessions. Only a hash of each session token is stored; sessions survive a
 // restart, expire absolutely and when idle, and are revoked from the desktop.
-import { migrate, type Db } from '../store/database.js';
+import type { Statement } from 'better-sqlite3';
+import { ForeignWrites, migrate, type Db } from '../store/database.js';
 import { hashToken, newId, newToken } from './tokens.js';
 
 export type SessionKind = 'origin' | 'renderer';
@@ -25,6 +26,7 @@ const TOUCH_INTERVAL_MS = 30_000;
 
 interface Row {
   id: string;
+  token_hash: string;
   origin: string;
   kind: SessionKind;
   created_at: number;
@@ -41,8 +43,16 @@ const toSession = (row: Row): Session => ({
   expiresAt: row.expires_at,
 });
 
+/**
+ * Every live session is mirrored in memory by token hash, so a request's lookup (and the
+ * CORS check's "does this origin have a session") never touches SQLite. Writes go to both;
+ * another process's writes (a CLI command) are picked up within a second.
+ */
 export class SessionStore {
   private readonly policy: SessionPolicy;
+  private readonly sql: Record<'insert' | 'all' | 'delete' | 'touch' | 'prune', Statement>;
+  private readonly foreign: ForeignWrites;
+  private byHash = new Map<string, Row>();
 
   constructor(
     private readonly db: Db,
@@ -62,60 +72,79 @@ export class SessionStore {
       );
       CREATE INDEX sessions_origin ON sessions (origin);`,
     ]);
+    this.sql = {
+      insert: db.prepare(
+        'INSERT INTO sessions (id, token_hash, origin, kind, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      all: db.prepare('SELECT * FROM sessions'),
+      delete: db.prepare('DELETE FROM sessions WHERE id = ?'),
+      touch: db.prepare('UPDATE sessions SET last_used_at = ? WHERE id = ?'),
+      prune: db.prepare('DELETE FROM sessions WHERE expires_at <= ? OR last_used_at <= ?'),
+    };
+    this.foreign = new ForeignWrites(db);
+    this.reload();
   }
 
   create(origin: string, kind: SessionKind, ttlMs = this.policy.defaultTtlMs): Session & { token: string } {
     const token = newToken();
     const now = this.now();
-    const session: Session = { id: newId('ses'), origin, kind, createdAt: now, lastUsedAt: now, expiresAt: now + ttlMs };
-    this.db
-      .prepare(
-        'INSERT INTO sessions (id, token_hash, origin, kind, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(session.id, hashToken(token), origin, kind, now, now, session.expiresAt);
-    return { ...session, token };
+    const row: Row = { id: newId('ses'), token_hash: hashToken(token), origin, kind, created_at: now, last_used_at: now, expires_at: now + ttlMs };
+    this.sql.insert.run(row.id, row.token_hash, origin, kind, now, now, row.expires_at);
+    this.byHash.set(row.token_hash, row);
+    return { ...toSession(row), token };
   }
 
   /** The live session a token belongs to, or null; refreshes its idle clock. */
   authenticate(token: string): Session | null {
-    const row = this.db.prepare('SELECT * FROM sessions WHERE token_hash = ?').get(hashToken(token)) as Row | undefined;
+    const row = this.rows().get(hashToken(token));
     if (!row) return null;
     const now = this.now();
     if (!this.isLive(row, now)) {
-      this.db.prepare('DELETE FROM sessions WHERE id = ?').run(row.id);
+      this.forget(row);
       return null;
     }
     if (now - row.last_used_at >= TOUCH_INTERVAL_MS) {
-      this.db.prepare('UPDATE sessions SET last_used_at = ? WHERE id = ?').run(now, row.id);
+      this.sql.touch.run(now, row.id);
       row.last_used_at = now;
     }
     return toSession(row);
   }
 
   list(): Session[] {
-    this.prune();
-    const rows = this.db.prepare('SELECT * FROM sessions ORDER BY last_used_at DESC').all() as Row[];
-    return rows.map(toSession);
+    const now = this.now();
+    this.sql.prune.run(now, now - this.policy.idleTimeoutMs);
+    this.reload();
+    return [...this.byHash.values()].sort((a, b) => b.last_used_at - a.last_used_at).map(toSession);
   }
 
   revoke(id: string): boolean {
-    return this.db.prepare('DELETE FROM sessions WHERE id = ?').run(id).changes > 0;
+    const row = [...this.rows().values()].find((r) => r.id === id);
+    const deleted = this.sql.delete.run(id).changes > 0;
+    if (row) this.byHash.delete(row.token_hash);
+    return deleted;
   }
 
   hasLiveOrigin(origin: string): boolean {
     const now = this.now();
-    const rows = this.db.prepare('SELECT * FROM sessions WHERE origin = ?').all(origin) as Row[];
-    return rows.some((row) => this.isLive(row, now));
+    for (const row of this.rows().values()) if (row.origin === origin && this.isLive(row, now)) return true;
+    return false;
+  }
+
+  private rows(): Map<string, Row> {
+    if (this.foreign.changed()) this.reload();
+    return this.byHash;
+  }
+
+  private reload(): void {
+    this.byHash = new Map((this.sql.all.all() as Row[]).map((row) => [row.token_hash, row]));
+  }
+
+  private forget(row: Row): void {
+    this.sql.delete.run(row.id);
+    this.byHash.delete(row.token_hash);
   }
 
   private isLive(row: Row, now: number): boolean {
     return row.expires_at > now && now - row.last_used_at < this.policy.idleTimeoutMs;
-  }
-
-  private prune(): void {
-    const now = this.now();
-    this.db
-      .prepare('DELETE FROM sessions WHERE expires_at <= ? OR last_used_at <= ?')
-      .run(now, now - this.policy.idleTimeoutMs);
   }
 }

@@ -8,12 +8,17 @@ const OriginList = z.array(z.string()).catch([]);
 export class GatewayConfig {
   /** Origins of the app's own renderer (e.g. app://symphony, or the gateway's /ui/ origin). */
   private readonly rendererOrigins = new Set<string>();
+  /** The parsed allowed origins: the CORS check asks on every request with an Origin. */
+  private allowed: Set<string> | null = null;
 
   constructor(
     private readonly settings: SettingsStore,
     rendererOrigins: readonly string[] = [],
   ) {
     for (const origin of rendererOrigins) this.rendererOrigins.add(origin);
+    settings.onChange((key) => {
+      if (key === null || key === 'allowedOrigins') this.allowed = null;
+    });
   }
 
   apiOrigin(): string | undefined {
@@ -27,7 +32,17 @@ export class GatewayConfig {
 
   /** The cloud web app's origins: their preflights are answered before any pairing. */
   allowedOrigins(): string[] {
-    return OriginList.parse(this.settings.get('allowedOrigins') ?? []).filter((o) => parseOrigin(o) === o);
+    return [...this.allowedSet()];
+  }
+
+  isAllowedOrigin(origin: string): boolean {
+    return this.allowedSet().has(origin);
+  }
+
+  private allowedSet(): Set<string> {
+    // Reading the setting first lets the store notice another process's change (and drop our copy).
+    const stored = this.settings.get('allowedOrigins');
+    return (this.allowed ??= new Set(OriginList.parse(stored ?? []).filter((o) => parseOrigin(o) === o)));
   }
 
   setAllowedOrigins(origins: string[]): void {

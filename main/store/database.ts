@@ -36,3 +36,29 @@ export function migrate(db: Db, family: string, steps: readonly string[]): void 
     })();
   }
 }
+
+/**
+ * Whether another connection (a CLI command, a run host) committed since the last look.
+ * It asks SQLite (`PRAGMA data_version`) at most once per `intervalMs`, so an in-memory
+ * cache stays fresh without a query on every request.
+ */
+export class ForeignWrites {
+  private readonly version: Database.Statement;
+  private seen: unknown;
+  private checkedAt = performance.now();
+
+  constructor(db: Db, private readonly intervalMs = 1000) {
+    this.version = db.prepare('PRAGMA data_version').pluck();
+    this.seen = this.version.get();
+  }
+
+  changed(): boolean {
+    const now = performance.now();
+    if (now - this.checkedAt < this.intervalMs) return false;
+    this.checkedAt = now;
+    const version = this.version.get();
+    if (version === this.seen) return false;
+    this.seen = version;
+    return true;
+  }
+}

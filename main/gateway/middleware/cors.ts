@@ -20,7 +20,7 @@ const EXPOSED_HEADERS = 'X-Request-Id, Retry-After';
 export function isKnownOrigin(services: Services, origin: string): boolean {
   return (
     services.config.isRendererOrigin(origin) ||
-    services.config.allowedOrigins().includes(origin) ||
+    services.config.isAllowedOrigin(origin) ||
     services.challenges.hasPendingOrigin(origin) ||
     services.sessions.hasLiveOrigin(origin)
   );

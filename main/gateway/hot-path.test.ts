@@ -1,0 +1,89 @@
+// A paired browser's request costs no SQLite: sessions, allowed origins and settings are
+// read from memory, and still change at once when the user revokes or edits them.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { openDatabase } from '../store/database.js';
+import { SessionStore } from '../auth/sessions.js';
+import { SettingsStore } from '../store/settings.js';
+import { startTestGateway, type TestGateway } from './testing.js';
+
+const APP = 'https://app.example.test';
+
+/** Counts every statement run in this process (better-sqlite3's Statement methods). */
+function countStatements(gw: TestGateway): { count: () => number; restore: () => void } {
+  const proto = Object.getPrototypeOf(gw.services.db.prepare('SELECT 1')) as Record<string, (...args: unknown[]) => unknown>;
+  const originals = Object.fromEntries(['get', 'all', 'run', 'iterate'].map((name) => [name, proto[name]]));
+  let count = 0;
+  for (const [name, original] of Object.entries(originals)) {
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      count++;
+      return original.apply(this, args);
+    };
+  }
+  return { count: () => count, restore: () => Object.assign(proto, originals) };
+}
+
+describe('the per-request path', () => {
+  let gw: TestGateway;
+
+  before(async () => {
+    gw = await startTestGateway();
+  });
+  after(() => gw.close());
+
+  it('answers a paired browser with no SQLite statement per request', async () => {
+    const session = await gw.pair(APP);
+    await gw.request('/api/gateway/version', { auth: { session, origin: APP } }); // the first use may touch last_used_at
+    const counter = countStatements(gw);
+    try {
+      for (let i = 0; i < 100; i++) {
+        const res = await gw.request('/api/gateway/version', { auth: { session, origin: APP } });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers['access-control-allow-origin'], APP);
+      }
+    } finally {
+      counter.restore();
+    }
+    // At most the once-a-second look for other processes' writes (PRAGMA data_version).
+    assert.ok(counter.count() <= 3, `${counter.count()} statements for 100 requests`);
+  });
+
+  it('refuses a revoked session on its very next request', async () => {
+    const session = await gw.pair(APP);
+    assert.equal((await gw.request('/api/gateway/version', { auth: { session, origin: APP } })).status, 200);
+    const { sessions } = (await gw.request('/api/gateway/desktop/sessions', { auth: 'token' })).json as { sessions: Array<{ id: string }> };
+    for (const { id } of sessions) {
+      assert.equal((await gw.request(`/api/gateway/desktop/sessions/${id}`, { method: 'DELETE', auth: 'token' })).status, 200);
+    }
+    assert.equal((await gw.request('/api/gateway/version', { auth: { session, origin: APP } })).status, 401);
+  });
+
+  it('sees another process revoke a session or allow an origin within a second', async () => {
+    const session = await gw.pair(APP);
+    const other = openDatabase(`${gw.dataDir}/symphony.db`);
+    try {
+      const sessions = new SessionStore(other);
+      for (const s of sessions.list()) sessions.revoke(s.id);
+      new SettingsStore(other).set('allowedOrigins', ['https://new.example.test']);
+    } finally {
+      other.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal((await gw.request('/api/gateway/version', { auth: { session, origin: APP } })).status, 401);
+    const preflight = await gw.request('/api/gateway/version', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://new.example.test', 'Access-Control-Request-Method': 'GET' },
+    });
+    assert.equal(preflight.status, 204);
+  });
+
+  it('keeps settings in memory, frozen, and writes them through', () => {
+    const settings = gw.services.settings;
+    settings.set('benchProbe', { list: [1, 2] });
+    const value = settings.get<{ list: number[] }>('benchProbe')!;
+    assert.throws(() => value.list.push(3), TypeError);
+    const reopened = new SettingsStore(openDatabase(`${gw.dataDir}/symphony.db`));
+    assert.deepEqual(reopened.get('benchProbe'), { list: [1, 2] });
+    settings.delete('benchProbe');
+  });
+});
