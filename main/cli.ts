@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     case 'sessions':
       return withServices(dataDir, flags, async (services) => listSessions(services, Boolean(flags.json)));
     case 'revoke':
-      return withServices(dataDir, flags, async (services) => revoke(services, required(rest[0], 'SESSION_ID')));
+      return revoke(dataDir, flags, required(rest[0], 'SESSION_ID'));
     case 'approvals':
       return approvals(dataDir, Boolean(flags.json));
     case 'approve':
@@ -163,8 +163,16 @@ async function listSessions(services: Services, json: boolean): Promise<number> 
   return 0;
 }
 
-async function revoke(services: Services, id: string): Promise<number> {
-  if (!services.sessions.revoke(id)) {
+/** Through the running gateway when there is one, so the session is refused on its very next request. */
+async function revoke(dataDir: string, flags: Flags, id: string): Promise<number> {
+  const running = findRunningGateway(dataDir);
+  const revoked = running
+    ? await gatewayRequest(dataDir, running, 'DELETE', `/api/gateway/desktop/sessions/${encodeURIComponent(id)}`).then(
+        () => true,
+        (error: unknown) => (error instanceof AppError && error.status === 404 ? false : Promise.reject(error)),
+      )
+    : await withServices(dataDir, flags, async (services) => (services.sessions.revoke(id) ? 0 : 1)).then((code) => code === 0);
+  if (!revoked) {
     process.stderr.write(`No session ${id}.\n`);
     return 1;
   }
