@@ -103,6 +103,23 @@ describe('symphony-gateway CLI', () => {
     assert.match(bad.stderr, /exact origin/);
   });
 
+  it('shows, pauses and resumes the relay of the running gateway; the relay origin must be https', async () => {
+    const paused = await cli(['relay', 'pause', '--json', '--data-dir', dataDir]);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.equal(JSON.parse(paused.stdout).paused, true);
+    const status = await cli(['relay', 'status', '--data-dir', dataDir]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /cloud commands paused/);
+    assert.match(status.stdout, /origin: +https:\/\/api\.example\.test/);
+    const resumed = await cli(['relay', 'resume', '--json', '--data-dir', dataDir]);
+    assert.equal(JSON.parse(resumed.stdout).paused, false);
+    const insecure = await cli(['config', '--relay-origin', 'http://relay.example.test', '--data-dir', dataDir]);
+    assert.equal(insecure.code, 1);
+    assert.match(insecure.stderr, /must use https/);
+    const loopback = await cli(['config', '--relay-origin', 'http://127.0.0.1:9', '--json', '--data-dir', dataDir]);
+    assert.equal(JSON.parse(loopback.stdout).relayOrigin, 'http://127.0.0.1:9');
+  });
+
   it('refuses a second gateway on the same data dir', async () => {
     const second = await cli(['serve', '--port', '0', '--data-dir', dataDir]);
     assert.equal(second.code, 1);

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Headless entry: `symphony-gateway serve|token|pair|sessions|revoke|approvals|approve|deny|set-api-key|config`.
+// Headless entry: `symphony-gateway serve|token|pair|sessions|revoke|approvals|approve|deny|set-api-key|config|relay`.
 // Every command takes --data-dir and reads the same data dir as `serve`.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import type { z } from 'zod';
+import type { RelayStatusResponse } from '../shared/schemas/relay.js';
 import { requireOrigin } from './auth/origins.js';
 import { findRunningGateway, gatewayRequest, readRunningGateway, removeRunningGateway, writeRunningGateway } from './cli/running-gateway.js';
 import { readStdin } from './cli/stdin.js';
@@ -24,8 +26,9 @@ const USAGE = `symphony-gateway <command> [--data-dir DIR]
   approve APPROVAL_ID [--always]                         allow a waiting request (once, or always)
   deny APPROVAL_ID                                       deny a waiting request
   set-api-key                                            read the desktop API key from stdin into the keychain
-  config [--api-origin URL] [--allowed-origin O]... [--remove-allowed-origin O]... [--workspace-root DIR] [--json]
+  config [--api-origin URL] [--relay-origin URL|default] [--allowed-origin O]... [--remove-allowed-origin O]... [--workspace-root DIR] [--json]
                                                         change settings (--allowed-origin adds one, --remove-allowed-origin removes one)
+  relay status|pause|resume [--json]                    the cloud relay: its state, or stop/start taking cloud commands
 `;
 
 const OPTIONS = {
@@ -39,6 +42,7 @@ const OPTIONS = {
   'allowed-origin': { type: 'string', multiple: true },
   'remove-allowed-origin': { type: 'string', multiple: true },
   'workspace-root': { type: 'string' },
+  'relay-origin': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -73,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
       return withServices(dataDir, flags, setApiKey);
     case 'config':
       return withServices(dataDir, flags, (services) => config(services, flags));
+    case 'relay':
+      return relay(dataDir, flags, required(rest[0], 'status|pause|resume'));
     default:
       throw new UsageError(`Unknown command "${command}".`);
   }
@@ -123,6 +129,7 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
     await services.close();
     throw error;
   });
+  services.relay.start();
   writeRunningGateway(dataDir, { port: gateway.port, pid: process.pid });
   process.stdout.write(JSON.stringify({ event: 'listening', url: gateway.url, port: gateway.port, version: services.version }) + '\n');
   await new Promise<void>((resolve) => {
@@ -212,17 +219,50 @@ async function setApiKey(services: Services): Promise<number> {
 async function config(services: Services, flags: Flags): Promise<number> {
   const view = await services.gatewaySettings.update({
     apiOrigin: flags['api-origin'],
+    relayOrigin: flags['relay-origin'] === 'default' ? null : flags['relay-origin'],
     addAllowedOrigins: flags['allowed-origin'],
     removeAllowedOrigins: flags['remove-allowed-origin'],
     workspaceRoot: flags['workspace-root'],
   });
   if (flags.json) return print(JSON.stringify(view));
   print(`api origin:      ${view.apiOrigin ?? '(not set)'}`);
+  print(`relay origin:    ${view.relayOrigin ?? '(not set)'}${view.relayOriginSetting ? '' : ' (the API origin)'}`);
   print(`allowed origins: ${view.allowedOrigins.join(', ') || '(none)'}`);
   print(`workspace root:  ${view.workspaceRoot ?? '(not set)'}`);
   print(`api key:         ${view.apiKeySet ? 'set' : '(not set)'}`);
   return print(`secret store:    ${view.secretStore}`);
 }
+
+/** The relay lives in the serving gateway; with none running, pause and resume still set what it starts with. */
+async function relay(dataDir: string, flags: Flags, action: string): Promise<number> {
+  if (!['status', 'pause', 'resume'].includes(action)) throw new UsageError(`relay takes status, pause or resume, not "${action}".`);
+  const running = findRunningGateway(dataDir);
+  if (!running) {
+    return withServices(dataDir, flags, async (services) => {
+      if (action !== 'status') services.relaySettings.setPaused(action === 'pause');
+      const offline = { state: 'stopped', paused: services.relaySettings.paused(), relayOrigin: services.relaySettings.relayOrigin() ?? null, reason: 'no gateway is running for this data dir' };
+      if (flags.json) return print(JSON.stringify(offline));
+      return print(`relay: not running (no gateway serves ${dataDir}); cloud commands ${offline.paused ? 'paused' : 'allowed'} when it starts.`);
+    });
+  }
+  const path = '/api/gateway/desktop/relay';
+  const status = (action === 'status'
+    ? await gatewayRequest(dataDir, running, 'GET', path)
+    : await gatewayRequest(dataDir, running, 'PATCH', path, { paused: action === 'pause' })) as RelayStatusView;
+  if (flags.json) return print(JSON.stringify(status));
+  print(`relay:    ${status.state}${status.presence ? ` (${status.presence})` : ''}${status.paused ? ', cloud commands paused' : ''}`);
+  print(`origin:   ${status.relayOrigin ?? '(not set)'}`);
+  if (status.reason) print(`why:      ${status.reason}`);
+  if (status.lastError) print(`last error: ${status.lastError.message} at ${status.lastError.at}`);
+  const { inFlight, queued, recent } = status.commands;
+  print(`commands: ${inFlight.length} running, ${queued.length} queued`);
+  for (const c of [...inFlight, ...recent.slice(0, 10)]) {
+    print(`  ${c.state.padEnd(8)} ${c.operationId} ${c.method} ${c.path}  ${c.outcome ?? ''}${c.statusCode ? ` ${c.statusCode}` : ''}${c.durationMs !== null ? ` ${c.durationMs} ms` : ''}`);
+  }
+  return 0;
+}
+
+type RelayStatusView = z.infer<typeof RelayStatusResponse>;
 
 main(process.argv.slice(2)).then(
   (code) => {

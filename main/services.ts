@@ -22,6 +22,8 @@ import { GitService } from './git/git.js';
 import { GitHubService } from './git/github.js';
 import { RepoRegistry } from './git/repos.js';
 import { GitRunner } from './git/runner.js';
+import { RelayClient, type RelayClientOptions } from './relay/client.js';
+import { RelaySettings } from './relay/settings.js';
 import { openSecretStore, type SecretStoreMode } from './secrets/open.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -53,6 +55,8 @@ export interface ServicesOptions {
   reapOrphans?: boolean;
   /** Searched before PATH for claude, codex, gh, git, python3 (tests: node_modules/.bin). */
   binarySearchDirs?: string[];
+  /** Relay reconnect and recheck timings (tests shorten them). */
+  relay?: Pick<RelayClientOptions, 'backoff' | 'helloTimeoutMs' | 'recheckMs'>;
 }
 
 export interface Services {
@@ -103,6 +107,9 @@ export interface Services {
   deploy: DeployService;
   /** Uploaded run archives unpacked for the run viewer (<dataDir>/run-viewer). */
   runArchives: RunArchives;
+  relaySettings: RelaySettings;
+  /** The outbound link to the cloud relay; started by whoever serves (cli serve, the app). */
+  relay: RelayClient;
   setWorkspaceRoot(dir: string | null): Promise<string | null>;
   /** Which agent and git tools this machine has (for /health), cached briefly. */
   toolAvailability(): Promise<Record<ToolName, boolean>>;
@@ -140,6 +147,17 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const ticketWorktrees = new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir });
   const deploy = new DeployService({ db, settings, processes: supervisor, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, dataDir, log });
   let port: number | null = null;
+  const relaySettings = new RelaySettings(settings, config);
+  const relay = new RelayClient({
+    version: appVersion(),
+    settings: relaySettings,
+    apiKey: () => secrets.get('desktop-api-key'),
+    gatewayPort: () => port,
+    gatewayToken,
+    allowedRoots: () => [workspace.workspaceRoot(), ...repos.allowedRoots()].filter((root): root is string => Boolean(root)),
+    log: log.child({ component: 'relay' }),
+    ...options.relay,
+  });
 
   const services: Services = {
     version: appVersion(),
@@ -148,7 +166,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     db,
     settings,
     config,
-    gatewaySettings: new GatewaySettings({ config, workspace, secrets, gatewayPort: () => port }),
+    gatewaySettings: new GatewaySettings({ config, relay: relaySettings, workspace, secrets, gatewayPort: () => port }),
     secrets,
     gatewayToken,
     sessions,
@@ -162,6 +180,8 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     fileSearch,
     deploy,
     runArchives: new RunArchives(dataDir),
+    relaySettings,
+    relay,
     setWorkspaceRoot: (dir) => workspace.setWorkspaceRoot(dir),
     toolAvailability: cachedToolAvailability(async (name) => (await supervisor.binaries.resolve(name)).source !== 'missing'),
     gatewayPort: () => port,
@@ -192,6 +212,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     commitMessages: new CommitMessages({ git, providers, dataDir, log }),
     attachments: new TicketAttachments({ workFolder: (repoPath, ticketId, signal) => ticketWorktrees.resolveWorkFolder(repoPath, ticketId, signal) }),
     async close() {
+      await relay.stop();
       await chats.close();
       await deploy.close();
       approvals.closeAll();

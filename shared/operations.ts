@@ -86,6 +86,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('desktop', '/desktop/processes', ['GET']),
   ...entries('desktop', '/desktop/processes/:processId', ['DELETE']),
   ...entries('desktop', '/desktop/telemetry', ['GET']),
+  ...entries('desktop', '/desktop/relay', ['GET', 'PATCH']),
 
   ...entries('health_check', '/health-check', ['GET']),
   ...entries('health_check', '/version', ['GET']),
@@ -189,4 +190,26 @@ export function findRouteEntry(method: string, path: string): RouteEntry | undef
 
 export function isOperationId(value: string): value is OperationId {
   return (OPERATION_IDS as readonly string[]).includes(value);
+}
+
+/** A table path as a matcher: `:name` is one segment, `*name` one or more. */
+function compile(path: string): RegExp {
+  const pattern = path
+    .split('/')
+    .map((segment) =>
+      segment.startsWith(':') ? '[^/]+' : segment.startsWith('*') ? '[^/]+(?:/[^/]+)*' : segment.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'),
+    )
+    .join('/');
+  return new RegExp(`^${pattern}$`);
+}
+
+const matchers = ROUTE_TABLE.map((entry) => ({ entry, regex: compile(entry.path) }));
+
+/** The table entry a concrete request path (no query) belongs to, for callers outside the router (the relay). */
+export function matchRouteEntry(method: string, path: string): RouteEntry | undefined {
+  const upper = method.toUpperCase();
+  // Exact (static) paths win over parameterised ones, as in the router.
+  const exact = findRouteEntry(upper, path);
+  if (exact) return exact;
+  return matchers.find(({ entry, regex }) => entry.method === upper && regex.test(path))?.entry;
 }

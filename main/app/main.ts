@@ -81,6 +81,7 @@ async function start(): Promise<void> {
     throw error;
   });
   running = { services, gateway, dispose: [] };
+  services.relay.start();
   app.on('before-quit', onBeforeQuit);
   // Ctrl-C under `npm start`, or a service manager stopping us: quit the same orderly way.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => app.quit());

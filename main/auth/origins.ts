@@ -34,3 +34,15 @@ export function requireOrigin(value: string, field = 'origin', extraSchemes: rea
   }
   return origin;
 }
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** An origin the desktop sends its credentials to (the cloud API, the relay): https, or http on loopback only. */
+export function requireSecureOrigin(value: string, field = 'origin'): string {
+  const origin = requireOrigin(value, field);
+  const url = new URL(origin);
+  if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    throw new BadRequest(`${field} must use https (plain http only for 127.0.0.1, localhost or [::1]).`, { field }, 'insecure_origin');
+  }
+  return origin;
+}

@@ -3,13 +3,20 @@
 // one leaves every setting as it was; the reply is the state after the change.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { requireOrigin } from '../auth/origins.js';
+import { requireOrigin, requireSecureOrigin } from '../auth/origins.js';
 import type { WorkspaceGuard } from '../files/workspace.js';
 import type { SecretStore } from '../secrets/secret-store.js';
+import type { RelaySettings } from '../relay/settings.js';
 import type { GatewayConfig } from './gateway-config.js';
 
 export interface SettingsView {
   apiOrigin: string | null;
+  /** Where the relay client connects: the setting, else the API origin. */
+  relayOrigin: string | null;
+  /** The relay origin the user set (null: the API origin). */
+  relayOriginSetting: string | null;
+  /** Loop and write commands from the cloud run only with a valid signature. */
+  requireSignedCommands: boolean;
   allowedOrigins: string[];
   workspaceRoot: string | null;
   apiKeySet: boolean;
@@ -19,6 +26,9 @@ export interface SettingsView {
 
 export interface SettingsPatch {
   apiOrigin?: string | null;
+  /** https, or http on loopback; null follows the API origin. */
+  relayOrigin?: string | null;
+  requireSignedCommands?: boolean;
   /** Replaces the whole list. */
   allowedOrigins?: string[];
   addAllowedOrigins?: string[];
@@ -28,6 +38,7 @@ export interface SettingsPatch {
 
 export interface GatewaySettingsDeps {
   config: GatewayConfig;
+  relay: RelaySettings;
   workspace: Pick<WorkspaceGuard, 'workspaceRoot' | 'setWorkspaceRoot'>;
   secrets: Pick<SecretStore, 'get' | 'kind'>;
   gatewayPort: () => number | null;
@@ -41,6 +52,9 @@ export class GatewaySettings {
     const { config, workspace, secrets } = this.deps;
     return {
       apiOrigin: config.apiOrigin() ?? null,
+      relayOrigin: this.deps.relay.relayOrigin() ?? null,
+      relayOriginSetting: this.deps.relay.relayOriginSetting(),
+      requireSignedCommands: this.deps.relay.requireSignatures(),
       allowedOrigins: config.allowedOrigins(),
       workspaceRoot: workspace.workspaceRoot(),
       apiKeySet: (await secrets.get('desktop-api-key')) !== null,
@@ -52,6 +66,7 @@ export class GatewaySettings {
   async update(patch: SettingsPatch): Promise<SettingsView> {
     const { config, workspace } = this.deps;
     const apiOrigin = patch.apiOrigin === undefined || patch.apiOrigin === null ? patch.apiOrigin : requireOrigin(patch.apiOrigin, 'apiOrigin');
+    const relayOrigin = patch.relayOrigin === undefined || patch.relayOrigin === null ? patch.relayOrigin : requireSecureOrigin(patch.relayOrigin, 'relayOrigin');
     const origins = (field: string, list: string[] | undefined) => list?.map((origin, i) => requireOrigin(origin, `${field}.${i}`));
     const replaced = origins('allowedOrigins', patch.allowedOrigins);
     const added = origins('addAllowedOrigins', patch.addAllowedOrigins) ?? [];
@@ -59,6 +74,8 @@ export class GatewaySettings {
     // The workspace root is checked on disk (and stored) first: it is the only value that can still fail.
     if (patch.workspaceRoot !== undefined) await workspace.setWorkspaceRoot(patch.workspaceRoot === null ? null : this.expandHome(patch.workspaceRoot));
     if (apiOrigin !== undefined) config.setApiOrigin(apiOrigin);
+    if (relayOrigin !== undefined) this.deps.relay.setRelayOrigin(relayOrigin);
+    if (patch.requireSignedCommands !== undefined) this.deps.relay.setRequireSignatures(patch.requireSignedCommands);
     if (replaced || added.length > 0 || removed.size > 0) {
       config.setAllowedOrigins([...(replaced ?? config.allowedOrigins()), ...added].filter((origin) => !removed.has(origin)));
     }

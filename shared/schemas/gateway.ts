@@ -142,6 +142,9 @@ export const RuleIdParams = z.object({ ruleId: z.string().min(1).max(100) });
 
 export const ConfigResponse = z.object({
   apiOrigin: z.string().nullable(),
+  relayOrigin: z.string().nullable(),
+  relayOriginSetting: z.string().nullable(),
+  requireSignedCommands: z.boolean(),
   allowedOrigins: z.array(z.string()),
   workspaceRoot: z.string().nullable(),
   apiKeySet: z.boolean(),
@@ -151,6 +154,8 @@ export const ConfigResponse = z.object({
 export const ConfigPatch = z
   .object({
     apiOrigin: z.string().max(2048).nullable().optional(),
+    relayOrigin: z.string().max(2048).nullable().optional(),
+    requireSignedCommands: z.boolean().optional(),
     allowedOrigins: z.array(z.string().max(2048)).max(50).optional(),
     addAllowedOrigins: z.array(z.string().max(2048)).max(50).optional(),
     removeAllowedOrigins: z.array(z.string().max(2048)).max(50).optional(),

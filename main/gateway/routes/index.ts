@@ -10,9 +10,10 @@ import { routes as github } from './github.js';
 import { routes as health } from './health.js';
 import { routes as pairing } from './pairing.js';
 import { routes as processes } from './processes.js';
+import { routes as relay } from './relay.js';
 import { routes as repos } from './repos.js';
 import { routes as runViewer } from './run-viewer.js';
 import { routes as settings } from './settings.js';
 import { routes as symphonyChats } from './symphony-chats.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy, symphonyChats, attachments];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy, symphonyChats, attachments, relay];

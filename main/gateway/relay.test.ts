@@ -1,0 +1,204 @@
+// The relay client of a real gateway against a local Socket.IO server playing the cloud
+// relay: auth and hello, commands replayed to the gateway (plain, streaming, failing,
+// refused), a dropped socket mid-stream, cancel, duplicates, pause.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { FakeProvider } from '../providers/fake.js';
+import { makeTestDirs, type TestDirs } from '../providers/testing/cli-env.js';
+import { FakeRelay } from '../relay/testing/fake-relay.js';
+import type { CommandEvent } from '../relay/protocol.js';
+import { startTestGateway, type TestGateway } from './testing.js';
+
+const API_KEY = 'sk_live_test_relay_key';
+const FAST = { backoff: { baseMs: 50, capMs: 300 }, recheckMs: 200, helloTimeoutMs: 2_000 };
+
+let relay: FakeRelay;
+let gw: TestGateway;
+let dirs: TestDirs;
+
+before(async () => {
+  relay = await FakeRelay.start({ apiKey: API_KEY });
+  dirs = makeTestDirs('relay-gw');
+  gw = await startTestGateway({
+    relay: FAST,
+    configure: async (services) => {
+      services.providers.register(new FakeProvider({ deltas: 40, intervalMs: 25 }));
+      await services.setWorkspaceRoot(dirs.cwd);
+      await services.secrets.set('desktop-api-key', API_KEY);
+      services.config.setApiOrigin(relay.origin);
+    },
+  });
+  gw.services.relay.start();
+  await relay.until(() => gw.services.relay.status().state === 'connected', 'the desktop to connect');
+});
+
+after(async () => {
+  await gw.close();
+  await relay.close();
+  dirs.cleanup();
+});
+
+let counter = 0;
+const id = (name: string) => `${name}-${++counter}`;
+const types = (events: CommandEvent[]) => events.map((e) => e.eventType);
+const sequences = (events: CommandEvent[]) => events.map((e) => e.sequence);
+
+describe('relay client', () => {
+  test('connects with the API key in auth and says hello with the spec fields', async () => {
+    assert.ok(relay.authAttempts.some((a) => a.apiKey === API_KEY && a.ok));
+    const hello = relay.hellos[0];
+    assert.equal(hello.protocolVersion, '1');
+    assert.equal(typeof hello.messageId, 'string');
+    assert.equal(hello.gatewayProtocolVersion, '0.1.0');
+    assert.equal(hello.maxInFlightCommands, 2);
+    assert.equal(hello.platform, process.platform);
+    assert.equal(hello.desktopClientVersion, gw.services.version);
+    assert.ok((hello.supportedOperations as string[]).includes('symphony_loop'));
+    assert.match(String(hello.allowedDirectoriesHash), /^[0-9a-f]{64}$/);
+    const status = gw.services.relay.status();
+    assert.equal(status.computeTargetId, 'ct-test');
+    await relay.until(() => relay.presence.some((p) => p.state === 'online'), 'presence online');
+    const view = await gw.request('/api/gateway/desktop/relay', { auth: 'token' });
+    assert.equal(view.status, 200);
+    assert.equal(view.json.state, 'connected');
+    assert.equal(view.json.relayOrigin, relay.origin);
+    assert.ok(!view.text.includes(API_KEY) && !view.text.includes(gw.token), 'no credential in the status');
+  });
+
+  test('GET /api/gateway/version: accepted ack, then status, result {statusCode: 200}, done', async () => {
+    const commandId = id('version');
+    relay.sendCommand({ commandId, operationId: 'health_check', method: 'GET', path: '/api/gateway/version', headers: {}, timeoutMs: null, lockKey: null });
+    const events = await relay.finished(commandId);
+    const ack = relay.ackOf(commandId) as unknown as Record<string, unknown>;
+    assert.deepEqual({ ...ack, messageId: undefined, timestamp: undefined }, { commandId, accepted: true, state: 'accepted', protocolVersion: '1', messageId: undefined, timestamp: undefined });
+    assert.equal(typeof ack.messageId, 'string');
+    assert.deepEqual(types(events), ['status', 'result', 'done']);
+    assert.deepEqual(sequences(events), [1, 2, 3]);
+    assert.deepEqual(events[0].data, { status: 'running', operationId: 'health_check' });
+    assert.equal(events[1].data.statusCode, 200);
+    assert.equal(events[1].data.success, true);
+    assert.equal((events[1].data.data as { version: string }).version, gw.services.version);
+  });
+
+  test('a non-2xx reply becomes the error text "gateway returned <status>: <body>"', async () => {
+    const direct = await gw.request('/api/gateway/repos', { method: 'POST', json: { path: 42 }, auth: 'token' });
+    assert.equal(direct.status, 400);
+    const commandId = id('bad');
+    relay.sendCommand({ commandId, operationId: 'repos_config', method: 'POST', path: '/api/gateway/repos', body: { path: 42 } });
+    const events = await relay.finished(commandId);
+    assert.deepEqual(types(events), ['status', 'error']);
+    assert.equal(events[1].data.error, `gateway returned 400: ${direct.text}`);
+    assert.equal(events[1].data.terminal, true);
+  });
+
+  test('an operation id that is not our table\'s for the path: failed ack, nothing run', async () => {
+    const before = gw.services.telemetry.snapshot();
+    const commandId = id('mismatch');
+    relay.sendCommand({ commandId, operationId: 'health_check', method: 'DELETE', path: '/api/gateway/desktop/api-key' });
+    const other = id('mismatch');
+    relay.sendCommand({ commandId: other, operationId: 'health_check', method: 'POST', path: '/api/gateway/repos', body: {} });
+    await relay.until(() => Boolean(relay.ackOf(commandId) && relay.ackOf(other)), 'both acks');
+    for (const refused of [commandId, other]) {
+      assert.equal(relay.ackOf(refused)?.accepted, false);
+      assert.equal(relay.ackOf(refused)?.state, 'failed');
+      assert.equal(relay.ackOf(refused)?.reason, 'operationId/path mismatch');
+      assert.equal(relay.eventsOf(refused).length, 0);
+    }
+    assert.equal(await gw.services.secrets.get('desktop-api-key'), API_KEY, 'the API key is still there');
+    assert.deepEqual(gw.services.telemetry.snapshot(), before, 'the gateway saw no request');
+  });
+
+  test('a streaming chat: one chunk per NDJSON line, in order, sequences without gaps', async () => {
+    const commandId = id('chat');
+    relay.sendCommand({ commandId, operationId: 'terminal_chat', method: 'POST', path: '/api/gateway/terminal-chat', body: { message: '@fake hello' } });
+    const events = await relay.finished(commandId);
+    assert.deepEqual(sequences(events), events.map((_, i) => i + 1));
+    assert.equal(events.at(-1)?.eventType, 'done');
+    const chunks = events.filter((e) => e.eventType === 'chunk');
+    const texts = chunks.filter((e) => e.data.type === 'text').map((e) => Number(String(e.data.content).split(' ')[0]));
+    assert.deepEqual(texts, Array.from({ length: 40 }, (_, i) => i), 'every text delta, in order');
+    assert.ok(events.some((e) => e.eventType === 'result' && e.data.success === true));
+  });
+
+  test('the socket drops mid-stream: reconnect, replay from the acked sequence, nothing lost or repeated', async () => {
+    const commandId = id('drop');
+    const hellos = relay.hellos.length;
+    relay.sendCommand({ commandId, operationId: 'terminal_chat', method: 'POST', path: '/api/gateway/terminal-chat', body: { message: '@fake again' } });
+    await relay.until(() => relay.eventsOf(commandId).filter((e) => e.eventType === 'chunk').length >= 8, 'some chunks');
+    relay.drop();
+    await relay.until(() => relay.hellos.length > hellos, 'the desktop to say hello again');
+    const events = await relay.finished(commandId);
+    const seqs = sequences(events);
+    assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'each sequence exactly once, in order');
+    const texts = events.filter((e) => e.data.type === 'text').map((e) => Number(String(e.data.content).split(' ')[0]));
+    assert.deepEqual(texts, Array.from({ length: 40 }, (_, i) => i));
+    assert.ok(gw.services.relay.status().lastError?.message.includes('dropped'));
+  });
+
+  test('desktop.cancel stops a running stream: done {cancelled: true}, the turn ends', async () => {
+    const commandId = id('cancel');
+    relay.sendCommand({ commandId, operationId: 'terminal_chat', method: 'POST', path: '/api/gateway/terminal-chat', body: { message: '@fake long one' } });
+    await relay.until(() => relay.eventsOf(commandId).some((e) => e.eventType === 'chunk' && e.data.type === 'text'), 'the stream to start');
+    relay.cancel(commandId, 'stop it');
+    const events = await relay.finished(commandId);
+    assert.deepEqual(events.at(-1)?.data, { cancelled: true, reason: 'stop it' });
+    assert.ok(events.filter((e) => e.data.type === 'text').length < 40, 'stopped before the end');
+    await relay.until(() => gw.services.chats.list('terminal').find((s) => s.provider === 'fake')?.state !== 'running', 'the turn to stop');
+    const recent = gw.services.relay.status().commands.recent.find((c) => c.commandId === commandId);
+    assert.equal(recent?.outcome, 'cancelled');
+  });
+
+  test('a duplicate command id is re-acked and, once finished, its events are replayed', async () => {
+    const commandId = id('dup');
+    const command = { commandId, operationId: 'health_check', method: 'GET', path: '/api/gateway/version' };
+    relay.sendCommand(command);
+    await relay.finished(commandId);
+    relay.sendCommand(command);
+    await relay.until(() => relay.eventsOf(commandId).length === 6, 'the replay');
+    assert.deepEqual(sequences(relay.eventsOf(commandId)), [1, 2, 3, 1, 2, 3]);
+    assert.equal(relay.acks.filter((a) => a.commandId === commandId && a.accepted).length, 2);
+  });
+
+  test('paused by the user: presence paused, commands refused with the reason; resume takes them again', async () => {
+    const paused = await gw.request('/api/gateway/desktop/relay', { method: 'PATCH', json: { paused: true }, auth: 'token' });
+    assert.equal(paused.json.paused, true);
+    await relay.until(() => relay.presence.at(-1)?.state === 'paused', 'presence paused');
+    const commandId = id('paused');
+    relay.sendCommand({ commandId, operationId: 'health_check', method: 'GET', path: '/api/gateway/version' });
+    await relay.until(() => Boolean(relay.ackOf(commandId)), 'the ack');
+    assert.equal(relay.ackOf(commandId)?.reason, 'cloud commands paused by user');
+    await gw.request('/api/gateway/desktop/relay', { method: 'PATCH', json: { paused: false }, auth: 'token' });
+    await relay.until(() => relay.presence.at(-1)?.state === 'online', 'presence online');
+    const next = id('resumed');
+    relay.sendCommand({ commandId: next, operationId: 'health_check', method: 'GET', path: '/api/gateway/version' });
+    assert.deepEqual(types(await relay.finished(next)), ['status', 'result', 'done']);
+  });
+
+  test('the relay origin must be https except on loopback', async () => {
+    const insecure = await gw.request('/api/gateway/desktop/config', { method: 'PATCH', json: { relayOrigin: 'http://relay.example.com' }, auth: 'token' });
+    assert.equal(insecure.status, 400);
+    assert.equal(insecure.json.code, 'insecure_origin');
+    assert.equal(gw.services.relaySettings.relayOriginSetting(), null);
+    const view = await gw.request('/api/gateway/desktop/config', { auth: 'token' });
+    assert.equal(view.json.relayOrigin, relay.origin, 'the API origin stands in');
+    assert.equal(view.json.relayOriginSetting, null);
+  });
+});
+
+describe('relay client without what it needs', () => {
+  test('no API key: not connected, and the status says why; a wrong key: the relay refuses, the error is shown', async () => {
+    const other = await startTestGateway({ relay: FAST, configure: (services) => services.config.setApiOrigin(relay.origin) });
+    try {
+      other.services.relay.start();
+      await relay.until(() => /No desktop API key/.test(other.services.relay.status().reason ?? ''), 'the reason');
+      assert.equal(other.services.relay.status().state, 'disconnected');
+      const attempts = relay.authAttempts.length;
+      await other.services.secrets.set('desktop-api-key', 'sk_live_wrong_key');
+      await relay.until(() => /Unauthorized/.test(other.services.relay.status().lastError?.message ?? ''), 'the refusal');
+      assert.ok(relay.authAttempts.slice(attempts).every((a) => !a.ok));
+      assert.equal(other.services.relay.status().state === 'connected', false);
+    } finally {
+      await other.close();
+    }
+  });
+});
