@@ -1,8 +1,9 @@
 // The real codex CLI (node_modules/.bin) against the loopback mock model API, offline.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { BUG_FILE, BUG_LINE, seededBugRepo } from '../review/testing/seeded-repo.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { CodexProvider, refuseCodexHomeInTemp } from './codex.js';
 import { codexTestConfig, groupAlive, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from './testing/cli-env.js';
@@ -201,5 +202,40 @@ describe('CodexProvider with the real codex CLI', () => {
     assert.equal(ofType(events, 'result')[0].success, false);
     assert.ok(ofType(events, 'error').length >= 1);
     assert.deepEqual(events.at(-1), { type: 'done' });
+  });
+
+  test('exec review: --base reviews the branch read-only, and the structured findings come back rendered', async () => {
+    const repo = join(dirs.root, 'review-repo');
+    mkdirSync(repo);
+    await seededBugRepo(supervisor, repo);
+    const finding = { title: 'add() subtracts', body: 'It returns a - b.', file: join(repo, BUG_FILE), line: BUG_LINE, priority: 1 as const };
+    api.script({ kind: 'review', findings: [finding], correct: false, explanation: 'The change breaks add.' });
+    const events = await collect(
+      await provider.review({
+        cwd: repo, target: { kind: 'base', branch: 'main' }, confinement: { level: 'read', root: repo }, signal: new AbortController().signal,
+      }),
+    );
+    assert.equal(ofType(events, 'status')[0].mode, 'read-only');
+    assert.equal(ofType(events, 'sessionId').length, 1);
+    assert.match(text(events), new RegExp(`- \\[P1\\] add\\(\\) subtracts — ${repo}/${BUG_FILE}:2-2\\n  It returns a - b\\.`));
+    assert.deepEqual(ofType(events, 'result'), [{ type: 'result', success: true }]);
+    // codex's own review prompt names the base and its merge base.
+    assert.match(JSON.stringify(lastInput()), /against the base branch 'main'\. The merge base commit/);
+  });
+
+  test('exec review with instructions: they reach the model, with the target spelled out', async () => {
+    const repo = join(dirs.root, 'review-repo');
+    api.script({ kind: 'review', findings: [] });
+    const events = await collect(
+      await provider.review({
+        cwd: repo, target: { kind: 'uncommitted' }, instructions: 'Look hard at arithmetic (XYZZY).', reasoningEffort: 'low',
+        confinement: { level: 'read', root: repo }, signal: new AbortController().signal,
+      }),
+    );
+    assert.deepEqual(ofType(events, 'result'), [{ type: 'result', success: true }]);
+    const sent = JSON.stringify(lastInput());
+    assert.match(sent, /staged, unstaged, and untracked files/);
+    assert.match(sent, /Look hard at arithmetic \(XYZZY\)/);
+    assert.equal((api.modelRequests().at(-1)?.body as { reasoning?: { effort?: string } }).reasoning?.effort, 'low');
   });
 });

@@ -9,7 +9,7 @@ import {
   cliTurn, endedEarly, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
   type ChildLauncher, type LaunchedChild,
 } from './cli-turn.js';
-import type { CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
+import type { CliProviderConfig, Provider, ReviewOptions, ReviewTarget, Turn, TurnOptions } from './types.js';
 import { isReadOnly } from './confinement.js';
 
 const UNKNOWN_THREAD = /no rollout found for thread id|thread not found/i;
@@ -27,17 +27,7 @@ export class CodexProvider implements Provider {
     const control = new TurnControl(this.launcher);
     const sandbox = sandboxMode(options);
     const run = (resumeId: string | undefined, prompt: string) =>
-      control.start({
-        command: this.config.command ?? 'codex',
-        args: this.args(options, sandbox, resumeId, prompt),
-        cwd: options.cwd,
-        env: this.config.env,
-        stdin: 'ignore',
-        timeoutMs: this.config.timeoutMs,
-        idleTimeoutMs: this.config.idleTimeoutMs,
-        label: 'codex',
-        owner: options.owner,
-      });
+      this.launch(control, options, this.args(options, sandbox, resumeId, prompt));
     const first = await run(options.resumeSessionId, options.prompt);
     const provider = this;
     return cliTurn(control, options.signal, sandbox, async function* () {
@@ -51,16 +41,57 @@ export class CodexProvider implements Provider {
     });
   }
 
+  /**
+   * `codex exec review --json` against a base branch or the uncommitted changes. codex
+   * takes `--base`/`--uncommitted` or custom instructions, never both, so with the user's
+   * instructions the target is spelled out in the instructions (as codex words it itself).
+   * The review arrives as one agent message: codex's structured findings, rendered.
+   */
+  async review(options: ReviewOptions): Promise<Turn> {
+    refuseCodexHomeInTemp(this.config.env ?? {});
+    const control = new TurnControl(this.launcher);
+    const sandbox = sandboxMode(options);
+    const args = ['exec', 'review', '--json', '--skip-git-repo-check', ...this.settings(options, sandbox)];
+    if (options.instructions?.trim()) args.push('--', reviewPrompt(options.target, options.instructions.trim()));
+    else if (options.target.kind === 'base') args.push('--base', options.target.branch);
+    else args.push('--uncommitted');
+    const child = await this.launch(control, options, args);
+    const provider = this;
+    return cliTurn(control, options.signal, sandbox, async function* () {
+      yield { type: 'status', status: 'started', pid: child.pid, mode: sandbox };
+      yield* provider.follow(child, control, undefined);
+    });
+  }
+
+  private launch(control: TurnControl, options: Pick<TurnOptions, 'cwd' | 'owner'>, args: string[]): Promise<LaunchedChild> {
+    return control.start({
+      command: this.config.command ?? 'codex',
+      args,
+      cwd: options.cwd,
+      env: this.config.env,
+      stdin: 'ignore',
+      timeoutMs: this.config.timeoutMs,
+      idleTimeoutMs: this.config.idleTimeoutMs,
+      label: 'codex',
+      owner: options.owner,
+    });
+  }
+
   private args(options: TurnOptions, sandbox: string, resumeId: string | undefined, prompt: string): string[] {
     const args = ['exec'];
     if (resumeId) args.push('resume');
-    args.push('--json', '--skip-git-repo-check');
-    // `exec resume` takes sandbox settings only as -c overrides, so both forms use them.
-    args.push('-c', `sandbox_mode="${sandbox}"`, '-c', 'approval_policy="never"');
-    if (options.model) args.push('--model', options.model);
+    args.push('--json', '--skip-git-repo-check', ...this.settings(options, sandbox));
     if (resumeId) args.push(resumeId);
     // `--` keeps a prompt that starts with a dash from being read as an option.
     args.push('--', prompt);
+    return args;
+  }
+
+  /** Sandbox, approvals, model and effort; `exec resume` takes sandbox settings only as -c overrides, so every form uses them. */
+  private settings(options: Pick<TurnOptions, 'model' | 'reasoningEffort'>, sandbox: string): string[] {
+    const args = ['-c', `sandbox_mode="${sandbox}"`, '-c', 'approval_policy="never"'];
+    if (options.model) args.push('--model', options.model);
+    if (options.reasoningEffort) args.push('-c', `model_reasoning_effort="${options.reasoningEffort}"`);
     return args;
   }
 
@@ -113,7 +144,17 @@ export function refuseCodexHomeInTemp(env: Readonly<Record<string, string | unde
   );
 }
 
-function sandboxMode(options: TurnOptions): string {
+/** codex's own wording of its review targets, followed by the user's instructions. */
+function reviewPrompt(target: ReviewTarget, instructions: string): string {
+  const scope =
+    target.kind === 'base'
+      ? `Review the code changes against the base branch '${target.branch}'. Run \`git diff ${target.branch}...HEAD\` ` +
+        `to inspect the changes relative to ${target.branch}. Provide prioritized, actionable findings.`
+      : 'Review the current code changes (staged, unstaged, and untracked files) and provide prioritized findings.';
+  return `${scope}\n\nThe user's instructions for this review:\n${instructions}`;
+}
+
+function sandboxMode(options: Pick<TurnOptions, 'confinement' | 'permissionMode'>): string {
   if (isReadOnly(options.confinement) || options.permissionMode === 'plan') return 'read-only';
   if (options.permissionMode === 'bypassPermissions') return 'danger-full-access';
   return 'workspace-write';

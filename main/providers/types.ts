@@ -26,6 +26,8 @@ export interface TurnOptions {
   /** The session's own directory; resume only works from there. */
   cwd: string;
   model?: string;
+  /** How hard the model thinks, where the CLI takes it (codex's `model_reasoning_effort`). */
+  reasoningEffort?: ReasoningEffort;
   /** The CLI's session/thread id from an earlier turn. */
   resumeSessionId?: string;
   permissionMode?: PermissionMode;
@@ -52,9 +54,22 @@ export interface Turn {
   kill(): Promise<void>;
 }
 
+export type ReasoningEffort = 'minimal' | 'low' | 'medium' | 'high' | 'xhigh';
+
+/** What a CLI's own review mode looks at: the branch against a base, or the uncommitted changes. */
+export type ReviewTarget = { kind: 'base'; branch: string } | { kind: 'uncommitted' };
+
+export interface ReviewOptions extends Pick<TurnOptions, 'cwd' | 'model' | 'reasoningEffort' | 'confinement' | 'signal' | 'owner'> {
+  target: ReviewTarget;
+  /** The user's own instructions for the reviewer. */
+  instructions?: string;
+}
+
 export interface Provider {
   readonly id: ProviderId;
   startTurn(options: TurnOptions): Promise<Turn>;
+  /** The CLI's built-in code review (codex `exec review`), for providers that have one; its text output holds the findings. */
+  review?(options: ReviewOptions): Promise<Turn>;
 }
 
 /** Where a CLI provider gets its binary and environment (API endpoint, keys, config home). */

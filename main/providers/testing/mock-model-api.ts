@@ -17,7 +17,44 @@ export type MockTurn =
   /** Starts streaming `text`, then cuts the connection before the message ends. */
   | { kind: 'cut'; text: string }
   /** Accepts the request and never answers (for kill mid-turn). */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** A code review's final answer: codex's review output schema on the Responses wire, the
+   *  JSON array the claude review prompt asks for (in a ```json block) on the Anthropic wire. */
+  | { kind: 'review'; findings: MockReviewFinding[]; correct?: boolean; explanation?: string; confidence?: number };
+
+export interface MockReviewFinding {
+  title: string;
+  body: string;
+  /** Absolute for codex (as its schema asks); sent as given to claude. */
+  file: string;
+  line: number;
+  endLine?: number;
+  /** 0 (P0) to 3 (P3). */
+  priority: 0 | 1 | 2 | 3;
+  confidence?: number;
+}
+
+const SEVERITY_OF_PRIORITY = ['critical', 'high', 'medium', 'low'] as const;
+
+/** The review as the model's text: what codex's review mode and our claude prompt each ask for. */
+function reviewText(wire: Wire, turn: Extract<MockTurn, { kind: 'review' }>): string {
+  if (wire === 'responses') {
+    return JSON.stringify({
+      findings: turn.findings.map((finding) => ({
+        title: `[P${finding.priority}] ${finding.title}`, body: finding.body, confidence_score: finding.confidence ?? 0.8,
+        priority: finding.priority, code_location: { absolute_file_path: finding.file, line_range: { start: finding.line, end: finding.endLine ?? finding.line } },
+      })),
+      overall_correctness: turn.correct === false ? 'patch is incorrect' : 'patch is correct',
+      overall_explanation: turn.explanation ?? '',
+      overall_confidence_score: turn.confidence ?? 0.8,
+    });
+  }
+  const items = turn.findings.map((finding) => ({
+    severity: SEVERITY_OF_PRIORITY[finding.priority], file: finding.file, line: finding.line, title: finding.title,
+    description: finding.body, suggestion: null, confidence: finding.confidence ?? 0.8,
+  }));
+  return `${turn.explanation ?? 'Review done.'}\n\n\`\`\`json\n${JSON.stringify(items, null, 2)}\n\`\`\`\n`;
+}
 
 export interface RecordedRequest {
   method: string;
@@ -98,7 +135,8 @@ export class MockModelApi {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
       return;
     }
-    const turn = this.queue.shift() ?? { kind: 'error', status: 500, message: 'mock model api: no scripted turn left' };
+    const next = this.queue.shift() ?? { kind: 'error', status: 500, message: 'mock model api: no scripted turn left' };
+    const turn: Exclude<MockTurn, { kind: 'review' }> = next.kind === 'review' ? { kind: 'text', text: reviewText(wire, next) } : next;
     await this.answer(wire, turn, body as { stream?: boolean; model?: string } | undefined, res);
   }
 
@@ -112,7 +150,7 @@ export class MockModelApi {
     }
   }
 
-  private async answer(wire: Wire, turn: MockTurn, body: { stream?: boolean; model?: string } | undefined, res: ServerResponse) {
+  private async answer(wire: Wire, turn: Exclude<MockTurn, { kind: 'review' }>, body: { stream?: boolean; model?: string } | undefined, res: ServerResponse) {
     if (turn.kind === 'hang') {
       this.hanging.add(res);
       res.on('close', () => this.hanging.delete(res));
@@ -161,7 +199,7 @@ function splitText(text: string, chunks = 2): string[] {
 
 const anthropicUsage = { input_tokens: 12, output_tokens: 7, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
 
-function anthropicEvents(id: number, model: string, turn: Exclude<MockTurn, { kind: 'error' | 'hang' }>): Array<SseEvent | typeof CUT> {
+function anthropicEvents(id: number, model: string, turn: Exclude<MockTurn, { kind: 'error' | 'hang' | 'review' }>): Array<SseEvent | typeof CUT> {
   const events: Array<SseEvent | typeof CUT> = [
     {
       type: 'message_start',
@@ -214,7 +252,7 @@ function anthropicEvents(id: number, model: string, turn: Exclude<MockTurn, { ki
   return events;
 }
 
-function anthropicMessage(id: number, model: string, turn: Exclude<MockTurn, { kind: 'error' | 'hang' }>) {
+function anthropicMessage(id: number, model: string, turn: Exclude<MockTurn, { kind: 'error' | 'hang' | 'review' }>) {
   const content: unknown[] = [];
   if (turn.kind !== 'patch' && turn.text) content.push({ type: 'text', text: turn.text });
   if (turn.kind === 'tool') content.push({ type: 'tool_use', id: turn.id ?? `toolu_mock_${id}`, name: turn.name, input: turn.input });
@@ -224,7 +262,7 @@ function anthropicMessage(id: number, model: string, turn: Exclude<MockTurn, { k
   };
 }
 
-function responsesEvents(id: number, model: string, turn: Exclude<MockTurn, { kind: 'error' | 'hang' }>): Array<SseEvent | typeof CUT> {
+function responsesEvents(id: number, model: string, turn: Exclude<MockTurn, { kind: 'error' | 'hang' | 'review' }>): Array<SseEvent | typeof CUT> {
   const response = { id: `resp_mock_${id}`, object: 'response', created_at: Math.floor(Date.now() / 1000), model, status: 'in_progress', output: [] };
   const events: Array<SseEvent | typeof CUT> = [
     { type: 'response.created', response },
