@@ -31,6 +31,7 @@ import { SettingsStore } from './store/settings.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { createProviderRegistry } from './providers/defaults.js';
 import type { ProviderRegistry } from './providers/registry.js';
+import { ReviewService } from './review/review-service.js';
 import { ChatService } from './symphony/chat-sessions.js';
 import { CommitMessages } from './symphony/commit-message.js';
 import { TicketConversations } from './symphony/ticket-conversations.js';
@@ -57,6 +58,8 @@ export interface ServicesOptions {
   binarySearchDirs?: string[];
   /** Relay reconnect and recheck timings (tests shorten them). */
   relay?: Pick<RelayClientOptions, 'backoff' | 'helloTimeoutMs' | 'recheckMs'>;
+  /** How often a quiet review stream says `keepalive` (default 25 s). */
+  reviewKeepaliveMs?: number;
 }
 
 export interface Services {
@@ -94,6 +97,8 @@ export interface Services {
   attachments: TicketAttachments;
   /** A ticket's worktree (`<parent>/<repo>-<ticket>` on `feature/<ticket>`) and its work folder under the data dir. */
   ticketWorktrees: TicketWorktrees;
+  /** Code reviews by agents: runs, findings, dedup, verdicts, and the chats about them. */
+  reviews: ReviewService;
   pairing: PairingService;
   /** The gate every user-given path goes through. */
   workspace: WorkspaceGuard;
@@ -146,6 +151,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const chats = new ChatService({ db, providers, log, supervisor });
   const ticketWorktrees = new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir });
   const deploy = new DeployService({ db, settings, processes: supervisor, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, dataDir, log });
+  const reviews = new ReviewService({ db, providers, git, workspace, ticketWorktrees, chats, binaries: supervisor.binaries, dataDir, log, supervisor, keepaliveMs: options.reviewKeepaliveMs });
   let port: number | null = null;
   const relaySettings = new RelaySettings(settings, config);
   const relay = new RelayClient({
@@ -211,8 +217,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     ticketConversations: new TicketConversations({ chats, worktrees: ticketWorktrees, guard: workspace }),
     commitMessages: new CommitMessages({ git, providers, dataDir, log }),
     attachments: new TicketAttachments({ workFolder: (repoPath, ticketId, signal) => ticketWorktrees.resolveWorkFolder(repoPath, ticketId, signal) }),
+    reviews,
     async close() {
       await relay.stop();
+      await reviews.close();
       await chats.close();
       await deploy.close();
       approvals.closeAll();

@@ -1,7 +1,7 @@
 // Reviews in SQLite: each run (who reviewed which ticket, where, how it went, its log
 // file and verdict), the findings per ticket and reviewer (the current set, and earlier
 // sets kept so a re-review can tell what was already commented or dismissed), the
-// declined mark, and the debates about a finding. A scope is (main checkout, ticket, reviewer).
+// declined mark. A scope is (main checkout, ticket, reviewer).
 import { randomUUID } from 'node:crypto';
 import type { Finding, Verdict } from '../../shared/schemas/review.js';
 import { migrate, type Db } from '../store/database.js';
@@ -90,24 +90,6 @@ export interface NewFinding extends ExtractedFinding {
   duplicateOf?: string | null;
 }
 
-export interface Debate {
-  id: string;
-  findingId: string | null;
-  findingSummary: string;
-  arguer: ReviewProvider;
-  sessionId: string | null;
-  rounds: DebateRound[];
-}
-
-export interface DebateRound {
-  round: number;
-  /** `challenge`: the first side's case as the client sent it; `response`: the arguer's answer. */
-  side: 'challenge' | 'response';
-  provider: string;
-  content: string;
-  at: string;
-}
-
 const SCOPE = 'repo_path = ? AND ticket_id = ? AND provider = ?';
 
 export class ReviewStore {
@@ -164,19 +146,6 @@ export class ReviewStore {
         declined INTEGER NOT NULL DEFAULT 0,
         decline_reason TEXT,
         PRIMARY KEY (repo_path, ticket_id, provider)
-      );
-      CREATE TABLE review_debates (
-        id TEXT PRIMARY KEY,
-        repo_path TEXT NOT NULL,
-        ticket_id TEXT NOT NULL,
-        debate_key TEXT NOT NULL,
-        finding_id TEXT,
-        finding_summary TEXT NOT NULL,
-        arguer TEXT NOT NULL,
-        session_id TEXT,
-        rounds TEXT NOT NULL,
-        updated_at INTEGER NOT NULL,
-        UNIQUE (repo_path, ticket_id, debate_key, arguer)
       );`,
     ]);
   }
@@ -243,14 +212,13 @@ export class ReviewStore {
     return stale;
   }
 
-  /** Forgets a scope's runs, findings, mark and debates; returns the log files to delete. */
+  /** Forgets a scope's runs, findings, and declined mark; returns the log files to delete. */
   forget(scope: ReviewScope): { runs: number; logPaths: string[] } {
     return this.db.transaction(() => {
       const logs = this.db.prepare(`SELECT log_path FROM review_runs WHERE ${SCOPE}`).all(scope.repoPath, scope.ticketId, scope.provider) as Array<{ log_path: string }>;
       const args = [scope.repoPath, scope.ticketId, scope.provider];
       this.db.prepare(`DELETE FROM review_findings WHERE ${SCOPE}`).run(...args);
       this.db.prepare(`DELETE FROM review_meta WHERE ${SCOPE}`).run(...args);
-      this.db.prepare('DELETE FROM review_debates WHERE repo_path = ? AND ticket_id = ? AND arguer = ?').run(...args);
       const runs = this.db.prepare(`DELETE FROM review_runs WHERE ${SCOPE}`).run(...args).changes;
       return { runs, logPaths: logs.map((row) => row.log_path) };
     })();
@@ -332,37 +300,6 @@ export class ReviewStore {
          ON CONFLICT (repo_path, ticket_id, provider) DO UPDATE SET declined = 1, decline_reason = excluded.decline_reason`,
       )
       .run(scope.repoPath, scope.ticketId, scope.provider, reason);
-  }
-
-  // Debates
-
-  debate(repoPath: string, ticketId: string, key: string, arguer: ReviewProvider): Debate | null {
-    const row = this.db
-      .prepare('SELECT * FROM review_debates WHERE repo_path = ? AND ticket_id = ? AND debate_key = ? AND arguer = ?')
-      .get(repoPath, ticketId, key, arguer) as
-      | { id: string; finding_id: string | null; finding_summary: string; arguer: ReviewProvider; session_id: string | null; rounds: string }
-      | undefined;
-    if (!row) return null;
-    return { id: row.id, findingId: row.finding_id, findingSummary: row.finding_summary, arguer: row.arguer, sessionId: row.session_id, rounds: JSON.parse(row.rounds) as DebateRound[] };
-  }
-
-  saveDebate(repoPath: string, ticketId: string, key: string, debate: Debate): void {
-    this.db
-      .prepare(
-        `INSERT INTO review_debates (id, repo_path, ticket_id, debate_key, finding_id, finding_summary, arguer, session_id, rounds, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (repo_path, ticket_id, debate_key, arguer) DO UPDATE SET session_id = excluded.session_id, rounds = excluded.rounds,
-           updated_at = excluded.updated_at`,
-      )
-      .run(debate.id, repoPath, ticketId, key, debate.findingId, debate.findingSummary, debate.arguer, debate.sessionId, JSON.stringify(debate.rounds), Date.now());
-  }
-
-  debates(repoPath: string, ticketId: string): Debate[] {
-    const rows = this.db.prepare('SELECT debate_key, arguer FROM review_debates WHERE repo_path = ? AND ticket_id = ? ORDER BY updated_at').all(repoPath, ticketId) as Array<{
-      debate_key: string;
-      arguer: ReviewProvider;
-    }>;
-    return rows.map((row) => this.debate(repoPath, ticketId, row.debate_key, row.arguer)!);
   }
 }
 

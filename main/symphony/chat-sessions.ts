@@ -13,8 +13,9 @@ import type { ProviderId, TranscriptEntry, Turn, TurnOptions } from '../provider
 import { migrate, type Db } from '../store/database.js';
 import type { ReapListener } from '../supervisor/supervisor.js';
 
-/** `symphony`: a ticket's conversation in its worktree; `comment`: a PR review comment's. */
-export type ChatKind = 'terminal' | 'ticket' | 'run_viewer' | 'symphony' | 'comment';
+/** `symphony`: a ticket's conversation in its worktree; `comment`: a PR review comment's;
+ *  `review`, `review_argue`, `review_finding`: a review's chat, a debate about a finding, a chat about a finding. */
+export type ChatKind = 'terminal' | 'ticket' | 'run_viewer' | 'symphony' | 'comment' | 'review' | 'review_argue' | 'review_finding';
 /** `interrupted`: the gateway died during a turn; `killed`: a turn was stopped. */
 export type ChatState = 'idle' | 'running' | 'killed' | 'interrupted' | 'failed';
 export type MessageStatus = 'complete' | 'running' | 'killed' | 'interrupted' | 'failed';
@@ -70,6 +71,7 @@ export interface ChatTurnRequest {
   /** The working directory of a new session; an existing one keeps its own (resume is cwd-bound). */
   cwd: string;
   message: string;
+  model?: string;
   /** Sent ahead of the message when the CLI has no session yet (e.g. the ticket's context). */
   context?: string;
   /** Stored with the session (replacing what it had), e.g. the comment a comment chat is about. */
@@ -295,6 +297,7 @@ export class ChatService {
       entry.turn = await this.deps.providers.get(session.provider).startTurn({
         prompt: isNew && session.context ? `${session.context}\n\n${request.message}` : request.message,
         cwd: session.cwd,
+        model: request.model,
         resumeSessionId: session.cli_session_id ?? undefined,
         confinement: request.confinement,
         transcript,

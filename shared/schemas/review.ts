@@ -198,3 +198,5 @@ export const FindingChatPatch = z.union([
   z.object({ message: z.string().min(1).max(100_000), role: z.enum(['user', 'assistant']).optional() }),
   z.object({ messageId: z.union([z.string(), z.number()]).optional(), responded: z.boolean().default(true) }),
 ]);
+
+export type DedupBody = z.infer<typeof DedupBody>;

@@ -3,6 +3,7 @@ import type { AnyRoute } from '../route.js';
 import { routes as attachments } from './attachments.js';
 import { routes as chats } from './chats.js';
 import { routes as deploy } from './deploy.js';
+import { routes as codex } from './codex.js';
 import { routes as desktop } from './desktop.js';
 import { routes as files } from './files.js';
 import { routes as git } from './git.js';
@@ -16,4 +17,4 @@ import { routes as runViewer } from './run-viewer.js';
 import { routes as settings } from './settings.js';
 import { routes as symphonyChats } from './symphony-chats.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy, symphonyChats, attachments, relay];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy, symphonyChats, attachments, relay, codex];
