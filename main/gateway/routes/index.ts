@@ -2,8 +2,8 @@
 import type { AnyRoute } from '../route.js';
 import { routes as attachments } from './attachments.js';
 import { routes as chats } from './chats.js';
-import { routes as deploy } from './deploy.js';
 import { routes as codex } from './codex.js';
+import { routes as deploy } from './deploy.js';
 import { routes as desktop } from './desktop.js';
 import { routes as files } from './files.js';
 import { routes as git } from './git.js';
