@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync,
 import os from 'node:os';
 import path from 'node:path';
 import { FileSearch } from '../main/files/search.js';
+import { GitRunner } from '../main/git/runner.js';
 import { WorkspaceGuard } from '../main/files/workspace.js';
 import { openDatabase } from '../main/store/database.js';
 import { SettingsStore } from '../main/store/settings.js';
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
 
     const guard = new WorkspaceGuard({ settings: new SettingsStore(db), listRepoRoots: () => [] });
     await guard.setWorkspaceRoot(path.dirname(repo));
-    search = new FileSearch({ supervisor, guard });
+    search = new FileSearch({ git: new GitRunner(supervisor), guard });
     const queries = generateQueries(files, QUERIES);
     const rssBefore = process.memoryUsage().rss;
 

@@ -1,7 +1,6 @@
 // The composition root: builds every main-process service once and hands them to
 // the gateway. main/cli.ts and main/app/ both call createServices; there are no
 // module-level singletons, so a test can run two gateways side by side.
-import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -15,6 +14,7 @@ import { newToken } from './auth/tokens.js';
 import { GatewayConfig } from './config/gateway-config.js';
 import { GatewaySettings } from './config/gateway-settings.js';
 import { appVersion, resolveDataDir } from './config/paths.js';
+import { ensurePrivateDir } from './config/private-files.js';
 import { RunArchives } from './files/run-archive.js';
 import { FileSearch } from './files/search.js';
 import { WorkspaceGuard } from './files/workspace.js';
@@ -128,8 +128,9 @@ export interface Services {
 
 export async function createServices(options: ServicesOptions = {}): Promise<Services> {
   const dataDir = resolveDataDir(options.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const tightened = ensurePrivateDir(dataDir);
   const log = options.log ?? pino({ level: process.env.SYMPHONY_LOG_LEVEL ?? 'info' });
+  if (tightened) log.warn({ dataDir }, 'tightened the data dir to 0700: other users could read it');
   const db = openDatabase(join(dataDir, 'symphony.db'));
   const settings = new SettingsStore(db);
   const secrets = await openSecretStore({ mode: options.secretStore ?? 'auto', dataDir, settings, log });
@@ -146,7 +147,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   // git needs GitHub to know which PRs are merged, GitHub needs git to push: the closure breaks the cycle.
   const git: GitService = new GitService({ git: gitRunner, repos, guard: workspace, mergedBranches: (repoPath, signal) => github.mergedBranches(repoPath, signal) });
   const github = new GitHubService({ processes: supervisor, git, guard: workspace });
-  const fileSearch = new FileSearch({ supervisor, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
+  const fileSearch = new FileSearch({ git: gitRunner, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
   const providers = createProviderRegistry(supervisor);
   const chats = new ChatService({ db, providers, log, supervisor });
   const ticketWorktrees = new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir });

@@ -5,11 +5,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openDatabase, type Db } from '../store/database.js';
 import { SettingsStore } from '../store/settings.js';
+import { GitRunner } from '../git/runner.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { FileSearch } from './search.js';
 import { WorkspaceGuard } from './workspace.js';
 
 const supervisor = new Supervisor();
+const runner = new GitRunner(supervisor);
 let base: string;
 let root: string;
 let repo: string;
@@ -36,7 +38,7 @@ async function makeRepo(dir: string, files: string[]): Promise<void> {
 }
 
 function newSearch(options: Partial<ConstructorParameters<typeof FileSearch>[0]> = {}): FileSearch {
-  const search = new FileSearch({ supervisor, guard, debounceMs: 20, ...options });
+  const search = new FileSearch({ git: runner, guard, debounceMs: 20, ...options });
   searches.push(search);
   return search;
 }
@@ -162,7 +164,7 @@ describe('FileSearch', () => {
     const homeRepo = path.join(root, 'home-under-git');
     await makeRepo(homeRepo, ['.ssh/id_ed25519', '.ssh/config', 'notes.txt']);
     const homeGuard = new WorkspaceGuard({ settings: new SettingsStore(db), listRepoRoots: () => [], homeDir: homeRepo });
-    const search = new FileSearch({ supervisor, guard: homeGuard });
+    const search = new FileSearch({ git: runner, guard: homeGuard });
     searches.push(search);
     assert.deepEqual(paths(await search.search({ repo: homeRepo, query: '', limit: 10 })), ['notes.txt']);
     assert.deepEqual(paths(await search.search({ repo: homeRepo, query: 'id_ed', limit: 10 })), []);

@@ -6,7 +6,7 @@
 import { watch, type FSWatcher, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { NotFound, Unprocessable } from '../errors.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { GitRunner } from '../git/runner.js';
 import { FileIndex } from './file-index.js';
 import type { WorkspaceGuard } from './workspace.js';
 
@@ -26,7 +26,8 @@ export interface FileSearchResult {
 }
 
 export interface FileSearchOptions {
-  supervisor: Pick<Supervisor, 'run'>;
+  /** The one git runner (its hardening: no fsmonitor, no hooks from the repository). */
+  git: Pick<GitRunner, 'raw'>;
   guard: Pick<WorkspaceGuard, 'resolve' | 'deniedInside'>;
   /** Repositories kept in memory at once (least recently searched is dropped). */
   maxRepos?: number;
@@ -39,10 +40,6 @@ export interface FileSearchOptions {
   onError?: (error: unknown) => void;
 }
 
-// No fsmonitor hook (a repository's config must not make us run its commands),
-// no optional locks, English messages.
-const GIT_ENV = { GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
-const GIT_SAFE_CONFIG = ['-c', 'core.fsmonitor=false'];
 const LIST_TIMEOUT_MS = 60_000;
 const LIST_MAX_BUFFER = 256 * 1024 * 1024;
 // macOS and Windows watch a whole tree natively; Linux's recursive mode walks it in JS.
@@ -199,12 +196,7 @@ class RepoIndex {
   }
 
   private git(args: string[]) {
-    return this.options.supervisor.run('git', [...GIT_SAFE_CONFIG, ...args], {
-      cwd: this.root,
-      env: GIT_ENV,
-      timeoutMs: LIST_TIMEOUT_MS,
-      maxBuffer: LIST_MAX_BUFFER,
-    });
+    return this.options.git.raw(this.root, args, args[0], { timeoutMs: LIST_TIMEOUT_MS, maxBuffer: LIST_MAX_BUFFER });
   }
 
   private async gitIndexChanged(): Promise<boolean> {

@@ -123,7 +123,7 @@ export class GitService {
       await this.git.run(repoPath, ['add', '--all'], 'add', { signal });
       // The message goes through stdin so no text of it can be read as an option. The
       // user's own commit hooks run (and may be slow: lint-staged and the like).
-      await this.git.run(repoPath, ['commit', '--file=-'], 'commit', { signal, input: message, timeoutMs: NETWORK_TIMEOUT_MS });
+      await this.git.run(repoPath, ['commit', '--file=-'], 'commit', { signal, input: message, timeoutMs: NETWORK_TIMEOUT_MS, runUserHooks: true });
       const sha = (await this.git.run(repoPath, ['rev-parse', 'HEAD'], 'rev-parse', { signal })).trim();
       const status = await this.status(repoPath, signal);
       return { success: true, commitHash: sha, branch: status.currentBranch };
@@ -137,13 +137,14 @@ export class GitService {
       const branch = requireBranch(status);
       assertBranchShape(branch, 'branch');
       if (status.upstream) {
-        await this.git.run(repoPath, ['push', '--porcelain'], 'push', { signal, timeoutMs: NETWORK_TIMEOUT_MS });
+        await this.git.run(repoPath, ['push', '--porcelain'], 'push', { signal, timeoutMs: NETWORK_TIMEOUT_MS, runUserHooks: true });
         return { success: true, branch, upstream: status.upstream, setUpstream: false };
       }
       const remote = await this.pushRemote(repoPath, branch, signal);
       await this.git.run(repoPath, ['push', '--porcelain', '--set-upstream', '--', remote, `refs/heads/${branch}:refs/heads/${branch}`], 'push', {
         signal,
         timeoutMs: NETWORK_TIMEOUT_MS,
+        runUserHooks: true,
       });
       return { success: true, branch, upstream: `${remote}/${branch}`, setUpstream: true };
     });

@@ -1,5 +1,9 @@
 // Every git invocation goes through here: the supervisor (no shell), a timeout on
-// every call, an output cap, and an environment that never waits for a prompt.
+// every call, an output cap, an environment that never waits for a prompt, and config
+// overrides so that a repository's own config cannot make us run its commands.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppError, isAppError, Unprocessable } from '../errors.js';
 import type { RunOptions, RunResult, Supervisor } from '../supervisor/supervisor.js';
 import { gitError, toolMissing } from './errors.js';
@@ -48,6 +52,8 @@ export function toolEnv(own: Record<string, string>): Record<string, string> {
 }
 
 export interface GitCallOptions {
+  /** Run the repository's hooks (core.hooksPath, .git/hooks): only writes the user makes on purpose, commit and push. */
+  runUserHooks?: boolean;
   timeoutMs?: number;
   maxBuffer?: number;
   signal?: AbortSignal;
@@ -61,8 +67,34 @@ export function checkStarted(tool: 'git' | 'gh', operation: string, result: RunR
   if (result.exitCode === null && !result.truncated) throw toolMissing(tool);
 }
 
+/**
+ * What `-c` overrides every call gets. A repository's .git/config (an unpacked archive,
+ * a folder someone else prepared) can name programs git runs on its own: fsmonitor on
+ * every status, hooks on checkout/merge, the ext:: transport. Diffs add --no-ext-diff
+ * and --no-textconv themselves (diff.ts).
+ */
+export function hardeningArgs(emptyHooksDir: string, runUserHooks = false): string[] {
+  return [
+    '-c', 'core.fsmonitor=false',
+    '-c', 'protocol.ext.allow=never',
+    ...(runUserHooks ? [] : ['-c', `core.hooksPath=${emptyHooksDir}`]),
+  ];
+}
+
+export interface GitRunnerOptions {
+  /** An empty folder to point core.hooksPath at (default: a fresh one under the temp dir). */
+  emptyHooksDir?: string;
+}
+
 export class GitRunner {
-  constructor(private readonly processes: ProcessRunner) {}
+  private readonly emptyHooksDir: string;
+
+  constructor(
+    private readonly processes: ProcessRunner,
+    options: GitRunnerOptions = {},
+  ) {
+    this.emptyHooksDir = options.emptyHooksDir ?? mkdtempSync(join(tmpdir(), 'symphony-no-hooks-'));
+  }
 
   /** Runs git and returns the result whatever the exit code (for commands where non-zero is an answer). */
   async raw(cwd: string, args: readonly string[], operation: string, options: GitCallOptions = {}): Promise<RunResult> {
@@ -76,7 +108,7 @@ export class GitRunner {
     };
     let result: RunResult;
     try {
-      result = await this.processes.run('git', args, runOptions);
+      result = await this.processes.run('git', [...hardeningArgs(this.emptyHooksDir, options.runUserHooks), ...args], runOptions);
     } catch (error) {
       if (isAppError(error) && error.code === 'binary_missing') throw toolMissing('git');
       throw error;
