@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RepoLocks } from './locks.js';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { RepoLocks, repositoryLockKey } from './locks.js';
 
 test('writes on one key run one at a time, in order, even after a failure; other keys do not wait', async () => {
   const locks = new RepoLocks();
@@ -20,4 +23,35 @@ test('writes on one key run one at a time, in order, even after a failure; other
   ]);
   assert.deepEqual(results.map((r) => r.status), ['rejected', 'fulfilled', 'fulfilled']);
   assert.deepEqual(events, ['start a1', 'start b1', 'end b1', 'end a1', 'start a2', 'end a2']);
+});
+
+test('the key is the repository root, whatever subfolder the caller passed', async () => {
+  const root = realpathSync(mkdtempSync(path.join(tmpdir(), 'locks-')));
+  try {
+    mkdirSync(path.join(root, 'repo', '.git'), { recursive: true });
+    mkdirSync(path.join(root, 'repo', 'src', 'deep'), { recursive: true });
+    mkdirSync(path.join(root, 'tree'));
+    writeFileSync(path.join(root, 'tree', '.git'), 'gitdir: elsewhere\n');
+    assert.equal(repositoryLockKey(path.join(root, 'repo', 'src', 'deep')), path.join(root, 'repo'));
+    assert.equal(repositoryLockKey(path.join(root, 'repo')), path.join(root, 'repo'));
+    assert.equal(repositoryLockKey(path.join(root, 'tree')), path.join(root, 'tree'));
+    assert.equal(repositoryLockKey(path.join(root, 'plain')), path.join(root, 'plain'));
+
+    const locks = new RepoLocks();
+    const events: string[] = [];
+    await Promise.all([
+      locks.exclusive(path.join(root, 'repo', 'src'), async () => {
+        events.push('start sub');
+        await sleep(20);
+        events.push('end sub');
+      }),
+      locks.exclusive(path.join(root, 'repo'), async () => {
+        events.push('start root');
+        events.push('end root');
+      }),
+    ]);
+    assert.deepEqual(events, ['start sub', 'end sub', 'start root', 'end root']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
