@@ -1,10 +1,16 @@
 // One SQLite file (WAL) for everything; each table family owns its migrations,
 // so modules can evolve their tables without a central list.
 import Database from 'better-sqlite3';
+import { ensurePrivateFile, tightenIfPresent } from '../config/private-files.js';
 
 export type Db = Database.Database;
 
 export function openDatabase(file: string): Db {
+  // SQLite gives its -wal and -shm the database file's mode: a 0600 database keeps them 0600.
+  if (file !== ':memory:') {
+    ensurePrivateFile(file);
+    for (const suffix of ['-wal', '-shm', '-journal']) tightenIfPresent(file + suffix);
+  }
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -145,6 +145,27 @@ test('the log file is capped and every line carries the child id and pid', async
   assert.match(readFileSync(join(dir, files[0]), 'utf8'), /out 20000\n/);
 });
 
+test('child logs are private (0600 in a 0700 folder) and never hold the argv (a prompt may ride in it)', async (t) => {
+  const dataDir = tempDir(t);
+  const supervisor = new Supervisor({ dataDir });
+  const child = await supervisor.start({
+    command: 'sh',
+    args: ['-c', 'echo done', 'sh', 'secret prompt text from the user'],
+    cwd: process.cwd(),
+    stdin: 'ignore',
+    label: 'private',
+  });
+  await child.exited;
+  const dir = join(dataDir, 'logs', 'processes');
+  const [file] = readdirSync(dir);
+  assert.equal((statSync(dir).mode & 0o777).toString(8), '700');
+  assert.equal((statSync(join(dir, file)).mode & 0o777).toString(8), '600');
+  const text = readFileSync(join(dir, file), 'utf8');
+  assert.match(text, /out done/);
+  assert.doesNotMatch(text, /secret prompt/);
+  assert.doesNotMatch(text, /echo done/);
+});
+
 test('every supervisor log line about a child names its id and pid, and no env value is logged', async () => {
   const { log, lines } = capturingLogger();
   const supervisor = new Supervisor({ log });

@@ -114,7 +114,8 @@ export class SupervisedChild {
     this.subprocess.stdin?.on('error', (error) => this.log.debug({ err: error.message }, 'stdin closed by the child'));
     this.readLines(this.subprocess.stdout!, 'stdout');
     this.readLines(this.subprocess.stderr!, 'stderr');
-    this.context.logFile?.write(`# ${this.id}:${this.pid} started ${this.startedAt.toISOString()} ${spec.command} ${this.args.join(' ')}`);
+    // The argv is not written: a prompt may ride in it (the process list shows it while the child runs).
+    this.context.logFile?.write(`# ${this.id}:${this.pid} started ${this.startedAt.toISOString()} ${spec.command} (${this.args.length} arguments)`);
     this.log.info({ command: spec.command, args: this.args.map(shorten), cwd: spec.cwd }, 'child started');
     this.armTimers(spec);
     this.exited = this.waitForEnd();

@@ -1,6 +1,7 @@
 // Where a child's output goes besides its reader: a bounded ring of recent lines (for
 // list() and error reports) and a log file with a size cap (one rotation kept).
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../config/private-files.js';
 import { dirname, join } from 'node:path';
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -54,8 +55,8 @@ export class CappedLogFile {
     readonly file: string,
     private readonly maxBytes = 5 * 1024 * 1024,
   ) {
-    mkdirSync(dirname(file), { recursive: true });
-    this.fd = openSync(file, 'a');
+    ensurePrivateDir(dirname(file));
+    this.fd = openSync(file, 'a', PRIVATE_FILE_MODE);
     this.bytes = statSync(file).size;
   }
 
@@ -105,7 +106,7 @@ export class CappedLogFile {
   private rotate(): void {
     closeSync(this.fd!);
     renameSync(this.file, this.file + '.1');
-    this.fd = openSync(this.file, 'w');
+    this.fd = openSync(this.file, 'w', PRIVATE_FILE_MODE);
     this.bytes = 0;
   }
 }
