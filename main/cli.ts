@@ -26,9 +26,11 @@ const USAGE = `symphony-gateway <command> [--data-dir DIR]
   approve APPROVAL_ID [--always]                         allow a waiting request (once, or always)
   deny APPROVAL_ID                                       deny a waiting request
   set-api-key                                            read the desktop API key from stdin into the keychain
-  config [--api-origin URL] [--relay-origin URL|default] [--allowed-origin O]... [--remove-allowed-origin O]... [--workspace-root DIR] [--json]
+  config [--api-origin URL] [--relay-origin URL|default] [--require-signed-commands on|off] [--allowed-origin O]... [--remove-allowed-origin O]... [--workspace-root DIR] [--json]
                                                         change settings (--allowed-origin adds one, --remove-allowed-origin removes one)
   relay status|pause|resume [--json]                    the cloud relay: its state, or stop/start taking cloud commands
+  relay keys [--json] | trust-key KEY [--label L] | untrust-key FINGERPRINT
+                                                        the Ed25519 keys whose signed cloud commands run here
 `;
 
 const OPTIONS = {
@@ -43,6 +45,8 @@ const OPTIONS = {
   'remove-allowed-origin': { type: 'string', multiple: true },
   'workspace-root': { type: 'string' },
   'relay-origin': { type: 'string' },
+  'require-signed-commands': { type: 'string' },
+  label: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -78,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
     case 'config':
       return withServices(dataDir, flags, (services) => config(services, flags));
     case 'relay':
+      if (['keys', 'trust-key', 'untrust-key'].includes(rest[0] ?? '')) return withServices(dataDir, flags, (services) => relayKeys(services, flags, rest));
       return relay(dataDir, flags, required(rest[0], 'status|pause|resume'));
     default:
       throw new UsageError(`Unknown command "${command}".`);
@@ -216,10 +221,17 @@ async function setApiKey(services: Services): Promise<number> {
   return print(`Saved the desktop API key in the ${services.secrets.kind === 'keychain' ? 'OS keychain' : 'file secret store'}.`);
 }
 
+function onOff(value: string | undefined, flag: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'on' && value !== 'off') throw new UsageError(`${flag} takes on or off.`);
+  return value === 'on';
+}
+
 async function config(services: Services, flags: Flags): Promise<number> {
   const view = await services.gatewaySettings.update({
     apiOrigin: flags['api-origin'],
     relayOrigin: flags['relay-origin'] === 'default' ? null : flags['relay-origin'],
+    requireSignedCommands: onOff(flags['require-signed-commands'], '--require-signed-commands'),
     addAllowedOrigins: flags['allowed-origin'],
     removeAllowedOrigins: flags['remove-allowed-origin'],
     workspaceRoot: flags['workspace-root'],
@@ -263,6 +275,28 @@ async function relay(dataDir: string, flags: Flags, action: string): Promise<num
 }
 
 type RelayStatusView = z.infer<typeof RelayStatusResponse>;
+
+async function relayKeys(services: Services, flags: Flags, [action, value]: string[]): Promise<number> {
+  if (action === 'trust-key') {
+    let key;
+    try {
+      key = services.trustedKeys.add(required(value, 'KEY'), flags.label ?? null);
+    } catch (error) {
+      throw new UsageError(`Not a usable public key: ${(error as Error).message}.`);
+    }
+    return print(flags.json ? JSON.stringify(key) : `Trusted ${key.fingerprint}${key.label ? ` (${key.label})` : ''}.`);
+  }
+  if (action === 'untrust-key') {
+    if (!services.trustedKeys.remove(required(value, 'FINGERPRINT'))) throw new UsageError(`No trusted key ${value}.`);
+    return print(`Removed ${value}.`);
+  }
+  const keys = services.trustedKeys.list();
+  if (flags.json) return print(JSON.stringify({ keys, required: services.relaySettings.requireSignatures() }));
+  print(`signed commands ${services.relaySettings.requireSignatures() ? 'required' : 'optional'} for loop and write operations`);
+  if (keys.length === 0) return print('No trusted keys.');
+  for (const key of keys) print(`${key.fingerprint}  ${key.label ?? ''}  added ${key.addedAt}`);
+  return 0;
+}
 
 main(process.argv.slice(2)).then(
   (code) => {

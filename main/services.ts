@@ -24,6 +24,7 @@ import { RepoRegistry } from './git/repos.js';
 import { GitRunner } from './git/runner.js';
 import { RelayClient, type RelayClientOptions } from './relay/client.js';
 import { RelaySettings } from './relay/settings.js';
+import { CommandSignatures, TrustedKeys } from './relay/signatures.js';
 import { openSecretStore, type SecretStoreMode } from './secrets/open.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -113,6 +114,8 @@ export interface Services {
   /** Uploaded run archives unpacked for the run viewer (<dataDir>/run-viewer). */
   runArchives: RunArchives;
   relaySettings: RelaySettings;
+  /** Public keys whose signed cloud commands this desktop accepts. */
+  trustedKeys: TrustedKeys;
   /** The outbound link to the cloud relay; started by whoever serves (cli serve, the app). */
   relay: RelayClient;
   setWorkspaceRoot(dir: string | null): Promise<string | null>;
@@ -155,7 +158,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const reviews = new ReviewService({ db, providers, git, workspace, ticketWorktrees, chats, binaries: supervisor.binaries, dataDir, log, supervisor, keepaliveMs: options.reviewKeepaliveMs });
   let port: number | null = null;
   const relaySettings = new RelaySettings(settings, config);
+  const trustedKeys = new TrustedKeys(settings);
+  const signatures = new CommandSignatures({ keys: trustedKeys, required: () => relaySettings.requireSignatures() });
   const relay = new RelayClient({
+    verify: (command) => signatures.check(command),
     version: appVersion(),
     settings: relaySettings,
     apiKey: () => secrets.get('desktop-api-key'),
@@ -188,6 +194,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     deploy,
     runArchives: new RunArchives(dataDir),
     relaySettings,
+    trustedKeys,
     relay,
     setWorkspaceRoot: (dir) => workspace.setWorkspaceRoot(dir),
     toolAvailability: cachedToolAvailability(async (name) => (await supervisor.binaries.resolve(name)).source !== 'missing'),

@@ -2,11 +2,13 @@
 // relay: auth and hello, commands replayed to the gateway (plain, streaming, failing,
 // refused), a dropped socket mid-stream, cancel, duplicates, pause.
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { FakeProvider } from '../providers/fake.js';
 import { makeTestDirs, type TestDirs } from '../providers/testing/cli-env.js';
 import { FakeRelay } from '../relay/testing/fake-relay.js';
 import type { CommandEvent } from '../relay/protocol.js';
+import { bodyHash, stableStringify } from '../relay/signatures.js';
 import { startTestGateway, type TestGateway } from './testing.js';
 
 const API_KEY = 'sk_live_test_relay_key';
@@ -172,6 +174,32 @@ describe('relay client', () => {
     const next = id('resumed');
     relay.sendCommand({ commandId: next, operationId: 'health_check', method: 'GET', path: '/api/gateway/version' });
     assert.deepEqual(types(await relay.finished(next)), ['status', 'result', 'done']);
+  });
+
+  test('signatures required: an unsigned write is refused with the reason and not run; a signed one runs', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const key = gw.services.trustedKeys.add(publicKey.export({ format: 'pem', type: 'spki' }).toString(), 'test browser');
+    const set = await gw.request('/api/gateway/desktop/config', { method: 'PATCH', json: { requireSignedCommands: true }, auth: 'token' });
+    assert.equal(set.json.requireSignedCommands, true);
+    try {
+      const repos = () => gw.services.repos.list().length;
+      const before = repos();
+      const unsigned = id('unsigned');
+      relay.sendCommand({ commandId: unsigned, operationId: 'repos_config', method: 'POST', path: '/api/gateway/repos', body: { path: dirs.cwd } });
+      await relay.until(() => Boolean(relay.ackOf(unsigned)), 'the ack');
+      assert.equal(relay.ackOf(unsigned)?.reason, 'unauthorized: unsigned command');
+      assert.equal(relay.eventsOf(unsigned).length, 0);
+      assert.equal(repos(), before);
+      const commandId = id('signed');
+      const payload = stableStringify({ commandId, method: 'GET', path: '/api/gateway/version', query: [], bodyHash: bodyHash(null), timestamp: Math.floor(Date.now() / 1000), nonce: randomUUID() });
+      relay.sendCommand({
+        commandId, operationId: 'health_check', method: 'GET', path: '/api/gateway/version',
+        signature: sign(null, Buffer.from(payload), privateKey).toString('base64'), signaturePayload: payload, publicKeyFingerprint: key.fingerprint,
+      });
+      assert.deepEqual(types(await relay.finished(commandId)), ['status', 'result', 'done']);
+    } finally {
+      await gw.request('/api/gateway/desktop/config', { method: 'PATCH', json: { requireSignedCommands: false }, auth: 'token' });
+    }
   });
 
   test('the relay origin must be https except on loopback', async () => {

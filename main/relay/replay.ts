@@ -58,17 +58,19 @@ export function replayHeaders(command: DesktopCommand, gatewayToken: string, por
   return headers;
 }
 
-export function commandUrl(command: DesktopCommand): string {
-  const [pathname, existing] = command.path.split('?', 2);
-  const params = new URLSearchParams(existing ?? '');
+/** Every query pair of a command: those in its path, then its `query` field. */
+export function commandQueryPairs(command: DesktopCommand): Array<[string, string]> {
+  const [, existing] = command.path.split('?', 2);
+  const pairs: Array<[string, string]> = [...new URLSearchParams(existing ?? '')];
   const query = command.query ?? {};
-  const pairs: Array<[string, string]> = Array.isArray(query)
-    ? query
-    : Object.entries(query).flatMap(([key, value]) =>
-        Array.isArray(value) ? value.map((v): [string, string] => [key, String(v)]) : [[key, String(value)]],
-      );
-  for (const [key, value] of pairs) params.append(key, value);
-  const search = params.toString();
+  if (Array.isArray(query)) pairs.push(...query);
+  else for (const [key, value] of Object.entries(query)) for (const one of Array.isArray(value) ? value : [value]) pairs.push([key, String(one)]);
+  return pairs;
+}
+
+export function commandUrl(command: DesktopCommand): string {
+  const search = new URLSearchParams(commandQueryPairs(command)).toString();
+  const pathname = command.path.split('?')[0];
   return search ? `${pathname}?${search}` : pathname;
 }
 
