@@ -41,6 +41,7 @@ import { TicketAttachments } from './files/attachments.js';
 import { TicketWorktrees } from './symphony/ticket-worktree.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { DeployService } from './deploy/deploy.js';
+import { chatTranscript, LearningsService } from './learnings/learnings.js';
 import { cachedToolAvailability, type ToolName } from './config/tools.js';
 import { defaultReadinessChecks } from './health/checks.js';
 import { ReadinessService } from './health/readiness.js';
@@ -61,6 +62,8 @@ export interface ServicesOptions {
   relay?: Pick<RelayClientOptions, 'backoff' | 'helloTimeoutMs' | 'recheckMs'>;
   /** How often a quiet review stream says `keepalive` (default 25 s). */
   reviewKeepaliveMs?: number;
+  /** A pause between the learnings batch's items (tests: to stop a gateway mid-batch). */
+  learningsBatchPauseMs?: number;
 }
 
 export interface Services {
@@ -111,6 +114,8 @@ export interface Services {
   fileSearch: FileSearch;
   /** Tickets' dev servers: detection, start, status, health, stop. */
   deploy: DeployService;
+  /** Lessons from finished runs and chats: extraction, the pattern store, the batch, prompt sections. */
+  learnings: LearningsService;
   /** Uploaded run archives unpacked for the run viewer (<dataDir>/run-viewer). */
   runArchives: RunArchives;
   relaySettings: RelaySettings;
@@ -156,6 +161,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const ticketWorktrees = new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir });
   const deploy = new DeployService({ db, settings, processes: supervisor, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, dataDir, log });
   const reviews = new ReviewService({ db, providers, git, workspace, ticketWorktrees, chats, binaries: supervisor.binaries, dataDir, log, supervisor, keepaliveMs: options.reviewKeepaliveMs });
+  const learnings = new LearningsService({ db, settings, providers, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, log, batchPauseMs: options.learningsBatchPauseMs });
+  learnings.addTranscriptSource('Chats', (_repoPath, ticketId) =>
+    chatTranscript([...chats.list('symphony', ticketId), ...chats.list('ticket', ticketId)]),
+  );
   let port: number | null = null;
   const relaySettings = new RelaySettings(settings, config);
   const trustedKeys = new TrustedKeys(settings);
@@ -192,6 +201,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     github,
     fileSearch,
     deploy,
+    learnings,
     runArchives: new RunArchives(dataDir),
     relaySettings,
     trustedKeys,
@@ -231,6 +241,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       await reviews.close();
       await chats.close();
       await deploy.close();
+      await learnings.close();
       approvals.closeAll();
       fileSearch.close();
       await supervisor.stopAll();
@@ -239,6 +250,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   };
   // After every service is built, so that owners hear which of their children were reaped.
   if (options.reapOrphans) await supervisor.reapOrphans();
+  learnings.resume();
   return services;
 }
 

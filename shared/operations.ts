@@ -175,6 +175,8 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('learnings', '/symphony/pending-learnings', ['GET']),
   ...entries('learnings', '/symphony/learnings-status/:ticketId', ['GET']),
   ...entries('learnings', '/symphony/record-learning-use', ['POST']),
+  // Ours beyond the reference: whether runs are offered learnings.
+  ...entries('learnings', '/learnings/settings', ['GET', 'PUT']),
 ];
 
 export function routeKey(method: string, path: string): string {
