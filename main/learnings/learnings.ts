@@ -45,6 +45,7 @@ export class LearningsService {
   private readonly waiting = new Map<string, Promise<void>>();
   private batch: Promise<void> | null = null;
   private closed = false;
+  private readonly closing = new AbortController();
   private readonly log: Logger;
 
   constructor(private readonly options: LearningsServiceOptions) {
@@ -80,7 +81,7 @@ export class LearningsService {
     if (!transcript) {
       throw new NotFound(`Ticket ${input.ticketId} has no run transcript or chat history to learn from yet.`, 'no_history');
     }
-    const root = (await this.options.worktrees?.find(repo, input.ticketId))?.path ?? repo;
+    const root = (await this.worktreeOf(repo, input.ticketId)) ?? repo;
     const provider = this.options.providers.get(input.provider ?? 'claude');
     this.store.setStatus(repo, input.ticketId, 'extraction', { status: 'processing', count: 0 });
     const abort = new AbortController();
@@ -208,7 +209,7 @@ export class LearningsService {
   private async work(job: BatchJob): Promise<void> {
     for (const item of job.items) {
       if (item.done) continue;
-      await new Promise((resolve) => setTimeout(resolve, this.options.batchPauseMs ?? 0));
+      await pause(this.options.batchPauseMs ?? 0, this.closing.signal);
       if (this.closed) return;
       const { merged } = this.store.mergePending(item.repoPath, item.ticketId, (count) => {
         item.done = true;
@@ -277,9 +278,20 @@ export class LearningsService {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     for (const { abort } of this.extracting.values()) abort.abort();
     await Promise.all([...this.extracting.values()].map((e) => e.done));
     await this.batch;
+  }
+
+  /** The ticket's worktree when it has one; a folder that is not a git repository has none. */
+  private async worktreeOf(repo: string, ticketId: string): Promise<string | null> {
+    try {
+      return (await this.options.worktrees?.find(repo, ticketId))?.path ?? null;
+    } catch (error) {
+      this.log.debug({ err: (error as Error).message }, 'no ticket worktree; the agent reads the repository');
+      return null;
+    }
   }
 
   private async transcriptOf(repo: string, ticketId: string): Promise<string> {
@@ -294,6 +306,13 @@ export class LearningsService {
     }
     return parts.join('\n\n');
   }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
 }
 
 /** Untested patterns count as even odds; proven ones by their record. */
