@@ -1,7 +1,7 @@
 // Receives the file parts of a multipart body and streams each to disk, never holding
 // one in memory; the caps hold whatever Content-Length claims. On any failure (a cap,
 // a refused file, a malformed body, the client gone) every file written is removed.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -82,6 +82,7 @@ function streamFiles(req: IncomingMessage, options: ReceiveOptions, bodyCap: num
   const maxTotal = options.maxTotalBytes ?? Infinity;
   return new Promise<ReceivedFile[]>((resolve, reject) => {
     const files: Array<Promise<ReceivedFile>> = [];
+    const sinks = new Set<WriteStream>();
     let current: UploadStream | null = null;
     let settled = false;
     let bodyBytes = 0;
@@ -91,7 +92,9 @@ function streamFiles(req: IncomingMessage, options: ReceiveOptions, bodyCap: num
       settled = true;
       options.signal.removeEventListener('abort', onAbort);
       req.unpipe(parser);
-      current?.destroy(); // ends the write, so the partial file can be removed
+      // Ends every write still going (a part busboy will never finish now), so the partial files can be removed.
+      current?.destroy();
+      for (const sink of sinks) if (!sink.writableFinished) sink.destroy();
       // Keep reading (and dropping) the body, so the client is still there to read its error.
       req.resume();
       void Promise.allSettled(files).then(() => reject(error));
@@ -112,7 +115,7 @@ function streamFiles(req: IncomingMessage, options: ReceiveOptions, bodyCap: num
         fileBytes += chunk.length;
         if (fileBytes > maxTotal) fail(tooLarge(options, false, true));
       });
-      const file = writeFile(stream, dest, info.filename ?? '', options);
+      const file = writeFile(stream, dest, info.filename ?? '', options, sinks);
       files.push(file);
       file.catch((error: unknown) => {
         stream.resume(); // keep draining after a failure, so the 4xx is delivered
@@ -136,14 +139,16 @@ function streamFiles(req: IncomingMessage, options: ReceiveOptions, bodyCap: num
   });
 }
 
-async function writeFile(stream: UploadStream, dest: string, filename: string, options: ReceiveOptions): Promise<ReceivedFile> {
+async function writeFile(stream: UploadStream, dest: string, filename: string, options: ReceiveOptions, sinks: Set<WriteStream>): Promise<ReceivedFile> {
   let size = 0;
   const head: Buffer[] = [];
   stream.on('data', (chunk: Buffer) => {
     if (size < HEAD_BYTES) head.push(chunk.subarray(0, HEAD_BYTES - size));
     size += chunk.length;
   });
-  await pipeline(stream, createWriteStream(dest, { flags: 'wx', mode: 0o600 }));
+  const sink = createWriteStream(dest, { flags: 'wx', mode: 0o600 });
+  sinks.add(sink);
+  await pipeline(stream, sink);
   // busboy stops the file at the cap and marks it truncated.
   if (stream.truncated) throw tooLarge(options, false);
   const file: ReceivedFile = { filename, size, dest, head: Buffer.concat(head) };

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NormalizedEvent } from '../../shared/events.js';
 import { GitRunner } from '../git/runner.js';
+import { initTestRepo } from '../git/testing/fixture.js';
 import { ClaudeProvider } from '../providers/claude.js';
 import { CodexProvider } from '../providers/codex.js';
 import { claudeTestConfig, codexTestConfig, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
@@ -33,14 +34,7 @@ before(async () => {
     },
   });
   repo = join(dirs.root, 'repo');
-  mkdirSync(repo);
-  const git = (...args: string[]) => new GitRunner(gw.services.supervisor).run(repo, args, args[0]);
-  await git('init', '--quiet', '--initial-branch=main');
-  await git('config', 'user.name', 'Test');
-  await git('config', 'user.email', 'test@example.com');
-  writeFileSync(join(repo, 'README.md'), '# hello\n');
-  await git('add', '.');
-  await git('commit', '--quiet', '-m', 'initial');
+  await initTestRepo(new GitRunner(gw.services.supervisor), repo);
   worktree = (await gw.services.ticketWorktrees.ensure({ repoPath: repo, ticketId: TICKET })).path;
 });
 

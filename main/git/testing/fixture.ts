@@ -1,7 +1,7 @@
 // Temp repositories for git tests: a bare "remote", a clone with one commit, a
 // registry on a real SQLite file, and the real WorkspaceGuard with the temp dir as the
 // workspace root. Everything runs the real git.
-import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkspaceGuard } from '../../files/workspace.js';
@@ -84,4 +84,16 @@ export async function createGitFixture(options: { mergedBranches?: (repoPath: st
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** A fresh repository in `dir` with one commit on main (for tests that build their own gateway). */
+export async function initTestRepo(runner: GitRunner, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const git = (...args: string[]) => runner.run(dir, args, args[0] ?? 'git');
+  await git('init', '--quiet', '--initial-branch=main');
+  await git('config', 'user.name', 'Test User');
+  await git('config', 'user.email', 'test@example.com');
+  await writeFile(path.join(dir, 'README.md'), '# hello\n');
+  await git('add', '.');
+  await git('commit', '--quiet', '-m', 'initial');
 }
