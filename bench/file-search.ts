@@ -208,7 +208,7 @@ async function main(): Promise<void> {
       warm.push(performance.now() - t);
       const used = process.cpuUsage(cpu);
       warmCpu.push((used.user + used.system) / 1000);
-      ours.push(result.files.map((f) => f.path));
+      ours.push(result.files);
     }
     // A picker asks on every keystroke: type 30 of the queries one character at a time.
     const keystrokes: number[] = [];

@@ -78,8 +78,8 @@ describe('listDirectories', () => {
     assert.equal(listing.truncated, true);
   });
 
-  it('answers a missing folder with 404, a file with 422, and escapes with 403', async () => {
-    await assert.rejects(listDirectories(guard, { path: path.join(root, 'nope') }), { status: 404 });
+  it('answers a missing folder with an empty list (the web client expects it), a file with 422, and escapes with 403', async () => {
+    assert.deepEqual((await listDirectories(guard, { path: path.join(root, 'nope') })).directories, []);
     await assert.rejects(listDirectories(guard, { path: path.join(root, 'a-file.txt') }), { status: 422, code: 'not_a_directory' });
     await assert.rejects(listDirectories(guard, { path: path.join(root, 'link-out') }), { status: 403, code: 'path_not_allowed' });
     await assert.rejects(listDirectories(guard, { path: path.join(root, '.ssh') }), { status: 403, code: 'path_not_allowed' });

@@ -37,8 +37,27 @@ const byName = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base'
 
 type Guard = Pick<WorkspaceGuard, 'resolve' | 'isDenied' | 'requireWorkspaceRoot'>;
 
+/**
+ * A query that begins with `~` gets every path back in that form (`~/code/app`): the web
+ * client's picker reuses an entry's `path` verbatim as its next query and may save it.
+ * A folder that does not exist (yet) is an empty listing, as the client expects.
+ */
 export async function listDirectories(guard: Guard, request: ListDirectoriesRequest): Promise<DirectoryListing> {
   const dir = await guard.resolve(request.path ?? guard.requireWorkspaceRoot());
+  const listing = await listResolved(guard, dir, request).catch((error: unknown) => {
+    if ((error as { code?: string }).code === 'directory_not_found') return { path: dir, parent: null, directories: [], truncated: false };
+    throw error;
+  });
+  const tilde = request.path?.startsWith('~') ? request.path.replace(/\/+$/, '') || '~' : null;
+  if (tilde === null) return listing;
+  return {
+    ...listing,
+    path: tilde,
+    directories: listing.directories.map((entry) => ({ ...entry, path: `${tilde}/${entry.name}` })),
+  };
+}
+
+async function listResolved(guard: Guard, dir: string, request: ListDirectoriesRequest): Promise<DirectoryListing> {
   const { names, scannedAll } = await readFolderNames(dir, request.includeHidden ?? false);
   const candidates = names.map((name) => path.join(dir, name)).filter((p) => !guard.isDenied(p));
   const entries: DirectoryEntry[] = [];

@@ -43,7 +43,7 @@ function newSearch(options: Partial<ConstructorParameters<typeof FileSearch>[0]>
   return search;
 }
 
-const paths = (result: { files: { path: string }[] }) => result.files.map((f) => f.path);
+const paths = (result: { files: string[] }) => result.files;
 
 /** Asks until `check` holds: fs.watch events arrive asynchronously. */
 async function eventually<T>(ask: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
@@ -88,7 +88,7 @@ describe('FileSearch', () => {
     const result = await newSearch().search({ repo, query: 'button', limit: 10 });
     assert.equal(result.repo, repo);
     assert.deepEqual(paths(result), ['src/components/Button.tsx', 'lib/big-utility-toolkit-on.ts', 'b/u/t/t/o/n/x.ts']);
-    assert.equal(result.files[0].name, 'Button.tsx');
+    assert.equal(result.matches[0].name, 'Button.tsx');
     assert.equal(result.truncated, false);
   });
 

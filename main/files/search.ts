@@ -19,7 +19,9 @@ export interface FileSearchRequest {
 export interface FileSearchResult {
   /** The repository as resolved (realpath). */
   repo: string;
-  files: { path: string; name: string; score: number; positions: number[] }[];
+  /** Repository-relative paths, best first. */
+  files: string[];
+  matches: { path: string; name: string; score: number; positions: number[] }[];
   /** More files matched than `limit`. */
   truncated: boolean;
   total: number;
@@ -63,7 +65,8 @@ export class FileSearch {
     const { hits, total } = index.query(request.query, request.limit);
     return {
       repo: root,
-      files: hits.map((hit) => ({ ...hit, name: hit.path.slice(hit.path.lastIndexOf('/') + 1) })),
+      files: hits.map((hit) => hit.path),
+      matches: hits.map((hit) => ({ ...hit, name: hit.path.slice(hit.path.lastIndexOf('/') + 1) })),
       truncated: total > hits.length,
       total,
     };

@@ -78,12 +78,11 @@ describe('filesystem routes', () => {
   it('searches a repository: exact name first, untracked included, ignored excluded', async () => {
     const res = await get('files/search', { repo, query: 'button', limit: '10' }, 'session');
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(
-      res.json.files.map((f: { path: string }) => f.path),
-      ['src/components/Button.tsx', 'button-notes.md', 'src/bundle-utility-toolkit-on.ts'],
-    );
+    // `files` is what the web client reads: repository-relative paths, best first.
+    assert.deepEqual(res.json.files, ['src/components/Button.tsx', 'button-notes.md', 'src/bundle-utility-toolkit-on.ts']);
     assert.equal(res.json.truncated, false);
-    assert.deepEqual(Object.keys(res.json.files[0]).sort(), ['name', 'path', 'positions', 'score']);
+    assert.deepEqual(Object.keys(res.json.matches[0]).sort(), ['name', 'path', 'positions', 'score']);
+    assert.deepEqual(res.json.matches.map((m: { path: string }) => m.path), res.json.files);
   });
 
   it('answers every escape with 403 path_not_allowed', async () => {

@@ -290,7 +290,8 @@ export class RepoRegistry {
   }
 
   /** Looks a repository up by the path the user gave: as stored, normalised, or through symlinks. */
-  requireByPath(repoPath: string): Repo {
+  requireByPath(userPath: string): Repo {
+    const repoPath = this.guard.expandHome?.(userPath) ?? userPath;
     const repo = this.findByPath(repoPath) ?? this.findByPath(path.resolve(repoPath)) ?? this.findByPath(realpathOrSelf(repoPath));
     if (!repo) throw new NotFound(`${repoPath} is not a managed repository.`, 'repo_not_found');
     return repo;

@@ -7,7 +7,7 @@ const UserPath = z.string().min(1).max(4096);
 const QueryFlag = z.enum(['true', 'false', '1', '0']).transform((flag) => flag === 'true' || flag === '1');
 
 export const DirectoriesQuery = z.object({
-  /** Absolute; defaults to the workspace root. */
+  /** Absolute or `~`/`~/...` (entries then come back in that form); defaults to the workspace root. */
   path: UserPath.optional(),
   includeHidden: QueryFlag.optional(),
   limit: z.coerce.number().int().min(1).max(5000).optional(),
@@ -28,10 +28,15 @@ export const DirectoriesResponse = z.object({
 });
 
 export const FileSearchQuery = z.object({
+  /** The repository's path (`~/...` allowed). */
   repo: UserPath,
+  /** Search that ticket's worktree instead of the repository's checkout (unless `base=true`). */
+  ticket: z.string().min(1).max(100).optional(),
+  /** Search the repository's own checkout even when `ticket` is given. */
+  base: QueryFlag.optional(),
   /** fzf-style: space-separated terms must all match; an uppercase letter makes a term case-sensitive. */
   query: z.string().max(256).default(''),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  limit: z.coerce.number().int().min(1).max(1000).default(10),
 });
 
 export const FileSearchHit = z.object({
@@ -44,10 +49,16 @@ export const FileSearchHit = z.object({
 });
 
 export const FileSearchResponse = z.object({
+  /** The folder searched (realpath). */
   repo: z.string(),
-  files: z.array(FileSearchHit),
+  /** Repository-relative paths, best first (what the web client reads). */
+  files: z.array(z.string()),
+  /** The same hits with their scores and matched positions. */
+  matches: z.array(FileSearchHit),
   truncated: z.boolean(),
   total: z.number().int(),
+  /** Why nothing could be searched (e.g. the ticket has no worktree yet); the reply is still 200. */
+  error: z.string().optional(),
 });
 
 export type DirectoriesQuery = z.infer<typeof DirectoriesQuery>;

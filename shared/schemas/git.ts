@@ -21,9 +21,14 @@ const Flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) =
 
 // Repositories
 export const RepoAddBody = z.object({ path: LocalPath, description: z.string().max(2000).nullish() });
+/**
+ * PATCH /repos, two forms in one schema (strict, so a misspelt setting is a 400 naming it):
+ * with `path`, one repository's settings; without, the web client's global form
+ * `{worktreeParentDir, worktreeParentDirConfirmed}` (where every worktree created after goes; `~/...` allowed).
+ */
 export const RepoPatchBody = z
   .object({
-    path: LocalPath,
+    path: LocalPath.optional(),
     // It names the repository's worktree folder: one path segment.
     name: z
       .string()
@@ -34,8 +39,24 @@ export const RepoPatchBody = z
     description: z.string().max(2000).nullable().optional(),
     defaultBranch: BranchName.optional(),
     worktreeParentDir: LocalPath.nullable().optional(),
+    worktreeParentDirConfirmed: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((body, ctx) => {
+    if (body.path !== undefined) {
+      if (body.worktreeParentDirConfirmed !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['worktreeParentDirConfirmed'], message: 'is a global setting: send it without `path`' });
+      }
+      return;
+    }
+    for (const field of ['name', 'description', 'defaultBranch'] as const) {
+      if (body[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'needs `path` (the repository to change)' });
+    }
+    if (body.worktreeParentDir === null) ctx.addIssue({ code: 'custom', path: ['worktreeParentDir'], message: 'the global worktree folder cannot be cleared, only changed' });
+    if (body.worktreeParentDir === undefined && body.worktreeParentDirConfirmed === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['worktreeParentDir'], message: 'No settings to update: send worktreeParentDir and/or worktreeParentDirConfirmed' });
+    }
+  });
 export const RepoPathQuery = z.object({ path: LocalPath });
 
 // git
@@ -115,16 +136,24 @@ export const PrInlineCommentBody = z
 export const RepoView = z.object({
   path: z.string(),
   name: z.string(),
-  description: z.string().nullable(),
+  /** Absent when the repository has none (the web client's schema refuses null). */
+  description: z.string().optional(),
   defaultBranch: z.string(),
   remoteUrl: z.string().nullable(),
   fullName: z.string().nullable().describe('owner/repo from the origin remote'),
   projectType: z.enum(['node', 'python', 'rust', 'go', 'java', 'ruby', 'php', 'dotnet', 'unknown']),
   worktreeParentDir: z.string().nullable(),
-  addedAt: z.number(),
-  updatedAt: z.number(),
+  /** ISO 8601. */
+  addedAt: z.string(),
+  updatedAt: z.string(),
 });
-export const ReposResponse = z.object({ repos: z.array(RepoView) });
+/** Optional fields are absent until set. */
+export const WorktreeSettingsView = z.object({
+  worktreeParentDir: z.string().optional(),
+  worktreeParentDirConfirmed: z.boolean().optional(),
+});
+export const ReposResponse = z.object({ repos: z.array(RepoView), settings: WorktreeSettingsView });
+export const WorktreeSettingsResponse = z.object({ success: z.literal(true), settings: WorktreeSettingsView });
 export const RepoResponse = z.object({ repo: RepoView });
 export const RepoRemovedResponse = z.object({ removed: z.literal(true), repo: RepoView });
 

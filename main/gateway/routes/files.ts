@@ -20,6 +20,13 @@ export const routes: AnyRoute[] = [
     query: FileSearchQuery,
     response: FileSearchResponse,
     classify: ({ query }) => ({ access: 'read', repoPath: query.repo }),
-    handler: ({ query }, { services }) => services.fileSearch.search(query),
+    handler: async ({ query: { ticket, base, ...query } }, { services, signal }) => {
+      if (ticket === undefined || base) return services.fileSearch.search(query);
+      const worktree = await services.ticketWorktrees.find(query.repo, ticket, signal);
+      if (!worktree) {
+        return { repo: query.repo, files: [], matches: [], truncated: false, total: 0, error: `Ticket ${ticket} has no worktree yet; search with base=true for the repository.` };
+      }
+      return services.fileSearch.search({ ...query, repo: worktree.path });
+    },
   }),
 ];
