@@ -25,9 +25,10 @@ export function routeChain(route: AnyRoute, services: Services): Middleware<Gate
 async function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services): Promise<void> {
   checkContentType(ctx, Boolean(entry.multipart));
   const rawBody = entry.multipart && ctx.request.type === 'multipart/form-data' ? undefined : await readJsonBody(ctx);
+  // ctx.query parses the query string: read it only for routes that take one.
   const input: RouteInput<unknown, unknown, unknown> = {
-    params: validate('path parameter', route.params, ctx.params ?? {}),
-    query: validate('query', route.query, ctx.query),
+    params: route.params ? validate('path parameter', route.params, ctx.params ?? {}) : undefined,
+    query: route.query ? validate('query', route.query, ctx.query) : undefined,
     body: validate('body', route.body, rawBody),
   };
   await authorize(ctx, route, entry, input, services);
@@ -58,7 +59,7 @@ async function authorize(
   const caller = ctx.state.caller;
   if (!caller || !isOperationId(entry.kind) || route.notBuilt) return;
   const classified: Classification = route.classify?.(input) ?? {};
-  await services.policy.authorize({
+  const request = {
     operation: entry.kind,
     caller,
     method: entry.method,
@@ -66,8 +67,13 @@ async function authorize(
     access: classified.access ?? entry.access,
     action: classified.action ?? null,
     repoPath: classified.repoPath ?? null,
-    args: { params: input.params, query: input.query, body: input.body },
     forceApproval: ctx.get('X-Desktop-Force-Approval') === '1',
+  };
+  // Most requests are allowed outright: only one that may wait for a person needs the rest.
+  if (services.policy.decide(request) === 'allow') return;
+  await services.policy.authorize({
+    ...request,
+    args: { params: input.params, query: input.query, body: input.body },
     claimedReason: ctx.get('X-Desktop-Approval-Reason').slice(0, 500) || null,
     get signal() {
       return ctx.state.signal;

@@ -37,8 +37,9 @@ export function cors(services: Services) {
       return;
     }
     if (known) {
-      ctx.set('Access-Control-Allow-Origin', origin);
-      ctx.set('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+      // On every paired browser's request: straight on the response, not through ctx.set.
+      ctx.res.setHeader('Access-Control-Allow-Origin', origin);
+      ctx.res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
     }
     await next();
   };

@@ -9,8 +9,11 @@ export function loopbackHosts(port: number): Set<string> {
 }
 
 export function hostCheck(currentPort: () => number) {
+  // Built once per port, not per request.
+  let port = Number.NaN;
+  let allowed = new Set<string>();
   return async function host(ctx: GatewayContext, next: Next): Promise<void> {
-    const allowed = loopbackHosts(currentPort());
+    if (currentPort() !== port) allowed = loopbackHosts((port = currentPort()));
     if (!allowed.has((ctx.get('Host') || '').toLowerCase())) {
       throw new AppError(421, 'host_not_allowed', 'Host not allowed.');
     }

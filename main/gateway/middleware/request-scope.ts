@@ -1,19 +1,33 @@
 // Outermost middleware: a request id on every reply, one JSON error shape for every
 // failure (no stack ever leaves), one log line and one telemetry sample per request.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Next } from 'koa';
 import type { Services } from '../../services.js';
 import { errorReply } from '../../../shared/schemas/errors.js';
 import { isAppError, NoSuchRoute } from '../../errors.js';
 import { withRequestId } from '../../process-guard.js';
+import { requestLogger, type RequestRecord } from '../../telemetry/request-log.js';
 import type { GatewayContext } from '../state.js';
 
+/**
+ * Request ids are unique, not secret: a random per-process prefix and a counter, which
+ * costs a fraction of a UUID per request.
+ */
+function requestIds(): () => string {
+  const prefix = randomBytes(6).toString('hex');
+  let counter = 0;
+  return () => `${prefix}-${(++counter).toString(36)}`;
+}
+
 export function requestScope(services: Services) {
+  const nextRequestId = requestIds();
+  const logRequest = requestLogger(services.log);
   return async function scope(ctx: GatewayContext, next: Next): Promise<void> {
-    ctx.state.requestId = randomUUID();
+    ctx.state.requestId = nextRequestId();
     ctx.state.startedAt = performance.now();
     defineAbortSignal(ctx);
-    ctx.set('X-Request-Id', ctx.state.requestId);
+    // Straight on the response: Koa's ctx.set builds entry arrays on every call.
+    ctx.res.setHeader('X-Request-Id', ctx.state.requestId);
     try {
       // Whatever this request leaves behind (a rejection nobody awaits) is logged with its id.
       await withRequestId(ctx.state.requestId, next);
@@ -21,7 +35,7 @@ export function requestScope(services: Services) {
     } catch (error) {
       writeError(ctx, error, services);
     } finally {
-      finish(ctx, services);
+      finish(ctx, services, logRequest);
     }
   };
 }
@@ -72,21 +86,18 @@ function describe(error: unknown): ErrorShape {
   return { status: 500, code: 'internal_error', message: 'The gateway hit an internal error; see its log for the request id.' };
 }
 
-function finish(ctx: GatewayContext, services: Services): void {
+function finish(ctx: GatewayContext, services: Services, logRequest: (record: RequestRecord) => void): void {
   const durationMs = performance.now() - ctx.state.startedAt;
   const operation = ctx.state.entry?.kind ?? 'unmatched';
   services.telemetry.record(operation, ctx.status, durationMs);
-  services.log.info(
-    {
-      requestId: ctx.state.requestId,
-      operation,
-      callerKind: ctx.state.caller?.kind ?? null,
-      origin: ctx.get('Origin') || null,
-      method: ctx.method,
-      route: ctx.state.entry?.path ?? null,
-      status: ctx.status,
-      durationMs: Math.round(durationMs * 100) / 100,
-    },
-    'request',
-  );
+  logRequest({
+    requestId: ctx.state.requestId,
+    operation,
+    callerKind: ctx.state.caller?.kind ?? null,
+    origin: ctx.get('Origin') || null,
+    method: ctx.method,
+    route: ctx.state.entry?.path ?? null,
+    status: ctx.status,
+    durationMs: Math.round(durationMs * 100) / 100,
+  });
 }
