@@ -16,6 +16,7 @@ import type {
   VersionResponse,
 } from './schemas/gateway.js';
 import type { RepoView } from './schemas/git.js';
+import type { Finding, FindingsResponse, ReviewBody, Verdict, VerdictResponse } from './schemas/review.js';
 import type { SupervisedProcess as ProcessView } from './schemas/processes.js';
 import type { BinaryInfo as BinaryInfoSchema, BinaryPathsPatch, BinaryPathsResponse } from './schemas/settings.js';
 
@@ -49,6 +50,22 @@ export type Repo = z.infer<typeof RepoView>;
 export type BinaryInfo = z.infer<typeof BinaryInfoSchema>;
 export type BinaryPaths = z.infer<typeof BinaryPathsResponse>;
 export type BinaryName = keyof BinaryPaths['binaries'];
+
+export type ReviewFinding = Finding;
+export type ReviewVerdict = Verdict;
+export type ReviewProviderId = ReviewFinding['provider'];
+export type ReviewStartBody = Partial<z.input<typeof ReviewBody>> & { repoPath: string };
+export type ReviewFindings = z.infer<typeof FindingsResponse>;
+/** GET /codex/status: the latest review of a ticket by one reviewer. */
+export type ReviewStatus =
+  | { hasReview: false; message: string }
+  | {
+      hasReview: true; runId: string; worktreeDir: string; status: 'running' | 'completed' | 'failed' | 'stopped' | 'interrupted';
+      processRunning: boolean; pid: number | null; provider: ReviewProviderId; sessionId: string | null; startedAt: string;
+      completedAt: string | null; verdict: ReviewVerdict | null; summary: string | null; log: string; logSize: number;
+    };
+/** One line of a review's NDJSON stream (status, text, sessionId, keepalive, findings, error, result, done, ...). */
+export type ReviewStreamEvent = { type: string; [field: string]: unknown };
 /** The managed CLIs, in display order (a value here so the renderer does not bundle zod). */
 export const BINARY_NAMES: readonly BinaryName[] = ['claude', 'codex', 'gh', 'git', 'python3'];
 
@@ -133,7 +150,50 @@ export class GatewayClient {
   getBinaryPaths = () => this.call<BinaryPaths>('GET', '/api/gateway/settings/binary-paths');
   setBinaryPaths = (binaryPaths: BinaryPathsPatch) => this.call<BinaryPaths>('PATCH', '/api/gateway/settings/binary-paths', { binaryPaths });
 
+  reviewStatus = (ticketId: string, repo: string, provider: ReviewProviderId) =>
+    this.call<ReviewStatus>('GET', `/api/gateway/codex/status/${enc(ticketId)}?${query({ repo, provider })}`);
+  reviewFindings = (ticketId: string, repo: string, provider: ReviewProviderId) =>
+    this.call<ReviewFindings>('GET', `/api/gateway/codex/review-findings/${enc(ticketId)}?${query({ repo, provider })}`);
+  setFindingStatus = (ticketId: string, repo: string, provider: ReviewProviderId, findingId: string, status: ReviewFinding['status']) =>
+    this.call<{ success: true }>('POST', `/api/gateway/codex/review-findings/${enc(ticketId)}?${query({ repo, provider })}`, { findingId, status });
+  dedupFindings = (ticketId: string, repoPath: string, a: { provider: ReviewProviderId; findings: ReviewFinding[] }, b: { provider: ReviewProviderId; findings: ReviewFinding[] }) =>
+    this.call<{ duplicates: Array<[number, number]> }>('POST', `/api/gateway/codex/review-dedup/${enc(ticketId)}`, {
+      repoPath, providerA: a.provider, providerB: b.provider, findingsA: a.findings, findingsB: b.findings,
+    });
+  reviewVerdict = (ticketId: string, repoPath: string, provider: ReviewProviderId, sessionId: string) =>
+    this.call<z.infer<typeof VerdictResponse>>('POST', `/api/gateway/codex/review-verdict/${enc(ticketId)}`, { repoPath, provider, sessionId });
+  stopReview = (ticketId: string, repo: string, provider: ReviewProviderId) =>
+    this.call<{ stopped: boolean; pid?: number | null; message?: string }>('POST', `/api/gateway/codex/stop/${enc(ticketId)}`, { repo, provider });
+  /** Starts a review and calls `onEvent` for each line of its stream; resolves when it ends. Aborting `signal` stops it. */
+  startReview = (ticketId: string, body: ReviewStartBody, onEvent: (event: ReviewStreamEvent) => void, signal?: AbortSignal) =>
+    this.stream('POST', `/api/gateway/codex/review/${enc(ticketId)}`, body, onEvent, signal);
+
+  /** An NDJSON reply read line by line as it arrives. */
+  private async stream(method: Method, path: string, body: unknown, onEvent: (event: ReviewStreamEvent) => void, signal?: AbortSignal): Promise<void> {
+    const response = await this.send(method, path, body, true, signal);
+    if (!response.ok) throw this.failure(response.status, await readJson(response));
+    const reader = response.body?.getReader();
+    if (!reader) return;
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      buffered += decoder.decode(value, { stream: !done });
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) onEvent(JSON.parse(line) as ReviewStreamEvent);
+      if (done) return;
+    }
+  }
+
   private async call<T>(method: Method, path: string, body?: unknown, authenticated = true): Promise<T> {
+    const response = await this.send(method, path, body, authenticated);
+    const payload = await readJson(response);
+    if (!response.ok) throw this.failure(response.status, payload);
+    return payload as T;
+  }
+
+  private async send(method: Method, path: string, body: unknown, authenticated: boolean, signal?: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (authenticated && this.credential && 'session' in this.credential) {
@@ -141,26 +201,29 @@ export class GatewayClient {
     } else if (authenticated && this.credential && 'gatewayToken' in this.credential) {
       headers['X-Desktop-Gateway-Token'] = this.credential.gatewayToken;
     }
-    let response: Response;
     try {
-      response = await this.fetchImpl(this.baseUrl + path, {
+      return await this.fetchImpl(this.baseUrl + path, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         // The session token is the credential; cookies never are.
         credentials: 'omit',
+        signal,
       });
     } catch (cause) {
       throw new GatewayError(0, 'network_error', `The gateway could not be reached (${describe(cause)}).`);
     }
-    const payload = await readJson(response);
-    if (!response.ok) {
-      const error = toGatewayError(response.status, payload);
-      if (response.status === 401) this.options.onUnauthorized?.(error);
-      throw error;
-    }
-    return payload as T;
   }
+
+  private failure(status: number, payload: unknown): GatewayError {
+    const error = toGatewayError(status, payload);
+    if (status === 401) this.options.onUnauthorized?.(error);
+    return error;
+  }
+}
+
+function query(fields: Record<string, string>): string {
+  return new URLSearchParams(fields).toString();
 }
 
 function enc(segment: string): string {

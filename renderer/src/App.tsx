@@ -12,6 +12,7 @@ import { BinaryPathsScreen } from './screens/BinaryPathsScreen.js';
 import { PairingScreen } from './screens/PairingScreen.js';
 import { ProcessesScreen } from './screens/ProcessesScreen.js';
 import { ReposScreen } from './screens/ReposScreen.js';
+import { ReviewsScreen } from './screens/ReviewsScreen.js';
 
 // One pairing per page load: a challenge is single use, and StrictMode runs effects twice.
 let firstStart: Promise<Phase> | null = null;
@@ -100,6 +101,7 @@ const SCREENS = [
   { id: 'approvals', label: 'Approvals' },
   { id: 'activity', label: 'Activity' },
   { id: 'repos', label: 'Repositories' },
+  { id: 'reviews', label: 'Reviews' },
   { id: 'binaries', label: 'Binary paths' },
   { id: 'processes', label: 'Processes' },
 ] as const;
@@ -162,6 +164,7 @@ function Shell({ gatewayUrl }: { gatewayUrl: string }) {
         {screen === 'approvals' && <ApprovalsScreen pending={pending} error={approvals.error} reload={approvals.reload} />}
         {screen === 'activity' && <ActivityScreen />}
         {screen === 'repos' && <ReposScreen />}
+        {screen === 'reviews' && <ReviewsScreen />}
         {screen === 'binaries' && <BinaryPathsScreen />}
         {screen === 'processes' && <ProcessesScreen />}
       </main>
