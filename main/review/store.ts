@@ -215,7 +215,7 @@ export class ReviewStore {
   /** Forgets a scope's runs, findings, and declined mark; returns the log files to delete. */
   forget(scope: ReviewScope): { runs: number; logPaths: string[] } {
     return this.db.transaction(() => {
-      const logs = this.db.prepare(`SELECT log_path FROM review_runs WHERE ${SCOPE}`).all(scope.repoPath, scope.ticketId, scope.provider) as Array<{ log_path: string }>;
+      const logs = this.db.prepare(`SELECT log_path FROM review_runs WHERE ${SCOPE} ORDER BY started_at, rowid`).all(scope.repoPath, scope.ticketId, scope.provider) as Array<{ log_path: string }>;
       const args = [scope.repoPath, scope.ticketId, scope.provider];
       this.db.prepare(`DELETE FROM review_findings WHERE ${SCOPE}`).run(...args);
       this.db.prepare(`DELETE FROM review_meta WHERE ${SCOPE}`).run(...args);
