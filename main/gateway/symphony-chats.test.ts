@@ -103,7 +103,7 @@ describe('symphony/chat and chat-history', () => {
     assert.equal(textOf(all), 'I wrote notes.txt');
     assert.equal(all.find((e) => e.type === 'tool_result')?.isError, false);
     assert.equal(readFileSync(join(worktree, 'notes.txt'), 'utf8'), 'written by the agent\n');
-    assert.equal(gw.services.chats.get({ kind: 'symphony', scope: TICKET, provider: 'claude' })?.cwd, worktree);
+    assert.equal(gw.services.chats.get({ caller: 'token', kind: 'symphony', scope: TICKET, provider: 'claude' })?.cwd, worktree);
 
     assert.deepEqual((await gw.request(`${S}/sessions/unread-count`, { auth: 'token' })).json, { count: 1 });
     const history = await gw.request(`${S}/chat-history/${TICKET}?repo=${q(repo)}`, { auth: 'token' });
@@ -131,12 +131,30 @@ describe('symphony/chat and chat-history', () => {
     assert.equal(claude.json.codexSessionExists, true);
   });
 
+  test("conversations are per caller: a paired origin sees none of the token caller's history, thread or unread replies", async () => {
+    const origin = 'https://app.example.test';
+    const auth = { session: await gw.pair(origin), origin };
+    const theirs = await gw.request(`${S}/chat-history/${TICKET}?repo=${q(repo)}`, { auth });
+    assert.equal(theirs.status, 200, theirs.text);
+    assert.deepEqual(theirs.json.messages, []);
+    assert.equal(theirs.json.codexSessionExists, false);
+    const stored = await gw.request(`${S}/chat-history/${TICKET}?repo=${q(repo)}`, {
+      method: 'POST', auth, json: { message: { id: 'o-1', role: 'assistant', content: 'for the origin', timestamp: Date.now() } },
+    });
+    assert.equal(stored.status, 200, stored.text);
+    assert.deepEqual((await gw.request(`${S}/sessions/unread-count`, { auth })).json, { count: 1 });
+    assert.deepEqual((await gw.request(`${S}/sessions/unread-count`, { auth: 'token' })).json, { count: 0 }, "the origin's reply is not the token caller's");
+    const mine = await gw.request(`${S}/chat-history/${TICKET}?repo=${q(repo)}`, { auth: 'token' });
+    assert.equal(mine.json.messages.some((m: { id: string }) => m.id === 'o-1'), false);
+    assert.equal(mine.json.messages.length, 2);
+  });
+
   test('contextRepoPaths are guarded (403 outside the workspace) and given to the agent as read-only context', async () => {
     const outside = await gw.request(`${S}/chat/ENG-43`, {
       method: 'POST', json: { message: 'x', repoPath: repo, contextRepoPaths: ['/etc'] }, auth: 'token',
     });
     assert.equal(outside.status, 403);
-    assert.equal(gw.services.chats.get({ kind: 'symphony', scope: 'ENG-43', provider: 'claude' }), null, 'no conversation started');
+    assert.equal(gw.services.chats.get({ caller: 'token', kind: 'symphony', scope: 'ENG-43', provider: 'claude' }), null, 'no conversation started');
 
     const other = join(dirs.root, 'other-repo');
     mkdirSync(other, { recursive: true });
@@ -147,7 +165,7 @@ describe('symphony/chat and chat-history', () => {
     assert.equal(reply.status, 200, reply.text);
     assert.match(lastModelBody(), /never edit them/);
     assert.ok(lastModelBody().includes(other));
-    const session = gw.services.chats.get({ kind: 'symphony', scope: 'ENG-43', provider: 'claude' });
+    const session = gw.services.chats.get({ caller: 'token', kind: 'symphony', scope: 'ENG-43', provider: 'claude' });
     assert.equal(session?.cwd, repo, 'no worktree for this ticket: the repository');
     assert.deepEqual(session?.details?.contextRepoPaths, [other]);
   });
@@ -193,6 +211,7 @@ describe('symphony/chat and chat-history', () => {
     await gw.request(path, { method: 'POST', json: { message: { ...message, id: 'msg-2', role: 'assistant', content: 'second' } }, auth: 'token' });
 
     assert.equal((await gw.request(path, { method: 'POST', json: { other: 1 }, auth: 'token' })).status, 400);
+    assert.equal((await gw.request(`${S}/chat-history/ENG-45?repo=%2Fetc`, { auth: 'token' })).status, 403);
     assert.equal((await gw.request(`${path}&index=abc`, { method: 'DELETE', auth: 'token' })).status, 400);
     assert.equal((await gw.request(`${path}&index=9`, { method: 'DELETE', auth: 'token' })).status, 404);
     const removed = await gw.request(`${path}&index=0`, { method: 'DELETE', auth: 'token' });

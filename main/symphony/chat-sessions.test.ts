@@ -179,6 +179,21 @@ describe('ChatService', () => {
     assert.throws(() => service.removeMessage(key, 2), (error: AppError) => error.status === 404);
   });
 
+  test('conversations are per caller: same kind, scope and provider, separate histories', async () => {
+    const service = chats();
+    const key = { kind: 'symphony' as const, scope: 'T-6', provider: 'fake' as const };
+    await drain(await service.send(request({ ...key, caller: 'token', message: 'mine' })));
+    service.append({ ...key, caller: 'origin:https://a.test' }, dir, { role: 'user', content: 'theirs' });
+    assert.deepEqual(service.get({ ...key, caller: 'token' })!.messages.map((m) => m.content).slice(0, 1), ['mine']);
+    assert.deepEqual(service.get({ ...key, caller: 'origin:https://a.test' })!.messages.map((m) => m.content), ['theirs']);
+    assert.equal(service.get(key), null, "no caller is nobody's conversation");
+    assert.equal(service.list('symphony', 'T-6', 'token').length, 1);
+    assert.equal(service.unreadCount('symphony', 'token'), 1);
+    assert.equal(service.unreadCount('symphony', 'origin:https://a.test'), 0);
+    assert.deepEqual(await service.end('symphony', 'T-6', undefined, 'origin:https://a.test'), { ended: 1 });
+    assert.ok(service.get({ ...key, caller: 'token' }));
+  });
+
   test('an older database keeps its conversations through the migration that drops the kind CHECK', () => {
     db.exec(`CREATE TABLE chat_sessions (
         id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('terminal', 'ticket', 'run_viewer')), scope TEXT NOT NULL,

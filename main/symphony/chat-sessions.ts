@@ -42,11 +42,13 @@ export interface StoredMessage {
   createdAt?: number;
 }
 
-/** Which conversation: a kind, what it is about, and the agent. */
+/** Which conversation: whose, a kind, what it is about, and the agent. */
 export interface ChatKey {
   kind: ChatKind;
   scope: string;
   provider: ProviderId;
+  /** Whose conversation (auth/caller.ts callerKey); '' for conversations not yet keyed by caller. */
+  caller?: string;
 }
 
 export interface ChatSession {
@@ -68,6 +70,8 @@ export interface ChatTurnRequest {
   kind: ChatKind;
   scope: string;
   provider: ProviderId;
+  /** Whose conversation (see ChatKey). */
+  caller?: string;
   /** The working directory of a new session; an existing one keeps its own (resume is cwd-bound). */
   cwd: string;
   message: string;
@@ -89,6 +93,7 @@ interface ActiveTurn {
 
 interface SessionRow {
   id: string;
+  caller: string;
   kind: ChatKind;
   scope: string;
   provider: ProviderId;
@@ -194,6 +199,10 @@ export class ChatService {
       ALTER TABLE chat_messages_new RENAME TO chat_messages;
       CREATE UNIQUE INDEX chat_sessions_key ON chat_sessions(kind, scope, provider);
       CREATE INDEX chat_messages_by_session ON chat_messages(session_id, id);`,
+      // Conversations belong to their caller (auth/caller.ts callerKey); older ones to '' (the local user).
+      `ALTER TABLE chat_sessions ADD COLUMN caller TEXT NOT NULL DEFAULT '';
+      DROP INDEX chat_sessions_key;
+      CREATE UNIQUE INDEX chat_sessions_key ON chat_sessions(caller, kind, scope, provider);`,
     ]);
     // This process has no turn yet, so any turn the database calls running died with
     // an earlier gateway; the supervisor reaps its process, we close its books.
@@ -205,12 +214,12 @@ export class ChatService {
     });
   }
 
-  /** Sessions of one kind (optionally one scope) with their history, oldest message first. */
-  list(kind: ChatKind, scope?: string): Array<ChatSession & { messages: ChatMessage[] }> {
+  /** One caller's sessions of one kind (optionally one scope) with their history, oldest message first. */
+  list(kind: ChatKind, scope?: string, caller = ''): Array<ChatSession & { messages: ChatMessage[] }> {
     const rows = (
       scope === undefined
-        ? this.sql('SELECT * FROM chat_sessions WHERE kind = ? ORDER BY updated_at DESC').all(kind)
-        : this.sql('SELECT * FROM chat_sessions WHERE kind = ? AND scope = ? ORDER BY updated_at DESC').all(kind, scope)
+        ? this.sql('SELECT * FROM chat_sessions WHERE caller = ? AND kind = ? ORDER BY updated_at DESC').all(caller, kind)
+        : this.sql('SELECT * FROM chat_sessions WHERE caller = ? AND kind = ? AND scope = ? ORDER BY updated_at DESC').all(caller, kind, scope)
     ) as SessionRow[];
     return rows.map((row) => ({ ...toSession(row), messages: this.messages(row.id) }));
   }
@@ -270,13 +279,13 @@ export class ChatService {
   }
 
   /** Conversations of a kind whose last message is a finished assistant reply newer than their last read. */
-  unreadCount(kind: ChatKind): number {
+  unreadCount(kind: ChatKind, caller = ''): number {
     const row = this.sql(
       `SELECT COUNT(*) AS count FROM chat_sessions s
        JOIN chat_messages m ON m.id = (SELECT MAX(id) FROM chat_messages WHERE session_id = s.id)
-       WHERE s.kind = ? AND m.role = 'assistant' AND m.status <> 'running' AND m.content <> ''
+       WHERE s.caller = ? AND s.kind = ? AND m.role = 'assistant' AND m.status <> 'running' AND m.content <> ''
          AND (s.read_at IS NULL OR s.updated_at > s.read_at)`,
-    ).get(kind) as { count: number };
+    ).get(caller, kind) as { count: number };
     return row.count;
   }
 
@@ -314,10 +323,10 @@ export class ChatService {
   }
 
   /** Ends the matching sessions (all providers unless one is named): stops their turns, forgets them. */
-  async end(kind: ChatKind, scope: string, provider?: ProviderId): Promise<{ ended: number }> {
+  async end(kind: ChatKind, scope: string, provider?: ProviderId, caller = ''): Promise<{ ended: number }> {
     const rows = this
-      .sql('SELECT id FROM chat_sessions WHERE kind = ? AND scope = ? AND (? IS NULL OR provider = ?)')
-      .all(kind, scope, provider ?? null, provider ?? null) as Array<{ id: string }>;
+      .sql('SELECT id FROM chat_sessions WHERE caller = ? AND kind = ? AND scope = ? AND (? IS NULL OR provider = ?)')
+      .all(caller, kind, scope, provider ?? null, provider ?? null) as Array<{ id: string }>;
     await Promise.all(rows.map(({ id }) => this.stop(id)));
     const removed = this.deps.db.transaction(() =>
       rows.reduce((count, { id }) => count + this.sql('DELETE FROM chat_sessions WHERE id = ?').run(id).changes, 0),
@@ -356,8 +365,8 @@ export class ChatService {
 
   private row(key: ChatKey): SessionRow | undefined {
     return this
-      .sql('SELECT * FROM chat_sessions WHERE kind = ? AND scope = ? AND provider = ?')
-      .get(key.kind, key.scope, key.provider) as SessionRow | undefined;
+      .sql('SELECT * FROM chat_sessions WHERE caller = ? AND kind = ? AND scope = ? AND provider = ?')
+      .get(key.caller ?? '', key.kind, key.scope, key.provider) as SessionRow | undefined;
   }
 
   private requireIdle(sessionId: string): void {
@@ -378,13 +387,13 @@ export class ChatService {
     }
     const now = Date.now();
     const row: SessionRow = {
-      id: randomUUID(), kind: request.kind, scope: request.scope, provider: request.provider, cwd: request.cwd,
+      id: randomUUID(), caller: request.caller ?? '', kind: request.kind, scope: request.scope, provider: request.provider, cwd: request.cwd,
       cli_session_id: null, context: request.context ?? null, usage_totals: null, details: details ?? null, read_at: null,
       state: 'idle', created_at: now, updated_at: now,
     };
     this.sql(
-      `INSERT INTO chat_sessions (id, kind, scope, provider, cwd, cli_session_id, context, details, state, created_at, updated_at)
-       VALUES (@id, @kind, @scope, @provider, @cwd, @cli_session_id, @context, @details, @state, @created_at, @updated_at)`,
+      `INSERT INTO chat_sessions (id, caller, kind, scope, provider, cwd, cli_session_id, context, details, state, created_at, updated_at)
+       VALUES (@id, @caller, @kind, @scope, @provider, @cwd, @cli_session_id, @context, @details, @state, @created_at, @updated_at)`,
     ).run(row);
     return row;
   }

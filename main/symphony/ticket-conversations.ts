@@ -38,12 +38,12 @@ export class TicketConversations {
   }
 
   /** One turn of the ticket's conversation with `provider`, editing its worktree. */
-  async chat(ticketId: string, input: TurnInput & { contextRepoPaths?: string[] }): Promise<AsyncIterable<NormalizedEvent>> {
+  async chat(caller: string, ticketId: string, input: TurnInput & { contextRepoPaths?: string[] }): Promise<AsyncIterable<NormalizedEvent>> {
     const [place, readRoots] = await Promise.all([
       this.place(input.repo, ticketId, input.signal),
       Promise.all((input.contextRepoPaths ?? []).map((p) => this.deps.guard.resolve(p))),
     ]);
-    const key = ticketKey(ticketId, input.provider);
+    const key = ticketKey(caller, ticketId, input.provider);
     // A conversation resumes where it started (the CLI session is bound to its folder).
     const cwd = this.deps.chats.get(key)?.cwd ?? place.cwd;
     return this.deps.chats.send({
@@ -54,11 +54,12 @@ export class TicketConversations {
     });
   }
 
-  /** The ticket's history with one provider (claude unless named); reading it marks it read. */
-  history(ticketId: string, repoPath: string, provider?: ProviderId) {
-    const session = this.deps.chats.get(ticketKey(ticketId, provider));
-    if (session) this.deps.chats.markRead(session.id);
-    const codex = provider === 'codex' ? session : this.deps.chats.get(ticketKey(ticketId, 'codex'));
+  /** The ticket's history with one provider (claude unless named); a GET (`markRead`) marks it read. */
+  async history(caller: string, ticketId: string, repo: string, provider?: ProviderId, markRead = true) {
+    const repoPath = await this.deps.guard.resolve(repo);
+    const session = this.deps.chats.get(ticketKey(caller, ticketId, provider));
+    if (session && markRead) this.deps.chats.markRead(session.id);
+    const codex = provider === 'codex' ? session : this.deps.chats.get(ticketKey(caller, ticketId, 'codex'));
     return {
       messages: (session?.messages ?? []).map(historyMessage),
       ticketId,
@@ -70,12 +71,13 @@ export class TicketConversations {
 
   /** Stores what the client sends: a CLI session to resume, or a message it kept itself. */
   async store(
+    caller: string,
     ticketId: string,
     repo: string,
     provider: ProviderId | undefined,
     body: { sessionId: string } | { message: { id: string; role: 'user' | 'assistant'; content: string; timestamp: string | number; sender?: string } },
   ) {
-    const key = ticketKey(ticketId, provider);
+    const key = ticketKey(caller, ticketId, provider);
     const cwd = this.deps.chats.get(key)?.cwd ?? (await this.place(repo, ticketId)).cwd;
     if ('sessionId' in body) {
       this.deps.chats.linkCliSession(key, cwd, body.sessionId);
@@ -85,29 +87,30 @@ export class TicketConversations {
     this.deps.chats.append(key, cwd, {
       role: message.role, content: message.content, clientId: message.id, sender: message.sender, createdAt: timestampOf(message.timestamp),
     });
-    const { codexSessionExists: _, ...history } = this.history(ticketId, repo, provider);
+    const { codexSessionExists: _, ...history } = await this.history(caller, ticketId, repo, provider, false);
     return { success: true as const, history };
   }
 
   /** Removes one message (`index`), or the whole history (every provider's unless one is named). */
-  async remove(ticketId: string, repo: string, provider: ProviderId | undefined, index: number | undefined) {
+  async remove(caller: string, ticketId: string, repo: string, provider: ProviderId | undefined, index: number | undefined) {
     if (index === undefined) {
       const providers: ProviderId[] = provider ? [provider] : ['claude', 'codex'];
-      for (const each of providers) await this.deps.chats.end('symphony', ticketId, each);
+      for (const each of providers) await this.deps.chats.end('symphony', ticketId, each, caller);
       return { success: true as const };
     }
-    this.deps.chats.removeMessage(ticketKey(ticketId, provider), index);
-    const { codexSessionExists: _, ...history } = this.history(ticketId, repo, provider);
+    this.deps.chats.removeMessage(ticketKey(caller, ticketId, provider), index);
+    const { codexSessionExists: _, ...history } = await this.history(caller, ticketId, repo, provider, false);
     return { success: true as const, history };
   }
 
   /** One turn about a PR review comment, in the ticket's worktree, read-only. */
   async commentChat(
+    caller: string,
     commentId: string,
     ticketId: string,
     input: TurnInput & { commentContext?: CommentContext },
   ): Promise<AsyncIterable<NormalizedEvent>> {
-    const key = commentKey(commentId, input.provider);
+    const key = commentKey(caller, commentId, input.provider);
     const existing = this.deps.chats.get(key);
     const commentContext = input.commentContext ?? (existing?.details?.commentContext as CommentContext | undefined);
     const cwd = existing?.cwd ?? (await this.place(input.repo, ticketId, input.signal)).cwd;
@@ -119,8 +122,8 @@ export class TicketConversations {
     });
   }
 
-  commentThread(commentId: string, provider?: ProviderId) {
-    const session = this.deps.chats.get(commentKey(commentId, provider));
+  commentThread(caller: string, commentId: string, provider?: ProviderId) {
+    const session = this.deps.chats.get(commentKey(caller, commentId, provider));
     const commentContext = session?.details?.commentContext as CommentContext | undefined;
     return {
       messages: (session?.messages ?? []).map(historyMessage),
@@ -130,27 +133,28 @@ export class TicketConversations {
     };
   }
 
-  markResponded(commentId: string, messageId: string | number | undefined, responded: boolean): void {
-    this.deps.chats.markResponded(commentKey(commentId), messageId === undefined ? undefined : String(messageId), responded);
+  markResponded(caller: string, commentId: string, messageId: string | number | undefined, responded: boolean): void {
+    this.deps.chats.markResponded(commentKey(caller, commentId), messageId === undefined ? undefined : String(messageId), responded);
   }
 
   /** The whole thread, or the message at `index` only. */
-  async removeComment(commentId: string, index: number | undefined): Promise<void> {
-    if (index === undefined) await this.deps.chats.end('comment', commentId);
-    else this.deps.chats.removeMessage(commentKey(commentId), index);
+  async removeComment(caller: string, commentId: string, index: number | undefined): Promise<void> {
+    if (index === undefined) await this.deps.chats.end('comment', commentId, undefined, caller);
+    else this.deps.chats.removeMessage(commentKey(caller, commentId), index);
   }
 
   /** Ticket conversations whose last message is a reply the caller has not read. */
-  unreadCount(): number {
-    return this.deps.chats.unreadCount('symphony');
+  unreadCount(caller: string): number {
+    return this.deps.chats.unreadCount('symphony', caller);
   }
 }
 
-function key(kind: ChatKey['kind'], scope: string, provider: ProviderId = 'claude'): ChatKey {
-  return { kind, scope, provider };
+/** Every conversation here is its caller's own (claude unless a provider is named). */
+function key(caller: string, kind: ChatKey['kind'], scope: string, provider: ProviderId = 'claude'): ChatKey {
+  return { caller, kind, scope, provider };
 }
-const ticketKey = (ticketId: string, provider?: ProviderId) => key('symphony', ticketId, provider);
-const commentKey = (commentId: string, provider?: ProviderId) => key('comment', commentId, provider);
+const ticketKey = (caller: string, ticketId: string, provider?: ProviderId) => key(caller, 'symphony', ticketId, provider);
+const commentKey = (caller: string, commentId: string, provider?: ProviderId) => key(caller, 'comment', commentId, provider);
 
 /** The original's history message: the client's own id where it gave one. */
 function historyMessage(message: ChatMessage): HistoryMessage {

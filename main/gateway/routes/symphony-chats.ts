@@ -46,7 +46,7 @@ export const routes: AnyRoute[] = [
     method: 'GET', path: `${API}/sessions/unread-count`,
     summary: 'How many ticket conversations end with a reply the caller has not read.',
     response: UnreadCountResponse,
-    handler: (_input, { services }) => ({ count: services.ticketConversations.unreadCount() }),
+    handler: (_input, { services, caller }) => ({ count: services.ticketConversations.unreadCount(callerKey(caller)) }),
   }),
 
   defineRoute({
@@ -59,7 +59,7 @@ export const routes: AnyRoute[] = [
       if (!repo) throw new BadRequest('repoPath is required (in the body, or as ?repo=).', { field: 'repoPath' }, 'invalid_input');
       ticketSlug(params.ticketId);
       return ndjson(
-        await ctx.services.ticketConversations.chat(params.ticketId, {
+        await ctx.services.ticketConversations.chat(callerKey(ctx.caller), params.ticketId, {
           message: body.message, repo, contextRepoPaths: body.contextRepoPaths, provider: body.provider,
           signal: ctx.signal, onApproval: toolApprover(ctx, 'symphony_chat', CHAT),
         }),
@@ -70,7 +70,7 @@ export const routes: AnyRoute[] = [
   defineRoute({
     method: 'GET', path: COMMENT, summary: 'The conversation about one PR review comment.',
     params: CommentParams, query: CommentChatQuery, response: CommentChatResponse,
-    handler: ({ params }, { services }) => services.ticketConversations.commentThread(params.commentId),
+    handler: ({ params }, { services, caller }) => services.ticketConversations.commentThread(callerKey(caller), params.commentId),
   }),
   defineRoute({
     method: 'POST', path: COMMENT, streams: true,
@@ -80,7 +80,7 @@ export const routes: AnyRoute[] = [
     handler: async ({ params, query, body }, ctx) => {
       ticketSlug(query.ticketId);
       return ndjson(
-        await ctx.services.ticketConversations.commentChat(params.commentId, query.ticketId, {
+        await ctx.services.ticketConversations.commentChat(callerKey(ctx.caller), params.commentId, query.ticketId, {
           message: body.message, repo: query.repo, commentContext: body.commentContext, provider: body.provider, signal: ctx.signal,
         }),
       );
@@ -90,16 +90,16 @@ export const routes: AnyRoute[] = [
     method: 'PATCH', path: COMMENT,
     summary: 'Mark a reply as posted on the PR (`messageId`, else the last assistant message); `markResponded` is accepted for `responded`.',
     params: CommentParams, query: CommentChatQuery, body: CommentPatchBody, response: Success,
-    handler: ({ params, body }, { services }) => {
-      services.ticketConversations.markResponded(params.commentId, body.messageId, body.responded ?? body.markResponded ?? true);
+    handler: ({ params, body }, { services, caller }) => {
+      services.ticketConversations.markResponded(callerKey(caller), params.commentId, body.messageId, body.responded ?? body.markResponded ?? true);
       return { success: true as const };
     },
   }),
   defineRoute({
     method: 'DELETE', path: COMMENT, summary: 'Delete the whole thread, or with `?index=` one message of it.',
     params: CommentParams, query: CommentDeleteQuery, response: Success,
-    handler: async ({ params, query }, { services }) => {
-      await services.ticketConversations.removeComment(params.commentId, query.index);
+    handler: async ({ params, query }, { services, caller }) => {
+      await services.ticketConversations.removeComment(callerKey(caller), params.commentId, query.index);
       return { success: true as const };
     },
   }),
@@ -118,24 +118,24 @@ export const routes: AnyRoute[] = [
   defineRoute({
     method: 'GET', path: HISTORY, summary: "The ticket's chat history with one provider (claude unless `?provider=`); reading marks it read.",
     params: TicketParams, query: ChatHistoryQuery, response: ChatHistoryResponse,
-    handler: ({ params, query }, { services }) => {
+    handler: ({ params, query }, { services, caller }) => {
       ticketSlug(params.ticketId);
-      return services.ticketConversations.history(params.ticketId, query.repo, query.provider);
+      return services.ticketConversations.history(callerKey(caller), params.ticketId, query.repo, query.provider);
     },
   }),
   defineRoute({
     method: 'POST', path: HISTORY, summary: 'Store a CLI session id (`{sessionId}`) or one message (`{message}`) in the history.',
     params: TicketParams, query: ChatHistoryQuery, body: ChatHistoryBody, response: ChatHistoryPostResponse,
     classify: ({ query }) => ({ repoPath: query.repo }),
-    handler: ({ params, query, body }, { services }) => {
+    handler: ({ params, query, body }, { services, caller }) => {
       ticketSlug(params.ticketId);
-      return services.ticketConversations.store(params.ticketId, query.repo, query.provider, body);
+      return services.ticketConversations.store(callerKey(caller), params.ticketId, query.repo, query.provider, body);
     },
   }),
   defineRoute({
     method: 'DELETE', path: HISTORY, summary: 'Delete the history (every provider\'s unless `?provider=`), or with `?index=` one message.',
     params: TicketParams, query: ChatHistoryDeleteQuery, response: ChatHistoryPostResponse.or(Success),
-    handler: ({ params, query }, { services }) =>
-      services.ticketConversations.remove(params.ticketId, query.repo, query.provider, query.index),
+    handler: ({ params, query }, { services, caller }) =>
+      services.ticketConversations.remove(callerKey(caller), params.ticketId, query.repo, query.provider, query.index),
   }),
 ];
