@@ -39,6 +39,8 @@ import { TicketConversations } from './symphony/ticket-conversations.js';
 import { TicketSessions } from './symphony/ticket-sessions.js';
 import { TicketAttachments } from './files/attachments.js';
 import { TicketWorktrees } from './symphony/ticket-worktree.js';
+import { RunService } from './symphony/runs.js';
+import { cliProviderConfigs } from './providers/defaults.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { DeployService } from './deploy/deploy.js';
 import { chatTranscript, LearningsService } from './learnings/learnings.js';
@@ -64,6 +66,8 @@ export interface ServicesOptions {
   reviewKeepaliveMs?: number;
   /** A pause between the learnings batch's items (tests: to stop a gateway mid-batch). */
   learningsBatchPauseMs?: number;
+  /** Stop live ticket runs on close (`serve --stop-runs-on-exit`); by default they keep going in their hosts. */
+  stopRunsOnExit?: boolean;
 }
 
 export interface Services {
@@ -103,12 +107,16 @@ export interface Services {
   ticketWorktrees: TicketWorktrees;
   /** Code reviews by agents: runs, findings, dedup, verdicts, and the chats about them. */
   reviews: ReviewService;
+  /** Ticket runs: launch, status, kill, logs; their loops run in detached run hosts that outlive the gateway. */
+  runs: RunService;
   pairing: PairingService;
   /** The gate every user-given path goes through. */
   workspace: WorkspaceGuard;
   /** Managed repositories (their roots and worktree folders feed the workspace guard). */
   repos: RepoRegistry;
   git: GitService;
+  /** git through the supervisor, for domain modules that ask git directly. */
+  gitRunner: GitRunner;
   github: GitHubService;
   /** Fuzzy file search with a warm index per repository. */
   fileSearch: FileSearch;
@@ -165,6 +173,12 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   learnings.addTranscriptSource('Chats', (_repoPath, ticketId) =>
     chatTranscript([...chats.list('symphony', ticketId), ...chats.list('ticket', ticketId)]),
   );
+  const runs = new RunService({
+    db, dbFile: join(dataDir, 'symphony.db'), dataDir, settings, supervisor, ticketWorktrees, log,
+    binarySearchDirs: options.binarySearchDirs, providerConfigs: cliProviderConfigs(),
+  });
+  // What earlier runs taught about a repository goes into its next runs' prompts.
+  runs.addPromptSections((repoPath) => learnings.promptSections(repoPath));
   let port: number | null = null;
   const relaySettings = new RelaySettings(settings, config);
   const trustedKeys = new TrustedKeys(settings);
@@ -198,6 +212,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     workspace,
     repos,
     git,
+    gitRunner,
     github,
     fileSearch,
     deploy,
@@ -236,7 +251,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     commitMessages: new CommitMessages({ git, providers, dataDir, log }),
     attachments: new TicketAttachments({ workFolder: (repoPath, ticketId, signal) => ticketWorktrees.resolveWorkFolder(repoPath, ticketId, signal) }),
     reviews,
+    runs,
     async close() {
+      if (options.stopRunsOnExit) await runs.stopAll();
+      runs.close();
       await relay.stop();
       await reviews.close();
       await chats.close();
@@ -249,6 +267,9 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     },
   };
   // After every service is built, so that owners hear which of their children were reaped.
+  // Live runs whose host survived are reattached, the others INTERRUPTED; then the orphan
+  // reaping stops what a dead host left (a live host's children are its own).
+  await runs.reattach();
   if (options.reapOrphans) await supervisor.reapOrphans();
   learnings.resume();
   return services;

@@ -132,6 +132,8 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('symphony_logs', '/symphony/logs/:ticketId', ['GET']),
   ...entries('symphony_plan', '/symphony/plan/:ticketId', ['GET']),
   ...entries('symphony_judges', '/symphony/judges/:ticketId', ['GET']),
+  ...entries('symphony_status', '/symphony/runs/:runId', ['GET']),
+  ...entries('symphony_launch', '/symphony/runs/:runId/follow-pr', ['POST']),
   ...entries('symphony_sessions', '/symphony/sessions', ['GET', 'POST', 'DELETE']),
   ...entries('symphony_sessions', '/symphony/sessions/unread-count', ['GET']),
   ...entries('symphony_chat', '/symphony/chat/:ticketId', ['POST']),

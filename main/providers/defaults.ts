@@ -5,6 +5,7 @@ import { ClaudeProvider } from './claude.js';
 import type { ChildLauncher } from './cli-turn.js';
 import { CodexProvider } from './codex.js';
 import { ProviderRegistry } from './registry.js';
+import type { CliProviderConfig } from './types.js';
 
 const CLAUDE_ENV = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_MODEL', 'CLAUDE_CONFIG_DIR'];
 const CODEX_ENV = ['CODEX_HOME', 'OPENAI_API_KEY', 'OPENAI_BASE_URL'];
@@ -13,10 +14,16 @@ const CODEX_ENV = ['CODEX_HOME', 'OPENAI_API_KEY', 'OPENAI_BASE_URL'];
 const IDLE_TIMEOUT_MS = 10 * 60_000;
 
 export function createProviderRegistry(launcher: ChildLauncher, env: NodeJS.ProcessEnv = process.env): ProviderRegistry {
-  return new ProviderRegistry([
-    new ClaudeProvider(launcher, { env: pick(env, CLAUDE_ENV), idleTimeoutMs: IDLE_TIMEOUT_MS }),
-    new CodexProvider(launcher, { env: pick(env, CODEX_ENV), idleTimeoutMs: IDLE_TIMEOUT_MS }),
-  ]);
+  const configs = cliProviderConfigs(env);
+  return new ProviderRegistry([new ClaudeProvider(launcher, configs.claude), new CodexProvider(launcher, configs.codex)]);
+}
+
+/** Each CLI's settings from our environment (also handed to run hosts, which rebuild their providers from them). */
+export function cliProviderConfigs(env: NodeJS.ProcessEnv = process.env): { claude: CliProviderConfig; codex: CliProviderConfig } {
+  return {
+    claude: { env: pick(env, CLAUDE_ENV), idleTimeoutMs: IDLE_TIMEOUT_MS },
+    codex: { env: pick(env, CODEX_ENV), idleTimeoutMs: IDLE_TIMEOUT_MS },
+  };
 }
 
 function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {

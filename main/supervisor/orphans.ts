@@ -61,7 +61,7 @@ async function isStillOursByPs(record: ProcessRecord): Promise<boolean> {
   return (await startTimeOf(record.pid, false)) === record.procStartTime;
 }
 
-function pidExists(pid: number): boolean {
+export function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

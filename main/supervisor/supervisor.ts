@@ -10,6 +10,7 @@ import type { Db } from '../store/database.js';
 import type { SettingsStore } from '../store/settings.js';
 import { BinaryResolver, isExecutableFile, isManagedBinary } from './binaries.js';
 import { SupervisedChild, type ChildExit, type ChildSpec, type ChildState } from './child.js';
+import { isSameProcessAlive, killDetached, signalDetached, spawnDetached, type DetachedChild, type ProcessIdentity } from './detached.js';
 import { cleanEnv } from './env.js';
 import { reapOrphans, type ReapedProcess } from './orphans.js';
 import { CappedLogFile, pruneLogDir, type OutputLine } from './output.js';
@@ -22,6 +23,18 @@ import { DEFAULT_GRACE_MS, killTree } from './tree-kill.js';
 export type { RunOptions, RunResult } from './run.js';
 export type { ChildExit, ChildSpec, ChildState } from './child.js';
 export { SupervisedChild } from './child.js';
+export type { DetachedChild, ProcessIdentity } from './detached.js';
+
+export interface DetachedStartSpec {
+  command: string;
+  args: readonly string[];
+  cwd: string;
+  env?: Record<string, string>;
+  /** Handed over on stdin (then closed): the job, with anything that must stay out of argv and env. */
+  input: string;
+  /** stdout/stderr are appended here. */
+  logFile: string;
+}
 
 export interface SupervisorOptions {
   /** Process records for orphan reaping; without it nothing survives a crash to be reaped. */
@@ -169,6 +182,39 @@ export class Supervisor {
     });
     this.record(id, child.pid, spec, child.startedAt);
     return child;
+  }
+
+  /**
+   * Starts a child that outlives this gateway (a ticket run's host): own session and
+   * process group, never killed by stopAll, never reaped as an orphan. Its owner keeps
+   * the returned identity and signals it only through the methods below.
+   */
+  async startDetached(spec: DetachedStartSpec): Promise<DetachedChild> {
+    this.refuseWhileStopping();
+    if (!isDirectory(spec.cwd)) throw new Unprocessable(`Working directory does not exist: ${spec.cwd}`, 'cwd_missing');
+    const { file, env } = await this.prepare(spec.command, spec.env);
+    try {
+      const child = await spawnDetached({ file, args: spec.args, cwd: spec.cwd, env, input: spec.input, logFile: spec.logFile });
+      this.log.info({ pid: child.pid, command: spec.command }, 'detached child started');
+      return child;
+    } catch (error) {
+      throw new FailedDependency((error as Error).message, 'spawn_failed');
+    }
+  }
+
+  /** Whether the very process named (PID + start time + boot) still runs. */
+  isAlive(identity: ProcessIdentity): Promise<boolean> {
+    return isSameProcessAlive(identity);
+  }
+
+  /** SIGTERM to a detached child's group, only when it is still that process. */
+  signal(identity: ProcessIdentity, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
+    return signalDetached(identity, signal);
+  }
+
+  /** Kills a detached child's whole tree (TERM, grace, KILL), only when it is still that process. */
+  async killIdentity(identity: ProcessIdentity, graceMs = this.graceMs): Promise<boolean> {
+    return (await killDetached(identity, graceMs)) !== false;
   }
 
   list(): ProcessInfo[] {

@@ -121,6 +121,11 @@ export class TicketWorktrees {
     return { path: created.path, branch: created.branch, repoPath: mainRepo, created: created.created, baseBranch: created.created ? displayRef(start) : null };
   }
 
+  /** The main checkout of `repoPath` (403 outside the workspace); a repository not yet managed becomes managed. */
+  resolveRepo(repoPath: string, signal?: AbortSignal): Promise<string> {
+    return this.mainRepo(repoPath, signal);
+  }
+
   private async mainRepo(repoPath: string, signal?: AbortSignal): Promise<string> {
     const resolved = await this.options.guard.resolve(repoPath);
     const mainRepo = await this.options.git.worktrees.mainRepoPath(resolved, signal);

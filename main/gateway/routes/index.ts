@@ -17,5 +17,6 @@ import { routes as repos } from './repos.js';
 import { routes as runViewer } from './run-viewer.js';
 import { routes as settings } from './settings.js';
 import { routes as symphonyChats } from './symphony-chats.js';
+import { routes as symphony } from './symphony.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy, symphonyChats, attachments, relay, codex, learnings];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy, symphonyChats, attachments, relay, codex, learnings, symphony];

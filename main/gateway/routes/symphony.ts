@@ -1,0 +1,97 @@
+// Ticket runs: launch (new, resume, accept the plan), status, kill, logs (with a live
+// NDJSON follow), plan, judges, the work directory, and the run page's detail. The run
+// engine is main/symphony/runs.ts; this file only parses and shapes.
+import {
+  FollowPrBody, KillBody, LaunchBody, LogsQuery, RepoQuery, RunIdParams, TicketParams, WorkDirectoryQuery,
+} from '../../../shared/schemas/symphony.js';
+import { judgesView, planView, runDetail, statusView, ticketStatus, workDirectory } from '../../symphony/run-views.js';
+import { ndjson } from '../reply.js';
+import { defineRoute, type AnyRoute } from '../route.js';
+
+const API = '/api/gateway/symphony';
+
+export const routes: AnyRoute[] = [
+  defineRoute({
+    method: 'POST', path: `${API}/launch`,
+    summary: "Launch a ticket's run in its own worktree, or resume it, or accept its plan (a second launch); alreadyRunning when live.",
+    body: LaunchBody,
+    classify: ({ body }) => ({ repoPath: body.repoPath }),
+    handler: ({ body }, { services, signal }) => services.runs.launch(body, signal),
+  }),
+  defineRoute({
+    method: 'GET', path: `${API}/status`,
+    summary: 'Every ticket run with its status, phase, iteration, tokens and cost.',
+    handler: async (_input, { services }) => ({ runs: await Promise.all(services.runs.list().map((run) => statusView(services.runs, run))) }),
+  }),
+  defineRoute({
+    method: 'GET', path: `${API}/status/:ticketId`,
+    summary: "A ticket's run status (exists, stateExists, phase, status, raw, taskProgress, pid, processRunning, iteration, tokens, ...).",
+    params: TicketParams, query: RepoQuery,
+    classify: ({ query }) => ({ repoPath: query.repo }),
+    handler: ({ params, query }, { services, signal }) => ticketStatus(services.runs, services.ticketWorktrees, params.ticketId, query.repo, signal),
+  }),
+  defineRoute({
+    method: 'POST', path: `${API}/kill`,
+    summary: 'Stop a run: {ticketId, repoPath}, or {pid} of one of this gateway\'s runs (any other pid is 404 and never signalled).',
+    body: KillBody,
+    classify: ({ body }) => ('repoPath' in body ? { repoPath: body.repoPath } : {}),
+    handler: ({ body }, { services, signal }) => services.runs.kill(body, signal),
+  }),
+  defineRoute({
+    method: 'GET', path: `${API}/logs/:ticketId`,
+    summary: "A run's event log (JSONL lines); ?follow=1 streams new events as NDJSON until the run ends or the client leaves.",
+    params: TicketParams, query: LogsQuery,
+    classify: ({ query }) => ({ repoPath: query.repo }),
+    handler: async ({ params, query }, { services, signal }) => {
+      const run = await services.runs.find(params.ticketId, query.repo, signal);
+      if (query.follow) {
+        if (!run) return ndjson((async function* () { yield { type: 'error', message: 'No run for this ticket.' }; })());
+        return ndjson(services.runs.follow(run, signal, true));
+      }
+      if (!run) return { exists: false, format: 'text', content: '', lines: 0, totalLines: 0, returnedLines: 0 };
+      const tail = services.runs.logTail(run, query.lines);
+      return { exists: tail.exists, format: 'jsonl', lines: tail.lines, totalLines: tail.totalLines, returnedLines: tail.lines.length, logFile: services.runs.logFile(run) };
+    },
+  }),
+  defineRoute({
+    method: 'GET', path: `${API}/plan/:ticketId`,
+    summary: "A run's plan: content (markdown), pendingTasks, completedTasks, openQuestions.",
+    params: TicketParams, query: RepoQuery,
+    classify: ({ query }) => ({ repoPath: query.repo }),
+    handler: ({ params, query }, { services, signal }) => planView(services.runs, params.ticketId, query.repo, signal),
+  }),
+  defineRoute({
+    method: 'GET', path: `${API}/judges/:ticketId`,
+    summary: "A run's latest judges report (report_id, timestamp, stats[] of case_score with metrics[]) and every iteration's.",
+    params: TicketParams, query: RepoQuery,
+    classify: ({ query }) => ({ repoPath: query.repo }),
+    handler: ({ params, query }, { services, signal }) => judgesView(services.runs, params.ticketId, query.repo, signal),
+  }),
+  defineRoute({
+    method: 'GET', path: '/api/gateway/work-directory/:ticketId',
+    summary: "The ticket's worktree: exists, path, source, pendingClaudeMd, branchStatus {merged, remoteMissing}.",
+    params: TicketParams, query: WorkDirectoryQuery,
+    classify: ({ query }) => (query.repo ? { repoPath: query.repo } : {}),
+    handler: ({ params, query }, { services, signal }) =>
+      workDirectory(
+        { runs: services.runs, worktrees: services.ticketWorktrees, git: services.gitRunner, repoPaths: () => services.repos.list().map((r) => r.path) },
+        params.ticketId, query.repo, signal,
+      ),
+  }),
+  defineRoute({
+    method: 'GET', path: `${API}/runs/:runId`,
+    summary: 'One run with its iterations (prompts, judges), plan and PR feedback (for the Runs screen).',
+    params: RunIdParams,
+    handler: ({ params }, { services }) => runDetail(services.runs, params.runId),
+  }),
+  defineRoute({
+    method: 'POST', path: `${API}/runs/:runId/follow-pr`,
+    summary: "Switch following the run's pull request (review comments and failing checks become iterations) on or off.",
+    params: RunIdParams, body: FollowPrBody,
+    handler: ({ params, body }, { services }) => {
+      services.runs.requireRun(params.runId);
+      services.runs.store.update(params.runId, { followPr: body.enabled });
+      return { success: true, followPr: body.enabled };
+    },
+  }),
+];

@@ -1,0 +1,65 @@
+// The run host: one process per running ticket run, started detached by the gateway
+// (its own session and process group) so that a gateway quit or crash leaves it working.
+// It reads its job from stdin (never argv or env: it holds the CLIs' model-API settings),
+// opens the same SQLite file (WAL), runs the loop with its own supervisor for the agent
+// CLIs and judges, and exits when the run rests. SIGTERM is a user's stop.
+import { pino } from 'pino';
+import { readStdin } from '../cli/stdin.js';
+import { ClaudeProvider } from '../providers/claude.js';
+import { CodexProvider } from '../providers/codex.js';
+import { FakeProvider, type FakeProviderOptions } from '../providers/fake.js';
+import { ProviderRegistry } from '../providers/registry.js';
+import type { CliProviderConfig } from '../providers/types.js';
+import { openDatabase } from '../store/database.js';
+import { SettingsStore } from '../store/settings.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { RunLoop } from './run-loop.js';
+import { RunStore } from './run-store.js';
+
+export interface RunProviderConfigs {
+  claude?: CliProviderConfig;
+  codex?: CliProviderConfig;
+  fake?: FakeProviderOptions;
+}
+
+export interface RunHostJob {
+  runId: string;
+  dataDir: string;
+  dbFile: string;
+  providers: RunProviderConfigs;
+  binarySearchDirs?: string[];
+  logLevel?: string;
+}
+
+async function main(): Promise<number> {
+  const job = JSON.parse(await readStdin(1024 * 1024)) as RunHostJob;
+  const log = pino({ level: job.logLevel ?? 'info' }).child({ component: 'run-host', runId: job.runId });
+  const db = openDatabase(job.dbFile);
+  const settings = new SettingsStore(db);
+  const supervisor = new Supervisor({ db, settings, dataDir: job.dataDir, log, extraSearchDirs: job.binarySearchDirs });
+  const providers = new ProviderRegistry([
+    new ClaudeProvider(supervisor, job.providers.claude ?? {}),
+    new CodexProvider(supervisor, job.providers.codex ?? {}),
+    new FakeProvider(job.providers.fake ?? {}),
+  ]);
+  const stop = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stop.abort());
+  // The gateway that started us may be gone; its terminal's hangup is not our stop.
+  process.on('SIGHUP', () => undefined);
+  const store = new RunStore(db);
+  const loop = new RunLoop({ store, providers, processes: supervisor, log, signal: stop.signal }, job.runId);
+  const status = await loop.execute();
+  log.info({ status }, 'run host done');
+  await supervisor.stopAll();
+  store.setHost(job.runId, null);
+  db.close();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`run host failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);
