@@ -1,7 +1,7 @@
 // Ticket runs end to end: the real gateway, real git, run hosts running the real claude
 // and codex CLIs against the mock model API, judges that run a real command.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -32,17 +32,12 @@ const launch = (json: Record<string, unknown>) => gw.request('/api/gateway/symph
 const get = (url: string) => gw.request(url, { auth: 'token' });
 const q = (ticket: string) => `${encodeURIComponent(ticket)}?repo=${encodeURIComponent(repo)}`;
 const JUDGES = [{ name: 'test', command: 'node check.js' }];
-/** Fails on its first run, passes after (codex's workspace-write sandbox cannot write files on this machine: see the report). */
-const once = () => {
-  const script = path.join(root, 'fail-once.js');
-  writeFileSync(script, `const fs = require('fs'); const f = ${JSON.stringify(path.join(root, 'fail-once.count'))};
-const n = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0; fs.writeFileSync(f, String(n + 1));
-if (n === 0) { console.log('FAIL: fixed.txt is missing'); process.exit(1); } console.log('ok');`);
-  return [{ name: 'test', command: `node ${script}` }];
-};
 
-function editTurn(worktree: string) {
-  return { kind: 'tool' as const, name: 'Write', input: { file_path: path.join(worktree, 'fixed.txt'), content: 'fixed\n' } };
+
+function editTurn(provider: ProviderId, worktree: string) {
+  return provider === 'claude'
+    ? { kind: 'tool' as const, name: 'Write', input: { file_path: path.join(worktree, 'fixed.txt'), content: 'fixed\n' } }
+    : { kind: 'patch' as const, patch: '*** Begin Patch\n*** Add File: fixed.txt\n+fixed\n*** End Patch\n' };
 }
 
 for (const provider of ['claude', 'codex'] as ProviderId[]) {
@@ -50,7 +45,7 @@ for (const provider of ['claude', 'codex'] as ProviderId[]) {
     test('plan checkpoint, accept, a failing judge whose output reaches iteration 2, then COMPLETED', async () => {
       const ticket = `ENG-${provider}`;
       api.script({ kind: 'text', text: PLAN_ANSWER });
-      const first = await launch({ ticketIdentifier: ticket, repoPath: repo, provider, judges: provider === 'claude' ? JUDGES : once(), ticket: { title: 'Add fixed.txt', description: 'The check wants fixed.txt.' } });
+      const first = await launch({ ticketIdentifier: ticket, repoPath: repo, provider, judges: JUDGES, ticket: { title: 'Add fixed.txt', description: 'The check wants fixed.txt.' } });
       assert.equal(first.status, 200, first.text);
       assert.equal(first.json.branchName, `feature/${ticket}`);
       assert.equal(first.json.baseBranch, 'origin/main');
@@ -64,7 +59,7 @@ for (const provider of ['claude', 'codex'] as ProviderId[]) {
       assert.deepEqual(plan.json.openQuestions, ['Which content?']);
 
       // Iteration 1 does nothing useful: the judge fails. Iteration 2 writes the file and says so.
-      api.script({ kind: 'text', text: 'Looked around, nothing changed yet.' }, ...(provider === 'claude' ? [editTurn(worktree)] : []), { kind: 'text', text: 'Created it.\n<task-done id="T1"/>\n<promise>COMPLETE</promise>' });
+      api.script({ kind: 'text', text: 'Looked around, nothing changed yet.' }, editTurn(provider, worktree), { kind: 'text', text: 'Created it.\n<task-done id="T1"/>\n<promise>COMPLETE</promise>' });
       const accepted = await launch({ ticketIdentifier: ticket, repoPath: repo });
       assert.equal(accepted.status, 200, accepted.text);
       const done = await waitForStatus(gw, ticket, repo, (s) => ['COMPLETED', 'FAILED'].includes(s.status) && !s.processRunning, 60_000);

@@ -1,10 +1,10 @@
 // Ticket runs in tests: a real repository (bare remote + clone) whose `node check.js`
 // judge passes once fixed.txt exists, a real gateway whose run hosts talk to the mock
 // model API through the real claude/codex CLIs, and waits on the status route.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../../gateway/testing.js';
-import { claudeTestConfig, codexTestConfig, NODE_MODULES_BIN } from '../../providers/testing/cli-env.js';
+import { claudeTestConfig, codexTestConfig, NODE_MODULES_BIN, testHomesDir } from '../../providers/testing/cli-env.js';
 import type { MockModelApi } from '../../providers/testing/mock-model-api.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
 import { RUN_SETTINGS } from '../runs.js';
@@ -47,10 +47,10 @@ export interface RunGatewayOptions extends TestGatewayOptions {
 
 /** A gateway whose workspace root is `root`, with quick backoff and stall settings for tests. */
 export async function startRunGateway(options: RunGatewayOptions): Promise<TestGateway> {
-  const cliRoot = path.join(options.root, 'cli');
-  mkdirSync(cliRoot, { recursive: true });
+  // The CLIs' homes never under TMPDIR (codex's sandbox mounts a fresh /tmp).
+  const cliRoot = mkdtempSync(path.join(testHomesDir(), 'runs-'));
   const { root, api, settings, configure, ...rest } = options;
-  return startTestGateway({
+  const gw = await startTestGateway({
     binarySearchDirs: [NODE_MODULES_BIN],
     ...rest,
     configure: async (services) => {
@@ -61,6 +61,12 @@ export async function startRunGateway(options: RunGatewayOptions): Promise<TestG
       await configure?.(services);
     },
   });
+  const close = gw.close.bind(gw);
+  gw.close = async () => {
+    await close();
+    rmSync(cliRoot, { recursive: true, force: true });
+  };
+  return gw;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
