@@ -15,6 +15,7 @@ import type {
   TelemetryResponse,
   VersionResponse,
 } from './schemas/gateway.js';
+import type { DeployStartView, DeployStatusView } from './schemas/deploy.js';
 import type { RepoView } from './schemas/git.js';
 import type { Finding, FindingsResponse, ReviewBody, Verdict, VerdictResponse } from './schemas/review.js';
 import type { SupervisedProcess as ProcessView } from './schemas/processes.js';
@@ -66,6 +67,14 @@ export type ReviewStatus =
     };
 /** One line of a review's NDJSON stream (status, text, sessionId, keepalive, findings, error, result, done, ...). */
 export type ReviewStreamEvent = { type: string; [field: string]: unknown };
+export type DeployStatus = DeployStatusView;
+export type DeployStart = DeployStartView;
+export interface DeployStopReply {
+  success: boolean;
+  error?: string;
+  message?: string;
+  foreignPorts?: number[];
+}
 /** The managed CLIs, in display order (a value here so the renderer does not bundle zod). */
 export const BINARY_NAMES: readonly BinaryName[] = ['claude', 'codex', 'gh', 'git', 'python3'];
 
@@ -185,6 +194,11 @@ export class GatewayClient {
       if (done) return;
     }
   }
+  /** A ticket's dev server: start (answers at once), status with the log tail, stop (ours only). */
+  startDeploy = (repoPath: string, ticketId: string) => this.call<DeployStart>('POST', '/api/gateway/deploy', { repoPath, ticketId });
+  deployStatus = (repoPath: string, ticketId: string) =>
+    this.call<DeployStatus>('GET', `/api/gateway/deploy/status/${enc(ticketId)}?repo=${enc(repoPath)}`);
+  stopDeploy = (repoPath: string, ticketId: string) => this.call<DeployStopReply>('POST', '/api/gateway/deploy/teardown', { repoPath, ticketId });
 
   private async call<T>(method: Method, path: string, body?: unknown, authenticated = true): Promise<T> {
     const response = await this.send(method, path, body, authenticated);

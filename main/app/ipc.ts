@@ -1,8 +1,9 @@
 // IPC handlers behind window.symphony. Every handler first checks that the call comes
 // from the renderer's own origin: a frame that navigated elsewhere gets nothing.
-import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
+import { ipcMain, shell, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import { ApprovalDecisionRequest, ApprovalIdParams } from '../../shared/schemas/gateway.js';
 import { PRODUCT_NAME } from '../config/paths.js';
+import { loopbackUrl } from '../deploy/net.js';
 import { Forbidden } from '../errors.js';
 import type { Services } from '../services.js';
 import { isRendererUrl, RENDERER_ORIGIN } from '../shell/renderer-files.js';
@@ -19,6 +20,7 @@ const DECIDE_APPROVAL: Channel = 'symphony:decide-approval';
 const APP_INFO: Channel = 'symphony:app-info';
 const APPROVAL: Channel = 'symphony:approval';
 const SHOW_APPROVALS: Channel = 'symphony:show-approvals';
+const OPEN_PREVIEW: Channel = 'symphony:open-preview';
 
 function assertRenderer(event: IpcMainInvokeEvent): void {
   const url = event.senderFrame?.url;
@@ -53,11 +55,19 @@ export function registerIpc({ services, gateway, window }: IpcContext): () => vo
     };
   });
 
+  // Only a dev server on this machine: the renderer cannot make main open arbitrary URLs.
+  ipcMain.handle(OPEN_PREVIEW, async (event, url: unknown) => {
+    assertRenderer(event);
+    const preview = typeof url === 'string' ? loopbackUrl(url) : null;
+    if (!preview) throw new Forbidden('Only http(s) URLs on this machine are opened.');
+    await shell.openExternal(preview.href);
+  });
+
   const forwardApproval = (approval: unknown) => window()?.webContents.send(APPROVAL, approval);
   services.approvals.on('pending', forwardApproval);
 
   return () => {
-    for (const channel of [PAIR, DECIDE_APPROVAL, APP_INFO]) ipcMain.removeHandler(channel);
+    for (const channel of [PAIR, DECIDE_APPROVAL, APP_INFO, OPEN_PREVIEW]) ipcMain.removeHandler(channel);
     services.approvals.off('pending', forwardApproval);
   };
 }

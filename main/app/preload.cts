@@ -11,7 +11,8 @@ export type Channel =
   | 'symphony:decide-approval'
   | 'symphony:app-info'
   | 'symphony:approval'
-  | 'symphony:show-approvals';
+  | 'symphony:show-approvals'
+  | 'symphony:open-preview';
 
 export interface PairResult {
   challengeToken: string;
@@ -41,6 +42,8 @@ export interface SymphonyBridge {
   /** Main wants the approvals screen shown (a notification or the tray was clicked). */
   onShowApprovals(listener: () => void): () => void;
   appInfo(): Promise<AppInfo>;
+  /** Opens a dev server's loopback URL in the user's browser (other URLs are refused). */
+  openPreview(url: string): Promise<void>;
 }
 
 const invoke = (channel: Channel, ...args: unknown[]) => ipcRenderer.invoke(channel, ...args);
@@ -62,6 +65,9 @@ const bridge: SymphonyBridge = {
   },
   onShowApprovals: (listener) => subscribe<void>('symphony:show-approvals', () => listener()),
   appInfo: () => invoke('symphony:app-info') as Promise<AppInfo>,
+  openPreview: async (url) => {
+    await invoke('symphony:open-preview', url);
+  },
 };
 
 contextBridge.exposeInMainWorld('symphony', bridge);

@@ -57,7 +57,7 @@ test('compiles to CommonJS that needs nothing but electron', () => {
   const { required, exposed } = loadPreload();
   assert.deepEqual(required, ['electron']);
   assert.deepEqual(Object.keys(exposed), ['symphony']);
-  assert.deepEqual(Object.keys(exposed.symphony as object).sort(), ['appInfo', 'decideApproval', 'onApproval', 'onShowApprovals', 'pair']);
+  assert.deepEqual(Object.keys(exposed.symphony as object).sort(), ['appInfo', 'decideApproval', 'onApproval', 'onShowApprovals', 'openPreview', 'pair']);
 });
 
 test('each bridge call goes to its IPC channel with only its own arguments', async () => {
@@ -66,7 +66,10 @@ test('each bridge call goes to its IPC channel with only its own arguments', asy
   assert.deepEqual(await bridge.pair(), { channel: 'symphony:pair' });
   assert.deepEqual(await bridge.appInfo(), { channel: 'symphony:app-info' });
   assert.equal(await bridge.decideApproval('apr_1', { decision: 'deny' }), undefined);
-  assert.deepEqual(invoked, [['symphony:pair'], ['symphony:app-info'], ['symphony:decide-approval', 'apr_1', { decision: 'deny' }]]);
+  assert.equal(await bridge.openPreview('http://localhost:4100'), undefined);
+  assert.deepEqual(invoked, [
+    ['symphony:pair'], ['symphony:app-info'], ['symphony:decide-approval', 'apr_1', { decision: 'deny' }], ['symphony:open-preview', 'http://localhost:4100'],
+  ]);
 });
 
 test('listeners get the payload, never the IPC event, and can unsubscribe', () => {

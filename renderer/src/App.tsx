@@ -10,6 +10,7 @@ import { ActivityScreen } from './screens/ActivityScreen.js';
 import { ApprovalsScreen } from './screens/ApprovalsScreen.js';
 import { BinaryPathsScreen } from './screens/BinaryPathsScreen.js';
 import { PairingScreen } from './screens/PairingScreen.js';
+import { PreviewsScreen } from './screens/PreviewsScreen.js';
 import { ProcessesScreen } from './screens/ProcessesScreen.js';
 import { ReposScreen } from './screens/ReposScreen.js';
 import { ReviewsScreen } from './screens/ReviewsScreen.js';
@@ -104,6 +105,7 @@ const SCREENS = [
   { id: 'reviews', label: 'Reviews' },
   { id: 'binaries', label: 'Binary paths' },
   { id: 'processes', label: 'Processes' },
+  { id: 'previews', label: 'Previews' },
 ] as const;
 
 type ScreenId = (typeof SCREENS)[number]['id'];
@@ -167,6 +169,7 @@ function Shell({ gatewayUrl }: { gatewayUrl: string }) {
         {screen === 'reviews' && <ReviewsScreen />}
         {screen === 'binaries' && <BinaryPathsScreen />}
         {screen === 'processes' && <ProcessesScreen />}
+        {screen === 'previews' && <PreviewsScreen />}
       </main>
     </div>
   );

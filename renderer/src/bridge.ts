@@ -13,6 +13,8 @@ export interface SymphonyBridge {
   onApproval?(listener: () => void): () => void;
   /** Fires when main wants the approvals screen shown (e.g. a notification was clicked). */
   onShowApprovals?(listener: () => void): () => void;
+  /** Opens a loopback URL (a dev server) in the user's browser. */
+  openPreview?(url: string): Promise<void>;
 }
 
 declare global {
