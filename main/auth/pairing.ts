@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { AppError, BadRequest, Forbidden, TooManyRequests } from '../errors.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { ChallengeStore } from './challenges.js';
+import { parseOrigin } from './origins.js';
 import { verifyCloudChallenge, type CloudVerification } from './cloud.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { SessionStore } from './sessions.js';
@@ -54,7 +55,11 @@ export class PairingService {
       throw new Forbidden('Pairing is only possible from this machine.', 'not_loopback');
     }
     if (!request.origin) throw new BadRequest('The exchange needs the Origin header of the page that pairs.', undefined, 'origin_required');
+    // A serialized origin, exactly (scheme://host[:port]); `null` (sandboxed frames, file pages) never pairs.
     const origin = request.origin;
+    if (parseOrigin(origin, this.deps.config.customSchemes()) !== origin) {
+      throw new BadRequest('The Origin header is not one exact origin (scheme://host[:port]); a page with Origin null cannot pair.', { field: 'Origin' }, 'invalid_origin');
+    }
     const wait = this.deps.failures.retryAfterSeconds(origin);
     if (wait > 0) throw new TooManyRequests('Too many failed pairing attempts from this origin; try again later.', wait);
     try {

@@ -65,7 +65,7 @@ export class GatewaySettings {
 
   async update(patch: SettingsPatch): Promise<SettingsView> {
     const { config, workspace } = this.deps;
-    const apiOrigin = patch.apiOrigin === undefined || patch.apiOrigin === null ? patch.apiOrigin : requireOrigin(patch.apiOrigin, 'apiOrigin');
+    const apiOrigin = patch.apiOrigin === undefined || patch.apiOrigin === null ? patch.apiOrigin : requireSecureOrigin(patch.apiOrigin, 'apiOrigin');
     const relayOrigin = patch.relayOrigin === undefined || patch.relayOrigin === null ? patch.relayOrigin : requireSecureOrigin(patch.relayOrigin, 'relayOrigin');
     const origins = (field: string, list: string[] | undefined) => list?.map((origin, i) => requireOrigin(origin, `${field}.${i}`));
     const replaced = origins('allowedOrigins', patch.allowedOrigins);

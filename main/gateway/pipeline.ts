@@ -12,19 +12,19 @@ import type { AnyRoute, Classification, RouteInput } from './route.js';
 import type { GatewayContext, GatewayState } from './state.js';
 
 /** The one chain a route runs behind, whichever lookup (static map or router) finds it. */
-export function routeChain(route: AnyRoute, services: Services): Middleware<GatewayState> {
+export function routeChain(route: AnyRoute, services: Services, bodyReadTimeoutMs?: number): Middleware<GatewayState> {
   const entry = findRouteEntry(route.method, route.path);
   if (!entry) throw new Error(`Route ${route.method} ${route.path} has no entry in shared/operations.ts ROUTE_TABLE.`);
   const auth = authenticate(services, entry.kind);
   return (ctx: GatewayContext) => {
     ctx.state.entry = entry;
-    return auth(ctx, () => run(ctx, route, entry, services));
+    return auth(ctx, () => run(ctx, route, entry, services, bodyReadTimeoutMs));
   };
 }
 
-async function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services): Promise<void> {
+async function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services, bodyReadTimeoutMs?: number): Promise<void> {
   checkContentType(ctx, Boolean(entry.multipart));
-  const rawBody = entry.multipart && ctx.request.type === 'multipart/form-data' ? undefined : await readJsonBody(ctx);
+  const rawBody = entry.multipart && ctx.request.type === 'multipart/form-data' ? undefined : await readJsonBody(ctx, bodyReadTimeoutMs);
   // ctx.query parses the query string: read it only for routes that take one.
   const input: RouteInput<unknown, unknown, unknown> = {
     params: route.params ? validate('path parameter', route.params, ctx.params ?? {}) : undefined,

@@ -30,6 +30,8 @@ export interface GatewayApp {
 export interface AppOptions {
   /** The built renderer served at /ui/ (default: dist/renderer of the package). */
   rendererDir?: string;
+  /** A JSON body must have arrived within this time (default BODY_READ_TIMEOUT_MS). */
+  bodyReadTimeoutMs?: number;
 }
 
 export function createGatewayApp(services: Services, options: AppOptions = {}): GatewayApp {
@@ -40,7 +42,7 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
   app.use(hostCheck(() => services.gatewayPort() ?? -1));
   app.use(serveRenderer(options.rendererDir ?? join(packageRoot(), 'dist', 'renderer')));
   app.use(cors(services));
-  app.use(routeLookup(routes, services));
+  app.use(routeLookup(routes, services, options));
   return { app, routes };
 }
 
@@ -49,11 +51,11 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
  * (which walks every layer) serves the parameterised paths and every spelling the exact
  * lookup misses (a trailing slash, another letter case, HEAD), with the same chains.
  */
-function routeLookup(routes: readonly AnyRoute[], services: Services): Koa.Middleware<GatewayState> {
+function routeLookup(routes: readonly AnyRoute[], services: Services, options: AppOptions): Koa.Middleware<GatewayState> {
   const router = new Router<GatewayState>();
   const exact = new Map<string, Koa.Middleware<GatewayState>>();
   for (const route of routes) {
-    const chain = routeChain(route, services);
+    const chain = routeChain(route, services, options.bodyReadTimeoutMs);
     router.register(route.path, [route.method], chain);
     if (!/[:*(]/.test(route.path)) exact.set(routeKey(route.method, route.path), chain);
   }
@@ -109,14 +111,29 @@ export interface RunningGateway {
 export interface StartOptions extends AppOptions {
   /** A fixed port (0 picks a free one); without it, 19432..19435 in order. */
   port?: number;
+  /** A connection must have sent its request headers by then (default 20 s); idle new connections are dropped too. */
+  headersTimeoutMs?: number;
+  /** The whole request, body included, must have arrived by then (default 10 min: run archives are large). */
+  requestTimeoutMs?: number;
 }
+
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 export async function startGateway(services: Services, options: StartOptions = {}): Promise<RunningGateway> {
   const { app, routes } = createGatewayApp(services, options);
-  const server = createServer(app.callback());
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0; // streams and approvals may legitimately take minutes
+  const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  // requestTimeout covers receiving the request only: streamed replies and approval waits may take minutes.
+  const server = createServer(
+    { headersTimeout, requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.min(5_000, Math.ceil(headersTimeout / 4)) },
+    app.callback(),
+  );
   server.keepAliveTimeout = 5_000;
+  // Node's headers timeout starts with the first byte: a connection that sends nothing
+  // would stay open for ever. It gets the same time to start its request. No connection
+  // cap: hundreds of stalled connections must not lock out the real clients.
+  server.on('connection', (socket) => socket.setTimeout(headersTimeout));
+  server.on('request', (req) => req.socket.setTimeout(0));
   const candidates = options.port !== undefined ? [options.port] : [...DEFAULT_PORTS];
   const port = await listenOnFirstFree(server, candidates);
   services.setGatewayPort(port);

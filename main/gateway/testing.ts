@@ -48,6 +48,8 @@ export interface TestGatewayOptions extends Omit<ServicesOptions, 'dataDir'> {
   /** Keep the data dir on close (to restart a gateway on it). */
   keepDataDir?: boolean;
   configure?: (services: Services) => void | Promise<void>;
+  headersTimeoutMs?: number;
+  bodyReadTimeoutMs?: number;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -59,7 +61,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     dataDir,
   });
   await options.configure?.(services);
-  const running = await startGateway(services, { port: 0 });
+  const running = await startGateway(services, { port: 0, headersTimeoutMs: options.headersTimeoutMs, bodyReadTimeoutMs: options.bodyReadTimeoutMs });
   const request = (path: string, req: TestRequest = {}) => sendRequest(running.port, services.gatewayToken, path, req);
   return {
     url: running.url,

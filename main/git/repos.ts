@@ -98,7 +98,8 @@ export function parseFullName(remoteUrl: string): string | null {
   // A local path or file:// remote has no owner.
   if (!/^[a-z][a-z0-9+.-]*:\/\/[^/]+\/|^[^/:]+:[^/]/i.test(remoteUrl.trim()) || remoteUrl.startsWith('file:')) return null;
   const match = /[/:]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(remoteUrl.trim());
-  return match ? `${match[1]}/${match[2]}` : null;
+  if (!match || [match[1], match[2]].some((name) => name === '.' || name === '..')) return null;
+  return `${match[1]}/${match[2]}`;
 }
 
 /**

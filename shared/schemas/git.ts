@@ -14,8 +14,13 @@ const LocalPath = z
   .max(4096)
   .refine((value) => !value.includes('\0'), 'must not contain NUL');
 const BranchName = z.string().regex(BRANCH_NAME_PATTERN, "use letters, digits and . _ / + # @ -, not starting with '-' or '.'");
-const GitHubName = z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/, 'not a GitHub owner or repository name');
-const FullName = z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}\/[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/, 'expected owner/repo');
+// `.` and `..` match the characters but are path segments, never names.
+const notDots = (name: string) => name !== '.' && name !== '..';
+const GitHubName = z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/, 'not a GitHub owner or repository name').refine(notDots, 'not a GitHub owner or repository name');
+const FullName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}\/[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/, 'expected owner/repo')
+  .refine((name) => name.split('/').every(notDots), 'expected owner/repo');
 const PositiveInt = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const Flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
 
