@@ -8,11 +8,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { AppError, BadRequest } from '../errors.js';
+import { declaredTooLarge, watchBodySize } from '../http/body-limit.js';
 
 /** Room for the multipart boundaries and part headers around each file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
-/** Past the cap, up to this much more is read and dropped so the client sees its 413. */
-const DRAIN_LIMIT = 32 * 1024 * 1024;
 /** Bytes of each file kept for the caller's content check (magic bytes). */
 const HEAD_BYTES = 64;
 
@@ -48,8 +47,7 @@ export interface ReceiveOptions {
 /** Writes every file part of `req`; throws (having removed them all) when any fails. */
 export async function receiveFiles(req: IncomingMessage, options: ReceiveOptions): Promise<ReceivedFile[]> {
   const bodyCap = requestCap(options);
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > bodyCap + DRAIN_LIMIT) throw tooLarge(options, true);
+  if (declaredTooLarge(req, bodyCap)) throw tooLarge(options, true);
   const written: string[] = [];
   try {
     return await streamFiles(req, options, bodyCap, written);
@@ -85,7 +83,6 @@ function streamFiles(req: IncomingMessage, options: ReceiveOptions, bodyCap: num
     const sinks = new Set<WriteStream>();
     let current: UploadStream | null = null;
     let settled = false;
-    let bodyBytes = 0;
     let fileBytes = 0;
     const fail = (error: unknown) => {
       if (settled) return;
@@ -102,10 +99,7 @@ function streamFiles(req: IncomingMessage, options: ReceiveOptions, bodyCap: num
     const onAbort = () => fail(new AppError(499, 'client_closed', 'The client went away during the upload.'));
     options.signal.addEventListener('abort', onAbort, { once: true });
 
-    req.on('data', (chunk: Buffer) => {
-      bodyBytes += chunk.length;
-      if (bodyBytes > bodyCap + DRAIN_LIMIT) fail(tooLarge(options, true));
-    });
+    watchBodySize(req, { cap: bodyCap, onTooLargeToDrain: () => fail(tooLarge(options, true)) });
     parser.on('file', (_field, stream: UploadStream, info) => {
       if (settled) return void stream.resume();
       const dest = options.destFor(files.length);

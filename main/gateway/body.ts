@@ -1,12 +1,16 @@
-// Request bodies: JSON only (multipart only where a route says so), size-capped and
-// nesting-capped before parsing, so a hostile body costs little and crashes nothing.
+// Request bodies: JSON only (multipart only where a route says so). JSON is parsed by
+// koa-body (its size limit and strict mode: objects and arrays only); around it, our 415
+// rule, the one body-size limiter (main/http/body-limit.ts), a deadline for the body to
+// arrive, and a nesting cap checked on the parsed value without recursion.
+import { koaBody } from 'koa-body';
 import { AppError, BadRequest, PayloadTooLarge } from '../errors.js';
+import { declaredTooLarge, watchBodySize } from '../http/body-limit.js';
 import type { GatewayContext } from './state.js';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 const MAX_NESTING = 64;
-/** Bodies up to this size are read and dropped after a 413; larger ones close the connection. */
-const DRAIN_LIMIT = 32 * 1024 * 1024;
+/** A JSON body must have arrived within this time of its headers. */
+export const BODY_READ_TIMEOUT_MS = 30_000;
 
 function hasBody(ctx: GatewayContext): boolean {
   const length = ctx.get('Content-Length');
@@ -24,48 +28,76 @@ export function checkContentType(ctx: GatewayContext, multipart: boolean): void 
   }
 }
 
-export async function readJsonBody(ctx: GatewayContext, limit = JSON_BODY_LIMIT): Promise<unknown> {
+const parseJson = koaBody({
+  json: true,
+  jsonLimit: JSON_BODY_LIMIT,
+  jsonStrict: true,
+  urlencoded: false,
+  text: false,
+  multipart: false,
+  patchNode: false,
+  patchKoa: true,
+  parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] as never,
+  onError: (error) => {
+    throw mapParseError(error);
+  },
+});
+
+/** koa-body's (co-body's) errors in our envelope. */
+function mapParseError(error: Error): AppError {
+  const status = (error as { status?: number }).status;
+  if (status === 413) return new PayloadTooLarge(`The body is larger than ${JSON_BODY_LIMIT} bytes.`);
+  if (status === 400 && (error as { type?: string }).type !== 'entity.parse.failed' && !(error instanceof SyntaxError)) {
+    return new BadRequest('The body could not be read.', undefined, 'invalid_body');
+  }
+  return new BadRequest('The body is not valid JSON (an object or an array).', undefined, 'invalid_json');
+}
+
+export async function readJsonBody(ctx: GatewayContext, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<unknown> {
   if (!hasBody(ctx)) return undefined;
-  const declared = Number(ctx.get('Content-Length') || 0);
-  if (declared > DRAIN_LIMIT) throw tooLarge(ctx, limit, true);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > DRAIN_LIMIT) throw tooLarge(ctx, limit, true);
-    // Past the limit, keep reading but not keeping, so the client gets its 413 cleanly.
-    if (size <= limit) chunks.push(chunk as Buffer);
-  }
-  if (size > limit) throw tooLarge(ctx, limit, false);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return undefined;
-  if (nestingDepth(text) > MAX_NESTING) throw new BadRequest(`JSON nested deeper than ${MAX_NESTING} levels.`, undefined, 'json_too_deep');
+  if (declaredTooLarge(ctx.req, JSON_BODY_LIMIT)) throw closing(ctx, new PayloadTooLarge(`The body is larger than ${JSON_BODY_LIMIT} bytes.`));
+  const stopWatching = watchBodySize(ctx.req, { cap: JSON_BODY_LIMIT, onTooLargeToDrain: () => ctx.req.socket.destroy() });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(closing(ctx, new AppError(408, 'body_timeout', `The body did not arrive within ${Math.round(deadlineMs / 1000)} s.`))), deadlineMs);
+  });
+  const parsing = parseJson(ctx as never, async () => undefined);
+  // After a deadline the parser may still fail when the connection closes: nobody waits for it.
+  parsing.catch(() => undefined);
   try {
-    return JSON.parse(text);
-  } catch {
-    throw new BadRequest('The body is not valid JSON.', undefined, 'invalid_json');
+    await Promise.race([parsing, deadline]);
+  } catch (error) {
+    // Past the limit, keep reading and dropping (up to the drain limit), so the client reads its 413.
+    if ((error as AppError).status === 413) ctx.req.resume();
+    else stopWatching();
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
+  stopWatching();
+  const body = (ctx.request as { body?: unknown }).body;
+  if (nestingDepth(body) > MAX_NESTING) throw new BadRequest(`JSON nested deeper than ${MAX_NESTING} levels.`, undefined, 'json_too_deep');
+  return body;
 }
 
-function tooLarge(ctx: GatewayContext, limit: number, closeConnection: boolean): AppError {
-  // A body too large even to drain is not read at all: close the connection instead.
-  if (closeConnection) ctx.set('Connection', 'close');
-  return new PayloadTooLarge(`The body is larger than ${limit} bytes.`);
+function closing(ctx: GatewayContext, error: AppError): AppError {
+  ctx.set('Connection', 'close');
+  return error;
 }
 
-/** Deepest bracket nesting outside strings, in one pass without recursion. */
-export function nestingDepth(text: string): number {
-  let depth = 0;
+/** Deepest nesting of arrays and objects in a parsed value, walked with a stack (no recursion). */
+export function nestingDepth(value: unknown): number {
   let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) deepest = Math.max(deepest, ++depth);
-    else if (c === 125 || c === 93) depth--;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    const here = depth + 1;
+    if (here > deepest) deepest = here;
+    if (deepest > MAX_NESTING) return deepest;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (child !== null && typeof child === 'object') stack.push([child, here]);
+    }
   }
   return deepest;
 }
