@@ -10,10 +10,8 @@ export const APPROVAL_TIMEOUT_MS = 120_000;
 
 export type ApprovalDecision = 'allow_once' | 'allow_always' | 'deny';
 
-export type PendingApproval = z.infer<typeof PendingApprovalView> & {
-  /** Binds the decision to the exact arguments (operation, caller, args). */
-  argsHash: string;
-};
+/** One waiting request: its decision resolves exactly that request, so it is bound to its arguments by construction. */
+export type PendingApproval = z.infer<typeof PendingApprovalView>;
 
 export interface ApprovalOutcome {
   decision: ApprovalDecision;

@@ -1,6 +1,6 @@
 // Local pairing challenges: single use, short lived, bound to one exact origin.
 // Kept in memory only: a challenge outliving a restart would only widen the window.
-import { hashesEqual, hashToken, newToken } from './tokens.js';
+import { hashToken, newToken } from './tokens.js';
 
 export const CHALLENGE_TTL_MS = 2 * 60_000;
 
@@ -10,8 +10,9 @@ export interface Challenge {
   expiresAt: string;
 }
 
+// Keyed by the token's SHA-256: finding the entry is the comparison (a 256-bit token
+// leaks nothing through the map's timing that would help guess another).
 interface Pending {
-  tokenHash: string;
   origin: string;
   expiresAt: number;
 }
@@ -34,7 +35,7 @@ export class ChallengeStore {
     this.prune();
     const token = newToken();
     const expiresAt = this.now() + CHALLENGE_TTL_MS;
-    this.pending.set(hashToken(token), { tokenHash: hashToken(token), origin, expiresAt });
+    this.pending.set(hashToken(token), { origin, expiresAt });
     return { challengeToken: token, origin, expiresAt: new Date(expiresAt).toISOString() };
   }
 
@@ -45,7 +46,7 @@ export class ChallengeStore {
   consume(token: string, origin: string): LocalChallengeResult {
     const key = hashToken(token);
     const entry = this.pending.get(key);
-    if (!entry || !hashesEqual(entry.tokenHash, key)) return { outcome: this.used.has(key) ? 'used' : 'unknown' };
+    if (!entry) return { outcome: this.used.has(key) ? 'used' : 'unknown' };
     this.pending.delete(key);
     this.used.set(key, entry.expiresAt);
     if (entry.expiresAt <= this.now()) return { outcome: 'expired' };

@@ -2,7 +2,6 @@
 // Safe defaults, user overrides and "allow always" rules live in SQLite.
 // Deny beats ask beats allow; a rule can turn an ask into an allow, never a deny;
 // X-Desktop-Force-Approval turns an allow into an ask, rules notwithstanding.
-import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { PolicyEntry as PolicyEntrySchema, type RuleView } from '../../shared/schemas/gateway.js';
 import { OPERATION_IDS, type Access, type OperationId } from '../../shared/operations.js';
@@ -104,7 +103,6 @@ export class PolicyService {
         caller: { kind: request.caller.kind, origin: request.caller.origin, claimedSource: request.caller.claimedSource },
         claimedReason: request.claimedReason,
         args: request.args,
-        argsHash: hashArgs(request.operation, request.caller, request.args),
         repoPath: request.repoPath,
       },
       request.signal,
@@ -284,22 +282,4 @@ function defaultDecision(callerKind: CallerKind, operation: OperationId, access:
 
 function denied(operation: OperationId, message: string): AppError {
   return new Forbidden(`${message} (operation ${operation})`, 'policy_denied', { operation });
-}
-
-/** Binds a decision to what was asked: operation, caller and the exact arguments. */
-export function hashArgs(operation: OperationId, caller: Caller, args: unknown): string {
-  const canonical = JSON.stringify([operation, caller.kind, caller.origin, caller.sessionId, sortKeys(args)]);
-  return createHash('sha256').update(canonical).digest('hex');
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value as object)
-        .sort()
-        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value;
 }

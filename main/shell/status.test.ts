@@ -44,7 +44,6 @@ test('an approval notification says who asks for what and marks claims as claims
     caller: { kind: 'origin', origin: 'https://app.example.com', claimedSource: 'executor' },
     claimedReason: 'open the PR for ticket 42',
     args: {},
-    argsHash: 'x',
     repoPath: '/home/me/repo',
     createdAt: '',
     expiresAt: '',

@@ -51,7 +51,7 @@ export const routes: AnyRoute[] = [
     path: '/api/gateway/desktop/approvals',
     summary: 'Requests waiting for a decision.',
     response: ApprovalsResponse,
-    handler: (_input, { services }) => ({ approvals: services.approvals.list().map(({ argsHash: _hash, ...view }) => view) }),
+    handler: (_input, { services }) => ({ approvals: services.approvals.list() }),
   }),
   defineRoute({
     method: 'POST',
