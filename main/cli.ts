@@ -8,6 +8,7 @@ import type { RelayStatusResponse } from '../shared/schemas/relay.js';
 import { requireOrigin } from './auth/origins.js';
 import { findRunningGateway, gatewayRequest, readRunningGateway, removeRunningGateway, writeRunningGateway } from './cli/running-gateway.js';
 import { readStdin } from './cli/stdin.js';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from './config/gateway-config.js';
 import { resolveDataDir } from './config/paths.js';
 import { AppError } from './errors.js';
 import { startGateway } from './gateway/server.js';
@@ -17,7 +18,8 @@ import { createServices, type Services } from './services.js';
 
 const USAGE = `symphony-gateway <command> [--data-dir DIR]
 
-  serve [--port N] [--secret-store auto|keychain|file]   run the gateway (prints one "listening" JSON line)
+  serve [--port N] [--secret-store auto|keychain|file] [--log-level L]
+                                                        run the gateway (prints one "listening" JSON line)
   token                                                 print the gateway token
   pair --origin ORIGIN [--json]                          mint a one-time pairing challenge (gateway must run)
   sessions [--json]                                      list paired sessions
@@ -26,7 +28,7 @@ const USAGE = `symphony-gateway <command> [--data-dir DIR]
   approve APPROVAL_ID [--always]                         allow a waiting request (once, or always)
   deny APPROVAL_ID                                       deny a waiting request
   set-api-key                                            read the desktop API key from stdin into the keychain
-  config [--api-origin URL] [--relay-origin URL|default] [--require-signed-commands on|off] [--allowed-origin O]... [--remove-allowed-origin O]... [--workspace-root DIR] [--json]
+  config [--api-origin URL] [--relay-origin URL|default] [--require-signed-commands on|off] [--allowed-origin O]... [--remove-allowed-origin O]... [--workspace-root DIR] [--log-level L|default] [--json]
                                                         change settings (--allowed-origin adds one, --remove-allowed-origin removes one)
   relay status|pause|resume [--json]                    the cloud relay: its state, or stop/start taking cloud commands
   relay keys [--json] | trust-key KEY [--label L] | untrust-key FINGERPRINT
@@ -45,6 +47,7 @@ const OPTIONS = {
   'remove-allowed-origin': { type: 'string', multiple: true },
   'workspace-root': { type: 'string' },
   'relay-origin': { type: 'string' },
+  'log-level': { type: 'string' },
   'require-signed-commands': { type: 'string' },
   label: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -125,11 +128,13 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
   const port = flags.port === undefined ? undefined : Number(flags.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port takes 0-65535.');
   // Logs go to stderr as JSON lines; stdout carries only the "listening" line.
-  const log = pino({ level: process.env.SYMPHONY_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const flagLevel = flags['log-level'];
+  if (flagLevel !== undefined && !isLogLevel(flagLevel)) throw new UsageError(`--log-level takes ${LOG_LEVELS.join(', ')}.`);
+  const log = pino({ level: flagLevel ?? process.env.SYMPHONY_LOG_LEVEL ?? 'info' }, pino.destination(2));
   guardProcess(log);
   const other = findRunningGateway(dataDir);
   if (other) throw new Error(`A gateway (pid ${other.pid}) already serves ${dataDir} on port ${other.port}.`);
-  const services = await createServices({ dataDir, secretStore: secretStoreMode(flags), log, reapOrphans: true });
+  const services = await createServices({ dataDir, secretStore: secretStoreMode(flags), log, reapOrphans: true, logLevelFixed: flagLevel !== undefined });
   const gateway = await startGateway(services, { port }).catch(async (error: unknown) => {
     await services.close();
     throw error;
@@ -235,12 +240,14 @@ async function config(services: Services, flags: Flags): Promise<number> {
     addAllowedOrigins: flags['allowed-origin'],
     removeAllowedOrigins: flags['remove-allowed-origin'],
     workspaceRoot: flags['workspace-root'],
+    logLevel: flags['log-level'] === 'default' ? null : (flags['log-level'] as LogLevel | undefined),
   });
   if (flags.json) return print(JSON.stringify(view));
   print(`api origin:      ${view.apiOrigin ?? '(not set)'}`);
   print(`relay origin:    ${view.relayOrigin ?? '(not set)'}${view.relayOriginSetting ? '' : ' (the API origin)'}`);
   print(`allowed origins: ${view.allowedOrigins.join(', ') || '(none)'}`);
   print(`workspace root:  ${view.workspaceRoot ?? '(not set)'}`);
+  print(`log level:       ${view.logLevel ?? 'info (default)'}`);
   print(`api key:         ${view.apiKeySet ? 'set' : '(not set)'}`);
   return print(`secret store:    ${view.secretStore}`);
 }

@@ -58,6 +58,8 @@ export interface ServicesOptions {
   sessionPolicy?: Partial<SessionPolicy>;
   /** Kill what a crashed gateway on this data dir left running (the serving process only). */
   reapOrphans?: boolean;
+  /** The log level came from a flag for this run: the stored setting does not override it. */
+  logLevelFixed?: boolean;
   /** Searched before PATH for claude, codex, gh, git, python3 (tests: node_modules/.bin). */
   binarySearchDirs?: string[];
   /** Relay reconnect and recheck timings (tests shorten them). */
@@ -154,6 +156,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const approvals = new ApprovalQueue(options.approvalTimeoutMs);
   const supervisor = new Supervisor({ db, settings, dataDir, log, extraSearchDirs: options.binarySearchDirs });
   const config = new GatewayConfig(settings, options.rendererOrigins);
+  if (!options.logLevelFixed) followLogLevel(log, config, settings);
   const sessions = new SessionStore(db, options.sessionPolicy);
   const challenges = new ChallengeStore();
   const pairingFailures = new FailureLimiter();
@@ -281,4 +284,12 @@ async function loadOrCreateGatewayToken(secrets: SecretStore): Promise<string> {
   const token = newToken();
   await secrets.set('gateway-token', token);
   return token;
+}
+
+/** The stored log level applies at start and whenever it is changed (UI or `config --log-level`). */
+function followLogLevel(log: Logger, config: GatewayConfig, settings: SettingsStore): void {
+  const initial = log.level;
+  const apply = () => (log.level = config.logLevel() ?? initial);
+  apply();
+  settings.onChange((key) => (key === null || key === 'logLevel' ? apply() : undefined));
 }

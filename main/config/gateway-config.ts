@@ -5,6 +5,13 @@ import { parseOrigin } from '../auth/origins.js';
 
 const OriginList = z.array(z.string()).catch([]);
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(value: unknown): value is LogLevel {
+  return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
+}
+
 export class GatewayConfig {
   /** Origins of the app's own renderer (e.g. app://symphony, or the gateway's /ui/ origin). */
   private readonly rendererOrigins = new Set<string>();
@@ -23,6 +30,17 @@ export class GatewayConfig {
 
   apiOrigin(): string | undefined {
     return this.settings.get<string>('apiOrigin') ?? undefined;
+  }
+
+  /** The gateway log's level (the `serve --log-level` flag wins for that run). */
+  logLevel(): LogLevel | null {
+    const stored = this.settings.get<string>('logLevel');
+    return isLogLevel(stored) ? stored : null;
+  }
+
+  setLogLevel(level: LogLevel | null): void {
+    if (level === null) this.settings.delete('logLevel');
+    else this.settings.set('logLevel', level);
   }
 
   setApiOrigin(origin: string | null): void {

@@ -7,7 +7,8 @@ import { requireOrigin, requireSecureOrigin } from '../auth/origins.js';
 import type { WorkspaceGuard } from '../files/workspace.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { RelaySettings } from '../relay/settings.js';
-import type { GatewayConfig } from './gateway-config.js';
+import { AppError } from '../errors.js';
+import { isLogLevel, LOG_LEVELS, type GatewayConfig, type LogLevel } from './gateway-config.js';
 
 export interface SettingsView {
   apiOrigin: string | null;
@@ -22,6 +23,8 @@ export interface SettingsView {
   apiKeySet: boolean;
   secretStore: 'keychain' | 'file';
   port: number | null;
+  /** The stored log level (null: info, or $SYMPHONY_LOG_LEVEL). */
+  logLevel: LogLevel | null;
 }
 
 export interface SettingsPatch {
@@ -34,6 +37,7 @@ export interface SettingsPatch {
   addAllowedOrigins?: string[];
   removeAllowedOrigins?: string[];
   workspaceRoot?: string | null;
+  logLevel?: LogLevel | null;
 }
 
 export interface GatewaySettingsDeps {
@@ -60,6 +64,7 @@ export class GatewaySettings {
       apiKeySet: (await secrets.get('desktop-api-key')) !== null,
       secretStore: secrets.kind,
       port: this.deps.gatewayPort(),
+      logLevel: config.logLevel(),
     };
   }
 
@@ -71,9 +76,13 @@ export class GatewaySettings {
     const replaced = origins('allowedOrigins', patch.allowedOrigins);
     const added = origins('addAllowedOrigins', patch.addAllowedOrigins) ?? [];
     const removed = new Set(origins('removeAllowedOrigins', patch.removeAllowedOrigins) ?? []);
+    if (patch.logLevel !== undefined && patch.logLevel !== null && !isLogLevel(patch.logLevel)) {
+      throw new AppError(400, 'invalid_input', `logLevel must be one of ${LOG_LEVELS.join(', ')}.`, { issues: [{ field: 'logLevel', message: 'unknown level' }] });
+    }
     // The workspace root is checked on disk (and stored) first: it is the only value that can still fail.
     if (patch.workspaceRoot !== undefined) await workspace.setWorkspaceRoot(patch.workspaceRoot === null ? null : this.expandHome(patch.workspaceRoot));
     if (apiOrigin !== undefined) config.setApiOrigin(apiOrigin);
+    if (patch.logLevel !== undefined) config.setLogLevel(patch.logLevel);
     if (relayOrigin !== undefined) this.deps.relay.setRelayOrigin(relayOrigin);
     if (patch.requireSignedCommands !== undefined) this.deps.relay.setRequireSignatures(patch.requireSignedCommands);
     if (replaced || added.length > 0 || removed.size > 0) {

@@ -96,3 +96,22 @@ describe('the per-request path', () => {
     settings.delete('benchProbe');
   });
 });
+
+describe('the log level', () => {
+  it('is a setting the running gateway follows at once; a bad level is a 400 naming the field', async () => {
+    const gw = await startTestGateway();
+    try {
+      const patch = (logLevel: unknown) => gw.request('/api/gateway/desktop/config', { method: 'PATCH', json: { logLevel }, auth: 'token' });
+      const set = await patch('debug');
+      assert.deepEqual([set.status, set.json.logLevel], [200, 'debug']);
+      assert.equal(gw.services.log.level, 'debug');
+      const bad = await patch('loud');
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.details.issues[0].field, 'logLevel');
+      assert.equal((await patch(null)).json.logLevel, null);
+      assert.notEqual(gw.services.log.level, 'debug');
+    } finally {
+      await gw.close();
+    }
+  });
+});

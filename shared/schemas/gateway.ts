@@ -150,6 +150,7 @@ export const ConfigResponse = z.object({
   apiKeySet: z.boolean(),
   secretStore: z.enum(['keychain', 'file']),
   port: z.number().int().nullable(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).nullable(),
 });
 export const ConfigPatch = z
   .object({
@@ -160,6 +161,7 @@ export const ConfigPatch = z
     addAllowedOrigins: z.array(z.string().max(2048)).max(50).optional(),
     removeAllowedOrigins: z.array(z.string().max(2048)).max(50).optional(),
     workspaceRoot: z.string().max(4096).nullable().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).nullable().optional(),
   })
   .strict();
 export const ApiKeyRequest = z.object({ apiKey: z.string().min(8).max(4096) }).strict();
