@@ -25,6 +25,10 @@ import { GitRunner } from './git/runner.js';
 import { RelayClient, type RelayClientOptions } from './relay/client.js';
 import { RelaySettings } from './relay/settings.js';
 import { CommandSignatures, TrustedKeys } from './relay/signatures.js';
+import { LoopCloud } from './relay/loops/cloud-api.js';
+import { LoopService } from './relay/loops/loops.js';
+import { LoopOutbox } from './relay/loops/outbox.js';
+import { PlanLoops } from './relay/loops/plan-loops.js';
 import { openSecretStore, type SecretStoreMode } from './secrets/open.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -62,6 +66,8 @@ export interface ServicesOptions {
   logLevelFixed?: boolean;
   /** Searched before PATH for claude, codex, gh, git, python3 (tests: node_modules/.bin). */
   binarySearchDirs?: string[];
+  /** Loop callback timings (tests shorten them). */
+  loops?: { heartbeatMs?: number; outputEveryMs?: number; retryBackoff?: { baseMs: number; capMs: number }; scratchDir?: string };
   /** Relay reconnect and recheck timings (tests shorten them). */
   relay?: Pick<RelayClientOptions, 'backoff' | 'helloTimeoutMs' | 'recheckMs'>;
   /** How often a quiet review stream says `keepalive` (default 25 s). */
@@ -129,6 +135,11 @@ export interface Services {
   /** Uploaded run archives unpacked for the run viewer (<dataDir>/run-viewer). */
   runArchives: RunArchives;
   relaySettings: RelaySettings;
+  /** Loops the cloud starts here, and their callbacks (through the outbox) to the API origin. */
+  loops: LoopService;
+  loopOutbox: LoopOutbox;
+  loopCloud: LoopCloud;
+  planLoops: PlanLoops;
   /** Public keys whose signed cloud commands this desktop accepts. */
   trustedKeys: TrustedKeys;
   /** The outbound link to the cloud relay; started by whoever serves (cli serve, the app). */
@@ -183,6 +194,16 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   // What earlier runs taught about a repository goes into its next runs' prompts.
   runs.addPromptSections((repoPath) => learnings.promptSections(repoPath));
   let port: number | null = null;
+  const loopCloud = new LoopCloud({ apiOrigin: () => config.apiOrigin(), secrets, log: log.child({ component: 'loops' }) });
+  const loopOutbox: LoopOutbox = new LoopOutbox({
+    db, cloud: loopCloud, log: log.child({ component: 'loops' }), backoff: options.loops?.retryBackoff,
+    onGone: (loopId) => loops.cloudGone(loopId),
+    onFinalized: (loopId) => void loopCloud.forgetToken(loopId).catch((error: unknown) => log.warn({ err: error, loopId }, 'could not delete a loop token')),
+  });
+  const loops = new LoopService({
+    db, cloud: loopCloud, outbox: loopOutbox, providers, repos, worktrees: ticketWorktrees, workspace, log: log.child({ component: 'loops' }),
+    heartbeatMs: options.loops?.heartbeatMs, outputEveryMs: options.loops?.outputEveryMs, scratchDir: options.loops?.scratchDir,
+  });
   const relaySettings = new RelaySettings(settings, config);
   const trustedKeys = new TrustedKeys(settings);
   const signatures = new CommandSignatures({ keys: trustedKeys, required: () => relaySettings.requireSignatures() });
@@ -222,6 +243,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     learnings,
     runArchives: new RunArchives(dataDir),
     relaySettings,
+    loops,
+    loopOutbox,
+    loopCloud,
+    planLoops: new PlanLoops({ repos, worktrees: ticketWorktrees, workspace, git: gitRunner, loops, secrets, apiOrigin: () => config.apiOrigin() }),
     trustedKeys,
     relay,
     setWorkspaceRoot: (dir) => workspace.setWorkspaceRoot(dir),
@@ -259,6 +284,8 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       if (options.stopRunsOnExit) await runs.stopAll();
       runs.close();
       await relay.stop();
+      loopOutbox.close();
+      await loops.close();
       await reviews.close();
       await chats.close();
       await deploy.close();
@@ -273,7 +300,11 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   // Live runs whose host survived are reattached, the others INTERRUPTED; then the orphan
   // reaping stops what a dead host left (a live host's children are its own).
   await runs.reattach();
-  if (options.reapOrphans) await supervisor.reapOrphans();
+  if (options.reapOrphans) {
+    await supervisor.reapOrphans();
+    // Only the serving process reports loops: a CLI command on the same data dir must not deliver twice.
+    loops.recover();
+  }
   learnings.resume();
   return services;
 }

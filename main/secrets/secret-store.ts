@@ -6,7 +6,17 @@ export type SecretStoreKind = 'keychain' | 'file';
 
 /** The secrets the desktop keeps; a closed list so a typo cannot create a new one. */
 export const SECRET_NAMES = ['gateway-token', 'desktop-api-key'] as const;
-export type SecretName = (typeof SECRET_NAMES)[number];
+/** A cloud loop's own token, kept only while the loop reports (deleted when it ends). */
+export type LoopTokenName = `loop-token-${string}`;
+export type SecretName = (typeof SECRET_NAMES)[number] | LoopTokenName;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The secret name for a loop's token; the id is checked to be a UUID (it becomes a file or keychain name). */
+export function loopTokenName(loopId: string): LoopTokenName {
+  if (!UUID.test(loopId)) throw new Error('a loop id is a UUID');
+  return `loop-token-${loopId.toLowerCase()}`;
+}
 
 export interface SecretStore {
   readonly kind: SecretStoreKind;

@@ -12,6 +12,7 @@ import { routes as health } from './health.js';
 import { routes as learnings } from './learnings.js';
 import { routes as pairing } from './pairing.js';
 import { routes as processes } from './processes.js';
+import { routes as loops } from './loops.js';
 import { routes as relay } from './relay.js';
 import { routes as repos } from './repos.js';
 import { routes as runViewer } from './run-viewer.js';
@@ -19,4 +20,4 @@ import { routes as settings } from './settings.js';
 import { routes as symphonyChats } from './symphony-chats.js';
 import { routes as symphony } from './symphony.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy, symphonyChats, attachments, relay, codex, learnings, symphony];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy, symphonyChats, attachments, relay, codex, learnings, symphony, loops];

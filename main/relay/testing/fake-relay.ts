@@ -4,6 +4,7 @@
 // sends commands and cancels.
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Changes } from './changes.js';
 import { Server, type Socket } from 'socket.io';
 import { IN, OUT, RELAY_NAMESPACE, type CommandAck, type CommandEvent } from '../protocol.js';
 
@@ -23,7 +24,7 @@ export class FakeRelay {
   readonly received: CommandEvent[] = [];
   readonly presence: Array<Record<string, unknown>> = [];
   readonly authAttempts: Array<{ apiKey: unknown; ok: boolean }> = [];
-  private readonly listeners = new Set<() => void>();
+  private readonly changes = new Changes();
   private socket: Socket | null = null;
   autoAck: boolean;
   answerHello: boolean;
@@ -144,22 +145,10 @@ export class FakeRelay {
   }
 
   /** Resolves when `check` holds (re-checked on every message), else rejects naming `what`. */
-  async until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-    if (check()) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.listeners.delete(listener);
-        reject(new Error(`fake relay: timed out waiting for ${what}`));
-      }, timeoutMs);
-      const listener = () => {
-        if (!check()) return;
-        clearTimeout(timer);
-        this.listeners.delete(listener);
-        resolve();
-      };
-      this.listeners.add(listener);
-    });
+  until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+    return this.changes.until(check, `fake relay: ${what}`, timeoutMs);
   }
+
 
   /** The command's events up to its terminal one. */
   async finished(commandId: string, timeoutMs?: number): Promise<CommandEvent[]> {
@@ -174,7 +163,7 @@ export class FakeRelay {
   }
 
   private changed(): void {
-    for (const listener of [...this.listeners]) listener();
+    this.changes.notify();
   }
 }
 

@@ -1,0 +1,74 @@
+// Cloud-driven loops: POST /symphony/loop starts one (its progress goes to the cloud through
+// the outbox, never to a URL in the body), /symphony/loop/kill stops one, and the
+// plan-loop helpers prepare and confirm a plan loop's worktree or cancel it in the cloud.
+import {
+  LoopBody,
+  LoopKillBody,
+  LoopKillResponse,
+  LoopResponse,
+  PlanLoopAnyBody,
+  PlanLoopCancelBody,
+  PlanLoopConfirmBody,
+  PlanLoopParams,
+  PlanLoopPrepareBody,
+} from '../../../shared/schemas/loops.js';
+import type { z } from 'zod';
+import { BadRequest, NotFound } from '../../errors.js';
+import type { ApprovalAnswer, ApprovalAsk } from '../../providers/types.js';
+import { defineRoute, type AnyRoute, type RequestContext } from '../route.js';
+
+const LOOP = '/api/gateway/symphony/loop';
+
+/** The loop's tool requests go through the approval policy as the caller that started it. */
+function loopToolApprover(ctx: RequestContext) {
+  const { services, caller, log } = ctx;
+  return async (ask: ApprovalAsk, turnStopped: AbortSignal): Promise<ApprovalAnswer> => {
+    try {
+      await services.policy.authorize({
+        operation: 'symphony_loop', caller, method: 'POST', path: LOOP, access: 'write', action: 'tool_use', repoPath: null,
+        args: { tool: ask.toolName, input: ask.input }, forceApproval: caller.kind === 'origin', claimedReason: null, signal: turnStopped,
+      });
+      return 'allow';
+    } catch (error) {
+      log.info({ tool: ask.toolName, err: (error as Error).message }, 'loop tool use not approved');
+      return 'deny';
+    }
+  };
+}
+
+export const routes: AnyRoute[] = [
+  defineRoute({
+    method: 'POST', path: LOOP, body: LoopBody, response: LoopResponse,
+    summary: 'Start a cloud loop (PLAN, EXECUTE, ...): the agent works in the loop worktree or a scratch folder and reports to the configured API origin.',
+    classify: ({ body }) => ({ repoPath: body.localRepoPath ?? undefined }),
+    // The loop outlives the request: it is not tied to the client's connection.
+    handler: ({ body }, ctx) => ctx.services.loops.start(body, loopToolApprover(ctx)),
+  }),
+  defineRoute({
+    method: 'POST', path: `${LOOP}/kill`, body: LoopKillBody, response: LoopKillResponse,
+    summary: 'Stop a loop this desktop runs (409 while it is initializing, 404 when unknown).',
+    handler: ({ body }, { services }) => services.loops.kill(body.loopId),
+  }),
+  defineRoute({
+    method: 'POST', path: '/api/gateway/symphony/plan-loop/*action', params: PlanLoopParams, body: PlanLoopAnyBody,
+    summary: 'Plan-loop helpers: <ticketId>/prepare, <ticketId>/confirm (and select-artifact/*), <ticketId>/cancel.',
+    handler: async ({ params, body: raw }, { services, signal }) => {
+      const parts = params.action.split('/');
+      const ticketId = parts[0];
+      const action = parts.slice(1).filter((p) => p !== 'select-artifact').join('/');
+      if (parts.length < 2 || !['prepare', 'confirm', 'cancel'].includes(action)) {
+        throw new NotFound('Unknown plan-loop action: use <ticketId>/prepare, /confirm, /select-artifact/prepare, /select-artifact/confirm or /cancel.', 'unknown_action');
+      }
+      const parse = <S extends z.ZodType>(schema: S): z.infer<S> => {
+        const parsed = schema.safeParse(raw ?? {});
+        if (parsed.success) return parsed.data;
+        const issue = parsed.error.issues[0];
+        const field = issue.path.map(String).join('.') || 'body';
+        throw new BadRequest(`Invalid body: ${field}: ${issue.message}`, { in: 'body', issues: parsed.error.issues.map((i) => ({ field: i.path.map(String).join('.') || 'body', message: i.message })) }, 'invalid_input');
+      };
+      if (action === 'prepare') return services.planLoops.prepare(ticketId, parse(PlanLoopPrepareBody), signal);
+      if (action === 'confirm') return services.planLoops.confirm(ticketId, parse(PlanLoopConfirmBody), signal);
+      return services.planLoops.cancel(parse(PlanLoopCancelBody));
+    },
+  }),
+];

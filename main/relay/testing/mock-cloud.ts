@@ -1,0 +1,145 @@
+// The cloud's loop API on loopback, for tests and the benchmark: it checks what it is sent
+// (the loop token, a fresh UUID nonce per event, the required fields per event type) and
+// answers in the `{success, data}` envelope. It can be taken down (connections refused)
+// and brought back, and it rotates the token on refresh.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Changes } from './changes.js';
+
+export interface CloudRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+  status: number;
+  at: number;
+}
+
+/** A JWT-shaped token whose `exp` the desktop can decode (the signature is not checked). */
+export function loopToken(loopId: string, expiresInS = 8 * 3600): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub: loopId, exp: Math.floor(Date.now() / 1000) + expiresInS, jti: randomUUID() })}.sig`;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+export class MockCloud {
+  readonly requests: CloudRequest[] = [];
+  /** The token each loop must present (rotated by refresh-token). */
+  readonly tokens = new Map<string, string>();
+  private readonly nonces = new Set<string>();
+  private server: Server;
+  private readonly changes = new Changes();
+  /** Answer this status to heartbeats (e.g. 410). */
+  heartbeatStatus = 200;
+  /** Answer the next N event posts with 401 (forces a refresh). */
+  unauthorizedEvents = 0;
+
+  private constructor(readonly port: number, server: Server) {
+    this.server = server;
+  }
+
+  static async start(port = 0): Promise<MockCloud> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const cloud = new MockCloud((server.address() as AddressInfo).port, server);
+    cloud.attach(server);
+    return cloud;
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Refuses connections until up() (the port stays the same). */
+  async down(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  async up(): Promise<void> {
+    this.server = createServer();
+    this.attach(this.server);
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    await this.down();
+  }
+
+  /** Requests for one loop's path suffix (`events`, `upload-artifacts`, ...) that were accepted. */
+  accepted(loopId: string, call?: string): CloudRequest[] {
+    return this.requests.filter((r) => r.path.startsWith(`/loops/${loopId}`) && (!call || r.path.endsWith(`/${call}`)) && r.status < 300);
+  }
+
+  eventTypes(loopId: string): string[] {
+    return this.accepted(loopId, 'events').map((r) => (r.body as { type: string }).type);
+  }
+
+  until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+    return this.changes.until(check, `mock cloud: ${what}`, timeoutMs);
+  }
+
+
+  private attach(server: Server): void {
+    server.on('request', (req, res) => void this.handle(req, res));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    const path = req.url ?? '/';
+    const [status, reply] = this.answer(req, path, body);
+    this.requests.push({ method: req.method ?? '', path, headers: req.headers, body, status, at: Date.now() });
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
+    this.changes.notify();
+  }
+
+  private answer(req: IncomingMessage, path: string, body: unknown): [number, unknown] {
+    const fail = (status: number, error: string): [number, unknown] => [status, { success: false, error }];
+    const match = /^\/loops\/([^/]+)(?:\/([a-z-]+))?$/.exec(path);
+    if (!match) return fail(404, 'not found');
+    const [, loopId, call] = match;
+    if (req.method === 'DELETE' && !call) return [200, { success: true, data: { cancelled: true } }];
+    const token = this.tokens.get(loopId);
+    if (!token || req.headers.authorization !== `Bearer ${token}`) return fail(401, 'invalid loop token');
+    switch (call) {
+      case 'events': {
+        const nonce = String(req.headers['x-loop-event-nonce'] ?? '');
+        if (!UUID.test(nonce)) return fail(400, 'x-loop-event-nonce must be a UUID');
+        if (this.nonces.has(nonce)) return fail(409, 'Replay detected');
+        if (this.unauthorizedEvents > 0) {
+          this.unauthorizedEvents--;
+          return fail(401, 'TOKEN_EXPIRED');
+        }
+        this.nonces.add(nonce);
+        const event = body as Record<string, unknown>;
+        const data = (event.data ?? {}) as Record<string, unknown>;
+        if (event.type === 'output' && typeof data.chunk !== 'string') return fail(400, 'output needs chunk');
+        if (event.type === 'completed' && (!event.result || !event.tokensUsed || !event.timestamp)) return fail(400, 'completed needs result, tokensUsed, timestamp');
+        if (event.type === 'error' && (!event.code || !event.message || !event.timestamp)) return fail(400, 'error needs code, message, timestamp');
+        return [200, { success: true, data: { received: true } }];
+      }
+      case 'upload-artifacts':
+        return [200, { success: true, data: { stored: true } }];
+      case 'heartbeat':
+        return this.heartbeatStatus === 200 ? [200, { success: true, data: { bumped: true } }] : fail(this.heartbeatStatus, 'TERMINAL_LOOP');
+      case 'refresh-token': {
+        const next = loopToken(loopId);
+        this.tokens.set(loopId, next);
+        return [200, { success: true, data: { token: next, expiresAt: new Date(Date.now() + 8 * 3600_000).toISOString(), jti: randomUUID() } }];
+      }
+      default:
+        return fail(404, 'not found');
+    }
+  }
+}
