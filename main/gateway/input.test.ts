@@ -1,6 +1,7 @@
 // Hostile and broken input: always a JSON error naming what is wrong, never a 5xx,
 // never half-written state, and the gateway keeps serving.
 import assert from 'node:assert/strict';
+import { ROUTE_TABLE } from '../../shared/operations.js';
 import { after, before, describe, it } from 'node:test';
 import { startTestGateway, type TestGateway } from './testing.js';
 
@@ -80,12 +81,16 @@ describe('bad input', () => {
     }
   });
 
-  it('answers routes that are not built yet with 501 naming the operation', async () => {
-    const res = await gw.request('/api/gateway/deploy', { method: 'POST', json: {}, auth: 'token' });
+  it('answers routes that are not built yet with 501 naming the operation', async (t) => {
+    const pending = gw.running.routes.find((route) => route.notBuilt);
+    if (!pending) return t.skip('every route of the table is built: no 501 left to answer');
+    const entry = ROUTE_TABLE.find((e) => e.method === pending.method && e.path === pending.path)!;
+    const path = pending.path.replace(/:([A-Za-z]+)/g, 'x').replace(/\*([A-Za-z]+)/g, 'x/y');
+    const res = await gw.request(path, { method: pending.method, json: pending.method === 'GET' ? undefined : {}, auth: 'token' });
     assert.equal(res.status, 501);
     assert.equal(typeof res.json.error, 'string');
     assert.ok(!('code' in res.json), JSON.stringify(res.json));
-    assert.equal(res.json.details.operation, 'deploy');
+    assert.equal(res.json.details.operation, entry.kind);
   });
 
   it('survives a burst of garbage and still serves', async () => {
