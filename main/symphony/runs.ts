@@ -130,6 +130,8 @@ export class RunService {
       else if (this.interrupt(run, 'The run host was not running when the gateway started (the machine or the host went down).')) interrupted.push(run.id);
     }
     if (reattached.length || interrupted.length) this.options.log.info({ reattached, interrupted }, 'ticket runs after restart');
+    // What a dead host left running (its agent CLI, in its own group) is stopped now.
+    if (interrupted.length) await this.options.supervisor.reapOrphans();
     this.watch();
     return { reattached, interrupted };
   }

@@ -42,14 +42,16 @@ export async function createRunRepo(root: string, name = 'repo'): Promise<string
 export interface RunGatewayOptions extends TestGatewayOptions {
   root: string;
   api: Pick<MockModelApi, 'url'>;
+  /** The CLIs' homes, kept across gateways on one data dir (else a fresh one removed on close). */
+  homes?: string;
   settings?: Record<string, unknown>;
 }
 
 /** A gateway whose workspace root is `root`, with quick backoff and stall settings for tests. */
 export async function startRunGateway(options: RunGatewayOptions): Promise<TestGateway> {
   // The CLIs' homes never under TMPDIR (codex's sandbox mounts a fresh /tmp).
-  const cliRoot = mkdtempSync(path.join(testHomesDir(), 'runs-'));
-  const { root, api, settings, configure, ...rest } = options;
+  const cliRoot = options.homes ?? mkdtempSync(path.join(testHomesDir(), 'runs-'));
+  const { root, api, settings, configure, homes, ...rest } = options;
   const gw = await startTestGateway({
     binarySearchDirs: [NODE_MODULES_BIN],
     ...rest,
@@ -64,7 +66,7 @@ export async function startRunGateway(options: RunGatewayOptions): Promise<TestG
   const close = gw.close.bind(gw);
   gw.close = async () => {
     await close();
-    rmSync(cliRoot, { recursive: true, force: true });
+    if (!homes) rmSync(cliRoot, { recursive: true, force: true });
   };
   return gw;
 }
