@@ -17,6 +17,7 @@ import type {
 } from './schemas/gateway.js';
 import type { DeployStartView, DeployStatusView } from './schemas/deploy.js';
 import type { RepoView } from './schemas/git.js';
+import type { RelayStatusResponse } from './schemas/relay.js';
 import type { Finding, FindingsResponse, ReviewBody, Verdict, VerdictResponse } from './schemas/review.js';
 import type { SupervisedProcess as ProcessView } from './schemas/processes.js';
 import type { BinaryInfo as BinaryInfoSchema, BinaryPathsPatch, BinaryPathsResponse } from './schemas/settings.js';
@@ -47,6 +48,8 @@ export type PendingApproval = z.infer<typeof PendingApprovalView>;
 export type AllowRule = z.infer<typeof RuleView>;
 
 export type SupervisedProcess = z.infer<typeof ProcessView>;
+export type RelayStatus = z.infer<typeof RelayStatusResponse>;
+export type RelayCommand = RelayStatus['commands']['recent'][number];
 export type Repo = z.infer<typeof RepoView>;
 export type BinaryInfo = z.infer<typeof BinaryInfoSchema>;
 export type BinaryPaths = z.infer<typeof BinaryPathsResponse>;
@@ -126,6 +129,9 @@ export class GatewayClient {
   version = () => this.call<VersionInfo>('GET', '/api/gateway/version');
   healthCheck = () => this.call<HealthCheck>('GET', '/api/gateway/health-check');
   telemetry = () => this.call<TelemetryReport>('GET', '/api/gateway/desktop/telemetry');
+
+  relayStatus = () => this.call<RelayStatus>('GET', '/api/gateway/desktop/relay');
+  setRelayPaused = (paused: boolean) => this.call<RelayStatus>('PATCH', '/api/gateway/desktop/relay', { paused });
 
   listSessions = () => this.call<{ sessions: DesktopSession[] }>('GET', '/api/gateway/desktop/sessions');
   revokeSession = (sessionId: string) => this.call<unknown>('DELETE', `/api/gateway/desktop/sessions/${enc(sessionId)}`);

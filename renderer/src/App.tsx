@@ -12,6 +12,7 @@ import { BinaryPathsScreen } from './screens/BinaryPathsScreen.js';
 import { PairingScreen } from './screens/PairingScreen.js';
 import { PreviewsScreen } from './screens/PreviewsScreen.js';
 import { ProcessesScreen } from './screens/ProcessesScreen.js';
+import { RelayScreen } from './screens/RelayScreen.js';
 import { ReposScreen } from './screens/ReposScreen.js';
 import { ReviewsScreen } from './screens/ReviewsScreen.js';
 
@@ -106,6 +107,7 @@ const SCREENS = [
   { id: 'binaries', label: 'Binary paths' },
   { id: 'processes', label: 'Processes' },
   { id: 'previews', label: 'Previews' },
+  { id: 'relay', label: 'Cloud relay' },
 ] as const;
 
 type ScreenId = (typeof SCREENS)[number]['id'];
@@ -169,6 +171,7 @@ function Shell({ gatewayUrl }: { gatewayUrl: string }) {
         {screen === 'reviews' && <ReviewsScreen />}
         {screen === 'binaries' && <BinaryPathsScreen />}
         {screen === 'processes' && <ProcessesScreen />}
+        {screen === 'relay' && <RelayScreen />}
         {screen === 'previews' && <PreviewsScreen />}
       </main>
     </div>
