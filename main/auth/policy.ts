@@ -77,6 +77,10 @@ export class PolicyService {
         expires_at INTEGER NOT NULL,
         created_at INTEGER NOT NULL
       );`,
+      // A rule is for one action and access: "allow always" on a commit never covers a push.
+      // Rules made before this have no action recorded ('-') and so no longer match anything.
+      `ALTER TABLE approval_rules ADD COLUMN action TEXT NOT NULL DEFAULT '-';
+       ALTER TABLE approval_rules ADD COLUMN access TEXT NOT NULL DEFAULT '-';`,
     ]);
   }
 
@@ -207,7 +211,7 @@ export class PolicyService {
     const row = this.db
       .prepare(
         `SELECT id FROM approval_rules WHERE caller_kind = ? AND origin IS ? AND operation = ? AND method = ? AND path = ?
-           AND (repo_path IS NULL OR repo_path = ?) AND expires_at > ? LIMIT 1`,
+           AND action = ? AND access = ? AND (repo_path IS NULL OR repo_path = ?) AND expires_at > ? LIMIT 1`,
       )
       .get(
         request.caller.kind,
@@ -215,6 +219,8 @@ export class PolicyService {
         request.operation,
         request.method,
         request.path,
+        request.action ?? '',
+        request.access,
         request.repoPath,
         this.now(),
       );
@@ -225,8 +231,8 @@ export class PolicyService {
     const now = this.now();
     this.db
       .prepare(
-        `INSERT INTO approval_rules (id, caller_kind, origin, operation, method, path, repo_path, expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO approval_rules (id, caller_kind, origin, operation, method, path, action, access, repo_path, expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         newId('rule'),
@@ -235,6 +241,8 @@ export class PolicyService {
         request.operation,
         request.method,
         request.path,
+        request.action ?? '',
+        request.access,
         request.repoPath,
         now + ttlSeconds * 1000,
         now,
@@ -249,6 +257,8 @@ interface RuleRow {
   operation: OperationId;
   method: string;
   path: string;
+  action: string;
+  access: string;
   repo_path: string | null;
   expires_at: number;
 }
@@ -260,6 +270,8 @@ const toRule = (row: RuleRow): Rule => ({
   operation: row.operation,
   method: row.method,
   path: row.path,
+  action: row.action === '' || row.action === '-' ? null : row.action,
+  access: row.access === 'read' || row.access === 'write' ? row.access : null,
   repoPath: row.repo_path,
   expiresAt: new Date(row.expires_at).toISOString(),
 });

@@ -137,6 +137,32 @@ describe('approval policy', () => {
     assert.equal((await asked).status, 403);
   });
 
+  it('"allow always" on a commit never lets a push through: rules store and match the action and access', async () => {
+    await setPolicies([{ callerKind: 'origin', operation: 'git_action', access: 'write', decision: 'ask' }]);
+    const post = (action: string) => ({
+      operation: 'git_action' as const,
+      caller: { kind: 'origin' as const, origin: APP, sessionId: 'sess', claimedSource: null },
+      method: 'POST',
+      path: '/api/gateway/git',
+      access: 'write' as const,
+      action,
+      repoPath: '/repo',
+      forceApproval: false,
+      args: {},
+      claimedReason: null,
+      signal: new AbortController().signal,
+    });
+    const commit = gw.services.policy.authorize(post('commit'));
+    await decide((await nextPending()).id, 'allow_always');
+    await commit;
+    assert.equal(gw.services.policy.decide(post('commit')), 'allow', 'the rule allows the same action');
+    assert.equal(gw.services.policy.decide(post('push')), 'ask', 'a commit rule must not allow a push');
+    const rules = (await gw.request('/api/gateway/desktop/rules', { auth: 'token' })).json.rules;
+    const rule = rules.find((r: { operation: string }) => r.operation === 'git_action');
+    assert.deepEqual([rule.action, rule.access], ['commit', 'write']);
+    await gw.request(`/api/gateway/desktop/rules/${rule.id}`, { method: 'DELETE', auth: 'token' });
+  });
+
   it('withdraws the approval when the client goes away', async () => {
     const aborted = new Promise<void>((resolve) => {
       const req = httpRequest({

@@ -132,6 +132,10 @@ export const RuleView = z.object({
   operation: z.enum(OPERATION_IDS),
   method: z.string(),
   path: z.string(),
+  /** The sub-action the rule is for (e.g. `commit`), null for the route's plain operation. */
+  action: z.string().nullable(),
+  /** read or write; null for a rule made before rules recorded it (it matches nothing). */
+  access: z.enum(['read', 'write']).nullable(),
   repoPath: z.string().nullable(),
   expiresAt: z.string(),
 });

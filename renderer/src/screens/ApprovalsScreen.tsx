@@ -178,6 +178,13 @@ function Rules() {
                 </td>
                 <td>
                   <code>{rule.operation}</code>
+                  {rule.action ? (
+                    <>
+                      {' '}
+                      <code data-testid="rule-action">{rule.action}</code>
+                    </>
+                  ) : null}
+                  <div className="muted small">{rule.access ?? 'old rule: matches nothing'}</div>
                 </td>
                 <td className="mono">
                   {rule.method} {rule.path}
