@@ -31,6 +31,10 @@ export const OPERATION_IDS = [
   'learnings',
   'filesystem',
   'binary_paths_settings',
+  // Beyond the reference's 28: routes the web client calls.
+  'git_local_changes',
+  'git_local_commit_push',
+  'chat',
 ] as const;
 
 export type OperationId = (typeof OPERATION_IDS)[number];
@@ -103,6 +107,9 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('git_action', '/git/worktree', ['POST', 'DELETE']),
   ...entries('git_action', '/git/repo-path', ['GET']),
   ...entries('git_branch_worktree', '/git/branch-worktree', ['GET']),
+  ...entries('git_local_changes', '/git/local-changes', ['GET']),
+  ...entries('git_local_changes', '/git/local-changes/diff', ['POST'], { access: 'read' }),
+  ...entries('git_local_commit_push', '/git/local-changes/commit-push', ['POST']),
 
   ...entries('git_pr', '/git/pr', ['POST']),
   ...entries('git_pr', '/git/pr/list', ['GET']),

@@ -44,6 +44,8 @@ const ORIGIN_DEFAULTS: Array<Omit<PolicyEntry, 'callerKind'>> = [
   { operation: 'git_pr', access: 'write', decision: 'ask' },
   { operation: 'deploy', access: 'write', decision: 'ask' },
   { operation: 'git_action', access: 'write', action: 'push', decision: 'ask' },
+  // Commits and pushes everything in the worktree: always asks a paired origin.
+  { operation: 'git_local_commit_push', access: 'write', decision: 'ask' },
 ];
 
 const DEFAULT_RULE_TTL_SECONDS = 30 * 24 * 3600;

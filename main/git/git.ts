@@ -11,6 +11,7 @@ import { NETWORK_TIMEOUT_MS, type GitRunner } from './runner.js';
 import { parseStatus, type GitStatus } from './status.js';
 import type { PathGuard } from './types.js';
 import { WorktreeManager } from './worktrees.js';
+import { LocalChanges } from './local-changes.js';
 
 export interface Commit {
   sha: string;
@@ -53,6 +54,8 @@ const RECORD_SEP = '\x1e';
 
 export class GitService {
   readonly worktrees: WorktreeManager;
+  /** The web client's Branch View: a PR worktree's local changes, one file's diff, commit and push. */
+  readonly localChanges: LocalChanges;
   private readonly git: GitRunner;
   private readonly repos: RepoRegistry;
   private readonly guard: PathGuard;
@@ -63,6 +66,7 @@ export class GitService {
     ({ git: this.git, repos: this.repos, guard: this.guard } = options);
     this.diffs = new DiffReader(this.git);
     this.worktrees = new WorktreeManager({ ...options, locks: this.locks, resolveBase: (repo, base, signal) => this.resolveBase(repo, base, signal) });
+    this.localChanges = new LocalChanges(this.git, this.diffs, this.guard, this.locks);
   }
 
   /** POST /git: one action on one repository. */

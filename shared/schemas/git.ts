@@ -84,6 +84,49 @@ export const GitActionBody = z
 
 export const BranchesQuery = z.object({ repo: LocalPath });
 
+// Local changes of a PR's worktree (the web client's Branch View). `repoPath` is the worktree.
+const LocalIdentity = {
+  repoPath: LocalPath,
+  repoFullName: FullName,
+  headBranch: BranchName,
+  prNumber: z.union([PositiveInt, z.string().regex(/^\d+$/)]).optional(),
+};
+export const LocalChangesQuery = z.object(LocalIdentity);
+export const LocalDiffBody = z.object({
+  ...LocalIdentity,
+  path: z.string().min(1).max(4096),
+  previousPath: z.string().min(1).max(4096).nullish(),
+});
+export const LocalCommitPushBody = z.object({ ...LocalIdentity, message: z.string().trim().min(1).max(100_000) });
+export const LocalChangesResponse = z.object({
+  repoPath: z.string(),
+  branch: z.string(),
+  files: z.array(
+    z.object({
+      path: z.string(),
+      previousPath: z.string().optional(),
+      status: z.enum(['added', 'removed', 'renamed', 'copied', 'modified']),
+      additions: z.number().optional(),
+      deletions: z.number().optional(),
+    }),
+  ),
+});
+export const FileDiffResponse = z.object({
+  path: z.string(),
+  oldContent: z.string(),
+  newContent: z.string(),
+  isNew: z.boolean(),
+  isDeleted: z.boolean(),
+  isBinary: z.boolean(),
+});
+export const LocalCommitPushResponse = z.object({
+  success: z.literal(true),
+  commitSha: z.string(),
+  branch: z.string(),
+  pushed: z.boolean(),
+  filesCommitted: z.number().int(),
+});
+
 export const DiffBody = z
   .object({
     repoPath: LocalPath,

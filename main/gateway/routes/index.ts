@@ -9,6 +9,7 @@ import { routes as files } from './files.js';
 import { routes as git } from './git.js';
 import { routes as github } from './github.js';
 import { routes as health } from './health.js';
+import { routes as localChanges } from './local-changes.js';
 import { routes as learnings } from './learnings.js';
 import { routes as pairing } from './pairing.js';
 import { routes as processes } from './processes.js';
@@ -20,4 +21,4 @@ import { routes as settings } from './settings.js';
 import { routes as symphonyChats } from './symphony-chats.js';
 import { routes as symphony } from './symphony.js';
 
-export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, processes, settings, runViewer, chats, deploy, symphonyChats, attachments, relay, codex, learnings, symphony, loops];
+export const routeFamilies: ReadonlyArray<readonly AnyRoute[]> = [health, pairing, desktop, files, repos, git, github, localChanges, processes, settings, runViewer, chats, deploy, symphonyChats, attachments, relay, codex, learnings, symphony, loops];

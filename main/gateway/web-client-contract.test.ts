@@ -1,0 +1,216 @@
+// The web client's contract (shared/spec/original-web-client.md), as one table: each row is
+// a request exactly as the client sends it and the reply fields its schemas require, by
+// name, type and absence-vs-null. Through the real gateway over real sockets, real git on
+// a temp repository whose origin names github.com/acme/widgets. A change that breaks the
+// client fails here.
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createGitFixture, type GitFixture } from '../git/testing/fixture.js';
+import { startTestGateway, type TestGateway, type TestRequest } from './testing.js';
+
+const APP = 'https://app.example.test';
+
+/** `absent`: the key must not be there at all (zod optional refuses null). */
+type Kind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'null' | 'absent' | 'string|null';
+
+interface Row {
+  name: string;
+  path: (c: Ctx) => string;
+  init?: (c: Ctx) => Omit<TestRequest, 'auth'>;
+  status: number;
+  /** Dotted paths into the reply (`files.0.path`). */
+  fields: Record<string, Kind>;
+}
+
+interface Ctx {
+  worktree: string;
+  fx: GitFixture;
+}
+
+const ident = (c: Ctx) => ({ repoPath: c.worktree, repoFullName: 'acme/widgets', headBranch: 'feature/pr-7', prNumber: '7' });
+const q = (params: Record<string, string>) => `?${new URLSearchParams(params).toString()}`;
+const json = (body: unknown): Omit<TestRequest, 'auth'> => ({ method: 'POST', json: body });
+
+const ROWS: Row[] = [
+  {
+    name: 'health-check (§1)',
+    path: () => `/api/gateway/health-check${q({ expectedMcpUrl: 'https://mcp.example.test/mcp', latestVersion: '0.0.1' })}`,
+    status: 200,
+    fields: {
+      checks: 'array',
+      'checks.0.id': 'string',
+      'checks.0.label': 'string',
+      'checks.0.required': 'boolean',
+      'checks.0.passed': 'boolean',
+      allRequiredPassed: 'boolean',
+      'mcpServers.claude.available': 'boolean',
+      'mcpServers.claude.serverName': 'string|null',
+      'mcpServers.claude.matchedUrl': 'string|null',
+      'mcpServers.claude.checkedAt': 'string',
+      'mcpServers.codex.available': 'boolean',
+    },
+  },
+  { name: 'version (§8)', path: () => '/api/gateway/version', status: 200, fields: { version: 'string' } },
+  {
+    name: 'repos GET (§2)',
+    path: () => '/api/gateway/repos',
+    status: 200,
+    fields: { repos: 'array', 'repos.0.path': 'string', 'repos.0.name': 'string', 'repos.0.addedAt': 'string', 'repos.0.description': 'absent', settings: 'object' },
+  },
+  {
+    name: 'repos PATCH global (§2)',
+    path: () => '/api/gateway/repos',
+    init: () => ({ method: 'PATCH', json: { worktreeParentDir: '~/trees', worktreeParentDirConfirmed: true } }),
+    status: 200,
+    fields: { success: 'boolean', 'settings.worktreeParentDir': 'string', 'settings.worktreeParentDirConfirmed': 'boolean' },
+  },
+  {
+    name: 'directories (§3)',
+    path: () => `/api/gateway/directories${q({ path: '~' })}`,
+    status: 200,
+    fields: { directories: 'array', 'directories.0.name': 'string', 'directories.0.path': 'string', 'directories.0.isGitRepo': 'boolean' },
+  },
+  {
+    name: 'directories, missing folder (§3)',
+    path: () => `/api/gateway/directories${q({ path: '~/nowhere' })}`,
+    status: 200,
+    fields: { directories: 'array', 'directories.0': 'absent' },
+  },
+  {
+    name: 'files/search base=true (§3)',
+    path: (c) => `/api/gateway/files/search${q({ repo: c.fx.repo, query: 'READ', base: 'true' })}`,
+    status: 200,
+    fields: { files: 'array', 'files.0': 'string', truncated: 'boolean', error: 'absent' },
+  },
+  {
+    name: 'branch-worktree (§4)',
+    path: () => `/api/gateway/git/branch-worktree${q({ repoFullName: 'acme/widgets', headBranch: 'feature/pr-7', prNumber: '7' })}`,
+    status: 200,
+    fields: { path: 'string', repoPath: 'string' },
+  },
+  { name: 'repo-path (§4)', path: () => `/api/gateway/git/repo-path${q({ repoFullName: 'acme/widgets' })}`, status: 200, fields: { path: 'string' } },
+  {
+    name: 'local-changes list (§6)',
+    path: (c) => `/api/gateway/git/local-changes${q(ident(c))}`,
+    status: 200,
+    fields: { repoPath: 'string', branch: 'string', files: 'array', 'files.0.path': 'string', 'files.0.status': 'string', 'files.0.previousPath': 'absent' },
+  },
+  {
+    name: 'local-changes diff (§6)',
+    path: () => '/api/gateway/git/local-changes/diff',
+    init: (c) => json({ ...ident(c), path: 'README.md', previousPath: null }),
+    status: 200,
+    fields: { path: 'string', oldContent: 'string', newContent: 'string', isNew: 'boolean', isDeleted: 'boolean', isBinary: 'boolean' },
+  },
+  {
+    name: 'local-changes diff, escape (§6)',
+    path: () => '/api/gateway/git/local-changes/diff',
+    init: (c) => json({ ...ident(c), path: '../../etc/passwd', previousPath: null }),
+    status: 403,
+    fields: { error: 'string', code: 'string' },
+  },
+  {
+    name: 'local-changes, wrong branch (§6)',
+    path: (c) => `/api/gateway/git/local-changes${q({ ...ident(c), headBranch: 'main' })}`,
+    status: 409,
+    fields: { error: 'string', code: 'string', 'details.currentBranch': 'string', 'details.expectedBranch': 'string' },
+  },
+  {
+    name: 'bad input names the field (§9)',
+    path: () => `/api/gateway/git/repo-path${q({ repoFullName: 'not a name' })}`,
+    status: 400,
+    fields: { error: 'string', code: 'string', 'details.issues.0.field': 'string' },
+  },
+  // A route this gateway lacks: no `code`, so the client says `unsupported_desktop_version`.
+  { name: 'unknown route 404 (§6, §9)', path: () => '/api/gateway/git/no-such-route', status: 404, fields: { error: 'string', code: 'absent' } },
+];
+
+describe('the web client contract, route by route', () => {
+  let fx: GitFixture;
+  let gw: TestGateway;
+  let session: string;
+  let ctx: Ctx;
+  const savedHome = process.env.HOME;
+
+  before(async () => {
+    fx = await createGitFixture();
+    await fx.sh(fx.repo, 'remote', 'set-url', 'origin', 'https://github.com/acme/widgets.git');
+    await fx.sh(fx.repo, 'config', `url.${fx.remote}.insteadOf`, 'https://github.com/acme/widgets.git');
+    process.env.HOME = fx.root;
+    gw = await startTestGateway({ approvalTimeoutMs: 300, configure: (services) => services.setWorkspaceRoot(fx.root).then(() => undefined) });
+    gw.services.policy.replaceOverrides([{ callerKind: 'origin', operation: 'repos_config', access: 'write', decision: 'allow' }]);
+    session = await gw.pair(APP);
+    assert.equal((await gw.request('/api/gateway/repos', { method: 'POST', json: { path: fx.repo }, auth: 'token' })).status, 201);
+    const created = await gw.request('/api/gateway/git/worktree', { method: 'POST', json: { repoPath: fx.repo, branchName: 'feature/pr-7' }, auth: 'token' });
+    assert.equal(created.status, 200, created.text);
+    ctx = { fx, worktree: created.json.path };
+    await writeFile(path.join(ctx.worktree, 'README.md'), 'changed in the worktree\n');
+    await mkdir(path.join(ctx.worktree, 'docs'));
+    await writeFile(path.join(ctx.worktree, 'docs', 'new.md'), 'new\n');
+  });
+  after(async () => {
+    await gw.close();
+    await fx.close();
+    if (savedHome === undefined) delete process.env.HOME;
+    else process.env.HOME = savedHome;
+  });
+
+  for (const row of ROWS) {
+    test(row.name, async () => {
+      const res = await gw.request(row.path(ctx), { ...row.init?.(ctx), auth: { session, origin: APP } });
+      assert.equal(res.status, row.status, res.text);
+      assert.ok(res.headers['x-request-id'], 'X-Request-Id on every reply');
+      for (const [field, kind] of Object.entries(row.fields)) assertKind(res.json, field, kind);
+    });
+  }
+
+  test('health-check rows never carry null optional fields', async () => {
+    const res = await gw.request('/api/gateway/health-check', { auth: { session, origin: APP } });
+    for (const row of res.json.checks) for (const [key, value] of Object.entries(row)) assert.notEqual(value, null, `${row.id}.${key}`);
+  });
+
+  test('commit-push (§6): the preflight allows the client headers; a paired origin is asked (408 carries a code); the token commits and pushes', async () => {
+    const preflight = await gw.request('/api/gateway/git/local-changes/commit-push', {
+      method: 'OPTIONS',
+      headers: { Origin: APP, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,x-desktop-session-token,x-desktop-force-approval,x-desktop-approval-reason' },
+    });
+    assert.match(String(preflight.headers['access-control-allow-headers']), /X-Desktop-Force-Approval/i);
+    const body = { ...ident(ctx), message: 'Update pr 7' };
+    const asked = await gw.request('/api/gateway/git/local-changes/commit-push', {
+      method: 'POST',
+      json: body,
+      headers: { 'x-desktop-force-approval': '1', 'x-desktop-approval-reason': 'Commit and push local Branch View changes for acme/widgets#7' },
+      auth: { session, origin: APP },
+    });
+    assert.deepEqual([asked.status, typeof asked.json.code], [408, 'string']);
+    const done = await gw.request('/api/gateway/git/local-changes/commit-push', { method: 'POST', json: body, auth: 'token' });
+    assert.equal(done.status, 200, done.text);
+    assert.deepEqual({ ...done.json, commitSha: typeof done.json.commitSha }, { success: true, commitSha: 'string', branch: 'feature/pr-7', pushed: true, filesCommitted: 2 });
+    assert.equal((await fx.sh(fx.remote, 'rev-parse', 'refs/heads/feature/pr-7')).trim(), done.json.commitSha);
+    const again = await gw.request('/api/gateway/git/local-changes/commit-push', { method: 'POST', json: body, auth: 'token' });
+    assert.deepEqual([again.status, again.json.code], [409, 'no_local_changes']);
+  });
+});
+
+function assertKind(body: unknown, field: string, kind: Kind): void {
+  let value: unknown = body;
+  let present = true;
+  for (const key of field.split('.')) {
+    if (value === null || typeof value !== 'object' || !(key in (value as object))) {
+      present = false;
+      value = undefined;
+      break;
+    }
+    value = (value as Record<string, unknown>)[key];
+  }
+  const shown = `${field} in ${JSON.stringify(body).slice(0, 400)}`;
+  if (kind === 'absent') return assert.ok(!present, `${field} must be absent: ${shown}`);
+  assert.ok(present, `${field} is missing: ${shown}`);
+  if (kind === 'null') return assert.equal(value, null, shown);
+  if (kind === 'string|null') return assert.ok(value === null || typeof value === 'string', shown);
+  if (kind === 'array') return assert.ok(Array.isArray(value), shown);
+  if (kind === 'object') return assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), shown);
+  assert.equal(typeof value, kind, shown);
+}
