@@ -110,6 +110,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('git_local_changes', '/git/local-changes', ['GET']),
   ...entries('git_local_changes', '/git/local-changes/diff', ['POST'], { access: 'read' }),
   ...entries('git_local_commit_push', '/git/local-changes/commit-push', ['POST']),
+  ...entries('chat', '/chat', ['POST']),
 
   ...entries('git_pr', '/git/pr', ['POST']),
   ...entries('git_pr', '/git/pr/list', ['GET']),
