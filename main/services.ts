@@ -34,6 +34,7 @@ import type { SecretStore } from './secrets/secret-store.js';
 import { openDatabase, type Db } from './store/database.js';
 import { SettingsStore } from './store/settings.js';
 import { Supervisor } from './supervisor/supervisor.js';
+import { Confiner, CONFINEMENT_SETTING } from './providers/confinement.js';
 import { createProviderRegistry } from './providers/defaults.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { ReviewService } from './review/review-service.js';
@@ -101,6 +102,8 @@ export interface Services {
   supervisor: Supervisor;
   /** Agent CLIs by id (claude, codex). */
   providers: ProviderRegistry;
+  /** Builds every agent start's confinement (OS view, CLI sandboxes, tool checks); its on/off setting. */
+  confiner: Confiner;
   /** Terminal, ticket, run-viewer, ticket-worktree and PR-comment chat sessions and their turns. */
   chats: ChatService;
   /** The web app's list of tickets being worked on, per caller. */
@@ -178,7 +181,12 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const git: GitService = new GitService({ git: gitRunner, repos, guard: workspace, mergedBranches: (repoPath, signal) => github.mergedBranches(repoPath, signal) });
   const github = new GitHubService({ processes: supervisor, git, guard: workspace });
   const fileSearch = new FileSearch({ git: gitRunner, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
-  const providers = createProviderRegistry(supervisor);
+  const confiner = new Confiner({
+    enabled: () => settings.get<{ enabled?: boolean }>(CONFINEMENT_SETTING)?.enabled !== false,
+    guard: workspace,
+    log,
+  });
+  const providers = createProviderRegistry(supervisor, confiner);
   const chats = new ChatService({ db, providers, log, supervisor });
   const ticketWorktrees = new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir });
   const deploy = new DeployService({ db, settings, processes: supervisor, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, dataDir, log });
@@ -272,6 +280,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     ),
     supervisor,
     providers,
+    confiner,
     chats,
     ticketWorktrees,
     ticketSessions: new TicketSessions({ db, guard: workspace }),

@@ -136,6 +136,26 @@ export class WorkspaceGuard {
   }
 
   /**
+   * For a path an agent's tool names: its realpath when it lies inside one of `roots`
+   * (the agent's own, not the workspace root) and outside every secret folder; else
+   * Forbidden. A link inside a root that points outside is judged by its target.
+   */
+  async resolveWithin(target: string, roots: readonly string[]): Promise<string> {
+    const syntaxProblem = checkSyntax(target);
+    if (syntaxProblem) throw notAllowed(`the path ${syntaxProblem}`);
+    const [real, denied, allowed] = await Promise.all([realpathOfNearestExisting(target), this.deniedPaths(), realpaths(roots)]);
+    if (this.deniedMatch(real, denied)) throw notAllowed('it is inside a folder that holds secrets');
+    if (!allowed.some((parent) => isInside(real, parent))) throw notAllowed("it is outside the agent's folder");
+    return real;
+  }
+
+  /** The secret folders that lie inside `dir` (to hide them from an agent working there). */
+  async secretsInside(dir: string): Promise<string[]> {
+    const denied = await this.deniedPaths();
+    return denied.filter((entry) => entry !== dir && isInside(entry, dir));
+  }
+
+  /**
    * True when an absolute, already resolved path lies in the deny list (for filtering
    * listings). Uses the deny list as of the last resolve(); call resolve() first.
    */

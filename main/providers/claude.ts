@@ -8,9 +8,9 @@ import {
   type ChildLauncher, type LaunchedChild,
 } from './cli-turn.js';
 import type { ApprovalAnswer, ApprovalAsk, CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
-import { isReadOnly } from './confinement.js';
+import { Confiner, isReadOnly, sandboxFailureHint, type PreparedConfinement } from './confinement.js';
 
-/** Tools that only read: the whole toolset of read-only chats. */
+/** Tools that only read: the whole toolset of read-only chats (each call still checked, nothing pre-allowed). */
 export const CLAUDE_READ_ONLY_TOOLS = ['Read', 'Grep', 'Glob', 'LS'];
 
 const UNKNOWN_SESSION = /No conversation found with session ID/i;
@@ -23,20 +23,37 @@ interface Attempt {
 export class ClaudeProvider implements Provider {
   readonly id = 'claude' as const;
 
+  private readonly confiner: Confiner;
+
   constructor(
     private readonly launcher: ChildLauncher,
     private readonly config: CliProviderConfig = {},
-  ) {}
+  ) {
+    this.confiner = config.confiner ?? new Confiner();
+  }
 
   async startTurn(options: TurnOptions): Promise<Turn> {
+    const confined = await this.confiner.prepare(options.confinement, { cli: 'claude', env: this.config.env ?? {} });
     const control = new TurnControl(this.launcher);
+    control.onRelease(() => confined.dispose());
+    try {
+      return await this.begin(options, confined, control);
+    } catch (error) {
+      await control.release();
+      throw error;
+    }
+  }
+
+  private async begin(options: TurnOptions, confined: PreparedConfinement, control: TurnControl): Promise<Turn> {
     const mode = isReadOnly(options.confinement) ? 'read-only' : (options.permissionMode ?? 'default');
+    const env = { ...this.env(options), ...confined.env };
     const run = async (resumeId: string | undefined, prompt: string) => {
       const child = await control.start({
         command: this.config.command ?? 'claude',
-        args: this.args(options, resumeId),
+        args: this.args(options, confined, resumeId),
         cwd: options.cwd,
-        env: this.env(options),
+        env,
+        wrap: confined.wrapper(options.cwd, env.PATH ?? process.env.PATH),
         stdin: 'pipe',
         timeoutMs: this.config.timeoutMs,
         idleTimeoutMs: this.config.idleTimeoutMs,
@@ -51,23 +68,25 @@ export class ClaudeProvider implements Provider {
     const provider = this;
     return cliTurn(control, options.signal, mode, async function* () {
       yield { type: 'status', status: options.resumeSessionId ? 'resumed' : 'started', pid: first.pid, mode };
-      const attempt = yield* provider.follow(first, options, control);
+      const attempt = yield* provider.follow(first, options, confined, control);
       if (!attempt.unknownSession || control.killed) return;
       const second = await run(undefined, seededPrompt(options.transcript ?? [], options.prompt));
       yield { type: 'status', status: 'new_session', pid: second.pid, mode, message: NEW_SESSION_NOTICE };
       yield { type: 'text', content: `${NEW_SESSION_NOTICE}\n\n` };
-      yield* provider.follow(second, options, control);
+      yield* provider.follow(second, options, confined, control);
     });
   }
 
-  private args(options: TurnOptions, resumeId: string | undefined): string[] {
+  private args(options: TurnOptions, confined: PreparedConfinement, resumeId: string | undefined): string[] {
     const args = [
       '-p', '--verbose', '--output-format', 'stream-json', '--input-format', 'stream-json',
       '--include-partial-messages', '--permission-prompt-tool', 'stdio',
+      '--settings', JSON.stringify(claudeSettings(confined)),
     ];
+    // Hooks, MCP servers and permission rules of the folder itself load only for a trusted repository.
+    if (!options.confinement.trustProjectConfig) args.push('--setting-sources', 'user');
     if (isReadOnly(options.confinement)) {
       args.push('--permission-mode', 'default', '--tools', CLAUDE_READ_ONLY_TOOLS.join(','));
-      args.push('--allowedTools', CLAUDE_READ_ONLY_TOOLS.join(','));
     } else {
       args.push('--permission-mode', options.permissionMode ?? 'default');
     }
@@ -84,7 +103,12 @@ export class ClaudeProvider implements Provider {
   }
 
   /** Reads one claude process to its end, turning its JSONL into normalized events. */
-  private async *follow(child: LaunchedChild, options: TurnOptions, control: TurnControl): AsyncGenerator<NormalizedEvent, Attempt> {
+  private async *follow(
+    child: LaunchedChild,
+    options: TurnOptions,
+    confined: PreparedConfinement,
+    control: TurnControl,
+  ): AsyncGenerator<NormalizedEvent, Attempt> {
     const parser = new ClaudeStreamParser();
     const stderr = new StderrTail();
     for await (const { stream, line } of child.lines()) {
@@ -96,7 +120,7 @@ export class ClaudeProvider implements Provider {
       const message = parseJsonLine(line);
       if (!message) continue;
       if (message.type === 'control_request') {
-        yield* this.answerControl(child, message, options, control.signal);
+        yield* this.answerControl(child, message, options, confined, control.signal);
         continue;
       }
       yield* parser.events(message);
@@ -105,16 +129,22 @@ export class ClaudeProvider implements Provider {
     const exit = await child.exited;
     if (parser.unknownSession) return { unknownSession: true };
     if (!parser.sawResult && !control.killed) {
-      yield* endedEarly('claude', exit, stderr.text() || `exit code ${exit.exitCode ?? exit.signal}`, control);
+      const detail = sandboxFailureHint(stderr.text()) ?? (stderr.text() || `exit code ${exit.exitCode ?? exit.signal}`);
+      yield* endedEarly('claude', exit, detail, control);
     }
     return { unknownSession: false };
   }
 
-  /** A tool approval (can_use_tool) goes to the approver; anything else we do not offer is refused. */
+  /**
+   * A tool approval (can_use_tool): first the confinement's check (read-only toolset, paths
+   * inside the roots and outside the secret folders), then, for anything but a read, the
+   * approver; anything else we do not offer is refused.
+   */
   private async *answerControl(
     child: LaunchedChild,
     message: Record<string, unknown>,
     options: TurnOptions,
+    confined: PreparedConfinement,
     stopped: AbortSignal,
   ): AsyncGenerator<NormalizedEvent> {
     const requestId = String(message.request_id ?? '');
@@ -124,15 +154,21 @@ export class ClaudeProvider implements Provider {
       return;
     }
     const toolName = request.tool_name ?? 'unknown';
-    yield { type: 'approval_request', requestId, toolName, input: request.input };
-    const answer = options.onApproval && !isReadOnly(options.confinement)
-      ? await ask(options.onApproval, { requestId, toolName, input: request.input }, stopped)
-      : 'deny';
-    if (stopped.aborted) return;
+    const verdict = await confined.checkTool(toolName, request.input, options.cwd);
+    let answer: ApprovalAnswer;
+    let refusal = 'Denied on the desktop.';
+    if (!verdict.allowed) {
+      answer = 'deny';
+      refusal = verdict.reason;
+    } else if (verdict.access === 'read') {
+      answer = 'allow';
+    } else {
+      yield { type: 'approval_request', requestId, toolName, input: request.input };
+      answer = options.onApproval ? await ask(options.onApproval, { requestId, toolName, input: request.input }, stopped) : 'deny';
+      if (stopped.aborted) return;
+    }
     yield { type: 'approval_request', requestId, toolName, input: request.input, decision: answer };
-    const response = answer === 'allow'
-      ? { behavior: 'allow', updatedInput: request.input ?? {} }
-      : { behavior: 'deny', message: isReadOnly(options.confinement) ? 'This chat is read-only.' : 'Denied on the desktop.' };
+    const response = answer === 'allow' ? { behavior: 'allow', updatedInput: request.input ?? {} } : { behavior: 'deny', message: refusal };
     await child.write(controlLine({ subtype: 'success', request_id: requestId, response }));
   }
 }
@@ -144,6 +180,28 @@ function ask(onApproval: NonNullable<TurnOptions['onApproval']>, question: Appro
     stopped.addEventListener('abort', () => resolve('deny'), { once: true });
   });
   return Promise.race([onApproval(question, stopped).catch(() => 'deny' as const), whenStopped]);
+}
+
+/**
+ * claude's native command sandbox (bubblewrap + socat on Linux, Seatbelt on macOS), required
+ * to start: Bash runs with writes only under the root (write profiles) and the temp folder.
+ */
+function claudeSettings(confined: PreparedConfinement): Record<string, unknown> {
+  if (!confined.cliSandbox) return { sandbox: { enabled: false } };
+  const temp = confined.env.TMPDIR;
+  return {
+    sandbox: {
+      enabled: true,
+      failIfUnavailable: true,
+      autoAllowBashIfSandboxed: false,
+      allowUnsandboxedCommands: false,
+      // Inside our bubblewrap view a second fresh /proc cannot be mounted (ours is not fully
+      // visible); the /proc it keeps is the view's own, which shows only the agent's processes.
+      ...(confined.osSandbox === 'bubblewrap' ? { enableWeakerNestedSandbox: true } : {}),
+      // The CLI's own config (its credentials among it) is in the view for claude, not for its commands.
+      filesystem: { allowWrite: confined.level === 'write' ? [confined.root, temp] : [temp], denyRead: [...confined.configPaths] },
+    },
+  };
 }
 
 function userLine(prompt: string): string {

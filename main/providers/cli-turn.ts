@@ -34,6 +34,7 @@ export class TurnControl {
   private child: LaunchedChild | null = null;
   private stopped = false;
   private readonly stopping = new AbortController();
+  private readonly releases: Array<() => void> = [];
 
   constructor(private readonly launcher: ChildLauncher) {}
 
@@ -70,9 +71,18 @@ export class TurnControl {
     this.stopping.abort();
   }
 
-  /** Stops a child still running when nobody reads the turn any more (not a user kill). */
+  /** Runs `action` once the turn is over and its child gone (e.g. removing the per-run temp folder). */
+  onRelease(action: () => void): void {
+    this.releases.push(action);
+  }
+
+  /** Stops a child still running when nobody reads the turn any more (not a user kill), then cleans up. */
   async release(): Promise<void> {
-    await this.child?.kill();
+    try {
+      await this.child?.kill();
+    } finally {
+      for (const action of this.releases.splice(0)) action();
+    }
   }
 }
 

@@ -1,6 +1,7 @@
-// Codex CLI in exec mode: one process per turn, the prompt in argv and stdin closed
-// (on a non-TTY stdin codex waits for EOF), `exec resume THREAD_ID` to continue a thread.
-// Codex cannot ask for approval in exec mode, so the sandbox is the permission model.
+// Codex CLI in exec mode: one process per turn, the prompt on stdin (`-`; never argv, where
+// a long prompt fails with E2BIG) and stdin closed after it, `exec resume THREAD_ID -` to
+// continue a thread. Codex cannot ask for approval in exec mode, so its sandbox (inside the
+// confinement's filesystem view) is the permission model: callers that must be asked run `read`.
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
@@ -10,24 +11,30 @@ import {
   type ChildLauncher, type LaunchedChild,
 } from './cli-turn.js';
 import type { CliProviderConfig, Provider, ReviewOptions, ReviewTarget, Turn, TurnOptions } from './types.js';
-import { isReadOnly } from './confinement.js';
+import { Confiner, isReadOnly, sandboxFailureHint, type PreparedConfinement } from './confinement.js';
 
 const UNKNOWN_THREAD = /no rollout found for thread id|thread not found/i;
 
 export class CodexProvider implements Provider {
   readonly id = 'codex' as const;
 
+  private readonly confiner: Confiner;
+
   constructor(
     private readonly launcher: ChildLauncher,
     private readonly config: CliProviderConfig = {},
-  ) {}
+  ) {
+    this.confiner = config.confiner ?? new Confiner();
+  }
 
   async startTurn(options: TurnOptions): Promise<Turn> {
-    refuseCodexHomeInTemp(this.config.env ?? {});
-    const control = new TurnControl(this.launcher);
+    return this.confined(options, (confined, control) => this.begin(options, confined, control));
+  }
+
+  private async begin(options: TurnOptions, confined: PreparedConfinement, control: TurnControl): Promise<Turn> {
     const sandbox = sandboxMode(options);
     const run = (resumeId: string | undefined, prompt: string) =>
-      this.launch(control, options, this.args(options, sandbox, resumeId, prompt));
+      this.launch(control, options, confined, this.args(options, confined, sandbox, resumeId), prompt);
     const first = await run(options.resumeSessionId, options.prompt);
     const provider = this;
     return cliTurn(control, options.signal, sandbox, async function* () {
@@ -48,14 +55,16 @@ export class CodexProvider implements Provider {
    * The review arrives as one agent message: codex's structured findings, rendered.
    */
   async review(options: ReviewOptions): Promise<Turn> {
-    refuseCodexHomeInTemp(this.config.env ?? {});
-    const control = new TurnControl(this.launcher);
+    return this.confined(options, (confined, control) => this.beginReview(options, confined, control));
+  }
+
+  private async beginReview(options: ReviewOptions, confined: PreparedConfinement, control: TurnControl): Promise<Turn> {
     const sandbox = sandboxMode(options);
-    const args = ['exec', 'review', '--json', '--skip-git-repo-check', ...this.settings(options, sandbox)];
+    const args = ['exec', 'review', '--json', '--skip-git-repo-check', ...this.settings(options, confined, sandbox)];
     if (options.instructions?.trim()) args.push('--', reviewPrompt(options.target, options.instructions.trim()));
     else if (options.target.kind === 'base') args.push('--base', options.target.branch);
     else args.push('--uncommitted');
-    const child = await this.launch(control, options, args);
+    const child = await this.launch(control, options, confined, args, null);
     const provider = this;
     return cliTurn(control, options.signal, sandbox, async function* () {
       yield { type: 'status', status: 'started', pid: child.pid, mode: sandbox };
@@ -63,33 +72,72 @@ export class CodexProvider implements Provider {
     });
   }
 
-  private launch(control: TurnControl, options: Pick<TurnOptions, 'cwd' | 'owner'>, args: string[]): Promise<LaunchedChild> {
-    return control.start({
+  /** Every start: the CODEX_HOME layout checked, the confinement prepared, its temp folder removed when the turn ends. */
+  private async confined(
+    options: Pick<TurnOptions, 'confinement'>,
+    begin: (confined: PreparedConfinement, control: TurnControl) => Promise<Turn>,
+  ): Promise<Turn> {
+    refuseCodexHomeInTemp(this.config.env ?? {});
+    const confined = await this.confiner.prepare(options.confinement, { cli: 'codex', env: this.config.env ?? {} });
+    const control = new TurnControl(this.launcher);
+    control.onRelease(() => confined.dispose());
+    try {
+      return await begin(confined, control);
+    } catch (error) {
+      await control.release();
+      throw error;
+    }
+  }
+
+  /** Starts codex inside the confinement's view; `prompt` goes on stdin (null: stdin closed at once). */
+  private async launch(
+    control: TurnControl,
+    options: Pick<TurnOptions, 'cwd' | 'owner'>,
+    confined: PreparedConfinement,
+    args: string[],
+    prompt: string | null,
+  ): Promise<LaunchedChild> {
+    const env = { ...this.config.env, ...confined.env };
+    const child = await control.start({
       command: this.config.command ?? 'codex',
       args,
       cwd: options.cwd,
-      env: this.config.env,
-      stdin: 'ignore',
+      env,
+      wrap: confined.wrapper(options.cwd, env.PATH ?? process.env.PATH),
+      stdin: 'pipe',
       timeoutMs: this.config.timeoutMs,
       idleTimeoutMs: this.config.idleTimeoutMs,
       label: 'codex',
       owner: options.owner,
     });
+    if (prompt !== null) await child.write(prompt);
+    child.endInput();
+    return child;
   }
 
-  private args(options: TurnOptions, sandbox: string, resumeId: string | undefined, prompt: string): string[] {
+  private args(options: TurnOptions, confined: PreparedConfinement, sandbox: string, resumeId: string | undefined): string[] {
     const args = ['exec'];
     if (resumeId) args.push('resume');
-    args.push('--json', '--skip-git-repo-check', ...this.settings(options, sandbox));
+    args.push('--json', '--skip-git-repo-check', ...this.settings(options, confined, sandbox));
     if (resumeId) args.push(resumeId);
-    // `--` keeps a prompt that starts with a dash from being read as an option.
-    args.push('--', prompt);
+    // The prompt comes on stdin: `-` says so (and a prompt that is itself "-" is just text there).
+    args.push('-');
     return args;
   }
 
-  /** Sandbox, approvals, model and effort; `exec resume` takes sandbox settings only as -c overrides, so every form uses them. */
-  private settings(options: Pick<TurnOptions, 'model' | 'reasoningEffort'>, sandbox: string): string[] {
+  /**
+   * Sandbox, approvals, model and effort; `exec resume` takes sandbox settings only as -c
+   * overrides, so every form uses them. The root is the only writable folder besides the temp
+   * folder; an untrusted folder's AGENTS.md is not read.
+   */
+  private settings(
+    options: Pick<TurnOptions, 'model' | 'reasoningEffort' | 'confinement'>,
+    confined: PreparedConfinement,
+    sandbox: string,
+  ): string[] {
     const args = ['-c', `sandbox_mode="${sandbox}"`, '-c', 'approval_policy="never"'];
+    if (sandbox === 'workspace-write') args.push('-c', `sandbox_workspace_write.writable_roots=${JSON.stringify([confined.root])}`);
+    if (!options.confinement.trustProjectConfig) args.push('-c', 'project_doc_max_bytes=0');
     if (options.model) args.push('--model', options.model);
     if (options.reasoningEffort) args.push('-c', `model_reasoning_effort="${options.reasoningEffort}"`);
     return args;
@@ -115,7 +163,7 @@ export class CodexProvider implements Provider {
     const exit = await child.exited;
     if (unknownSession && !parser.sawTurnEnd) return { unknownSession: true };
     if (!parser.sawTurnEnd && !control.killed) {
-      const detail = parser.lastError ?? (stderr.text() || `exit code ${exit.exitCode ?? exit.signal}`);
+      const detail = parser.lastError ?? sandboxFailureHint(stderr.text()) ?? (stderr.text() || `exit code ${exit.exitCode ?? exit.signal}`);
       yield* endedEarly('codex', exit, detail, control);
     }
     return { unknownSession: false };

@@ -1,6 +1,19 @@
 // What an agent may touch: every agent start (chats, ticket runs, reviews, learnings)
-// names a level and a root; the providers turn that into the OS sandbox, the CLI's own
-// sandbox flags and the per-tool checks. No route or domain module builds CLI flags itself.
+// names a level and a root; this module turns that into the layers below the agent:
+//   1. the filesystem view of the whole process tree (os-sandbox.ts: bubblewrap / sandbox-exec),
+//   2. the CLI's own command sandbox inside it (claude.ts / codex.ts read `cliSandbox`, `tempDir`, `roots`),
+//   3. the check of every tool call the CLI asks about (checkTool: paths through the guard,
+//      then the caller's approver for anything that is not a read inside the roots).
+// No route or domain module builds CLI flags itself.
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { FailedDependency } from '../errors.js';
+import { WorkspaceGuard } from '../files/workspace.js';
+import {
+  bubblewrapArgs, findOnPath, installPaths, osSandboxKind, seatbeltArgs, type OsSandboxKind, type SandboxLayout,
+} from './os-sandbox.js';
 
 /** `read`: look at files inside the root. `write`: edit inside the root and run commands. */
 export type ConfinementLevel = 'read' | 'write';
@@ -18,4 +31,248 @@ export interface AgentConfinement {
 
 export function isReadOnly(confinement: AgentConfinement): boolean {
   return confinement.level === 'read';
+}
+
+/** The stored setting that turns the OS sandbox layers off: `{ enabled: false }` (default on). */
+export const CONFINEMENT_SETTING = 'agentConfinement';
+
+/** How the paths an agent's tools name are judged (the gateway's WorkspaceGuard). */
+export type AgentPathGuard = Pick<WorkspaceGuard, 'resolveWithin' | 'secretsInside'>;
+
+export interface ConfinerOptions {
+  /** False when the user turned confinement off in settings (read at every start). */
+  enabled?: () => boolean;
+  guard?: AgentPathGuard;
+  log?: Logger;
+  platform?: NodeJS.Platform;
+  /** Where per-run temp folders are made (default: the OS temp folder). */
+  tempParent?: string;
+  /** Finds a program the sandbox layers need (default: PATH and the system folders). */
+  programs?: (name: string) => string | null;
+}
+
+/** What a CLI needs from the view: its environment, config folders, and programs its own sandbox runs. */
+export interface CliLayout {
+  cli: 'claude' | 'codex';
+  env: Readonly<Record<string, string>>;
+}
+
+/** Tools that only read; every other tool is a change (and asks a paired origin). */
+const READ_TOOLS = new Set(['Read', 'Grep', 'Glob', 'LS', 'NotebookRead']);
+/** Input fields that name a file or folder, per tool family. */
+const PATH_FIELDS = ['file_path', 'notebook_path', 'path'];
+
+export type ToolVerdict =
+  | { allowed: false; reason: string }
+  /** `read`: a read inside the roots, allowed as is; `write`: the caller's approver decides. */
+  | { allowed: true; access: 'read' | 'write' };
+
+export interface ConfinementStatus {
+  enabled: boolean;
+  osSandbox: OsSandboxKind;
+  /** Programs the sandbox layers need that this machine lacks. */
+  missing: string[];
+}
+
+export class Confiner {
+  private readonly log: Logger;
+  private readonly platform: NodeJS.Platform;
+  private readonly guard: AgentPathGuard;
+  private readonly programs: (name: string) => string | null;
+
+  constructor(private readonly options: ConfinerOptions = {}) {
+    this.log = (options.log ?? pino({ level: 'silent' })).child({ component: 'confinement' });
+    this.platform = options.platform ?? process.platform;
+    this.guard = options.guard ?? standaloneGuard();
+    this.programs = options.programs ?? findProgram;
+  }
+
+  enabled(): boolean {
+    return this.options.enabled?.() ?? true;
+  }
+
+  /** For /health-check and the settings screen. */
+  status(): ConfinementStatus {
+    const osSandbox = osSandboxKind(this.platform);
+    return { enabled: this.enabled(), osSandbox, missing: this.enabled() ? missingPrograms(osSandbox, ['claude', 'codex'], this.programs) : [] };
+  }
+
+  /**
+   * Builds one agent start's confinement: checks the layers can start (a clear error naming
+   * what to install, never a silent fallback), makes the per-run temp folder, logs the profile.
+   */
+  async prepare(confinement: AgentConfinement, cli: CliLayout): Promise<PreparedConfinement> {
+    const enabled = this.enabled();
+    const osSandbox = enabled ? osSandboxKind(this.platform) : 'none';
+    if (enabled) {
+      const missing = missingPrograms(osSandbox, [cli.cli], this.programs);
+      if (missing.length) throw sandboxUnavailable(missing);
+    }
+    const root = realpathSync(confinement.root);
+    const readRoots = (confinement.readRoots ?? []).map((dir) => realpathSync(dir));
+    const home = cli.env.HOME ?? homedir();
+    const configPaths = configPathsOf(cli, home);
+    for (const dir of configPaths.dirs) mkdirSync(dir, { recursive: true });
+    const config = [...configPaths.dirs, ...configPaths.files];
+    const masked = (await Promise.all([root, ...readRoots].map((dir) => this.guard.secretsInside(dir))))
+      .flat()
+      .filter((path) => !config.some((kept) => kept === path || kept.startsWith(`${path}/`) || path.startsWith(`${kept}/`)));
+    const tempDir = realpathSync(mkdtempSync(join(this.options.tempParent ?? tmpdir(), `symphony-agent-${cli.cli}-`)));
+    const prepared = new PreparedConfinement(
+      { ...confinement, root, readRoots },
+      { root, writable: confinement.level === 'write', readRoots, tempDir, home, configPaths: config, installPaths: [], masked },
+      enabled ? osSandbox : 'off',
+      this.guard,
+      this.programs,
+    );
+    const profile = { cli: cli.cli, level: confinement.level, root, readRoots, osSandbox: prepared.osSandbox, cliSandbox: prepared.cliSandbox };
+    if (enabled) this.log.info(profile, 'agent start confined');
+    else this.log.warn(profile, 'agent start NOT confined: confinement is turned off in settings');
+    return prepared;
+  }
+}
+
+export class PreparedConfinement {
+  /** The folders the agent may read: its root first. */
+  readonly roots: string[];
+
+  constructor(
+    readonly confinement: AgentConfinement,
+    private readonly layout: SandboxLayout,
+    /** `off`: the user turned confinement off; `none`: this OS has no outer layer (Windows). */
+    readonly osSandbox: OsSandboxKind | 'off',
+    private readonly guard: AgentPathGuard,
+    private readonly programs: (name: string) => string | null = findProgram,
+  ) {
+    this.roots = [layout.root, ...layout.readRoots];
+  }
+
+  get level(): ConfinementLevel {
+    return this.confinement.level;
+  }
+
+  get root(): string {
+    return this.layout.root;
+  }
+
+  /** The per-run temp folder on the host. */
+  get tempDir(): string {
+    return this.layout.tempDir;
+  }
+
+  /** The CLI's own config folders and files (bound for the CLI; its commands must not read them: credentials). */
+  get configPaths(): readonly string[] {
+    return this.layout.configPaths;
+  }
+
+  /** Whether the CLI's own command sandbox is on (off only when the user turned confinement off). */
+  get cliSandbox(): boolean {
+    return this.osSandbox !== 'off';
+  }
+
+  /** Extra environment for the CLI: its temp folder as the view names it. */
+  get env(): Record<string, string> {
+    return { TMPDIR: this.osSandbox === 'bubblewrap' ? '/tmp' : this.layout.tempDir };
+  }
+
+  /** For ChildSpec.wrap: runs the resolved CLI inside the filesystem view (undefined when there is none). */
+  wrapper(cwd: string, childPath: string | undefined): ((file: string, args: readonly string[]) => { command: string; args: string[] }) | undefined {
+    if (this.osSandbox !== 'bubblewrap' && this.osSandbox !== 'sandbox-exec') return undefined;
+    const kind = this.osSandbox;
+    return (file, args) => {
+      const install = installPaths(file, childPath);
+      const layout = { ...this.layout, installPaths: install.paths };
+      if (kind === 'bubblewrap') return { command: this.programs('bwrap') ?? 'bwrap', args: bubblewrapArgs(layout, install.real, args, cwd) };
+      return { command: '/usr/bin/sandbox-exec', args: seatbeltArgs(layout, install.real, args) };
+    };
+  }
+
+  /**
+   * A tool call the CLI asks about: in a `read` profile only reading tools; every path the
+   * input names must resolve inside the roots (writes: the root) and outside the secret
+   * folders. A read that passes needs nobody; anything else goes to the caller's approver.
+   */
+  async checkTool(toolName: string, input: unknown, cwd: string): Promise<ToolVerdict> {
+    const reads = READ_TOOLS.has(toolName);
+    if (this.level === 'read' && !reads) return { allowed: false, reason: `This agent may only read files; ${toolName} is not allowed.` };
+    for (const path of namedPaths(input)) {
+      const absolute = isAbsolute(path) ? path : resolve(cwd, path);
+      try {
+        await this.guard.resolveWithin(absolute, reads ? this.roots : [this.root]);
+      } catch (error) {
+        return { allowed: false, reason: `${toolName} on ${path} refused: ${(error as Error).message}` };
+      }
+    }
+    return { allowed: true, access: reads ? 'read' : 'write' };
+  }
+
+  /** Removes the per-run temp folder. */
+  dispose(): void {
+    rmSync(this.layout.tempDir, { recursive: true, force: true });
+  }
+}
+
+/** When the sandbox helper dies before the CLI said anything, the message says what to do. */
+export function sandboxFailureHint(stderr: string): string | null {
+  const line = stderr.split('\n').find((text) => text.startsWith('bwrap:'));
+  if (!line) return null;
+  return (
+    `The agent sandbox (bubblewrap) could not start: ${line}. bubblewrap needs user namespaces ` +
+    '(on Ubuntu 24.04 allow them for bwrap through AppArmor, or install bwrap setuid); ' +
+    'or turn agent confinement off in Settings (not recommended).'
+  );
+}
+
+function configPathsOf(cli: CliLayout, home: string): { dirs: string[]; files: string[] } {
+  if (cli.cli === 'claude') {
+    const configDir = cli.env.CLAUDE_CONFIG_DIR ?? join(home, '.claude');
+    return { dirs: [configDir], files: [join(home, '.claude.json')] };
+  }
+  return { dirs: [cli.env.CODEX_HOME ?? join(home, '.codex')], files: [] };
+}
+
+/** Programs each layer needs: the outer view's, and claude's native sandbox's (bubblewrap and socat on Linux). */
+function missingPrograms(osSandbox: OsSandboxKind, clis: ReadonlyArray<CliLayout['cli']>, find: (name: string) => string | null): string[] {
+  const needed = new Set<string>();
+  if (osSandbox === 'bubblewrap') needed.add('bwrap');
+  if (osSandbox === 'bubblewrap' && clis.includes('claude')) needed.add('socat');
+  if (osSandbox === 'sandbox-exec') needed.add('sandbox-exec');
+  return [...needed].filter((name) => !find(name));
+}
+
+const SYSTEM_PATH = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'].join(':');
+
+function findProgram(name: string): string | null {
+  return findOnPath(name, `${process.env.PATH ?? ''}:${SYSTEM_PATH}`);
+}
+
+const PACKAGES: Record<string, string> = {
+  bwrap: 'bubblewrap (Debian/Ubuntu: `sudo apt install bubblewrap`; Fedora: `sudo dnf install bubblewrap`; Arch: `sudo pacman -S bubblewrap`)',
+  socat: 'socat (Debian/Ubuntu: `sudo apt install socat`; Fedora: `sudo dnf install socat`; Arch: `sudo pacman -S socat`)',
+  'sandbox-exec': 'sandbox-exec (part of macOS: /usr/bin/sandbox-exec is missing)',
+};
+
+function sandboxUnavailable(missing: string[]): FailedDependency {
+  return new FailedDependency(
+    `Agents run inside an OS sandbox, and ${missing.map((name) => `\`${name}\``).join(' and ')} ` +
+      `${missing.length > 1 ? 'were' : 'was'} not found. Install ${missing.map((name) => PACKAGES[name] ?? name).join(', and ')}; ` +
+      'or turn agent confinement off in Settings (not recommended: agents then see your whole home folder).',
+    'sandbox_unavailable',
+    { missing },
+  );
+}
+
+function namedPaths(input: unknown): string[] {
+  if (!input || typeof input !== 'object') return [];
+  const record = input as Record<string, unknown>;
+  return PATH_FIELDS.map((field) => record[field]).filter((value): value is string => typeof value === 'string' && value !== '');
+}
+
+/** Without the gateway's guard (tests, tools): the same secret-folder list, no workspace root. */
+function standaloneGuard(): AgentPathGuard {
+  const values = new Map<string, unknown>();
+  return new WorkspaceGuard({
+    settings: { get: <T>(key: string) => values.get(key) as T, set: (key, value) => values.set(key, value), delete: (key) => values.delete(key) },
+    listRepoRoots: () => [],
+  });
 }

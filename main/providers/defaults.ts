@@ -3,6 +3,7 @@
 // the supervisor's clean environment drops every other credential, ours above all.
 import { ClaudeProvider } from './claude.js';
 import type { ChildLauncher } from './cli-turn.js';
+import type { Confiner } from './confinement.js';
 import { CodexProvider } from './codex.js';
 import { ProviderRegistry } from './registry.js';
 import type { CliProviderConfig } from './types.js';
@@ -13,12 +14,18 @@ const CODEX_ENV = ['CODEX_HOME', 'OPENAI_API_KEY', 'OPENAI_BASE_URL'];
 /** A turn that prints nothing for this long is stuck (the CLIs print status lines while they work). */
 const IDLE_TIMEOUT_MS = 10 * 60_000;
 
-export function createProviderRegistry(launcher: ChildLauncher, env: NodeJS.ProcessEnv = process.env): ProviderRegistry {
+export function createProviderRegistry(launcher: ChildLauncher, confiner: Confiner, env: NodeJS.ProcessEnv = process.env): ProviderRegistry {
   const configs = cliProviderConfigs(env);
-  return new ProviderRegistry([new ClaudeProvider(launcher, configs.claude), new CodexProvider(launcher, configs.codex)]);
+  return new ProviderRegistry([
+    new ClaudeProvider(launcher, { ...configs.claude, confiner }),
+    new CodexProvider(launcher, { ...configs.codex, confiner }),
+  ]);
 }
 
-/** Each CLI's settings from our environment (also handed to run hosts, which rebuild their providers from them). */
+/**
+ * Each CLI's settings from our environment (also handed to run hosts, which rebuild their
+ * providers from them; their default Confiner confines as the gateway's does).
+ */
 export function cliProviderConfigs(env: NodeJS.ProcessEnv = process.env): { claude: CliProviderConfig; codex: CliProviderConfig } {
   return {
     claude: { env: pick(env, CLAUDE_ENV), idleTimeoutMs: IDLE_TIMEOUT_MS },

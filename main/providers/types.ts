@@ -1,7 +1,7 @@
 // One interface for every agent CLI: start a turn, read normalized events, stop it.
 // Adding an agent means one new file beside claude.ts and codex.ts, and the registry.
 import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
-import type { AgentConfinement } from './confinement.js';
+import type { AgentConfinement, Confiner } from './confinement.js';
 
 export type ProviderId = 'claude' | 'codex' | 'fake';
 
@@ -82,4 +82,6 @@ export interface CliProviderConfig {
   idleTimeoutMs?: number;
   /** Hard limit for one turn. */
   timeoutMs?: number;
+  /** Builds each start's confinement (the gateway's, with its settings and guard); default: confined, standalone guard. */
+  confiner?: Confiner;
 }

@@ -31,6 +31,11 @@ export interface ChildSpec {
   owner?: string;
   /** SIGTERM → SIGKILL grace for this child; the supervisor's default otherwise. */
   graceMs?: number;
+  /**
+   * Runs the resolved program inside another (an OS sandbox): given the program's path and
+   * args, the command and args actually spawned. The process list still shows `command args`.
+   */
+  wrap?: (file: string, args: readonly string[]) => { command: string; args: string[] };
 }
 
 export interface ChildExit {
@@ -44,6 +49,8 @@ export interface ChildContext {
   id: string;
   /** The resolved command and the environment it gets (already cleaned). */
   file: string;
+  /** What is spawned when it differs from spec.args (a wrapper's argv). */
+  spawnArgs?: readonly string[];
   env: Record<string, string>;
   log: Logger;
   logFile: CappedLogFile | null;
@@ -90,7 +97,7 @@ export class SupervisedChild {
     this.cwd = spec.cwd;
     this.startedAt = new Date();
     this.inputEnded = spec.stdin !== 'pipe';
-    this.subprocess = execa(context.file, spec.args, {
+    this.subprocess = execa(context.file, context.spawnArgs ?? spec.args, {
       cwd: spec.cwd,
       env: context.env,
       extendEnv: false,

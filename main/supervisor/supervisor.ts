@@ -150,7 +150,9 @@ export class Supervisor {
   async start(spec: ChildSpec): Promise<SupervisedChild> {
     this.refuseWhileStopping();
     if (!isDirectory(spec.cwd)) throw new Unprocessable(`Working directory does not exist: ${spec.cwd}`, 'cwd_missing');
-    const { file, env } = await this.prepare(spec.command, spec.env);
+    const resolved = await this.prepare(spec.command, spec.env);
+    const wrapped = spec.wrap?.(resolved.file, spec.args);
+    const { file, env } = wrapped ? { file: wrapped.command, env: resolved.env } : resolved;
     const id = randomUUID();
     const logFile = this.logDir ? this.openLogFile(spec.label, id) : null;
     if (this.logDir && ++this.startsSincePrune >= LOG_PRUNE_EVERY) {
@@ -162,6 +164,7 @@ export class Supervisor {
       child = new SupervisedChild(spec, {
         id,
         file,
+        spawnArgs: wrapped?.args,
         env,
         log: this.log,
         logFile,
