@@ -104,14 +104,16 @@ export class CodexProvider implements Provider {
       cwd: options.cwd,
       env,
       wrap: confined.wrapper(options.cwd, env.PATH ?? process.env.PATH),
-      stdin: 'pipe',
+      stdin: prompt === null ? 'ignore' : 'pipe',
       timeoutMs: this.config.timeoutMs,
       idleTimeoutMs: this.config.idleTimeoutMs,
       label: 'codex',
       owner: options.owner,
     });
-    if (prompt !== null) await child.write(prompt);
-    child.endInput();
+    if (prompt !== null) {
+      await child.write(prompt);
+      child.endInput();
+    }
     return child;
   }
 

@@ -12,7 +12,7 @@ import { pino, type Logger } from 'pino';
 import { FailedDependency } from '../errors.js';
 import { WorkspaceGuard } from '../files/workspace.js';
 import {
-  bubblewrapArgs, findOnPath, installPaths, osSandboxKind, seatbeltArgs, type OsSandboxKind, type SandboxLayout,
+  bubblewrapArgs, findOnPath, gitCommonDir, installPaths, osSandboxKind, seatbeltArgs, type OsSandboxKind, type SandboxLayout,
 } from './os-sandbox.js';
 
 /** `read`: look at files inside the root. `write`: edit inside the root and run commands. */
@@ -120,7 +120,10 @@ export class Confiner {
     const tempDir = realpathSync(mkdtempSync(join(this.options.tempParent ?? tmpdir(), `symphony-agent-${cli.cli}-`)));
     const prepared = new PreparedConfinement(
       { ...confinement, root, readRoots },
-      { root, writable: confinement.level === 'write', readRoots, tempDir, home, configPaths: config, installPaths: [], masked },
+      {
+        root, writable: confinement.level === 'write', readRoots, tempDir, home, configPaths: config, installPaths: [], masked,
+        gitCommonDirs: [root, ...readRoots].map(gitCommonDir).filter((dir): dir is string => dir !== null),
+      },
       enabled ? osSandbox : 'off',
       this.guard,
       this.programs,

@@ -2,8 +2,8 @@
 // runs in. On Linux a bubblewrap namespace, on macOS a sandbox-exec (Seatbelt) profile
 // with the same rules; on Windows nothing (the CLIs' own sandboxes only). Pure
 // functions from a layout to argv: the supervisor runs what they build.
-import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join, sep } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { isExecutableFile } from '../supervisor/binaries.js';
 
 export type OsSandboxKind = 'bubblewrap' | 'sandbox-exec' | 'none';
@@ -23,6 +23,8 @@ export interface SandboxLayout {
   configPaths: readonly string[];
   /** The CLI's install folders (and its interpreter's): read-only. */
   installPaths: readonly string[];
+  /** The shared git folder of a worktree root (its `.git` file points there): the root's own mode. */
+  gitCommonDirs: readonly string[];
   /** Secret folders inside a bound folder: hidden (an empty folder or an empty file over them). */
   masked: readonly string[];
 }
@@ -55,6 +57,7 @@ function mounts(layout: SandboxLayout): Mount[] {
     ...layout.installPaths.map((path) => ({ path, mode: 'ro' as const })),
     ...layout.configPaths.map((path) => ({ path, mode: 'rw' as const, optional: true })),
     ...layout.readRoots.map((path) => ({ path, mode: 'ro' as const })),
+    ...layout.gitCommonDirs.map((path) => ({ path, mode: layout.writable ? ('rw' as const) : ('ro' as const) })),
     { path: layout.root, mode: layout.writable ? ('rw' as const) : ('ro' as const) },
     ...layout.masked.map((path) => ({ path, mode: 'mask' as const })),
   ];
@@ -91,8 +94,8 @@ export function bubblewrapArgs(layout: SandboxLayout, command: string, args: rea
 /** A Seatbelt profile with the same rules: system readable, home and other temp folders not, writes only under root and temp. */
 export function seatbeltProfile(layout: SandboxLayout): string {
   const q = (path: string) => JSON.stringify(path);
-  const readable = [...layout.installPaths, ...layout.configPaths, ...layout.readRoots, layout.root, layout.tempDir];
-  const writable = [...layout.configPaths, layout.tempDir, ...(layout.writable ? [layout.root] : [])];
+  const readable = [...layout.installPaths, ...layout.configPaths, ...layout.readRoots, ...layout.gitCommonDirs, layout.root, layout.tempDir];
+  const writable = [...layout.configPaths, layout.tempDir, ...(layout.writable ? [layout.root, ...layout.gitCommonDirs] : [])];
   return [
     '(version 1)',
     '(allow default)',
@@ -109,6 +112,30 @@ export function seatbeltProfile(layout: SandboxLayout): string {
 /** sandbox-exec argv (without the program). */
 export function seatbeltArgs(layout: SandboxLayout, command: string, args: readonly string[]): string[] {
   return ['-p', seatbeltProfile(layout), command, ...args];
+}
+
+/**
+ * A git worktree's `.git` is a file naming its folder inside the main repository's `.git`;
+ * git needs that shared folder (objects, refs) to work in the worktree at all.
+ */
+export function gitCommonDir(root: string): string | null {
+  let pointer: string;
+  try {
+    if (!statSync(join(root, '.git')).isFile()) return null;
+    pointer = readFileSync(join(root, '.git'), 'utf8');
+  } catch {
+    return null;
+  }
+  const match = /^gitdir:\s*(.+?)\s*$/m.exec(pointer);
+  if (!match) return null;
+  const gitDir = resolve(root, match[1]);
+  let common = gitDir;
+  try {
+    common = resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf8').trim());
+  } catch {
+    // No commondir file: the pointer names the shared folder itself.
+  }
+  return existsSync(common) ? realpathSync(common) : null;
 }
 
 /** `name` on `path` (a PATH value), or null. */
