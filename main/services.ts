@@ -48,7 +48,8 @@ import { RunService } from './symphony/runs.js';
 import { cliProviderConfigs } from './providers/defaults.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { DeployService } from './deploy/deploy.js';
-import { chatTranscript, LearningsService } from './learnings/learnings.js';
+import { chatTranscript, LearningsService, runTranscript } from './learnings/learnings.js';
+import { readLogTail } from './symphony/run-log.js';
 import { cachedToolAvailability, type ToolName } from './config/tools.js';
 import { defaultReadinessChecks } from './health/checks.js';
 import { ReadinessService } from './health/readiness.js';
@@ -201,6 +202,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   });
   // What earlier runs taught about a repository goes into its next runs' prompts.
   runs.addPromptSections((repoPath) => learnings.promptSections(repoPath));
+  learnings.addTranscriptSource('Run', async (repoPath, ticketId) => {
+    const run = await runs.find(ticketId, repoPath).catch(() => null);
+    return run ? runTranscript(readLogTail(run.workDir, 2_000).lines) : null;
+  });
   let port: number | null = null;
   const loopCloud = new LoopCloud({ apiOrigin: () => config.apiOrigin(), secrets, log: log.child({ component: 'loops' }) });
   const loopOutbox: LoopOutbox = new LoopOutbox({

@@ -128,3 +128,16 @@ test('the TOON export: header with the count and fields, two-space rows, summary
     ].join('\n'),
   );
 });
+
+test("a run's event log reads as a transcript: what was said and done, without thinking or broken lines", async () => {
+  const { runTranscript } = await import('./learnings.js');
+  const lines = [
+    JSON.stringify({ type: 'launched', iteration: 0 }),
+    JSON.stringify({ type: 'thinking', iteration: 1, content: 'hmm' }),
+    JSON.stringify({ type: 'text', iteration: 1, content: 'I will use pnpm.' }),
+    'not json',
+    JSON.stringify({ type: 'error', iteration: 2, message: 'tests failed' }),
+  ];
+  assert.equal(runTranscript(lines), '[iteration 0] launched\n[iteration 1] text: I will use pnpm.\n[iteration 2] error: tests failed');
+  assert.equal(runTranscript([]), null);
+});

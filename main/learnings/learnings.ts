@@ -331,3 +331,21 @@ export function chatTranscript(sessions: ReadonlyArray<{ kind: string; provider:
     .map((s) => `### ${s.kind} chat with ${s.provider}\n\n${s.messages.filter((m) => m.content.trim()).map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content.trim()}`).join('\n\n')}`);
   return blocks.length ? blocks.join('\n\n') : null;
 }
+
+/** A run's event log (JSON lines) as a transcript: what the agent said and did, and how its judges went. */
+export function runTranscript(lines: readonly string[]): string | null {
+  const out: string[] = [];
+  for (const line of lines) {
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const content = typeof event.content === 'string' ? event.content : typeof event.message === 'string' ? event.message : null;
+    if (event.type === 'thinking') continue;
+    if (content) out.push(`[iteration ${String(event.iteration ?? 0)}] ${String(event.type)}: ${content.trim()}`);
+    else if (event.type !== 'text') out.push(`[iteration ${String(event.iteration ?? 0)}] ${String(event.type)}`);
+  }
+  return out.length ? out.join('\n') : null;
+}

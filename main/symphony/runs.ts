@@ -179,7 +179,11 @@ export class RunService {
     });
     this.writePrd(run, input.ticket ?? {}, input.prompt);
     writeFileSync(path.join(workDir, 'launch-metadata.json'), JSON.stringify({ runId: run.id, ticketId: run.ticketId, parentTicketId: input.parentTicketId ?? null, baseBranch: base }, null, 2));
-    appendRunEvent(workDir, run.id, 0, 'launched', { worktreePath: worktree.path, branch: worktree.branch, baseBranch: base, created: worktree.created });
+    appendRunEvent(workDir, run.id, 0, 'launched', {
+      worktreePath: worktree.path, branch: worktree.branch, baseBranch: base, created: worktree.created,
+      // Which extra context the prompts carry (learnings name their pattern ids in the title).
+      promptSections: run.options.extraSections.map((section) => section.title),
+    });
     return this.launchResult(await this.spawnHost(run), { parentTicketId: input.parentTicketId });
   }
 
