@@ -45,8 +45,8 @@ try {
   // One streamed chat per slot, two at once: latency of each text delta.
   const latencies: number[] = [];
   const streams = await Promise.all(
-    [0, 1].map(async (i) => {
-      const commandId = randomUUID();
+    [0, 1].map(async (i): Promise<string> => {
+      const commandId: string = randomUUID();
       const body = i === 0 ? { message: '@fake stream' } : { ticketId: 'BENCH-RELAY', message: '@fake stream', ticketContext: 'bench' };
       const path = i === 0 ? '/api/gateway/terminal-chat' : '/api/gateway/ticket-chat';
       relay.sendCommand({ commandId, operationId: i === 0 ? 'terminal_chat' : 'ticket_chat', method: 'POST', path, body });
