@@ -114,7 +114,7 @@ describe('deploy', () => {
     assert.equal((await post('/deploy/health', { url: ready.json.deployedUrl })).json.alive, false);
     const after = await status('SHOP-1');
     assert.deepEqual([after.json.status, after.json.phase, after.json.pid], ['not-started', 'stopped', null]);
-    assert.equal(gw.services.supervisor.list().length, 0);
+    assert.deepEqual(gw.services.supervisor.list().filter((p) => p.owner?.startsWith('deploy:')), [], 'no deploy child is left');
 
     const nothing = await post('/deploy/teardown', { repoPath: repo, ticketId: 'SHOP-1' });
     assert.equal(nothing.json.success, false, 'success only when something stopped');
