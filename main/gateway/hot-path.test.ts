@@ -86,6 +86,14 @@ describe('the per-request path', () => {
     assert.equal(preflight.status, 204);
   });
 
+  it('shares one settings cache among the stores of one connection', () => {
+    const other = new SettingsStore(gw.services.db);
+    other.set('sharedProbe', 'one');
+    assert.equal(gw.services.settings.get('sharedProbe'), 'one');
+    gw.services.settings.delete('sharedProbe');
+    assert.equal(other.get('sharedProbe'), undefined);
+  });
+
   it('keeps settings in memory, frozen, and writes them through', () => {
     const settings = gw.services.settings;
     settings.set('benchProbe', { list: [1, 2] });

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, test } from 'node:test';
+import { openDatabase } from '../store/database.js';
+import { SettingsStore } from '../store/settings.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { KeytarSecretStore } from './keytar-store.js';
 import { openSecretStore, SECRET_STORE_SETTING } from './open.js';
@@ -96,7 +98,8 @@ test('without a keychain: auto falls back to files with a warning, keychain fail
   assert.deepEqual(autoAgain.warnings, [], 'no second warning once remembered');
 
   assert.match(keychainLater.error ?? '', /OS keychain is not available/);
-  assert.equal(t.settings.get(SECRET_STORE_SETTING), 'file');
+  // Written by the child process: a fresh connection reads it now (a cached one within a second).
+  assert.equal(new SettingsStore(openDatabase(path.join(t.dataDir, 'symphony.db'))).get(SECRET_STORE_SETTING), 'file');
 });
 
 test('a data dir that keeps its secrets in the keychain does not silently fall back', async () => {

@@ -9,61 +9,81 @@ import { ForeignWrites, migrate, type Db } from './database.js';
 
 type Listener = (key: string | null) => void;
 
-export class SettingsStore {
-  private readonly sql: Record<'all' | 'upsert' | 'delete', Statement>;
-  private readonly foreign: ForeignWrites;
-  private readonly listeners = new Set<Listener>();
-  private values = new Map<string, unknown>();
+/** One cache per connection: every SettingsStore on the same database sees the same values. */
+interface Shared {
+  sql: Record<'all' | 'upsert' | 'delete', Statement>;
+  foreign: ForeignWrites;
+  listeners: Set<Listener>;
+  values: Map<string, unknown>;
+}
 
-  constructor(private readonly db: Db) {
+const byDatabase = new WeakMap<Db, Shared>();
+
+function shared(db: Db): Shared {
+  let state = byDatabase.get(db);
+  if (!state) {
     migrate(db, 'settings', [
       `CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
     ]);
-    this.sql = {
-      all: db.prepare('SELECT key, value FROM settings'),
-      upsert: db.prepare(
-        'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-      ),
-      delete: db.prepare('DELETE FROM settings WHERE key = ?'),
+    state = {
+      sql: {
+        all: db.prepare('SELECT key, value FROM settings'),
+        upsert: db.prepare(
+          'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+        ),
+        delete: db.prepare('DELETE FROM settings WHERE key = ?'),
+      },
+      foreign: new ForeignWrites(db),
+      listeners: new Set(),
+      values: new Map(),
     };
-    this.foreign = new ForeignWrites(db);
-    this.reload();
+    byDatabase.set(db, state);
+    load(state);
+  }
+  return state;
+}
+
+function load(state: Shared): void {
+  const rows = state.sql.all.all() as Array<{ key: string; value: string }>;
+  state.values = new Map(rows.map((row) => [row.key, deepFreeze(JSON.parse(row.value))]));
+}
+
+export class SettingsStore {
+  private readonly state: Shared;
+
+  constructor(db: Db) {
+    this.state = shared(db);
   }
 
   get<T>(key: string): T | undefined {
-    if (this.foreign.changed()) {
-      this.reload();
+    if (this.state.foreign.changed()) {
+      load(this.state);
       this.emit(null);
     }
-    return this.values.get(key) as T | undefined;
+    return this.state.values.get(key) as T | undefined;
   }
 
   set(key: string, value: unknown): void {
     const text = JSON.stringify(value);
-    this.sql.upsert.run(key, text, Date.now());
-    this.values.set(key, deepFreeze(JSON.parse(text)));
+    this.state.sql.upsert.run(key, text, Date.now());
+    this.state.values.set(key, deepFreeze(JSON.parse(text)));
     this.emit(key);
   }
 
   delete(key: string): void {
-    this.sql.delete.run(key);
-    this.values.delete(key);
+    this.state.sql.delete.run(key);
+    this.state.values.delete(key);
     this.emit(key);
   }
 
   /** `key` is null when another process changed settings (any key may have moved). */
   onChange(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private reload(): void {
-    const rows = this.sql.all.all() as Array<{ key: string; value: string }>;
-    this.values = new Map(rows.map((row) => [row.key, deepFreeze(JSON.parse(row.value))]));
+    this.state.listeners.add(listener);
+    return () => this.state.listeners.delete(listener);
   }
 
   private emit(key: string | null): void {
-    for (const listener of this.listeners) listener(key);
+    for (const listener of this.state.listeners) listener(key);
   }
 }
 
