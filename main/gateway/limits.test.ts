@@ -18,6 +18,8 @@ describe('limits', () => {
   let gw: TestGateway;
   before(async () => {
     gw = await startTestGateway({ headersTimeoutMs: 1_500, bodyReadTimeoutMs: 1_000 });
+    // /health reports the tools; their first detection (a login shell, up to seconds) is not what is measured here.
+    await gw.services.toolAvailability();
   });
   after(() => gw.close());
 
