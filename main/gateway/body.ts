@@ -2,7 +2,7 @@
 // koa-body (its size limit and strict mode: objects and arrays only); around it, our 415
 // rule, the one body-size limiter (main/http/body-limit.ts), a deadline for the body to
 // arrive, and a nesting cap checked on the parsed value without recursion.
-import { koaBody } from 'koa-body';
+import type { Middleware } from 'koa';
 import { AppError, BadRequest, PayloadTooLarge } from '../errors.js';
 import { declaredTooLarge, watchBodySize } from '../http/body-limit.js';
 import type { GatewayContext } from './state.js';
@@ -28,7 +28,17 @@ export function checkContentType(ctx: GatewayContext, multipart: boolean): void 
   }
 }
 
-const parseJson = koaBody({
+/**
+ * koa-body (with formidable) takes ~250 ms to load: it is loaded once the gateway listens
+ * (warmBodyParser) or on the first body, whichever comes first, not before the port opens.
+ */
+let parser: Promise<Middleware> | null = null;
+
+export function warmBodyParser(): Promise<Middleware> {
+  return (parser ??= import('koa-body').then(({ koaBody }) => koaBody(PARSER_OPTIONS) as unknown as Middleware));
+}
+
+const PARSER_OPTIONS = {
   json: true,
   jsonLimit: JSON_BODY_LIMIT,
   jsonStrict: true,
@@ -38,10 +48,10 @@ const parseJson = koaBody({
   patchNode: false,
   patchKoa: true,
   parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] as never,
-  onError: (error) => {
+  onError: (error: Error) => {
     throw mapParseError(error);
   },
-});
+};
 
 /** koa-body's (co-body's) errors in our envelope. */
 function mapParseError(error: Error): AppError {
@@ -55,6 +65,8 @@ function mapParseError(error: Error): AppError {
 
 export async function readJsonBody(ctx: GatewayContext, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<unknown> {
   if (!hasBody(ctx)) return undefined;
+  // Before anything listens to the request stream: no byte may flow past the parser.
+  const parseJson = await warmBodyParser();
   if (declaredTooLarge(ctx.req, JSON_BODY_LIMIT)) throw closing(ctx, new PayloadTooLarge(`The body is larger than ${JSON_BODY_LIMIT} bytes.`));
   const stopWatching = watchBodySize(ctx.req, { cap: JSON_BODY_LIMIT, onTooLargeToDrain: () => ctx.req.socket.destroy() });
   let timer: NodeJS.Timeout | undefined;

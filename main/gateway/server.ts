@@ -13,6 +13,7 @@ import { cors } from './middleware/cors.js';
 import { hostCheck } from './middleware/host.js';
 import { requestScope } from './middleware/request-scope.js';
 import { buildOpenApi } from './openapi.js';
+import { warmBodyParser } from './body.js';
 import { routeChain } from './pipeline.js';
 import { serveRenderer } from './static-ui.js';
 import { defineRoute, type AnyRoute } from './route.js';
@@ -139,6 +140,7 @@ export async function startGateway(services: Services, options: StartOptions = {
   services.setGatewayPort(port);
   // Tool detection can take seconds (a login shell); start it now so the first /health is quick.
   void services.toolAvailability();
+  void warmBodyParser();
   const url = `http://${HOST}:${port}`;
   return {
     server,

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { OPERATION_IDS } from '../../shared/operations.js';
 import { backoffDelay, type Backoff } from './backoff.js';
 import { CommandQueue, type CommandVerifier, type CommandView } from './commands.js';
@@ -164,6 +164,9 @@ export class RelayClient {
     this.state = 'connecting';
     this.reason = 'connecting';
     this.connectedOrigin = origin;
+    // Loaded on the first connect, not at start: most gateways have no relay to talk to.
+    const { io } = await import('socket.io-client');
+    if (generation !== this.generation) return;
     const socket = io(`${origin}${RELAY_NAMESPACE}`, {
       transports: ['websocket'],
       reconnection: false,
