@@ -101,7 +101,7 @@ async function runClientProcess(plan: ClientPlan): Promise<ClientResult> {
 async function runGateway(): Promise<void> {
   const { createServices } = await import('../main/services.js');
   const { startGateway } = await import('../main/gateway/server.js');
-  const { FakeProvider } = await import('../main/providers/fake.js');
+  const { FakeProvider } = await import('../main/providers/testing/fake-provider.js');
   const streams = Number(values.streams);
   const dataDir = mkdtempSync(join(tmpdir(), 'symphony-bench-chat-'));
   const workspace = mkdtempSync(join(tmpdir(), 'symphony-bench-chat-workspace-'));

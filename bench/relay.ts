@@ -4,7 +4,7 @@
 // `--smoke` runs tiny sizes. The relay is a local Socket.IO server (main/relay/testing).
 import { randomUUID } from 'node:crypto';
 import { startTestGateway } from '../main/gateway/testing.js';
-import { FakeProvider } from '../main/providers/fake.js';
+import { FakeProvider } from '../main/providers/testing/fake-provider.js';
 import { makeTestDirs } from '../main/providers/testing/cli-env.js';
 import { FakeRelay } from '../main/relay/testing/fake-relay.js';
 import { numberOption, percentile, printReport, round } from './support.js';

@@ -6,7 +6,7 @@ import { PRODUCT_NAME } from '../config/paths.js';
 import { loopbackUrl } from '../deploy/net.js';
 import { Forbidden } from '../errors.js';
 import type { Services } from '../services.js';
-import { isRendererUrl, RENDERER_ORIGIN } from '../shell/renderer-files.js';
+import { isRendererUrl, RENDERER_ORIGIN } from '../desktop-ui/renderer-files.js';
 import type { AppInfo, Channel, PairResult } from './preload.cjs';
 
 export interface IpcContext {

@@ -9,7 +9,7 @@ import { PRODUCT_NAME, packageRoot, resolveDataDir } from '../config/paths.js';
 import { startGateway, type RunningGateway } from '../gateway/server.js';
 import { guardProcess } from '../process-guard.js';
 import { createServices, type Services } from '../services.js';
-import { RENDERER_ORIGIN } from '../shell/renderer-files.js';
+import { RENDERER_ORIGIN } from '../desktop-ui/renderer-files.js';
 import { createDeepLinkHandler, registerDeepLinkProtocol } from './deep-links.js';
 import { registerIpc, showApprovalsScreen } from './ipc.js';
 import { createTray } from './tray.js';

@@ -2,7 +2,7 @@
 import { Menu, Notification, Tray, nativeImage } from 'electron';
 import type { PendingApproval } from '../auth/approvals.js';
 import type { Services } from '../services.js';
-import { countPairedOrigins, describeApproval, statusLines, type GatewayStatus } from '../shell/status.js';
+import { countPairedOrigins, describeApproval, statusLines, type GatewayStatus } from '../desktop-ui/status.js';
 
 export interface TrayContext {
   services: Services;

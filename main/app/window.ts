@@ -8,7 +8,7 @@ import {
   RENDERER_SCHEME,
   rendererCsp,
   resolveRendererFile,
-} from '../shell/renderer-files.js';
+} from '../desktop-ui/renderer-files.js';
 
 /** Must run before the app is ready: privileges cannot be granted later. */
 export function registerRendererScheme(): void {

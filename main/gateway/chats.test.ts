@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { NormalizedEvent } from '../../shared/events.js';
 import { ClaudeProvider } from '../providers/claude.js';
 import { CodexProvider } from '../providers/codex.js';
-import { FakeProvider } from '../providers/fake.js';
+import { FAKE_PROVIDER_ID, FakeProvider } from '../providers/testing/fake-provider.js';
 import { claudeTestConfig, codexTestConfig, groupAlive, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
 import { MockModelApi } from '../providers/testing/mock-model-api.js';
 import { readUntil, startTestGateway, until, type TestGateway } from './testing.js';
@@ -162,7 +162,7 @@ describe('chat routes', () => {
     const first = await readUntil(stream.lines, 'text');
     assert.equal(first[0].type, 'status');
     stream.close();
-    await until(() => gw.services.chats.list('terminal').find((s) => s.provider === 'fake')?.state === 'killed', 'the fake turn to stop');
+    await until(() => gw.services.chats.list('terminal').find((s) => s.provider === FAKE_PROVIDER_ID)?.state === 'killed', 'the fake turn to stop');
   });
 
   test("a paired web origin's terminal chat asks the desktop before a tool runs", async () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { FakeProvider } from '../providers/fake.js';
+import { FAKE_PROVIDER_ID, FakeProvider } from '../providers/testing/fake-provider.js';
 import { makeTestDirs, type TestDirs } from '../providers/testing/cli-env.js';
 import { FakeRelay } from '../relay/testing/fake-relay.js';
 import type { CommandEvent } from '../relay/protocol.js';
@@ -145,7 +145,7 @@ describe('relay client', () => {
     const events = await relay.finished(commandId);
     assert.deepEqual(events.at(-1)?.data, { cancelled: true, reason: 'stop it' });
     assert.ok(events.filter((e) => e.data.type === 'text').length < 40, 'stopped before the end');
-    await relay.until(() => gw.services.chats.list('terminal').find((s) => s.provider === 'fake')?.state !== 'running', 'the turn to stop');
+    await relay.until(() => gw.services.chats.list('terminal').find((s) => s.provider === FAKE_PROVIDER_ID)?.state !== 'running', 'the turn to stop');
     const recent = gw.services.relay.status().commands.recent.find((c) => c.commandId === commandId);
     assert.equal(recent?.outcome, 'cancelled');
   });

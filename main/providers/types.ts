@@ -3,7 +3,8 @@
 import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
 import type { AgentConfinement, Confiner } from './confinement.js';
 
-export type ProviderId = 'claude' | 'codex' | 'fake';
+/** The agents the product ships. Tests register more (main/providers/testing/fake-provider.ts). */
+export type ProviderId = 'claude' | 'codex';
 
 export type PermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions';
 

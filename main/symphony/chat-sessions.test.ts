@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { pino } from 'pino';
 import type { NormalizedEvent } from '../../shared/events.js';
 import { AppError } from '../errors.js';
-import { FakeProvider } from '../providers/fake.js';
+import { FAKE_PROVIDER_ID, FakeProvider } from '../providers/testing/fake-provider.js';
 import { ProviderRegistry } from '../providers/registry.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { ChatService, type ChatTurnRequest } from './chat-sessions.js';
@@ -34,7 +34,7 @@ function chats(fake = new FakeProvider({ deltas: 3 })): ChatService {
 
 function request(extra: Partial<ChatTurnRequest> = {}): ChatTurnRequest {
   return {
-    kind: 'terminal', scope: '', provider: 'fake', cwd: dir, message: 'hi', confinement: { level: 'write', root: dir },
+    kind: 'terminal', scope: '', provider: FAKE_PROVIDER_ID, cwd: dir, message: 'hi', confinement: { level: 'write', root: dir },
     signal: new AbortController().signal, ...extra,
   };
 }
@@ -69,7 +69,7 @@ describe('ChatService', () => {
 
     const [session] = service.list('terminal');
     assert.equal(session.state, 'idle');
-    assert.equal(session.provider, 'fake');
+    assert.equal(session.provider, FAKE_PROVIDER_ID);
     assert.ok(session.cliSessionId);
     assert.deepEqual(session.messages.map((m) => [m.role, m.status]), [['user', 'complete'], ['assistant', 'complete']]);
     assert.equal(session.messages[0].content, 'first');
@@ -156,7 +156,7 @@ describe('ChatService', () => {
 
   test('stored messages, removal by index, responded marks and unread counts', async () => {
     const service = chats();
-    const key = { kind: 'symphony' as const, scope: 'T-5', provider: 'fake' as const };
+    const key = { kind: 'symphony' as const, scope: 'T-5', provider: FAKE_PROVIDER_ID };
     assert.equal(service.get(key), null);
     service.append(key, dir, { role: 'user', content: 'from the client', clientId: 'm-1', sender: 'ana' });
     await drain(await service.send(request({ ...key, message: 'a turn' })));
@@ -181,7 +181,7 @@ describe('ChatService', () => {
 
   test('conversations are per caller: same kind, scope and provider, separate histories', async () => {
     const service = chats();
-    const key = { kind: 'symphony' as const, scope: 'T-6', provider: 'fake' as const };
+    const key = { kind: 'symphony' as const, scope: 'T-6', provider: FAKE_PROVIDER_ID };
     await drain(await service.send(request({ ...key, caller: 'token', message: 'mine' })));
     service.append({ ...key, caller: 'origin:https://a.test' }, dir, { role: 'user', content: 'theirs' });
     assert.deepEqual(service.get({ ...key, caller: 'token' })!.messages.map((m) => m.content).slice(0, 1), ['mine']);

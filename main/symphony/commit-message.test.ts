@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { pino } from 'pino';
 import type { DiffResult } from '../git/diff.js';
 import { isSecretFile } from '../git/secret-files.js';
-import { FakeProvider } from '../providers/fake.js';
+import { FakeProvider } from '../providers/testing/fake-provider.js';
 import { ProviderRegistry } from '../providers/registry.js';
 import type { Provider, Turn, TurnOptions } from '../providers/types.js';
 import { CommitMessages, firstMessageObject } from './commit-message.js';

@@ -7,7 +7,6 @@ import { pino } from 'pino';
 import { readStdin } from '../cli/stdin.js';
 import { ClaudeProvider } from '../providers/claude.js';
 import { CodexProvider } from '../providers/codex.js';
-import { FakeProvider, type FakeProviderOptions } from '../providers/fake.js';
 import { ProviderRegistry } from '../providers/registry.js';
 import type { CliProviderConfig } from '../providers/types.js';
 import { openDatabase } from '../store/database.js';
@@ -19,7 +18,6 @@ import { RunStore } from './run-store.js';
 export interface RunProviderConfigs {
   claude?: CliProviderConfig;
   codex?: CliProviderConfig;
-  fake?: FakeProviderOptions;
 }
 
 export interface RunHostJob {
@@ -40,7 +38,6 @@ async function main(): Promise<number> {
   const providers = new ProviderRegistry([
     new ClaudeProvider(supervisor, job.providers.claude ?? {}),
     new CodexProvider(supervisor, job.providers.codex ?? {}),
-    new FakeProvider(job.providers.fake ?? {}),
   ]);
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stop.abort());

@@ -25,7 +25,7 @@ export const LaunchBody = z.object({
   baseBranch: z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9/_.-]{0,199}$/, "must match [a-zA-Z0-9/_.-]+ and not start with '-' or '.'").optional(),
   ticket: RunTicket.optional(),
   parentTicketId: z.string().max(200).optional(),
-  provider: z.enum(['claude', 'codex', 'fake']).optional(),
+  provider: z.enum(['claude', 'codex']).optional(),
   model: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:/-]+$/).optional(),
   maxIterations: z.number().int().min(1).max(200).optional(),
   autoApprovePlan: z.boolean().optional(),

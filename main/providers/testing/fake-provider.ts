@@ -1,9 +1,10 @@
-// An in-process provider for load tests and UI work: no child, no model, the same
-// event sequence a real turn produces, as fast as the consumer reads (or paced).
+// An in-process provider for tests and benchmarks: no child, no model, the same event
+// sequence a real turn produces, as fast as the consumer reads (or paced). Tests and
+// benches register it; production never does, so `fake` is not a shipped ProviderId.
 import { randomUUID } from 'node:crypto';
-import type { NormalizedEvent } from '../../shared/events.js';
-import type { Provider, Turn, TurnOptions } from './types.js';
-import { isReadOnly } from './confinement.js';
+import type { NormalizedEvent } from '../../../shared/events.js';
+import type { Provider, ProviderId, Turn, TurnOptions } from '../types.js';
+import { isReadOnly } from '../confinement.js';
 
 export interface FakeProviderOptions {
   /** Text deltas per turn. */
@@ -12,8 +13,11 @@ export interface FakeProviderOptions {
   intervalMs?: number;
 }
 
+/** The id tests register the fake under (`@fake hi` in a chat picks it); not a shipped agent. */
+export const FAKE_PROVIDER_ID = 'fake' as string as ProviderId;
+
 export class FakeProvider implements Provider {
-  readonly id = 'fake' as const;
+  readonly id = FAKE_PROVIDER_ID;
 
   constructor(private readonly options: FakeProviderOptions = {}) {}
 
