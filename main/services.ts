@@ -1,6 +1,7 @@
 // The composition root: builds every main-process service once and hands them to
 // the gateway. main/cli.ts and main/app/ both call createServices; there are no
 // module-level singletons, so a test can run two gateways side by side.
+import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -92,6 +93,8 @@ export interface Services {
   secrets: SecretStore;
   /** The credential of the executor and local tools; never logged, never in argv or a child's env. */
   gatewayToken: string;
+  /** Per process, random, held only by the relay client's loopback replay: proves a request is a relayed cloud command (never stored or logged). */
+  relaySecret: string;
   sessions: SessionStore;
   challenges: ChallengeStore;
   pairingFailures: FailureLimiter;
@@ -168,6 +171,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const settings = new SettingsStore(db);
   const secrets = await openSecretStore({ mode: options.secretStore ?? 'auto', dataDir, settings, log });
   const gatewayToken = await loadOrCreateGatewayToken(secrets);
+  const relaySecret = randomBytes(32).toString('base64url');
   const approvals = new ApprovalQueue(options.approvalTimeoutMs);
   const supervisor = new Supervisor({ db, settings, dataDir, log, extraSearchDirs: options.binarySearchDirs });
   const config = new GatewayConfig(settings, options.rendererOrigins);
@@ -227,6 +231,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     apiKey: () => secrets.get('desktop-api-key'),
     gatewayPort: () => port,
     gatewayToken,
+    relaySecret,
     allowedRoots: () => [workspace.workspaceRoot(), ...repos.allowedRoots()].filter((root): root is string => Boolean(root)),
     log: log.child({ component: 'relay' }),
     ...options.relay,
@@ -242,6 +247,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     gatewaySettings: new GatewaySettings({ config, relay: relaySettings, workspace, secrets, gatewayPort: () => port }),
     secrets,
     gatewayToken,
+    relaySecret,
     sessions,
     challenges,
     pairingFailures,

@@ -1,9 +1,12 @@
 // Who is calling: decided once per request by the auth middleware, from the credential.
-export type CallerKind = 'renderer' | 'token' | 'origin';
+// `relay`: a cloud command replayed by our own relay client (the gateway token plus the
+// per-process relay secret only that client holds), so the cloud is never mistaken for a
+// local tool.
+export type CallerKind = 'renderer' | 'token' | 'origin' | 'relay';
 
 export interface Caller {
   kind: CallerKind;
-  /** The Origin bound to the session (renderer and paired origins); null for the token. */
+  /** The Origin bound to the session (renderer and paired origins); null for the token and the relay. */
   origin: string | null;
   /** Session id (not the token) for session callers. */
   sessionId: string | null;
@@ -11,7 +14,12 @@ export interface Caller {
   claimedSource: string | null;
 }
 
-/** Whose data a request may see: the renderer, the gateway token, or one paired origin. */
+/** Callers from off this machine (a paired web page, the cloud through the relay): they are asked where a local caller is not. */
+export function isRemoteCaller(caller: Pick<Caller, 'kind'>): boolean {
+  return caller.kind === 'origin' || caller.kind === 'relay';
+}
+
+/** Whose data a request may see: the renderer, the gateway token, the cloud relay, or one paired origin. */
 export function callerKey(caller: Caller): string {
   return caller.kind === 'origin' ? `origin:${caller.origin ?? ''}` : caller.kind;
 }

@@ -8,7 +8,7 @@ import { OPERATION_IDS, type Access, type OperationId } from '../../shared/opera
 import { AppError, Forbidden, NotFound } from '../errors.js';
 import { migrate, type Db } from '../store/database.js';
 import type { ApprovalOutcome, ApprovalQueue } from './approvals.js';
-import type { Caller, CallerKind } from './caller.js';
+import { isRemoteCaller, type Caller, type CallerKind } from './caller.js';
 import { newId } from './tokens.js';
 
 export type Decision = 'allow' | 'ask' | 'deny';
@@ -36,7 +36,11 @@ const RANK: Record<Decision, number> = { allow: 0, ask: 1, deny: 2 };
 const strictest = (...decisions: Decision[]): Decision =>
   decisions.reduce((worst, next) => (RANK[next] > RANK[worst] ? next : worst), 'allow');
 
-/** What a freshly paired origin may do: read freely; settings, repos, push, PRs and deploys ask. */
+/**
+ * What a freshly paired origin may do: read freely; settings, repos, push, PRs and deploys ask.
+ * The cloud relay gets the same defaults: a command the web app sends through the cloud must
+ * not be allowed more than the same request from its tab.
+ */
 const ORIGIN_DEFAULTS: Array<Omit<PolicyEntry, 'callerKind'>> = [
   { operation: 'binary_paths_settings', access: 'read', decision: 'ask' },
   { operation: 'binary_paths_settings', access: 'write', decision: 'ask' },
@@ -125,7 +129,7 @@ export class PolicyService {
   listPolicies(): Array<PolicyEntry & { source: 'default' | 'user' }> {
     const overrides = this.overrides();
     const entries: Array<PolicyEntry & { source: 'default' | 'user' }> = [];
-    for (const callerKind of ['origin', 'renderer', 'token'] as const) {
+    for (const callerKind of ['origin', 'relay', 'renderer', 'token'] as const) {
       for (const operation of OPERATION_IDS) {
         for (const access of ['read', 'write'] as const) {
           const actions = new Set<string | null>([null]);
@@ -285,11 +289,11 @@ function same(entry: PolicyEntry, callerKind: CallerKind, operation: OperationId
 }
 
 function hasDefault(callerKind: CallerKind, operation: OperationId, access: Access, action: string) {
-  return callerKind === 'origin' && ORIGIN_DEFAULTS.some((d) => d.operation === operation && d.access === access && d.action === action);
+  return isRemoteCaller({ kind: callerKind }) && ORIGIN_DEFAULTS.some((d) => d.operation === operation && d.access === access && d.action === action);
 }
 
 function defaultDecision(callerKind: CallerKind, operation: OperationId, access: Access, action: string | null): Decision {
-  if (callerKind !== 'origin') return 'allow';
+  if (!isRemoteCaller({ kind: callerKind })) return 'allow';
   const entry = ORIGIN_DEFAULTS.find((d) => d.operation === operation && d.access === access && (d.action ?? null) === action);
   return entry?.decision ?? 'allow';
 }

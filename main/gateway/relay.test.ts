@@ -3,6 +3,8 @@
 // refused), a dropped socket mid-stream, cancel, duplicates, pause.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { after, before, describe, test } from 'node:test';
 import { FAKE_PROVIDER_ID, FakeProvider } from '../providers/testing/fake-provider.js';
 import { makeTestDirs, type TestDirs } from '../providers/testing/cli-env.js';
@@ -17,12 +19,15 @@ const FAST = { backoff: { baseMs: 50, capMs: 300 }, recheckMs: 200, helloTimeout
 let relay: FakeRelay;
 let gw: TestGateway;
 let dirs: TestDirs;
+/** Every log line of the gateway, at debug: no credential may show up in any of them. */
+const logLines: string[] = [];
 
 before(async () => {
   relay = await FakeRelay.start({ apiKey: API_KEY });
   dirs = makeTestDirs('relay-gw');
   gw = await startTestGateway({
     relay: FAST,
+    log: pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _enc, done) => (logLines.push(chunk.toString()), done()) })),
     configure: async (services) => {
       services.providers.register(new FakeProvider({ deltas: 40, intervalMs: 25 }));
       await services.setWorkspaceRoot(dirs.cwd);
@@ -200,6 +205,37 @@ describe('relay client', () => {
     } finally {
       await gw.request('/api/gateway/desktop/config', { method: 'PATCH', json: { requireSignedCommands: false }, auth: 'token' });
     }
+  });
+
+  test('relay commands are the `relay` caller: its own policy and approvals; the relay secret cannot be forged and is never logged', async () => {
+    gw.services.policy.replaceOverrides([{ callerKind: 'relay', operation: 'health_check', access: 'read', decision: 'deny' }]);
+    try {
+      const denied = id('relay-denied');
+      relay.sendCommand({ commandId: denied, operationId: 'health_check', method: 'GET', path: '/api/gateway/version' });
+      const events = await relay.finished(denied);
+      assert.match(String(events.at(-1)?.data.error), /^gateway returned 403: .*policy_denied/);
+      assert.equal((await gw.request('/api/gateway/version', { auth: 'token' })).status, 200, 'the token caller is still allowed');
+    } finally {
+      gw.services.policy.replaceOverrides([]);
+    }
+    // A paired origin's defaults apply to the cloud: adding a repository asks, and the ask names the relay.
+    const asked = id('relay-asks');
+    relay.sendCommand({ commandId: asked, operationId: 'repos_config', method: 'POST', path: '/api/gateway/repos', body: { path: dirs.cwd } });
+    await relay.until(() => gw.services.approvals.list().length > 0, 'the approval');
+    const approval = gw.services.approvals.list()[0];
+    assert.equal(approval.caller.kind, 'relay');
+    assert.equal(approval.caller.claimedSource, 'cloud-socket');
+    gw.services.approvals.decide(approval.id, { decision: 'deny' });
+    assert.match(String((await relay.finished(asked)).at(-1)?.data.error), /^gateway returned 403/);
+    // Someone else with the gateway token cannot claim to be the relay, nor learn the secret from a refusal.
+    const forged = await gw.request('/api/gateway/version', { auth: 'token', headers: { 'X-Desktop-Relay-Secret': 'a-guess' } });
+    assert.equal(forged.status, 401);
+    assert.equal(forged.json.code, 'invalid_relay_secret');
+    const withoutToken = await gw.request('/api/gateway/version', { headers: { 'X-Desktop-Relay-Secret': gw.services.relaySecret } });
+    assert.equal(withoutToken.status, 401, 'the secret alone is no credential');
+    const all = logLines.join('');
+    assert.ok(all.includes('health_check'), 'the log was captured');
+    for (const secret of [gw.services.relaySecret, gw.token, API_KEY]) assert.ok(!all.includes(secret), 'no credential in the log');
   });
 
   test('the relay origin must be https except on loopback', async () => {

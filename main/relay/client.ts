@@ -46,6 +46,8 @@ export interface RelayClientOptions {
   apiKey(): Promise<string | null>;
   gatewayPort(): number | null;
   gatewayToken: string;
+  /** Sent with every replay so the gateway knows the request as the `relay` caller. */
+  relaySecret: string;
   /** Folders the gateway lets agents work in; only their hash goes to the cloud. */
   allowedRoots?: () => string[];
   verify?: CommandVerifier;
@@ -83,6 +85,7 @@ export class RelayClient {
       paused: () => options.settings.paused(),
       gatewayPort: options.gatewayPort,
       gatewayToken: options.gatewayToken,
+      relaySecret: options.relaySecret,
       verify: options.verify,
       log: options.log,
       onChange: () => this.reportPresence(),

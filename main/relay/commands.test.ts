@@ -69,6 +69,7 @@ function makeQueue(overrides: Partial<CommandQueueOptions> = {}) {
     paused: () => false,
     gatewayPort: () => port,
     gatewayToken: 'gw-token-secret',
+    relaySecret: 'relay-secret-value',
     log: pino({ level: 'silent' }),
     ...overrides,
   });
@@ -154,6 +155,7 @@ describe('command queue', () => {
         approvalReason: 'push to main\r\nx-evil: 1',
         headers: {
           'x-desktop-gateway-token': 'forged',
+          'x-desktop-relay-secret': 'forged-too',
           'X-Desktop-Source': 'browser',
           'x-desktop-session-token': 'stolen',
           authorization: 'Bearer x',
@@ -167,6 +169,7 @@ describe('command queue', () => {
     await arrived(1);
     const { req, body } = held[0];
     assert.equal(req.headers['x-desktop-gateway-token'], 'gw-token-secret');
+    assert.equal(req.headers['x-desktop-relay-secret'], 'relay-secret-value');
     assert.equal(req.headers['x-desktop-source'], 'cloud-socket');
     assert.equal(req.headers['x-desktop-command-id'], 'h1');
     assert.equal(req.headers['x-desktop-operation-id'], 'git_action');
@@ -178,7 +181,7 @@ describe('command queue', () => {
     assert.equal(req.headers.host, `127.0.0.1:${port}`);
     assert.equal(req.url, '/api/gateway/git?verbose=1');
     assert.deepEqual(JSON.parse(body), { action: 'status', repoPath: '/repo/h' });
-    assert.ok(!req.url?.includes('gw-token-secret'));
+    assert.ok(!req.url?.includes('gw-token-secret') && !req.url?.includes('relay-secret-value'));
     release('h1', 200, { branch: 'main' });
     await done('h1');
     assert.deepEqual(

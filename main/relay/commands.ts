@@ -51,6 +51,8 @@ export interface CommandQueueOptions {
   paused(): boolean;
   gatewayPort(): number | null;
   gatewayToken: string;
+  /** The gateway's per-process relay secret: the replay is then the `relay` caller. */
+  relaySecret: string;
   log: Logger;
   verify?: CommandVerifier;
   maxInFlight?: number;
@@ -273,6 +275,7 @@ export class CommandQueue {
       await replayToGateway(command, {
         port,
         gatewayToken: this.options.gatewayToken,
+        relaySecret: this.options.relaySecret,
         headerTimeoutMs: this.options.headerTimeoutMs,
         signal: controller.signal,
         emit: (eventType, data) => this.emit(record, eventType, data),

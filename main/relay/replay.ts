@@ -1,5 +1,6 @@
-// Replays one cloud command to our own gateway over loopback, with the gateway token, so
-// the policy, approvals, validation and telemetry apply to the cloud as to anyone. The
+// Replays one cloud command to our own gateway over loopback, with the gateway token and
+// the per-process relay secret (both in headers only), so the policy, approvals, validation
+// and telemetry apply to the cloud as to anyone, and know it as the `relay` caller. The
 // reply becomes relay events: `chunk` per NDJSON line of a stream, else `result`, or the
 // spec's `gateway returned <status>: <body>` error for a non-2xx.
 import { request, type IncomingMessage } from 'node:http';
@@ -22,6 +23,7 @@ export type Emit = (eventType: RelayEventType, data: Record<string, unknown>) =>
 export interface ReplayOptions {
   port: number;
   gatewayToken: string;
+  relaySecret: string;
   signal: AbortSignal;
   emit: Emit;
   headerTimeoutMs?: number;
@@ -37,7 +39,7 @@ export function headerWatchdogMs(path: string): number {
   return LOOP_PATHS.has(path.split('?')[0]) ? LOOP_HEADER_WATCHDOG_MS : HEADER_WATCHDOG_MS;
 }
 
-export function replayHeaders(command: DesktopCommand, gatewayToken: string, port: number): Record<string, string> {
+export function replayHeaders(command: DesktopCommand, credentials: { gatewayToken: string; relaySecret: string }, port: number): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(command.headers ?? {})) {
     if (CLOUD_HEADER_ALLOWLIST.has(name.toLowerCase()) && typeof value === 'string' && !/[\r\n]/.test(value)) {
@@ -46,7 +48,8 @@ export function replayHeaders(command: DesktopCommand, gatewayToken: string, por
   }
   Object.assign(headers, {
     host: `127.0.0.1:${port}`,
-    'x-desktop-gateway-token': gatewayToken,
+    'x-desktop-gateway-token': credentials.gatewayToken,
+    'x-desktop-relay-secret': credentials.relaySecret,
     'x-desktop-source': 'cloud-socket',
     'x-desktop-command-id': command.commandId,
     'x-desktop-operation-id': command.operationId,
@@ -81,9 +84,9 @@ function commandBody(command: DesktopCommand): string | undefined {
 
 /** Resolves when a terminal event was emitted; rejects with the signal's reason or HeaderTimeout. */
 export function replayToGateway(command: DesktopCommand, options: ReplayOptions): Promise<void> {
-  const { port, gatewayToken, signal, emit } = options;
+  const { port, signal, emit } = options;
   const body = commandBody(command);
-  const headers = replayHeaders(command, gatewayToken, port);
+  const headers = replayHeaders(command, options, port);
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(body));

@@ -96,8 +96,11 @@ export const ApprovalDecisionRequest = z
   })
   .strict();
 
+/** `relay`: cloud commands replayed by the desktop's own relay client. */
+const CallerKind = z.enum(['renderer', 'token', 'origin', 'relay']);
+
 export const PolicyEntry = z.object({
-  callerKind: z.enum(['renderer', 'token', 'origin']),
+  callerKind: CallerKind,
   operation: z.enum(OPERATION_IDS),
   access: z.enum(['read', 'write']),
   action: z.string().min(1).max(64).nullable().optional(),
@@ -105,8 +108,6 @@ export const PolicyEntry = z.object({
 });
 export const PolicyView = PolicyEntry.extend({ action: z.string().nullable(), source: z.enum(['default', 'user']) });
 export const PoliciesResponse = z.object({ policies: z.array(PolicyView) });
-
-const CallerKind = z.enum(['renderer', 'token', 'origin']);
 
 export const PendingApprovalView = z.object({
   id: z.string(),

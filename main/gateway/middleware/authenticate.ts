@@ -1,9 +1,12 @@
 // Who is calling, from the credential alone. Tokens are read only from headers.
 // The gateway token is for non-browser callers: with an Origin or any Sec-Fetch-*
 // header it is refused. A session token is valid only from the origin it was issued to.
+// The relay caller is the gateway token plus the relay secret: a random value made per
+// process and held only by our relay client's loopback replay (never stored, logged or
+// sent anywhere else), so nobody can claim to be the cloud by sending a header.
 import type { Next } from 'koa';
 import type { RouteKind } from '../../../shared/operations.js';
-import type { Caller } from '../../auth/caller.js';
+import { isRemoteCaller, type Caller } from '../../auth/caller.js';
 import { hashesEqual, hashToken } from '../../auth/tokens.js';
 import { Forbidden, Unauthorized } from '../../errors.js';
 import type { Services } from '../../services.js';
@@ -11,13 +14,15 @@ import type { GatewayContext } from '../state.js';
 
 export const GATEWAY_TOKEN_HEADER = 'X-Desktop-Gateway-Token';
 export const SESSION_TOKEN_HEADER = 'X-Desktop-Session-Token';
+export const RELAY_SECRET_HEADER = 'X-Desktop-Relay-Secret';
 
 export function authenticate(services: Services, kind: RouteKind) {
   const gatewayTokenHash = hashToken(services.gatewayToken);
+  const relaySecretHash = hashToken(services.relaySecret);
   return async function auth(ctx: GatewayContext, next: Next): Promise<void> {
     if (kind !== 'public') {
-      const caller = identify(ctx, services, gatewayTokenHash);
-      if (kind === 'desktop' && caller.kind === 'origin') {
+      const caller = identify(ctx, services, gatewayTokenHash, relaySecretHash);
+      if (kind === 'desktop' && isRemoteCaller(caller)) {
         throw new Forbidden('Only the desktop app or the gateway token may use this route.', 'desktop_only');
       }
       ctx.state.caller = caller;
@@ -26,7 +31,7 @@ export function authenticate(services: Services, kind: RouteKind) {
   };
 }
 
-function identify(ctx: GatewayContext, services: Services, gatewayTokenHash: string): Caller {
+function identify(ctx: GatewayContext, services: Services, gatewayTokenHash: string, relaySecretHash: string): Caller {
   const gatewayToken = ctx.get(GATEWAY_TOKEN_HEADER);
   const sessionToken = ctx.get(SESSION_TOKEN_HEADER);
   const claimedSource = ctx.get('X-Desktop-Source').slice(0, 200) || null;
@@ -34,6 +39,12 @@ function identify(ctx: GatewayContext, services: Services, gatewayTokenHash: str
     if (!hashesEqual(hashToken(gatewayToken), gatewayTokenHash)) throw new Unauthorized('Invalid gateway token.', 'invalid_token');
     if (fromBrowser(ctx)) {
       throw new Forbidden('The gateway token is not accepted from a browser; pair the page instead.', 'token_from_browser');
+    }
+    const relaySecret = ctx.get(RELAY_SECRET_HEADER);
+    if (relaySecret) {
+      // Compared as hashes in constant time; a wrong one is refused, never downgraded to `token`.
+      if (!hashesEqual(hashToken(relaySecret), relaySecretHash)) throw new Unauthorized('Invalid relay credential.', 'invalid_relay_secret');
+      return { kind: 'relay', origin: null, sessionId: null, claimedSource };
     }
     return { kind: 'token', origin: null, sessionId: null, claimedSource };
   }

@@ -11,6 +11,7 @@ import type { ApprovalAnswer, ApprovalAsk } from '../../providers/types.js';
 import { pickProvider, runViewerCwd, terminalCwd, ticketContextText, ticketCwd } from '../../symphony/chat-scopes.js';
 import { ndjson } from '../reply.js';
 import { defineRoute, type AnyRoute, type RequestContext } from '../route.js';
+import { isRemoteCaller } from '../../auth/caller.js';
 
 const TERMINAL = '/api/gateway/terminal-chat';
 const TICKET = '/api/gateway/ticket-chat';
@@ -27,7 +28,7 @@ export function toolApprover(ctx: RequestContext, operation: OperationId = 'term
       await ctx.services.policy.authorize({
         operation, caller: ctx.caller, method: 'POST', path, access: 'write',
         action: 'tool_use', repoPath: null, args: { tool: ask.toolName, input: ask.input },
-        forceApproval: ctx.caller.kind === 'origin', claimedReason: null, signal: AbortSignal.any([ctx.signal, turnStopped]),
+        forceApproval: isRemoteCaller(ctx.caller), claimedReason: null, signal: AbortSignal.any([ctx.signal, turnStopped]),
       });
       return 'allow';
     } catch (error) {

@@ -13,6 +13,7 @@ import {
   PlanLoopPrepareBody,
 } from '../../../shared/schemas/loops.js';
 import type { z } from 'zod';
+import { isRemoteCaller } from '../../auth/caller.js';
 import { BadRequest, NotFound } from '../../errors.js';
 import type { ApprovalAnswer, ApprovalAsk } from '../../providers/types.js';
 import { defineRoute, type AnyRoute, type RequestContext } from '../route.js';
@@ -26,7 +27,7 @@ function loopToolApprover(ctx: RequestContext) {
     try {
       await services.policy.authorize({
         operation: 'symphony_loop', caller, method: 'POST', path: LOOP, access: 'write', action: 'tool_use', repoPath: null,
-        args: { tool: ask.toolName, input: ask.input }, forceApproval: caller.kind === 'origin', claimedReason: null, signal: turnStopped,
+        args: { tool: ask.toolName, input: ask.input }, forceApproval: isRemoteCaller(caller), claimedReason: null, signal: turnStopped,
       });
       return 'allow';
     } catch (error) {

@@ -40,6 +40,7 @@ export function ApprovalsScreen(props: { pending: PendingApproval[]; error: stri
 }
 
 function callerLabel(kind: CallerKind): string {
+  if (kind === 'relay') return 'The cloud, through the relay';
   return kind === 'renderer' ? 'Desktop window' : kind === 'token' ? 'Gateway token (executor or local tool)' : 'Paired web origin';
 }
 
@@ -283,6 +284,7 @@ function Policies() {
           <span className="small muted">Caller</span>
           <select value={caller} onChange={(e) => setCaller(e.target.value as CallerKind | 'all')} data-testid="policy-caller">
             <option value="origin">Paired web origins</option>
+            <option value="relay">The cloud (relay)</option>
             <option value="token">Gateway token</option>
             <option value="renderer">Desktop window</option>
             <option value="all">All callers</option>
