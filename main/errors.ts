@@ -85,6 +85,16 @@ export class NoSuchRoute extends AppError {
   }
 }
 
+/** The same error, with a `reason` beside `code` in the reply (the web client's pr/comments reader switches on it). */
+export class WithReason extends AppError {
+  constructor(
+    cause: AppError,
+    readonly reason: string,
+  ) {
+    super(cause.status, cause.code, cause.message, cause.details, cause.headers);
+  }
+}
+
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError;
 }

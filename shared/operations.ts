@@ -118,6 +118,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('git_pr', '/git/pr/reviews', ['GET']),
   ...entries('git_pr', '/git/pr/reply', ['POST']),
   ...entries('git_pr', '/git/pr/files', ['GET']),
+  ...entries('git_pr', '/git/pr/file-diff', ['GET']),
   ...entries('git_pr', '/git/pr/head-sha', ['GET']),
   ...entries('git_pr', '/git/pr/inline-comment', ['POST']),
   ...entries('git_pr', '/git/user', ['GET']),

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createFakeGh, jsonLines, type FakeGh, type FakeGhAnswer } from '../git/testing/fake-gh.js';
 import { createGitFixture, type GitFixture } from '../git/testing/fixture.js';
 import { startTestGateway, type TestGateway, type TestRequest } from './testing.js';
 
@@ -32,6 +33,36 @@ interface Ctx {
 const ident = (c: Ctx) => ({ repoPath: c.worktree, repoFullName: 'acme/widgets', headBranch: 'feature/pr-7', prNumber: '7' });
 const q = (params: Record<string, string>) => `?${new URLSearchParams(params).toString()}`;
 const json = (body: unknown): Omit<TestRequest, 'auth'> => ({ method: 'POST', json: body });
+
+const PR = { owner: 'acme', repo: 'widgets', number: '7' };
+const BRANCH_ID = `${encodeURIComponent('acme/widgets')}::${encodeURIComponent('feature/pr-7')}`;
+const HEAD = 'a'.repeat(40);
+const BASE = 'b'.repeat(40);
+
+/** gh's answers for PR 7 (and 8, awaiting review), in gh's own formats. */
+function ghAnswers(): FakeGhAnswer[] {
+  const api = (path: string, stdout: unknown): FakeGhAnswer => ({ args: ['api', path], stdout });
+  const list = (path: string, items: unknown[]): FakeGhAnswer => ({ args: ['api', '--paginate', '--jq=.[]', path], stdout: jsonLines(items) });
+  const file = (data: string, size = data.length) => ({ type: 'file', encoding: 'base64', size, content: `${Buffer.from(data).toString('base64')}\n` });
+  const review = { id: 'PRR_1', author: { login: 'ana' }, authorAssociation: 'MEMBER', body: '', submittedAt: '2026-11-02T00:00:00Z', includesCreatedEdit: false, reactionGroups: [], state: 'APPROVED', commit: { oid: HEAD } };
+  return [
+    api('repos/acme/widgets/pulls/7', { number: 7, html_url: 'https://github.com/acme/widgets/pull/7', head: { ref: 'feature/pr-7', sha: HEAD }, base: { ref: 'main', sha: BASE } }),
+    list('repos/acme/widgets/pulls/7/files', [
+      { sha: 'f1', filename: 'README.md', status: 'modified', additions: 1, deletions: 1, changes: 2 },
+      { sha: 'f2', filename: 'b.txt', status: 'renamed', additions: 1, deletions: 1, changes: 2, previous_filename: 'a.txt' },
+      { sha: 'f3', filename: 'big.json', status: 'modified', additions: 1, deletions: 1, changes: 2 },
+    ]),
+    { args: ['pr', 'view', '7', '--repo=acme/widgets', '--json=reviewDecision,reviews'], stdout: { reviewDecision: 'APPROVED', reviews: [review] } },
+    { args: ['pr', 'view', '8', '--repo=acme/widgets', '--json=reviewDecision,reviews'], stdout: { reviewDecision: 'REVIEW_REQUIRED', reviews: [] } },
+    list('repos/acme/widgets/issues/7/comments', [{ id: 1, node_id: 'IC_1', body: 'ok', user: { login: 'bo' }, created_at: '2026-11-01T00:00:00Z', updated_at: '2026-11-01T00:00:00Z', html_url: 'https://github.com/acme/widgets/pull/7#issuecomment-1' }]),
+    list('repos/acme/widgets/pulls/7/comments', [{ id: 9, node_id: 'PRRC_9', body: 'nit', path: 'b.txt', line: 1, position: 1, user: { login: 'ana' }, created_at: '2026-11-02T00:00:00Z', updated_at: '2026-11-02T00:00:00Z', html_url: 'https://github.com/acme/widgets/pull/7#discussion_r9' }]),
+    { args: ['api', `repos/acme/widgets/compare/${BASE}...${HEAD}`, '--jq=.merge_base_commit.sha'], stdout: `${BASE}\n` },
+    api(`repos/acme/widgets/contents/a.txt?ref=${BASE}`, file('old\n')),
+    api(`repos/acme/widgets/contents/b.txt?ref=${HEAD}`, file('new\n')),
+    api(`repos/acme/widgets/contents/big.json?ref=${BASE}`, { ...file(''), encoding: 'none', content: '', size: 3 * 1024 * 1024 }),
+    api(`repos/acme/widgets/contents/big.json?ref=${HEAD}`, { ...file(''), encoding: 'none', content: '', size: 3 * 1024 * 1024 }),
+  ];
+}
 
 const ROWS: Row[] = [
   {
@@ -123,12 +154,80 @@ const ROWS: Row[] = [
     status: 400,
     fields: { error: 'string', code: 'string', 'details.issues.0.field': 'string' },
   },
+  {
+    name: 'pr/files (§5): previous_filename absent unless renamed',
+    path: () => `/api/gateway/git/pr/files${q(PR)}`,
+    status: 200,
+    fields: {
+      files: 'array', 'files.0.filename': 'string', 'files.0.additions': 'number', 'files.0.deletions': 'number', 'files.0.status': 'string',
+      'files.0.previous_filename': 'absent', 'files.1.previous_filename': 'string',
+    },
+  },
+  {
+    name: 'pr/reviews (§5)',
+    path: () => `/api/gateway/git/pr/reviews${q(PR)}`,
+    status: 200,
+    fields: { reviewDecision: 'string', approvalCount: 'number', changesRequestedCount: 'number' },
+  },
+  {
+    name: 'pr/reviews, REVIEW_REQUIRED is null (§5)',
+    path: () => `/api/gateway/git/pr/reviews${q({ ...PR, number: '8' })}`,
+    status: 200,
+    fields: { reviewDecision: 'null', approvalCount: 'number', changesRequestedCount: 'number' },
+  },
+  {
+    name: 'pr/comments (§5)',
+    path: () => `/api/gateway/git/pr/comments${q({ ...PR, branchId: BRANCH_ID })}`,
+    status: 200,
+    fields: {
+      branchId: 'string', state: 'string', failureReason: 'absent', comments: 'array',
+      ...Object.fromEntries(
+        Object.entries({
+          id: 'string', providerNodeId: 'string|null', providerCommentId: 'string|null', threadId: 'string|null', inReplyToId: 'string|null',
+          path: 'string|null', kind: 'string', line: 'number', resolved: 'null', 'author.login': 'string', 'author.displayName': 'string|null',
+          'author.avatarUrl': 'string|null', 'author.profileUrl': 'string|null', body: 'string', createdAt: 'string', updatedAt: 'string|null',
+          providerUrl: 'string|null', stale: 'boolean', bodyTruncated: 'boolean',
+        }).map(([key, kind]) => [`comments.0.${key}`, kind as Kind]),
+      ),
+      'comments.1.kind': 'string', 'comments.1.line': 'null', 'comments.1.path': 'null', 'comments.1.threadId': 'null',
+      ...Object.fromEntries(
+        ['maxComments', 'pageSize', 'maxBodyBytes', 'maxResponseBytes', 'omittedComments', 'bodyTruncatedCount'].map((key) => [`budget.${key}`, 'number' as Kind]),
+      ),
+      'budget.providerTruncated': 'boolean', 'budget.responseTruncated': 'boolean',
+      providerProofedAt: 'string|null', stale: 'boolean', mixedProjection: 'boolean', prNumber: 'number', prUrl: 'string|null',
+    },
+  },
+  {
+    name: 'pr/comments, another branch: 403 reason forbidden_mismatch (§5)',
+    path: () => `/api/gateway/git/pr/comments${q({ ...PR, branchId: `${encodeURIComponent('acme/widgets')}::main` })}`,
+    status: 403,
+    fields: { error: 'string', code: 'string', reason: 'string' },
+  },
+  {
+    name: 'pr/comments without branchId: 400 (§5)',
+    path: () => `/api/gateway/git/pr/comments${q(PR)}`,
+    status: 400,
+    fields: { error: 'string', code: 'string', 'details.issues.0.field': 'string', reason: 'absent' },
+  },
+  {
+    name: 'pr/file-diff (§5)',
+    path: () => `/api/gateway/git/pr/file-diff${q({ ...PR, path: 'b.txt', previousPath: 'a.txt', branchId: BRANCH_ID })}`,
+    status: 200,
+    fields: { path: 'string', oldContent: 'string', newContent: 'string', isNew: 'boolean', isDeleted: 'boolean', isBinary: 'boolean' },
+  },
+  {
+    name: 'pr/file-diff, over 1 MiB: 413 (§5)',
+    path: () => `/api/gateway/git/pr/file-diff${q({ ...PR, path: 'big.json' })}`,
+    status: 413,
+    fields: { error: 'string', code: 'string' },
+  },
   // A route this gateway lacks: no `code`, so the client says `unsupported_desktop_version`.
   { name: 'unknown route 404 (§6, §9)', path: () => '/api/gateway/git/no-such-route', status: 404, fields: { error: 'string', code: 'absent' } },
 ];
 
 describe('the web client contract, route by route', () => {
   let fx: GitFixture;
+  let fake: FakeGh;
   let gw: TestGateway;
   let session: string;
   let ctx: Ctx;
@@ -136,10 +235,18 @@ describe('the web client contract, route by route', () => {
 
   before(async () => {
     fx = await createGitFixture();
+    fake = await createFakeGh();
+    await fake.answer(ghAnswers());
     await fx.sh(fx.repo, 'remote', 'set-url', 'origin', 'https://github.com/acme/widgets.git');
     await fx.sh(fx.repo, 'config', `url.${fx.remote}.insteadOf`, 'https://github.com/acme/widgets.git');
     process.env.HOME = fx.root;
-    gw = await startTestGateway({ approvalTimeoutMs: 300, configure: (services) => services.setWorkspaceRoot(fx.root).then(() => undefined) });
+    gw = await startTestGateway({
+      approvalTimeoutMs: 300,
+      configure: async (services) => {
+        await services.setWorkspaceRoot(fx.root);
+        services.settings.set('binaryPaths', { gh: fake.path });
+      },
+    });
     gw.services.policy.replaceOverrides([{ callerKind: 'origin', operation: 'repos_config', access: 'write', decision: 'allow' }]);
     session = await gw.pair(APP);
     assert.equal((await gw.request('/api/gateway/repos', { method: 'POST', json: { path: fx.repo }, auth: 'token' })).status, 201);
@@ -153,6 +260,7 @@ describe('the web client contract, route by route', () => {
   after(async () => {
     await gw.close();
     await fx.close();
+    await fake.close();
     if (savedHome === undefined) delete process.env.HOME;
     else process.env.HOME = savedHome;
   });

@@ -98,27 +98,155 @@ describe('GitHub through gh', () => {
     await rejectsWith(github.createPr({ repoPath: '/etc', title: 't', body: 'b' }), 403, 'path_not_allowed');
   });
 
-  test('list, comments, reviews, files and head SHA read gh JSON', async () => {
+  const HEAD = '1111111111111111111111111111111111111111';
+  const BASE = '2222222222222222222222222222222222222222';
+  const MERGE_BASE = '3333333333333333333333333333333333333333';
+  // GitHub's REST pull request (the fields gh api prints that we read, and some we do not).
+  const pull = { number: 7, state: 'open', html_url: 'https://github.com/acme/widgets/pull/7', head: { ref: 'feature/pr', sha: HEAD, repo: { full_name: 'acme/widgets' } }, base: { ref: 'main', sha: BASE } };
+  const BRANCH_ID = `${encodeURIComponent('acme/widgets')}::${encodeURIComponent('feature/pr')}`;
+  const ghApi = (path: string) => ['api', path];
+  const ghList = (path: string) => ['api', '--paginate', '--jq=.[]', path];
+
+  test('list and head SHA read gh JSON', async () => {
     const pr = { number: 7, title: 'Fix', url: 'https://github.com/acme/widgets/pull/7', state: 'OPEN', isDraft: false, headRefName: 'feature/pr', baseRefName: 'main', author: { login: 'octocat' }, createdAt: '2026-11-01T00:00:00Z', updatedAt: '2026-11-02T00:00:00Z', mergedAt: null };
-    const issueComment = { id: 1, body: 'looks good', user: { login: 'octocat' }, created_at: '2026-11-02T00:00:00Z', html_url: 'https://github.com/acme/widgets/pull/7#issuecomment-1' };
-    const reviewComment = { id: 99, body: 'nit', path: 'pr.txt', line: 1, side: 'RIGHT', commit_id: 'abc', user: { login: 'octocat' }, in_reply_to_id: undefined };
-    const review = { id: 5, state: 'APPROVED', body: '', user: { login: 'octocat' }, commit_id: 'abc', submitted_at: '2026-11-02T00:00:00Z' };
-    const file = { sha: 'f1', filename: 'pr.txt', status: 'added', additions: 1, deletions: 0, changes: 1, patch: '@@ -0,0 +1 @@\n+change' };
     await fake.answer([
       { args: ['pr', 'list', '--repo=acme/widgets', '--state=open', '--limit=100', '--json=number,title,url,state,isDraft,headRefName,baseRefName,author,createdAt,updatedAt,mergedAt'], stdout: [pr] },
-      { args: ['api', '--paginate', '--jq=.[]', 'repos/acme/widgets/issues/7/comments'], stdout: jsonLines([issueComment]) },
-      { args: ['api', '--paginate', '--jq=.[]', 'repos/acme/widgets/pulls/7/comments'], stdout: jsonLines([reviewComment, { ...reviewComment, id: 100 }]) },
-      { args: ['api', '--paginate', '--jq=.[]', 'repos/acme/widgets/pulls/7/reviews'], stdout: jsonLines([review]) },
-      { args: ['api', '--paginate', '--jq=.[]', 'repos/acme/widgets/pulls/7/files'], stdout: jsonLines([file]) },
       { args: ['api', 'repos/acme/widgets/pulls/7', '--jq=.head.sha'], stdout: '0123456789abcdef0123456789abcdef01234567\n' },
     ]);
     assert.deepEqual(await github.listPrs('acme/widgets', 'open'), { pullRequests: [pr] });
-    const comments = await github.comments(PR);
-    assert.deepEqual(comments.comments, [issueComment]);
-    assert.deepEqual(comments.reviewComments.map((c) => c.id), [99, 100]);
-    assert.deepEqual(await github.reviews(PR), { reviews: [review] });
-    assert.deepEqual(await github.files(PR), { files: [file] });
     assert.deepEqual(await github.headSha(PR), { sha: '0123456789abcdef0123456789abcdef01234567' });
+  });
+
+  test("reviews: GitHub's decision (REVIEW_REQUIRED is null) and counts over each reviewer's latest decisive review", async () => {
+    // gh pr view --json reviews: GraphQL-shaped entries, in submission order.
+    const review = (login: string, state: string, submittedAt: string) => ({ id: `PRR_${login}${submittedAt}`, author: { login }, authorAssociation: 'MEMBER', body: '', submittedAt, includesCreatedEdit: false, reactionGroups: [], state, commit: { oid: HEAD } });
+    const reviews = [
+      review('ana', 'CHANGES_REQUESTED', '2026-11-01T00:00:00Z'),
+      review('ana', 'APPROVED', '2026-11-02T00:00:00Z'),
+      review('ana', 'COMMENTED', '2026-11-03T00:00:00Z'),
+      review('bo', 'APPROVED', '2026-11-01T00:00:00Z'),
+      review('bo', 'CHANGES_REQUESTED', '2026-11-04T00:00:00Z'),
+      review('cy', 'COMMENTED', '2026-11-01T00:00:00Z'),
+    ];
+    const view = ['pr', 'view', '7', '--repo=acme/widgets', '--json=reviewDecision,reviews'];
+    await fake.answer([{ args: view, stdout: { reviewDecision: 'CHANGES_REQUESTED', reviews } }]);
+    const summary = await github.reviews(PR);
+    assert.deepEqual({ ...summary, reviews: summary.reviews.length }, { reviewDecision: 'CHANGES_REQUESTED', approvalCount: 1, changesRequestedCount: 1, reviews: 6 });
+    assert.deepEqual(summary.reviews[0], { author: 'ana', state: 'CHANGES_REQUESTED', submittedAt: '2026-11-01T00:00:00Z' });
+    await fake.answer([{ args: view, stdout: { reviewDecision: 'REVIEW_REQUIRED', reviews: [] } }]);
+    assert.deepEqual(await github.reviews(PR), { reviewDecision: null, approvalCount: 0, changesRequestedCount: 0, reviews: [] });
+    await fake.answer([{ args: view, stdout: { reviewDecision: '', reviews: [] } }]);
+    assert.equal((await github.reviews(PR)).reviewDecision, null);
+  });
+
+  test('files: GitHub entries pass through, previous_filename only where there is one (never null)', async () => {
+    const added = { sha: 'f1', filename: 'pr.txt', status: 'added', additions: 1, deletions: 0, changes: 1, patch: '@@ -0,0 +1 @@\n+change' };
+    const renamed = { sha: 'f2', filename: 'b.txt', status: 'renamed', additions: 0, deletions: 0, changes: 0, previous_filename: 'a.txt' };
+    await fake.answer([{ args: ghList('repos/acme/widgets/pulls/7/files'), stdout: jsonLines([added, renamed, { ...added, filename: 'x.txt', previous_filename: null }]) }]);
+    const { files } = await github.files(PR);
+    assert.deepEqual(files.slice(0, 2), [added, renamed]);
+    assert.ok(!('previous_filename' in files[2]), 'a null previous_filename is left out');
+  });
+
+  test('comments: the projection, newest first, ids as strings, kinds; a branchId of another branch or repository is 403 forbidden_mismatch', async () => {
+    const issueComment = { id: 1, node_id: 'IC_1', body: 'looks good', user: { login: 'octocat', avatar_url: 'https://avatars.example/1', html_url: 'https://github.com/octocat' }, created_at: '2026-11-02T00:00:00Z', updated_at: '2026-11-02T00:00:00Z', html_url: 'https://github.com/acme/widgets/pull/7#issuecomment-1' };
+    const root = { id: 99, node_id: 'PRRC_99', body: 'nit', path: 'pr.txt', line: 1, original_line: 1, position: 1, side: 'RIGHT', commit_id: HEAD, user: { login: 'ana' }, created_at: '2026-11-03T00:00:00Z', updated_at: '2026-11-03T00:00:00Z', html_url: 'https://github.com/acme/widgets/pull/7#discussion_r99' };
+    const reply = { ...root, id: 100, node_id: 'PRRC_100', body: 'x'.repeat(20_000), in_reply_to_id: 99, line: null, original_line: 3, position: null, created_at: '2026-11-04T00:00:00Z' };
+    await fake.answer([
+      { args: ghApi('repos/acme/widgets/pulls/7'), stdout: pull },
+      { args: ghList('repos/acme/widgets/issues/7/comments'), stdout: jsonLines([issueComment]) },
+      { args: ghList('repos/acme/widgets/pulls/7/comments'), stdout: jsonLines([root, reply]) },
+    ]);
+    const result = await github.comments({ ...PR, branchId: BRANCH_ID });
+    assert.deepEqual({ ...result, comments: result.comments.map((c) => [c.id, c.kind, c.threadId, c.inReplyToId, c.line, c.stale, c.bodyTruncated]), providerProofedAt: typeof result.providerProofedAt }, {
+      branchId: BRANCH_ID,
+      state: 'populated',
+      comments: [
+        ['review:100', 'review_reply', '99', '99', 3, true, true],
+        ['review:99', 'review', '99', null, 1, false, false],
+        ['issue:1', 'issue', null, null, null, false, false],
+      ],
+      budget: { maxComments: 100, pageSize: 50, maxBodyBytes: 16_384, maxResponseBytes: 524_288, omittedComments: 0, bodyTruncatedCount: 1, providerTruncated: false, responseTruncated: false },
+      providerProofedAt: 'string',
+      stale: false,
+      mixedProjection: false,
+      prNumber: 7,
+      prUrl: 'https://github.com/acme/widgets/pull/7',
+    });
+    assert.equal(Buffer.byteLength(result.comments[0].body), 16_384);
+    assert.deepEqual(result.comments[2].author, { login: 'octocat', displayName: null, avatarUrl: 'https://avatars.example/1', profileUrl: 'https://github.com/octocat' });
+    assert.deepEqual([result.comments[2].path, result.comments[2].providerCommentId, result.comments[2].providerNodeId], [null, '1', 'IC_1']);
+
+    const local = await github.comments({ ...PR, branchId: `local::${encodeURIComponent('feature/pr')}` });
+    assert.equal(local.state, 'populated', 'a local repository part only checks the branch');
+    for (const branchId of [`${encodeURIComponent('acme/widgets')}::main`, `${encodeURIComponent('acme/other')}::${encodeURIComponent('feature/pr')}`]) {
+      const error = await rejectsWith(github.comments({ ...PR, branchId }), 403, 'forbidden_mismatch');
+      assert.equal((error as unknown as { reason: string }).reason, 'forbidden_mismatch');
+    }
+  });
+
+  test('comments: gh failures carry the reason the client switches on', async () => {
+    await fake.answer([
+      { args: ghApi('repos/acme/widgets/pulls/7'), exitCode: 4, stderr: 'To get started with GitHub CLI, please run:  gh auth login\n' },
+      { args: ghList('repos/acme/widgets/issues/7/comments'), stdout: '' },
+      { args: ghList('repos/acme/widgets/pulls/7/comments'), stdout: '' },
+    ]);
+    const auth = await rejectsWith(github.comments({ ...PR, branchId: BRANCH_ID }), 424, 'gh_not_authenticated');
+    assert.equal((auth as unknown as { reason: string }).reason, 'auth');
+    await fake.answer([
+      { args: ghApi('repos/acme/widgets/pulls/7'), exitCode: 1, stderr: 'gh: Not Found (HTTP 404)\n' },
+      { args: ghList('repos/acme/widgets/issues/7/comments'), exitCode: 1, stderr: 'gh: Not Found (HTTP 404)\n' },
+      { args: ghList('repos/acme/widgets/pulls/7/comments'), exitCode: 1, stderr: 'gh: Not Found (HTTP 404)\n' },
+    ]);
+    const missing = await rejectsWith(github.comments({ ...PR, branchId: BRANCH_ID }), 404, 'github_not_found');
+    assert.equal((missing as unknown as { reason: string }).reason, 'not_found');
+  });
+
+  /** The contents API's answer for a file: base64 in `content`, wrapped at 60 columns as GitHub does. */
+  const contents = (path: string, data: Buffer | string, size = Buffer.byteLength(data)) => ({
+    type: 'file', encoding: 'base64', size, name: path.split('/').pop(), path, sha: 'blob',
+    content: (Buffer.from(data).toString('base64').match(/.{1,60}/g) ?? []).join('\n') + '\n',
+  });
+  const diffAnswers = (files: object[], extra: Array<{ args: string[]; stdout?: unknown; stderr?: string; exitCode?: number }>) => fake.answer([
+    { args: ghApi('repos/acme/widgets/pulls/7'), stdout: pull },
+    { args: ghList('repos/acme/widgets/pulls/7/files'), stdout: jsonLines(files) },
+    { args: ['api', `repos/acme/widgets/compare/${BASE}...${HEAD}`, '--jq=.merge_base_commit.sha'], stdout: `${MERGE_BASE}\n` },
+    ...extra,
+  ]);
+
+  test('file-diff: old content at the merge base (from the old name of a rename), new at the head', async () => {
+    await diffAnswers(
+      [{ filename: 'src/new name.ts', status: 'renamed', previous_filename: 'src/old.ts', additions: 1, deletions: 1 }, { filename: 'added.md', status: 'added', additions: 1, deletions: 0 }],
+      [
+        { args: ghApi(`repos/acme/widgets/contents/src/old.ts?ref=${MERGE_BASE}`), stdout: contents('src/old.ts', 'old line\n') },
+        { args: ghApi(`repos/acme/widgets/contents/src/new%20name.ts?ref=${HEAD}`), stdout: contents('src/new name.ts', 'new line ✓\n') },
+        { args: ghApi(`repos/acme/widgets/contents/added.md?ref=${HEAD}`), stdout: contents('added.md', '# hi\n') },
+      ],
+    );
+    assert.deepEqual(await github.fileDiff({ ...PR, path: 'src/new name.ts', previousPath: 'src/old.ts', branchId: BRANCH_ID }), {
+      path: 'src/new name.ts', oldContent: 'old line\n', newContent: 'new line ✓\n', isNew: false, isDeleted: false, isBinary: false,
+    });
+    assert.deepEqual(await github.fileDiff({ ...PR, path: 'added.md' }), { path: 'added.md', oldContent: '', newContent: '# hi\n', isNew: true, isDeleted: false, isBinary: false });
+    await rejectsWith(github.fileDiff({ ...PR, path: 'nope.md' }), 404, 'file_not_in_pr');
+    await rejectsWith(github.fileDiff({ ...PR, path: 'src/new name.ts', previousPath: 'src/other.ts' }), 400, 'invalid_input');
+    await rejectsWith(github.fileDiff({ ...PR, path: 'added.md', branchId: 'local::main' }), 403, 'forbidden_mismatch');
+  });
+
+  test('file-diff: deleted, binary, and over 1 MiB (413)', async () => {
+    await diffAnswers(
+      [{ filename: 'gone.txt', status: 'removed', additions: 0, deletions: 1 }, { filename: 'logo.png', status: 'modified', additions: 0, deletions: 0 }, { filename: 'big.json', status: 'modified', additions: 1, deletions: 1 }],
+      [
+        { args: ghApi(`repos/acme/widgets/contents/gone.txt?ref=${MERGE_BASE}`), stdout: contents('gone.txt', 'bye\n') },
+        { args: ghApi(`repos/acme/widgets/contents/logo.png?ref=${MERGE_BASE}`), stdout: contents('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1])) },
+        { args: ghApi(`repos/acme/widgets/contents/logo.png?ref=${HEAD}`), stdout: contents('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 2])) },
+        // Past 1 MB GitHub sends no content (encoding "none"); the size is what counts.
+        { args: ghApi(`repos/acme/widgets/contents/big.json?ref=${MERGE_BASE}`), stdout: { ...contents('big.json', ''), encoding: 'none', content: '', size: 2 * 1024 * 1024 } },
+        { args: ghApi(`repos/acme/widgets/contents/big.json?ref=${HEAD}`), stdout: { ...contents('big.json', ''), encoding: 'none', content: '', size: 2 * 1024 * 1024 } },
+      ],
+    );
+    assert.deepEqual(await github.fileDiff({ ...PR, path: 'gone.txt' }), { path: 'gone.txt', oldContent: 'bye\n', newContent: '', isNew: false, isDeleted: true, isBinary: false });
+    assert.deepEqual(await github.fileDiff({ ...PR, path: 'logo.png' }), { path: 'logo.png', oldContent: '', newContent: '', isNew: false, isDeleted: false, isBinary: true });
+    await rejectsWith(github.fileDiff({ ...PR, path: 'big.json' }), 413, 'file_too_large');
   });
 
   test('reply and inline comment POST JSON on stdin; inline comment defaults to the head commit', async () => {

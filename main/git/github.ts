@@ -1,8 +1,10 @@
 // GitHub through the user's own `gh` CLI: it holds the user's login, so no GitHub
 // token ever passes through the gateway. gh missing or logged out is a 424 that says
 // what to do; GitHub's own refusals keep their meaning (404, 422).
-import type { PrCreateRequest } from '../../shared/schemas/git.js';
-import { AppError, BadRequest, Conflict, FailedDependency, NotFound, Unprocessable, isAppError } from '../errors.js';
+import type { PrCommentsReply, PrCreateRequest } from '../../shared/schemas/git.js';
+import { AppError, BadRequest, Conflict, FailedDependency, NotFound, PayloadTooLarge, Unprocessable, isAppError } from '../errors.js';
+import type { LocalFileDiff } from './local-changes.js';
+import { checkBranchScope, commentProjection, reviewSummary, withFailureReason, withoutNulls, type GhReview } from './pr-views.js';
 import type { RunResult } from '../supervisor/supervisor.js';
 import { toolMissing } from './errors.js';
 import type { GitService } from './git.js';
@@ -37,6 +39,13 @@ export interface GitHubServiceOptions {
 
 /** GitHub's JSON as gh returns it: passed through, not reshaped. */
 type Json = Record<string, unknown>;
+/** The fields of GitHub's pull request JSON we read. */
+interface PullView {
+  html_url?: string;
+  head: { ref: string; sha: string };
+  base: { sha: string };
+}
+const MAX_DIFF_FILE = 1024 * 1024;
 
 export class GitHubService {
   constructor(private readonly options: GitHubServiceOptions) {}
@@ -90,21 +99,63 @@ export class GitHubService {
     return { pullRequests: JSON.parse(out) as Json[] };
   }
 
-  /** Conversation comments and inline review comments of a pull request. */
-  async comments(pr: PrRef, signal?: AbortSignal): Promise<{ comments: Json[]; reviewComments: Json[] }> {
-    const [comments, reviewComments] = await Promise.all([
-      this.paginate(`repos/${repoPath(pr)}/issues/${pr.number}/comments`, signal),
-      this.paginate(`repos/${repoPath(pr)}/pulls/${pr.number}/comments`, signal),
-    ]);
-    return { comments, reviewComments };
+  /** The web client's comment projection (spec §5), after checking `branchId` is this PR's head branch. */
+  async comments(pr: PrRef & { branchId: string }, signal?: AbortSignal): Promise<PrCommentsReply> {
+    try {
+      const [pull, issueComments, reviewComments] = await Promise.all([
+        this.pull(pr, signal),
+        this.paginate(`repos/${repoPath(pr)}/issues/${pr.number}/comments`, signal),
+        this.paginate(`repos/${repoPath(pr)}/pulls/${pr.number}/comments`, signal),
+      ]);
+      checkBranchScope(pr.branchId, repoPath(pr), pull.head.ref);
+      return commentProjection({ branchId: pr.branchId, prNumber: pr.number, prUrl: pull.html_url ?? null, issueComments, reviewComments, now: new Date() });
+    } catch (error) {
+      throw withFailureReason(error);
+    }
   }
 
-  async reviews(pr: PrRef, signal?: AbortSignal): Promise<{ reviews: Json[] }> {
-    return { reviews: await this.paginate(`repos/${repoPath(pr)}/pulls/${pr.number}/reviews`, signal) };
+  /** GitHub's review decision, and how many reviewers approve or ask for changes (each one's latest decisive review). */
+  async reviews(pr: PrRef, signal?: AbortSignal) {
+    const out = await this.gh(['pr', 'view', String(pr.number), `--repo=${repoPath(pr)}`, '--json=reviewDecision,reviews'], { signal });
+    const view = JSON.parse(out) as { reviewDecision?: unknown; reviews?: GhReview[] };
+    return reviewSummary(view.reviewDecision, view.reviews ?? []);
   }
 
   async files(pr: PrRef, signal?: AbortSignal): Promise<{ files: Json[] }> {
-    return { files: await this.paginate(`repos/${repoPath(pr)}/pulls/${pr.number}/files`, signal) };
+    return { files: (await this.paginate(`repos/${repoPath(pr)}/pulls/${pr.number}/files`, signal)).map(withoutNulls) };
+  }
+
+  /**
+   * One file of a PR: its content at the merge base and at the head (spec §5). It must be
+   * among the PR's files (404) with that `previousPath` (400); over 1 MiB is 413; binary
+   * content comes back empty with `isBinary`.
+   */
+  async fileDiff(input: PrRef & { path: string; branchId?: string; previousPath?: string }, signal?: AbortSignal): Promise<LocalFileDiff> {
+    const name = repoPath(input);
+    const [pull, files] = await Promise.all([this.pull(input, signal), this.paginate(`repos/${name}/pulls/${input.number}/files`, signal)]);
+    if (input.branchId !== undefined) checkBranchScope(input.branchId, name, pull.head.ref);
+    const file = files.find((entry) => entry.filename === input.path);
+    if (!file) throw new NotFound(`${input.path} is not among the files of ${name}#${input.number}.`, 'file_not_in_pr');
+    const previous = typeof file.previous_filename === 'string' ? file.previous_filename : undefined;
+    if (input.previousPath !== undefined && input.previousPath !== input.path && input.previousPath !== previous) {
+      throw new BadRequest(`previousPath does not match: GitHub says ${input.path} was ${previous ? `renamed from ${previous}` : 'not renamed'}.`, { issues: [{ field: 'previousPath', message: 'does not match the pull request' }] }, 'invalid_input');
+    }
+    const isNew = file.status === 'added';
+    const isDeleted = file.status === 'removed';
+    const base = isNew ? null : (await this.gh(['api', `repos/${name}/compare/${pull.base.sha}...${pull.head.sha}`, '--jq=.merge_base_commit.sha'], { signal })).trim();
+    const [oldFile, newFile] = await Promise.all([
+      base === null ? null : this.content(name, previous ?? input.path, base, signal),
+      isDeleted ? null : this.content(name, input.path, pull.head.sha, signal),
+    ]);
+    const isBinary = Boolean(oldFile?.binary || newFile?.binary);
+    return {
+      path: input.path,
+      oldContent: isBinary ? '' : (oldFile?.text ?? ''),
+      newContent: isBinary ? '' : (newFile?.text ?? ''),
+      isNew,
+      isDeleted,
+      isBinary,
+    };
   }
 
   async headSha(pr: PrRef, signal?: AbortSignal): Promise<{ sha: string }> {
@@ -133,6 +184,25 @@ export class GitHubService {
   async mergedBranches(localRepoPath: string, signal?: AbortSignal): Promise<Set<string>> {
     const out = await this.gh(['pr', 'list', '--state=merged', '--limit=200', '--json=headRefName'], { cwd: localRepoPath, signal });
     return new Set((JSON.parse(out) as { headRefName: string }[]).map((pr) => pr.headRefName));
+  }
+
+  private async pull(pr: PrRef, signal?: AbortSignal): Promise<PullView> {
+    return JSON.parse(await this.gh(['api', `repos/${repoPath(pr)}/pulls/${pr.number}`], { signal })) as PullView;
+  }
+
+  /** A file at a commit through the contents API (base64 JSON); over 1 MiB is 413. */
+  private async content(name: string, file: string, ref: string, signal?: AbortSignal): Promise<{ text: string; binary: boolean }> {
+    const encoded = file.split('/').map(encodeURIComponent).join('/');
+    const entry = JSON.parse(await this.gh(['api', `repos/${name}/contents/${encoded}?ref=${ref}`], { signal })) as {
+      type?: string;
+      size?: number;
+      encoding?: string;
+      content?: string;
+    };
+    if ((entry.size ?? 0) > MAX_DIFF_FILE) throw new PayloadTooLarge(`${file} is larger than 1 MiB; open it on GitHub instead.`, 'file_too_large');
+    if (entry.type !== 'file' || entry.encoding !== 'base64') return { text: '', binary: true };
+    const bytes = Buffer.from(entry.content ?? '', 'base64');
+    return bytes.includes(0) ? { text: '', binary: true } : { text: bytes.toString('utf8'), binary: false };
   }
 
   private async openPrForBranch(cwd: string, branch: string, signal?: AbortSignal): Promise<{ url: string; number: number } | undefined> {

@@ -165,6 +165,16 @@ export const PrListQuery = z.object({
   state: z.enum(['open', 'closed', 'merged', 'all']).default('open'),
 });
 export const PrRefQuery = z.object({ owner: GitHubName, repo: GitHubName, number: PositiveInt });
+/** The web client's branch scope: `encodeURIComponent(repoFullName)::encodeURIComponent(branch)`, repo part `local` when none. */
+const BranchId = z.string().min(3).max(1024).regex(/^[^:]+::[^:]+$/, 'expected encodeURIComponent(owner/repo)::encodeURIComponent(branch)');
+export const PrCommentsQuery = PrRefQuery.extend({ branchId: BranchId });
+/** A path inside the repository: relative, no `..` segment, no NUL. */
+const RepoFilePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((value) => !value.includes('\0') && !value.startsWith('/') && !value.split('/').some((segment) => segment === '..' || segment === '.' || segment === ''), 'a repository-relative file path');
+export const PrFileDiffQuery = PrRefQuery.extend({ path: RepoFilePath, branchId: BranchId.optional(), previousPath: RepoFilePath.optional() });
 export const PrReplyBody = z
   .object({ owner: GitHubName, repo: GitHubName, number: PositiveInt, commentId: PositiveInt, body: z.string().min(1).max(65_536) });
 export const PrInlineCommentBody = z
@@ -255,6 +265,73 @@ export const WorktreeRemovedResponse = z.object({
 });
 export const BranchWorktreeResponse = z.object({ path: z.string(), repoPath: z.string() });
 export const RepoPathResponse = z.object({ path: z.string() });
+
+/** GitHub's review decision as the web client keeps it (GitHub's `REVIEW_REQUIRED` and none are null). */
+export const REVIEW_DECISIONS = ['APPROVED', 'CHANGES_REQUESTED', 'COMMENTED', 'DISMISSED'] as const;
+export const PrReviewsResponse = z.object({
+  reviewDecision: z.enum(REVIEW_DECISIONS).nullable(),
+  /** Reviewers whose latest decisive review (approve, request changes, dismissed) approves. */
+  approvalCount: z.number().int(),
+  changesRequestedCount: z.number().int(),
+  reviews: z.array(z.object({ author: z.string().nullable(), state: z.string(), submittedAt: z.string().nullable() })),
+});
+/** GitHub's file entries (other keys pass through); `previous_filename` only on renames, never null. */
+export const PrFilesResponse = z.object({
+  files: z.array(
+    z.looseObject({
+      filename: z.string(),
+      additions: z.number(),
+      deletions: z.number(),
+      status: z.string().optional(),
+      previous_filename: z.string().optional(),
+    }),
+  ),
+});
+export const PR_COMMENTS_STATES = ['unsynced_unknown', 'populated', 'synced_empty', 'provider_error', 'stale_mixed', 'over_limit_truncated', 'forbidden_mismatch'] as const;
+/** What the web client's pr/comments reader switches on in an error reply's `reason`. */
+export const PR_COMMENTS_FAILURES = ['rate_limit', 'secondary_limit', 'timeout', 'auth', 'not_found', 'forbidden_mismatch', 'provider_unavailable', 'provider_error'] as const;
+export const PrCommentView = z.object({
+  id: z.string(),
+  providerNodeId: z.string().nullable(),
+  providerCommentId: z.string().nullable(),
+  threadId: z.string().nullable(),
+  inReplyToId: z.string().nullable(),
+  path: z.string().nullable(),
+  kind: z.enum(['issue', 'review', 'review_reply']),
+  line: z.number().nullable(),
+  resolved: z.boolean().nullable(),
+  author: z.object({ login: z.string(), displayName: z.string().nullable(), avatarUrl: z.string().nullable(), profileUrl: z.string().nullable() }),
+  body: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string().nullable(),
+  providerUrl: z.string().nullable(),
+  stale: z.boolean(),
+  bodyTruncated: z.boolean(),
+});
+export const PrCommentsResponse = z.object({
+  branchId: z.string(),
+  state: z.enum(PR_COMMENTS_STATES),
+  failureReason: z.enum(PR_COMMENTS_FAILURES).optional(),
+  comments: z.array(PrCommentView),
+  budget: z.object({
+    maxComments: z.number(),
+    pageSize: z.number(),
+    maxBodyBytes: z.number(),
+    maxResponseBytes: z.number(),
+    omittedComments: z.number(),
+    bodyTruncatedCount: z.number(),
+    providerTruncated: z.boolean(),
+    responseTruncated: z.boolean(),
+  }),
+  providerProofedAt: z.string().nullable(),
+  stale: z.boolean(),
+  mixedProjection: z.boolean(),
+  prNumber: z.number().nullable(),
+  prUrl: z.string().nullable(),
+});
+export type PrCommentsReply = z.infer<typeof PrCommentsResponse>;
+export type PrComment = z.infer<typeof PrCommentView>;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
 
 export const PrCreateResponse = z.object({ success: z.literal(true), url: z.string(), number: z.number(), existing: z.boolean() });
 export const GitUserResponse = z.object({ login: z.string(), name: z.string().nullable() });

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Next } from 'koa';
 import type { Services } from '../../services.js';
 import { errorReply } from '../../../shared/schemas/errors.js';
-import { isAppError, NoSuchRoute } from '../../errors.js';
+import { isAppError, NoSuchRoute, WithReason } from '../../errors.js';
 import { withRequestId } from '../../process-guard.js';
 import { requestLogger, type RequestRecord } from '../../telemetry/request-log.js';
 import type { GatewayContext } from '../state.js';
@@ -66,7 +66,7 @@ function writeError(ctx: GatewayContext, error: unknown, services: Services): vo
   }
   ctx.status = status;
   for (const [name, value] of Object.entries(headers ?? {})) ctx.set(name, value);
-  ctx.body = errorReply(message, error instanceof NoSuchRoute ? undefined : code, details);
+  ctx.body = errorReply(message, error instanceof NoSuchRoute ? undefined : code, details, error instanceof WithReason ? error.reason : undefined);
 }
 
 interface ErrorShape {

@@ -1,13 +1,19 @@
 // GitHub pull requests and the logged-in user, through the user's gh CLI.
 import {
+  FileDiffResponse,
   GitUserResponse,
   HeadShaResponse,
   PrCreateBody,
+  PrCommentsQuery,
+  PrCommentsResponse,
   PrCreateResponse,
+  PrFileDiffQuery,
+  PrFilesResponse,
   PrInlineCommentBody,
   PrListQuery,
   PrRefQuery,
   PrReplyBody,
+  PrReviewsResponse,
 } from '../../../shared/schemas/git.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
@@ -33,23 +39,34 @@ export const routes: AnyRoute[] = [
   defineRoute({
     method: 'GET',
     path: `${PR}/comments`,
-    summary: 'Conversation and inline review comments of a pull request.',
-    query: PrRefQuery,
+    summary: "Conversation and inline review comments, newest first within a budget, for the client's branch (`branchId` must be the PR's head).",
+    query: PrCommentsQuery,
+    response: PrCommentsResponse,
     handler: ({ query }, { services, signal }) => services.github.comments(query, signal),
   }),
   defineRoute({
     method: 'GET',
     path: `${PR}/reviews`,
-    summary: 'Reviews of a pull request.',
+    summary: "GitHub's review decision, approval and changes-requested counts (each reviewer's latest decisive review), and the reviews.",
     query: PrRefQuery,
+    response: PrReviewsResponse,
     handler: ({ query }, { services, signal }) => services.github.reviews(query, signal),
   }),
   defineRoute({
     method: 'GET',
     path: `${PR}/files`,
-    summary: 'Changed files of a pull request.',
+    summary: 'Changed files of a pull request (GitHub\'s entries; `previous_filename` only on renames).',
     query: PrRefQuery,
+    response: PrFilesResponse,
     handler: ({ query }, { services, signal }) => services.github.files(query, signal),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: `${PR}/file-diff`,
+    summary: 'One file of a pull request at its merge base and its head (over 1 MiB: 413; binary: empty with isBinary).',
+    query: PrFileDiffQuery,
+    response: FileDiffResponse,
+    handler: ({ query }, { services, signal }) => services.github.fileDiff(query, signal),
   }),
   defineRoute({
     method: 'GET',
