@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { UploadedFile } from '../../shared/schemas/symphony-chats.js';
 import { AppError, BadRequest, Forbidden, NotFound } from '../errors.js';
-import { receiveFiles, type ReceivedFile } from './multipart-upload.js';
+import type { ReceivedFile } from './multipart-upload.js';
 
 export interface AttachmentLimits {
   maxFileBytes: number;
@@ -112,6 +112,7 @@ export class TicketAttachments {
     const used = await this.usage(folder);
     const room = this.limits.ticketQuotaBytes - used;
     if (room <= 0) throw quotaFull(this.limits.ticketQuotaBytes);
+    const { receiveFiles } = await import('./multipart-upload.js'); // busboy loads with the first upload
     const received = await receiveFiles(req, {
       what: 'image files (PNG, JPEG, GIF or WebP)',
       maxFiles: this.limits.maxFiles,

@@ -7,8 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Forbidden, NotFound } from '../errors.js';
 import type { RunViewerFiles } from '../../shared/schemas/run-viewer.js';
-import { receiveUpload } from './multipart-upload.js';
-import { unpackRunArchive, type UnpackLimits } from './run-archive-unpack.js';
+import type { UnpackLimits } from './run-archive-unpack.js';
 
 export interface RunArchiveLimits extends UnpackLimits {
   maxUploadBytes: number;
@@ -41,6 +40,8 @@ export class RunArchives {
     const id = randomUUID();
     const upload = path.join(root, `.upload-${id}`);
     const staging = path.join(root, `.staging-${id}`);
+    // busboy, tar and yauzl load with the first archive, not at start.
+    const [{ receiveUpload }, { unpackRunArchive }] = await Promise.all([import('./multipart-upload.js'), import('./run-archive-unpack.js')]);
     try {
       const received = await receiveUpload(req, upload, this.limits.maxUploadBytes, signal);
       await mkdir(staging, { mode: 0o700 });

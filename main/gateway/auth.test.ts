@@ -70,6 +70,11 @@ describe('gateway auth', () => {
     assert.equal(registered.size, ROUTE_TABLE.length);
   });
 
+  it("loads every lazy family's routes: each in the table and under its own family's prefixes", async () => {
+    const loaded = await gw.running.loadRoutes();
+    assert.deepEqual(loaded.map((r) => `${r.method} ${r.path}`), gw.running.routes.map((r) => `${r.method} ${r.path}`));
+  });
+
   it('accepts the gateway token from a local tool and refuses it from a browser', async () => {
     assert.equal((await gw.request('/api/gateway/version', { auth: 'token' })).status, 200);
     const nodeFetch = await gw.request('/api/gateway/version', { auth: 'token', headers: { 'Sec-Fetch-Mode': 'cors' } });

@@ -82,7 +82,7 @@ describe('bad input', () => {
   });
 
   it('answers routes that are not built yet with 501 naming the operation', async (t) => {
-    const pending = gw.running.routes.find((route) => route.notBuilt);
+    const pending = (await gw.running.loadRoutes()).find((route) => route.notBuilt);
     if (!pending) return t.skip('every route of the table is built: no 501 left to answer');
     const entry = ROUTE_TABLE.find((e) => e.method === pending.method && e.path === pending.path)!;
     const path = pending.path.replace(/:([A-Za-z]+)/g, 'x').replace(/\*([A-Za-z]+)/g, 'x/y');

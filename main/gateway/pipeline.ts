@@ -2,7 +2,7 @@
 // authenticate → content type → body → validate → classify → approval policy → handler.
 import type { Middleware } from 'koa';
 import type { z } from 'zod';
-import { findRouteEntry, isOperationId, type RouteEntry } from '../../shared/operations.js';
+import { isOperationId, type RouteEntry } from '../../shared/operations.js';
 import { AppError } from '../errors.js';
 import type { Services } from '../services.js';
 import { checkContentType, readJsonBody } from './body.js';
@@ -11,14 +11,24 @@ import { respond } from './respond.js';
 import type { AnyRoute, Classification, RouteInput } from './route.js';
 import type { GatewayContext, GatewayState } from './state.js';
 
-/** The one chain a route runs behind, whichever lookup (static map or router) finds it. */
-export function routeChain(route: AnyRoute, services: Services, bodyReadTimeoutMs?: number): Middleware<GatewayState> {
-  const entry = findRouteEntry(route.method, route.path);
-  if (!entry) throw new Error(`Route ${route.method} ${route.path} has no entry in shared/operations.ts ROUTE_TABLE.`);
+/**
+ * The one chain a table route runs behind, whichever lookup (static map or router) finds it.
+ * Credentials are checked before the route's definition is asked for, so an unauthenticated
+ * request never loads a lazy family (see route-family.ts).
+ */
+export function routeChain(
+  entry: RouteEntry,
+  route: () => AnyRoute | Promise<AnyRoute>,
+  services: Services,
+  bodyReadTimeoutMs?: number,
+): Middleware<GatewayState> {
   const auth = authenticate(services, entry.kind);
   return (ctx: GatewayContext) => {
     ctx.state.entry = entry;
-    return auth(ctx, () => run(ctx, route, entry, services, bodyReadTimeoutMs));
+    return auth(ctx, () => {
+      const found = route();
+      return found instanceof Promise ? found.then((loaded) => run(ctx, loaded, entry, services, bodyReadTimeoutMs)) : run(ctx, found, entry, services, bodyReadTimeoutMs);
+    });
   };
 }
 

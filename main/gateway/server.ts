@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { ROUTE_TABLE, findRouteEntry, routeKey } from '../../shared/operations.js';
+import { ROUTE_TABLE, findRouteEntry, routeKey, type RouteEntry } from '../../shared/operations.js';
 import { NoSuchRoute } from '../errors.js';
 import { packageRoot } from '../config/paths.js';
 import type { Services } from '../services.js';
@@ -17,6 +17,7 @@ import { warmBodyParser } from './body.js';
 import { routeChain } from './pipeline.js';
 import { serveRenderer } from './static-ui.js';
 import { defineRoute, type AnyRoute } from './route.js';
+import { claims, type RouteFamily } from './route-family.js';
 import { routeFamilies } from './routes/index.js';
 import type { GatewayState } from './state.js';
 
@@ -25,7 +26,10 @@ const HOST = '127.0.0.1';
 
 export interface GatewayApp {
   app: Koa<GatewayState>;
-  routes: readonly AnyRoute[];
+  /** Every route of the table, registered at start (lazy families load on first use). */
+  routes: readonly RouteEntry[];
+  /** Every route's definition; loads the lazy families (the OpenAPI document, tests). */
+  loadRoutes(): Promise<AnyRoute[]>;
 }
 
 export interface AppOptions {
@@ -36,15 +40,15 @@ export interface AppOptions {
 }
 
 export function createGatewayApp(services: Services, options: AppOptions = {}): GatewayApp {
-  const routes = allRoutes(services.version);
+  const table = routeSlots(services.version);
   const app = new Koa<GatewayState>({ proxy: false });
   app.silent = true;
   app.use(requestScope(services));
   app.use(hostCheck(() => services.gatewayPort() ?? -1));
   app.use(serveRenderer(options.rendererDir ?? join(packageRoot(), 'dist', 'renderer')));
   app.use(cors(services));
-  app.use(routeLookup(routes, services, options));
-  return { app, routes };
+  app.use(routeLookup(table.slots, services, options));
+  return { app, routes: table.slots.map((slot) => slot.entry), loadRoutes: table.loadRoutes };
 }
 
 /**
@@ -52,13 +56,13 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
  * (which walks every layer) serves the parameterised paths and every spelling the exact
  * lookup misses (a trailing slash, another letter case, HEAD), with the same chains.
  */
-function routeLookup(routes: readonly AnyRoute[], services: Services, options: AppOptions): Koa.Middleware<GatewayState> {
+function routeLookup(slots: readonly RouteSlot[], services: Services, options: AppOptions): Koa.Middleware<GatewayState> {
   const router = new Router<GatewayState>();
   const exact = new Map<string, Koa.Middleware<GatewayState>>();
-  for (const route of routes) {
-    const chain = routeChain(route, services, options.bodyReadTimeoutMs);
-    router.register(route.path, [route.method], chain);
-    if (!/[:*(]/.test(route.path)) exact.set(routeKey(route.method, route.path), chain);
+  for (const { entry, route } of slots) {
+    const chain = routeChain(entry, route, services, options.bodyReadTimeoutMs);
+    router.register(entry.path, [entry.method], chain);
+    if (!/[:*(]/.test(entry.path)) exact.set(routeKey(entry.method, entry.path), chain);
   }
   const routed = router.routes();
   return (ctx, next) => {
@@ -71,41 +75,89 @@ function routeLookup(routes: readonly AnyRoute[], services: Services, options: A
   };
 }
 
-/** The families' routes, the OpenAPI route, and a 501 for every table route not built yet. */
-function allRoutes(version: string): AnyRoute[] {
-  const built: AnyRoute[] = routeFamilies.flat();
+/** A table route and where its definition comes from: known at start, or its family's module. */
+interface RouteSlot {
+  entry: RouteEntry;
+  route: () => AnyRoute | Promise<AnyRoute>;
+}
+
+/**
+ * One slot per table route: the eager families' routes and the OpenAPI route as they are,
+ * a lazy family's from its module on first use, a 501 for every table route nobody built.
+ */
+function routeSlots(version: string): { slots: RouteSlot[]; loadRoutes: () => Promise<AnyRoute[]> } {
   const openapi: AnyRoute = defineRoute({
     method: 'GET',
     path: '/api/gateway/openapi.json',
     summary: 'This OpenAPI 3.1 document, generated from the route schemas.',
-    handler: (): unknown => buildOpenApi(routes, version),
+    handler: async (): Promise<unknown> => buildOpenApi(await loadRoutes(), version),
   });
-  const registered = new Set([...built, openapi].map((route) => routeKey(route.method, route.path)));
-  const pending = ROUTE_TABLE.filter((entry) => !registered.has(routeKey(entry.method, entry.path))).map((entry) =>
-    defineRoute({
-      method: entry.method,
-      path: entry.path,
-      summary: `Not built yet (operation ${entry.kind}).`,
-      notBuilt: true,
-      handler: () => {
-        throw new NoSuchRoute(501, `${entry.method} ${entry.path} is not available in this version of Symphony Desktop yet.`, {
-          operation: entry.kind,
-        });
-      },
-    }),
-  );
-  const routes: AnyRoute[] = [...built, openapi, ...pending];
-  for (const route of routes) {
+  const known = new Map<string, AnyRoute>();
+  for (const route of [...routeFamilies.flatMap((family) => (family.kind === 'eager' ? family.routes : [])), openapi]) {
     if (!findRouteEntry(route.method, route.path)) throw new Error(`No operation for ${route.method} ${route.path}`);
+    known.set(routeKey(route.method, route.path), route);
   }
-  return routes;
+  const lazyFamilies = routeFamilies.filter((family) => family.kind === 'lazy');
+  const slots = ROUTE_TABLE.map((entry): RouteSlot => {
+    const key = routeKey(entry.method, entry.path);
+    const owners = lazyFamilies.filter((family) => claims(family, entry));
+    if (owners.length > 1 || (owners.length === 1 && known.has(key))) {
+      throw new Error(`${key} is claimed by more than one route family (${owners.map((f) => f.name).join(', ')}${known.has(key) ? ', an eager family' : ''}).`);
+    }
+    const route = known.get(key);
+    if (route) return { entry, route: () => route };
+    const family = owners[0];
+    if (!family) {
+      const pending = notBuilt(entry);
+      return { entry, route: () => pending };
+    }
+    let loaded: AnyRoute | undefined;
+    return {
+      entry,
+      // Once loaded, the definition is returned synchronously: no await on the hot path.
+      route: () => loaded ?? familyRoute(family, entry).then((found) => (loaded = found)),
+    };
+  });
+  async function loadRoutes(): Promise<AnyRoute[]> {
+    return Promise.all(slots.map((slot) => slot.route()));
+  }
+  return { slots, loadRoutes };
+}
+
+const checkedFamilies = new WeakSet<object>();
+
+async function familyRoute(family: RouteFamily & { kind: 'lazy' }, entry: RouteEntry): Promise<AnyRoute> {
+  const module = await family.load();
+  if (!checkedFamilies.has(module)) {
+    for (const route of module.routes) {
+      if (!findRouteEntry(route.method, route.path)) throw new Error(`No operation for ${route.method} ${route.path}`);
+      if (!claims(family, route)) throw new Error(`${route.method} ${route.path} lies outside the prefixes of route family ${family.name}.`);
+    }
+    checkedFamilies.add(module);
+  }
+  return module.routes.find((route) => route.method === entry.method && route.path === entry.path) ?? notBuilt(entry);
+}
+
+function notBuilt(entry: RouteEntry): AnyRoute {
+  return defineRoute({
+    method: entry.method,
+    path: entry.path,
+    summary: `Not built yet (operation ${entry.kind}).`,
+    notBuilt: true,
+    handler: () => {
+      throw new NoSuchRoute(501, `${entry.method} ${entry.path} is not available in this version of Symphony Desktop yet.`, {
+        operation: entry.kind,
+      });
+    },
+  });
 }
 
 export interface RunningGateway {
   server: Server;
   port: number;
   url: string;
-  routes: readonly AnyRoute[];
+  routes: readonly RouteEntry[];
+  loadRoutes(): Promise<AnyRoute[]>;
   close(): Promise<void>;
 }
 
@@ -122,7 +174,7 @@ const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 export async function startGateway(services: Services, options: StartOptions = {}): Promise<RunningGateway> {
-  const { app, routes } = createGatewayApp(services, options);
+  const { app, routes, loadRoutes } = createGatewayApp(services, options);
   const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   // requestTimeout covers receiving the request only: streamed replies and approval waits may take minutes.
   const server = createServer(
@@ -147,6 +199,7 @@ export async function startGateway(services: Services, options: StartOptions = {
     port,
     url,
     routes,
+    loadRoutes,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -4,7 +4,7 @@
 // timeout and kill all end in the same place (finish), once.
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import type { Logger } from 'pino';
 import { LineQueue } from './line-queue.js';
 import { LineRing, LineSplitter, type CappedLogFile, type OutputLine, type OutputStream } from './output.js';
@@ -57,6 +57,8 @@ export interface ChildContext {
   graceMs: number;
   ringLines: number;
   onEnd: (child: SupervisedChild, exit: ChildExit) => void;
+  /** execa, loaded by the caller (it loads on the first spawn: see execa.ts). */
+  execa: (typeof import('execa'))['execa'];
 }
 
 /** After the tree is gone the pipes hold at most their buffers; only a stuck process keeps them open longer. */
@@ -97,7 +99,7 @@ export class SupervisedChild {
     this.cwd = spec.cwd;
     this.startedAt = new Date();
     this.inputEnded = spec.stdin !== 'pipe';
-    this.subprocess = execa(context.file, context.spawnArgs ?? spec.args, {
+    this.subprocess = context.execa(context.file, context.spawnArgs ?? spec.args, {
       cwd: spec.cwd,
       env: context.env,
       extendEnv: false,

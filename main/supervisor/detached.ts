@@ -5,7 +5,7 @@
 // identity (pid + kernel start time + boot id) and asks here whether the very same
 // process still lives before it signals it, so a reused PID is never touched.
 import { closeSync, openSync } from 'node:fs';
-import { execa } from 'execa';
+import { loadExeca } from './execa.js';
 import { pidExists } from './orphans.js';
 import { bootId, hasProcfs, readProcStat } from './procfs.js';
 import { startTimeOf } from './start-time.js';
@@ -36,6 +36,7 @@ export interface DetachedChild extends ProcessIdentity {
 }
 
 export async function spawnDetached(spec: DetachedSpec): Promise<DetachedChild> {
+  const { execa } = await loadExeca();
   const out = openSync(spec.logFile, 'a', 0o600);
   try {
     const subprocess = execa(spec.file, spec.args, {

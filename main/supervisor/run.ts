@@ -2,7 +2,7 @@
 // Same guarantees as a long-lived child: own process group, clean environment, and on
 // timeout, abort or overflow the whole tree is killed, not just the direct child.
 import { once } from 'node:events';
-import { execa } from 'execa';
+import { loadExeca } from './execa.js';
 import { isTreeGone, killTree } from './tree-kill.js';
 
 export interface RunOptions {
@@ -39,6 +39,7 @@ export async function runToCompletion(
   options: RunOptions,
   hooks: RunHooks,
 ): Promise<RunResult> {
+  const { execa } = await loadExeca();
   const subprocess = execa(file, args, {
     cwd: options.cwd,
     input: options.input,

@@ -1,7 +1,7 @@
 // When a process started: with its PID this names one process for good (PIDs are reused).
 // Linux reads /proc (clock ticks after boot, instantly); macOS and other Unixes ask
 // `ps -o lstart=` (epoch seconds). Windows has neither: its records are never reaped.
-import { execa } from 'execa';
+import { loadExeca } from './execa.js';
 import { hasProcfs, readProcStat } from './procfs.js';
 
 /** The start time where it costs nothing to read (Linux); null elsewhere: use startTimeOf. */
@@ -17,6 +17,7 @@ export async function startTimeOf(pid: number, useProcfs = hasProcfs): Promise<n
 
 /** Epoch seconds from `ps -o lstart=` (e.g. "Sat Nov 28 21:21:19 2026", local time); null when gone. */
 export async function psStartTime(pid: number): Promise<number | null> {
+  const { execa } = await loadExeca();
   const result = await execa('ps', ['-o', 'lstart=', '-p', String(pid)], {
     reject: false,
     timeout: 5_000,

@@ -19,6 +19,7 @@ import { ProcessRecords } from './records.js';
 import { runToCompletion, type RunOptions, type RunResult } from './run.js';
 import { startTimeNow, startTimeOf } from './start-time.js';
 import { DEFAULT_GRACE_MS, killTree } from './tree-kill.js';
+import { loadExeca } from './execa.js';
 
 export type { RunOptions, RunResult } from './run.js';
 export type { ChildExit, ChildSpec, ChildState } from './child.js';
@@ -159,6 +160,7 @@ export class Supervisor {
       this.startsSincePrune = 0;
       pruneLogDir(this.logDir, LOG_FILES_KEPT);
     }
+    const { execa } = await loadExeca();
     let child: SupervisedChild;
     try {
       child = new SupervisedChild(spec, {
@@ -171,6 +173,7 @@ export class Supervisor {
         graceMs: spec.graceMs ?? this.graceMs,
         ringLines: this.options.ringLines ?? 200,
         onEnd: (ended, exit) => this.onChildEnd(ended, exit),
+        execa,
       });
     } catch (error) {
       logFile?.close();

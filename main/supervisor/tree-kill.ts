@@ -1,7 +1,7 @@
 // Stops a child and everything it started: SIGTERM to its process group (and to any
 // descendant that moved to a group of its own), a grace period, then SIGKILL; resolves
 // only when none of them is left. Windows has no groups: `taskkill /T /F` walks the tree.
-import { execa } from 'execa';
+import { loadExeca } from './execa.js';
 import { hasProcfs, listProcesses, liveDescendants, liveDescendantsFast, liveGroupMembers, readProcStat, type ProcStat } from './procfs.js';
 
 export const DEFAULT_GRACE_MS = 3_000;
@@ -115,6 +115,7 @@ async function waitUntilGone(pgid: number, known: readonly ProcStat[], limitMs: 
 }
 
 async function killTreeWindows(pid: number, started: number): Promise<TreeKillResult> {
+  const { execa } = await loadExeca();
   await execa('taskkill', ['/T', '/F', '/PID', String(pid)], { reject: false, windowsHide: true, timeout: 10_000 });
   const gone = await waitForPidExit(pid, AFTER_KILL_WAIT_MS);
   return done(started, true, gone ? [] : [pid]);
