@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli as cli, startServe, type ServeProcess } from './cli/testing/serve.js';
 import { sendRequest } from './gateway/testing.js';
+import { NODE_MODULES_BIN } from './providers/testing/cli-env.js';
 
 const APP = 'https://app.example.test';
 
@@ -101,6 +102,45 @@ describe('symphony-gateway CLI', () => {
     const bad = await cli(['config', '--allowed-origin', '*', '--data-dir', dataDir]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /exact origin/);
+  });
+
+  it('sets the agents\' environment, the sandbox switch and binary paths; a secret value is never printed', async () => {
+    const claudeBin = join(NODE_MODULES_BIN, 'claude');
+    const set = await cli([
+      'config', '--agent-env', 'CORP_API_KEY=sk-corp-secret-7', '--agent-env', 'DISABLE_AUTOUPDATER=1', '--agent-env', 'EXTRA_PASSED',
+      '--agent-confinement', 'off', '--binary', `claude=${claudeBin}`, '--data-dir', dataDir,
+    ]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.doesNotMatch(set.stdout + set.stderr, /sk-corp-secret-7/);
+    assert.match(set.stdout, /CORP_API_KEY=\(secret, set\)/);
+    assert.match(set.stdout, /DISABLE_AUTOUPDATER=1/);
+    assert.match(set.stdout, /agent sandbox: +OFF/);
+    assert.match(set.stdout, new RegExp(`claude=${claudeBin}`));
+    const token = (await cli(['token', '--data-dir', dataDir])).stdout.trim();
+    // The running gateway sees the CLI's writes (the settings are re-read within a second).
+    let config = await sendRequest(port, token, '/api/gateway/desktop/config', { auth: 'token' });
+    for (let i = 0; i < 30 && config.json.agentConfinement.enabled !== false; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      config = await sendRequest(port, token, '/api/gateway/desktop/config', { auth: 'token' });
+    }
+    assert.equal(config.json.agentConfinement.enabled, false);
+    assert.deepEqual(config.json.agentEnv.pass, ['EXTRA_PASSED']);
+    assert.ok(config.json.agentEnv.entries.some((entry: { name: string; secret: boolean }) => entry.name === 'CORP_API_KEY' && entry.secret));
+    assert.doesNotMatch(config.text, /sk-corp-secret-7/);
+    const binaries = await sendRequest(port, token, '/api/gateway/settings/binary-paths', { auth: 'token' });
+    assert.equal(binaries.json.binaryPaths.claude, claudeBin);
+
+    const unset = await cli(['config', '--unset', 'CORP_API_KEY', '--unset', 'EXTRA_PASSED', '--agent-confinement', 'on', '--binary', 'claude=', '--json', '--data-dir', dataDir]);
+    assert.equal(unset.code, 0, unset.stderr);
+    const view = JSON.parse(unset.stdout);
+    assert.equal(view.agentConfinement.enabled, true);
+    assert.deepEqual(view.agentEnv.pass, []);
+    assert.ok(!view.agentEnv.entries.some((entry: { name: string }) => entry.name === 'CORP_API_KEY'));
+    const refused = await cli(['config', '--agent-env', 'LD_PRELOAD=/x.so', '--data-dir', dataDir]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /LD_PRELOAD cannot be set/);
+    const badBinary = await cli(['config', '--binary', 'vim=/usr/bin/vim', '--data-dir', dataDir]);
+    assert.equal(badBinary.code, 2);
   });
 
   it('shows, pauses and resumes the relay of the running gateway; the relay origin must be https', async () => {

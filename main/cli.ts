@@ -15,6 +15,8 @@ import { startGateway } from './gateway/server.js';
 import { guardProcess } from './process-guard.js';
 import type { SecretStoreMode } from './secrets/open.js';
 import { createServices, type Services } from './services.js';
+import { isManagedBinary, MANAGED_BINARIES } from './supervisor/binaries.js';
+import { binaryPathsView, updateBinaryPaths, type BinaryPathsUpdate } from './supervisor/binary-settings.js';
 
 const USAGE = `symphony-gateway <command> [--data-dir DIR]
 
@@ -28,8 +30,11 @@ const USAGE = `symphony-gateway <command> [--data-dir DIR]
   approve APPROVAL_ID [--always]                         allow a waiting request (once, or always)
   deny APPROVAL_ID                                       deny a waiting request
   set-api-key                                            read the desktop API key from stdin into the keychain
-  config [--api-origin URL] [--relay-origin URL|default] [--require-signed-commands on|off] [--allowed-origin O]... [--remove-allowed-origin O]... [--workspace-root DIR] [--log-level L|default] [--json]
-                                                        change settings (--allowed-origin adds one, --remove-allowed-origin removes one)
+  config [--api-origin URL] [--relay-origin URL|default] [--require-signed-commands on|off] [--allowed-origin O]... [--remove-allowed-origin O]... [--workspace-root DIR] [--log-level L|default]
+         [--agent-env KEY=VALUE|KEY]... [--unset KEY]... [--agent-confinement on|off] [--binary NAME=/path|NAME=]... [--json]
+                                                        change settings (--allowed-origin adds one, --remove-allowed-origin removes one;
+                                                        --agent-env KEY=VALUE sets a variable for agent CLIs, --agent-env KEY passes KEY
+                                                        from the gateway's environment, --unset KEY forgets either; --binary NAME= clears)
   relay status|pause|resume [--json]                    the cloud relay: its state, or stop/start taking cloud commands
   relay keys [--json] | trust-key KEY [--label L] | untrust-key FINGERPRINT
                                                         the Ed25519 keys whose signed cloud commands run here
@@ -49,6 +54,10 @@ const OPTIONS = {
   'relay-origin': { type: 'string' },
   'log-level': { type: 'string' },
   'require-signed-commands': { type: 'string' },
+  'agent-env': { type: 'string', multiple: true },
+  unset: { type: 'string', multiple: true },
+  'agent-confinement': { type: 'string' },
+  binary: { type: 'string', multiple: true },
   label: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -232,8 +241,37 @@ function onOff(value: string | undefined, flag: string): boolean | undefined {
   return value === 'on';
 }
 
+/** `--agent-env KEY=VALUE` sets a value, `--agent-env KEY` passes KEY from the gateway's environment. */
+function agentEnvPatch(flags: Flags) {
+  const set: Record<string, string> = {};
+  const pass: string[] = [];
+  for (const item of flags['agent-env'] ?? []) {
+    const at = item.indexOf('=');
+    if (at === -1) pass.push(item);
+    else set[item.slice(0, at)] = item.slice(at + 1);
+  }
+  const unset = flags.unset ?? [];
+  return Object.keys(set).length || pass.length || unset.length ? { set, pass, unset } : undefined;
+}
+
+function binaryPatch(flags: Flags): BinaryPathsUpdate {
+  const update: BinaryPathsUpdate = {};
+  for (const item of flags.binary ?? []) {
+    const at = item.indexOf('=');
+    const name = at === -1 ? item : item.slice(0, at);
+    if (at === -1 || !isManagedBinary(name)) throw new UsageError(`--binary takes NAME=/absolute/path (or NAME= to clear), NAME one of ${MANAGED_BINARIES.join(', ')}.`);
+    update[name] = item.slice(at + 1) || null;
+  }
+  return update;
+}
+
 async function config(services: Services, flags: Flags): Promise<number> {
+  const binaries = binaryPatch(flags);
+  if (Object.keys(binaries).length) await updateBinaryPaths(services.supervisor.binaries, services.settings, binaries);
+  const confinement = onOff(flags['agent-confinement'], '--agent-confinement');
   const view = await services.gatewaySettings.update({
+    agentEnv: agentEnvPatch(flags),
+    agentConfinement: confinement === undefined ? undefined : { enabled: confinement },
     apiOrigin: flags['api-origin'],
     relayOrigin: flags['relay-origin'] === 'default' ? null : flags['relay-origin'],
     requireSignedCommands: onOff(flags['require-signed-commands'], '--require-signed-commands'),
@@ -249,7 +287,16 @@ async function config(services: Services, flags: Flags): Promise<number> {
   print(`workspace root:  ${view.workspaceRoot ?? '(not set)'}`);
   print(`log level:       ${view.logLevel ?? 'info (default)'}`);
   print(`api key:         ${view.apiKeySet ? 'set' : '(not set)'}`);
-  return print(`secret store:    ${view.secretStore}`);
+  print(`secret store:    ${view.secretStore}`);
+  const { agentConfinement: sandbox } = view;
+  print(`agent sandbox:   ${sandbox.enabled ? `on (${sandbox.osSandbox})` : 'OFF: agents see your whole home folder'}${sandbox.missing.length ? `; missing ${sandbox.missing.join(', ')}` : ''}`);
+  print(`agent env:       ${view.agentEnv.entries.map((entry) => `${entry.name}=${entry.secret ? '(secret, set)' : entry.value}${entry.source === 'inherited' ? ' (from the environment)' : ''}`).join(', ') || '(nothing beyond the basics)'}`);
+  if (view.agentEnv.pass.length) print(`agent env adds:  ${view.agentEnv.pass.join(', ')} (passed from the environment when set)`);
+  if (Object.keys(binaries).length) {
+    const { binaryPaths } = await binaryPathsView(services.supervisor.binaries);
+    print(`binary paths:    ${Object.entries(binaryPaths).map(([name, path]) => `${name}=${path ?? '(PATH)'}`).join(', ')}`);
+  }
+  return 0;
 }
 
 /** The relay lives in the serving gateway; with none running, pause and resume still set what it starts with. */

@@ -35,7 +35,8 @@ import type { SecretStore } from './secrets/secret-store.js';
 import { openDatabase, type Db } from './store/database.js';
 import { SettingsStore } from './store/settings.js';
 import { Supervisor } from './supervisor/supervisor.js';
-import { Confiner, CONFINEMENT_SETTING } from './providers/confinement.js';
+import { AgentEnvironment } from './providers/agent-env.js';
+import { Confiner, confinementEnabled } from './providers/confinement.js';
 import { createProviderRegistry } from './providers/defaults.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { ReviewService } from './review/review-service.js';
@@ -108,6 +109,8 @@ export interface Services {
   providers: ProviderRegistry;
   /** Builds every agent start's confinement (OS view, CLI sandboxes, tool checks); its on/off setting. */
   confiner: Confiner;
+  /** What agent CLIs get of the environment: the allowlist and the user's values (`config --agent-env`). */
+  agentEnv: AgentEnvironment;
   /** Terminal, ticket, run-viewer, ticket-worktree and PR-comment chat sessions and their turns. */
   chats: ChatService;
   /** The web app's list of tickets being worked on, per caller. */
@@ -186,11 +189,8 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const git: GitService = new GitService({ git: gitRunner, repos, guard: workspace, mergedBranches: (repoPath, signal) => github.mergedBranches(repoPath, signal) });
   const github = new GitHubService({ processes: supervisor, git, guard: workspace });
   const fileSearch = new FileSearch({ git: gitRunner, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
-  const confiner = new Confiner({
-    enabled: () => settings.get<{ enabled?: boolean }>(CONFINEMENT_SETTING)?.enabled !== false,
-    guard: workspace,
-    log,
-  });
+  const agentEnv = new AgentEnvironment({ settings, secrets });
+  const confiner = new Confiner({ enabled: () => confinementEnabled(settings), environment: agentEnv, guard: workspace, log });
   const providers = createProviderRegistry(supervisor, confiner);
   const chats = new ChatService({ db, providers, log, supervisor });
   const ticketWorktrees = new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir });
@@ -202,7 +202,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   );
   const runs = new RunService({
     db, dbFile: join(dataDir, 'symphony.db'), dataDir, settings, supervisor, ticketWorktrees, log,
-    binarySearchDirs: options.binarySearchDirs, providerConfigs: cliProviderConfigs(),
+    binarySearchDirs: options.binarySearchDirs, providerConfigs: cliProviderConfigs(), agentEnv: () => agentEnv.handover(),
   });
   // What earlier runs taught about a repository goes into its next runs' prompts.
   runs.addPromptSections((repoPath) => learnings.promptSections(repoPath));
@@ -244,7 +244,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     db,
     settings,
     config,
-    gatewaySettings: new GatewaySettings({ config, relay: relaySettings, workspace, secrets, gatewayPort: () => port }),
+    gatewaySettings: new GatewaySettings({ config, relay: relaySettings, workspace, secrets, gatewayPort: () => port, agentEnv, confinement: confiner, settings }),
     secrets,
     gatewayToken,
     relaySecret,
@@ -286,12 +286,14 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
         run: (command, args, runOptions) => supervisor.run(command, args, runOptions),
         worktreeSettings: () => repos.worktreeSettings(),
         appVersion: appVersion(),
+        confinement: () => confiner.status(),
       }),
       () => ({ home: homedir(), claudeConfigDir: process.env.CLAUDE_CONFIG_DIR, codexHome: process.env.CODEX_HOME }),
     ),
     supervisor,
     providers,
     confiner,
+    agentEnv,
     chats,
     ticketWorktrees,
     ticketSessions: new TicketSessions({ db, guard: workspace }),

@@ -5,6 +5,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { requireOrigin, requireSecureOrigin } from '../auth/origins.js';
 import type { WorkspaceGuard } from '../files/workspace.js';
+import type { AgentEnvironment, AgentEnvPatch, AgentEnvView } from '../providers/agent-env.js';
+import { setConfinementEnabled, type ConfinementStatus } from '../providers/confinement.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { RelaySettings } from '../relay/settings.js';
 import { AppError } from '../errors.js';
@@ -25,6 +27,10 @@ export interface SettingsView {
   port: number | null;
   /** The stored log level (null: info, or $SYMPHONY_LOG_LEVEL). */
   logLevel: LogLevel | null;
+  /** What agent CLIs get of the environment (secret values hidden). */
+  agentEnv: AgentEnvView;
+  /** The OS sandbox around agents: on unless the user turned it off; what this machine lacks for it. */
+  agentConfinement: ConfinementStatus;
 }
 
 export interface SettingsPatch {
@@ -38,6 +44,9 @@ export interface SettingsPatch {
   removeAllowedOrigins?: string[];
   workspaceRoot?: string | null;
   logLevel?: LogLevel | null;
+  agentEnv?: AgentEnvPatch;
+  /** Off: agents run without the OS and CLI sandboxes (logged at every start). */
+  agentConfinement?: { enabled: boolean };
 }
 
 export interface GatewaySettingsDeps {
@@ -46,6 +55,9 @@ export interface GatewaySettingsDeps {
   workspace: Pick<WorkspaceGuard, 'workspaceRoot' | 'setWorkspaceRoot'>;
   secrets: Pick<SecretStore, 'get' | 'kind'>;
   gatewayPort: () => number | null;
+  agentEnv: Pick<AgentEnvironment, 'view' | 'check' | 'update'>;
+  confinement: { status(): ConfinementStatus };
+  settings: { set(key: string, value: unknown): void };
   homeDir?: string;
 }
 
@@ -65,6 +77,8 @@ export class GatewaySettings {
       secretStore: secrets.kind,
       port: this.deps.gatewayPort(),
       logLevel: config.logLevel(),
+      agentEnv: this.deps.agentEnv.view(),
+      agentConfinement: this.deps.confinement.status(),
     };
   }
 
@@ -79,9 +93,12 @@ export class GatewaySettings {
     if (patch.logLevel !== undefined && patch.logLevel !== null && !isLogLevel(patch.logLevel)) {
       throw new AppError(400, 'invalid_input', `logLevel must be one of ${LOG_LEVELS.join(', ')}.`, { issues: [{ field: 'logLevel', message: 'unknown level' }] });
     }
+    if (patch.agentEnv) this.deps.agentEnv.check(patch.agentEnv);
     // The workspace root is checked on disk (and stored) first: it is the only value that can still fail.
     if (patch.workspaceRoot !== undefined) await workspace.setWorkspaceRoot(patch.workspaceRoot === null ? null : this.expandHome(patch.workspaceRoot));
     if (apiOrigin !== undefined) config.setApiOrigin(apiOrigin);
+    if (patch.agentEnv) await this.deps.agentEnv.update(patch.agentEnv);
+    if (patch.agentConfinement) setConfinementEnabled(this.deps.settings, patch.agentConfinement.enabled);
     if (patch.logLevel !== undefined) config.setLogLevel(patch.logLevel);
     if (relayOrigin !== undefined) this.deps.relay.setRelayOrigin(relayOrigin);
     if (patch.requireSignedCommands !== undefined) this.deps.relay.setRequireSignatures(patch.requireSignedCommands);

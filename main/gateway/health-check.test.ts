@@ -8,11 +8,18 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HealthCheckResponse } from '../../shared/schemas/gateway.js';
 import { createFakeGh, type FakeGh } from '../git/testing/fake-gh.js';
+import { defaultReadinessChecks } from '../health/checks.js';
+import { findOnPath } from '../providers/os-sandbox.js';
 import { startTestGateway, type TestGateway } from './testing.js';
 
 const APP = 'https://app.example.test';
 const MCP_URL = 'https://mcp.example.test/mcp';
 const BIN = path.resolve('node_modules/.bin');
+const sandboxSkip =
+  process.platform !== 'linux' || !findOnPath('bwrap', `${process.env.PATH}:/usr/bin`) || !findOnPath('socat', `${process.env.PATH}:/usr/bin`)
+    ? 'bubblewrap and socat are not installed here (apt install bubblewrap socat)'
+    : false;
+if (sandboxSkip) console.log(`# agent-sandbox row test skipped: ${sandboxSkip}`);
 
 describe('GET /api/gateway/health-check', () => {
   let gw: TestGateway;
@@ -66,7 +73,8 @@ describe('GET /api/gateway/health-check', () => {
     assert.ok(elapsed < 4000, `health-check took ${Math.round(elapsed)} ms; the client aborts at 5 s`);
     HealthCheckResponse.strict().parse(res.json);
     const ids = res.json.checks.map((row: { id: string }) => row.id);
-    assert.deepEqual(ids, ['git', 'claude-cli', 'gh-cli', 'gh-auth', 'worktree-dir', 'codex', 'python3']);
+    // The original's rows in its order, ours appended last.
+    assert.deepEqual(ids, ['git', 'claude-cli', 'gh-cli', 'gh-auth', 'worktree-dir', 'codex', 'python3', 'agent-sandbox']);
     for (const row of res.json.checks) {
       for (const key of ['version', 'error', 'remediation', 'debug', 'remediationLinks']) {
         assert.notEqual(row[key], null, `${row.id}.${key} is null`);
@@ -77,7 +85,7 @@ describe('GET /api/gateway/health-check', () => {
     const byId = Object.fromEntries(res.json.checks.map((row: { id: string }) => [row.id, row]));
     assert.deepEqual(
       Object.fromEntries(Object.entries(byId).map(([id, row]) => [id, (row as { required: boolean }).required])),
-      { git: true, 'claude-cli': true, 'gh-cli': true, 'gh-auth': true, 'worktree-dir': true, codex: false, python3: true },
+      { git: true, 'claude-cli': true, 'gh-cli': true, 'gh-auth': true, 'worktree-dir': true, codex: false, python3: true, 'agent-sandbox': false },
     );
     assert.equal(byId.git.passed, true);
     assert.match(byId.git.version, /git version/);
@@ -109,11 +117,40 @@ describe('GET /api/gateway/health-check', () => {
   test('adds app-version only with latestVersion; it fails when ours is older', async () => {
     const ours = gw.services.version;
     const older = await check('?latestVersion=0.0.1');
-    const row = older.json.checks.at(-1);
+    const row = older.json.checks.at(-2);
+    assert.equal(older.json.checks.at(-1).id, 'agent-sandbox', 'ours stays last');
     assert.deepEqual([row.id, row.label, row.required, row.passed, row.version], ['app-version', 'Gateway Version', true, true, ours]);
-    const newer = (await check('?latestVersion=v999.0.0')).json.checks.at(-1);
+    const newer = (await check('?latestVersion=v999.0.0')).json.checks.at(-2);
     assert.deepEqual([newer.id, newer.passed], ['app-version', false]);
     assert.match(newer.remediation, /Update Symphony Desktop to v999\.0\.0/);
+  });
+
+  test('agent-sandbox (ours, last, not required): passes with bwrap and socat and confinement on; says so when off', { skip: sandboxSkip }, async () => {
+    const on = (await check()).json.checks.find((r: { id: string }) => r.id === 'agent-sandbox');
+    assert.deepEqual([on.label, on.required, on.passed, on.version], ['Agent sandbox', false, true, 'bubblewrap']);
+    const off = await gw.request('/api/gateway/desktop/config', { method: 'PATCH', auth: 'token', json: { agentConfinement: { enabled: false } } });
+    assert.equal(off.status, 200, off.text);
+    assert.equal(off.json.agentConfinement.enabled, false);
+    try {
+      const row = (await check()).json.checks.find((r: { id: string }) => r.id === 'agent-sandbox');
+      assert.deepEqual([row.passed, row.version], [false, 'off']);
+      assert.match(row.error, /turned off.*whole home folder/);
+      assert.match(row.remediation, /--agent-confinement on/);
+    } finally {
+      await gw.request('/api/gateway/desktop/config', { method: 'PATCH', auth: 'token', json: { agentConfinement: { enabled: true } } });
+    }
+  });
+
+  test('agent-sandbox names what to install when bwrap or socat is missing', async () => {
+    const rows = defaultReadinessChecks({
+      resolve: async () => ({ name: 'git', path: null, source: 'missing' }) as never, version: async () => null, run: async () => ({}) as never,
+      worktreeSettings: () => ({ worktreeParentDir: null, worktreeParentDirConfirmed: false }), appVersion: '1.0.0',
+      confinement: () => ({ enabled: true, osSandbox: 'bubblewrap', missing: ['bwrap', 'socat'] }),
+    });
+    const row = await rows.find((r) => r.id === 'agent-sandbox')!.run({}, new AbortController().signal);
+    assert.equal(row.passed, false);
+    assert.match(row.error!, /needs bwrap and socat/);
+    assert.match(row.remediation!, /apt install bubblewrap.*apt install socat/);
   });
 
   test('a second check is quick (tool versions are cached)', async () => {

@@ -2,6 +2,7 @@
 // blocks loop launches in the client, so `required` means the gateway cannot work
 // without it. No `plugin-*` rows (our own run engine replaces the original's plugins) and
 // no `*-mcp` rows (the client builds those from `mcpServers`).
+import { sandboxInstallHint, type ConfinementStatus } from '../providers/confinement.js';
 import type { BinaryName, ResolvedBinary } from '../supervisor/binaries.js';
 import type { RunOptions, RunResult } from '../supervisor/run.js';
 import { memoize, type ReadinessCheck, type RowResult } from './readiness.js';
@@ -13,6 +14,8 @@ export interface ReadinessDeps {
   run: (command: string, args: readonly string[], options: RunOptions) => Promise<RunResult>;
   worktreeSettings: () => { worktreeParentDir: string | null; worktreeParentDirConfirmed: boolean };
   appVersion: string;
+  /** The agent sandbox: on or off, and what this machine lacks for it. */
+  confinement: () => ConfinementStatus;
 }
 
 const VERSION_TTL_MS = 60_000;
@@ -132,7 +135,30 @@ export function defaultReadinessChecks(deps: ReadinessDeps): ReadinessCheck[] {
         };
       },
     },
+    // Ours, after the original's rows (the client keys on ids, and shows unknown ones under Other).
+    {
+      id: 'agent-sandbox',
+      label: 'Agent sandbox',
+      required: false,
+      run: async () => agentSandboxRow(deps.confinement()),
+    },
   ];
+}
+
+function agentSandboxRow(status: ConfinementStatus): RowResult {
+  const turnOn = 'Turn it on under Settings → Agents (or `symphony-gateway config --agent-confinement on`).';
+  if (!status.enabled) {
+    return { passed: false, version: 'off', error: 'Agent confinement is turned off: agents run without the OS sandbox and can read your whole home folder.', remediation: turnOn };
+  }
+  if (status.missing.length) {
+    return {
+      passed: false,
+      error: `The agent sandbox needs ${status.missing.join(' and ')}, which ${status.missing.length > 1 ? 'are' : 'is'} not installed: agents cannot start.`,
+      remediation: `${sandboxInstallHint(status.missing)}, then check again.`,
+    };
+  }
+  if (status.osSandbox === 'none') return { passed: true, version: "the CLIs' own sandboxes only (no OS sandbox on this system)" };
+  return { passed: true, version: status.osSandbox };
 }
 
 function debugFor(row: ToolRow, resolved: ResolvedBinary): Pick<RowResult, 'debug'> {

@@ -77,11 +77,11 @@ export class CodexProvider implements Provider {
     options: Pick<TurnOptions, 'confinement'>,
     begin: (confined: PreparedConfinement, control: TurnControl) => Promise<Turn>,
   ): Promise<Turn> {
-    refuseCodexHomeInTemp(this.config.env ?? {});
     const confined = await this.confiner.prepare(options.confinement, { cli: 'codex', env: this.config.env ?? {} });
     const control = new TurnControl(this.launcher);
     control.onRelease(() => confined.dispose());
     try {
+      refuseCodexHomeInTemp(confined.env);
       return await begin(confined, control);
     } catch (error) {
       await control.release();

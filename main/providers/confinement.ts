@@ -10,6 +10,7 @@ import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { FailedDependency } from '../errors.js';
+import type { AgentEnvironment } from './agent-env.js';
 import { WorkspaceGuard } from '../files/workspace.js';
 import {
   bubblewrapArgs, findOnPath, gitCommonDir, installPaths, osSandboxKind, seatbeltArgs, type OsSandboxKind, type SandboxLayout,
@@ -36,6 +37,15 @@ export function isReadOnly(confinement: AgentConfinement): boolean {
 /** The stored setting that turns the OS sandbox layers off: `{ enabled: false }` (default on). */
 export const CONFINEMENT_SETTING = 'agentConfinement';
 
+export function setConfinementEnabled(settings: { set(key: string, value: unknown): void }, enabled: boolean): void {
+  settings.set(CONFINEMENT_SETTING, { enabled });
+}
+
+/** Reads the off switch (the gateway and every run host read it at each agent start). */
+export function confinementEnabled(settings: { get<T>(key: string): T | undefined }): boolean {
+  return settings.get<{ enabled?: boolean }>(CONFINEMENT_SETTING)?.enabled !== false;
+}
+
 /** How the paths an agent's tools name are judged (the gateway's WorkspaceGuard). */
 export type AgentPathGuard = Pick<WorkspaceGuard, 'resolveWithin' | 'secretsInside'>;
 
@@ -49,11 +59,14 @@ export interface ConfinerOptions {
   tempParent?: string;
   /** Finds a program the sandbox layers need (default: PATH and the system folders). */
   programs?: (name: string) => string | null;
+  /** The user's agent environment (allowlist and values), read at every start; default: only the provider's own env. */
+  environment?: Pick<AgentEnvironment, 'forCli'>;
 }
 
 /** What a CLI needs from the view: its environment, config folders, and programs its own sandbox runs. */
 export interface CliLayout {
   cli: 'claude' | 'codex';
+  /** The provider's own settings (tests: the mock model API); they win over the user's agent environment. */
   env: Readonly<Record<string, string>>;
 }
 
@@ -110,8 +123,9 @@ export class Confiner {
     }
     const root = realpathSync(confinement.root);
     const readRoots = (confinement.readRoots ?? []).map((dir) => realpathSync(dir));
-    const home = cli.env.HOME ?? homedir();
-    const configPaths = configPathsOf(cli, home);
+    const env = { ...(await this.options.environment?.forCli(cli.cli)), ...cli.env };
+    const home = env.HOME ?? homedir();
+    const configPaths = configPathsOf({ cli: cli.cli, env }, home);
     for (const dir of configPaths.dirs) mkdirSync(dir, { recursive: true });
     const config = [...configPaths.dirs, ...configPaths.files];
     const masked = (await Promise.all([root, ...readRoots].map((dir) => this.guard.secretsInside(dir))))
@@ -127,8 +141,10 @@ export class Confiner {
       enabled ? osSandbox : 'off',
       this.guard,
       this.programs,
+      env,
     );
-    const profile = { cli: cli.cli, level: confinement.level, root, readRoots, osSandbox: prepared.osSandbox, cliSandbox: prepared.cliSandbox };
+    // Names only: values (API keys among them) never reach a log.
+    const profile = { cli: cli.cli, level: confinement.level, root, readRoots, osSandbox: prepared.osSandbox, cliSandbox: prepared.cliSandbox, envNames: Object.keys(env).sort() };
     if (enabled) this.log.info(profile, 'agent start confined');
     else this.log.warn(profile, 'agent start NOT confined: confinement is turned off in settings');
     return prepared;
@@ -146,6 +162,8 @@ export class PreparedConfinement {
     readonly osSandbox: OsSandboxKind | 'off',
     private readonly guard: AgentPathGuard,
     private readonly programs: (name: string) => string | null = findProgram,
+    /** The agent environment this start was prepared with (see agent-env.ts). */
+    private readonly agentEnv: Readonly<Record<string, string>> = {},
   ) {
     this.roots = [layout.root, ...layout.readRoots];
   }
@@ -173,9 +191,9 @@ export class PreparedConfinement {
     return this.osSandbox !== 'off';
   }
 
-  /** Extra environment for the CLI: its temp folder as the view names it. */
+  /** The CLI's environment on top of the supervisor's clean one: the agent environment, and its temp folder as the view names it. */
   get env(): Record<string, string> {
-    return { TMPDIR: this.osSandbox === 'bubblewrap' ? '/tmp' : this.layout.tempDir };
+    return { ...this.agentEnv, TMPDIR: this.osSandbox === 'bubblewrap' ? '/tmp' : this.layout.tempDir };
   }
 
   /** For ChildSpec.wrap: runs the resolved CLI inside the filesystem view (undefined when there is none). */
@@ -255,10 +273,15 @@ const PACKAGES: Record<string, string> = {
   'sandbox-exec': 'sandbox-exec (part of macOS: /usr/bin/sandbox-exec is missing)',
 };
 
+/** What to install for the programs the sandbox lacks (the start error and the /health-check row). */
+export function sandboxInstallHint(missing: readonly string[]): string {
+  return `Install ${missing.map((name) => PACKAGES[name] ?? name).join(', and ')}`;
+}
+
 function sandboxUnavailable(missing: string[]): FailedDependency {
   return new FailedDependency(
     `Agents run inside an OS sandbox, and ${missing.map((name) => `\`${name}\``).join(' and ')} ` +
-      `${missing.length > 1 ? 'were' : 'was'} not found. Install ${missing.map((name) => PACKAGES[name] ?? name).join(', and ')}; ` +
+      `${missing.length > 1 ? 'were' : 'was'} not found. ${sandboxInstallHint(missing)}; ` +
       'or turn agent confinement off in Settings (not recommended: agents then see your whole home folder).',
     'sandbox_unavailable',
     { missing },

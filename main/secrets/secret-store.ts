@@ -8,7 +8,9 @@ export type SecretStoreKind = 'keychain' | 'file';
 export const SECRET_NAMES = ['gateway-token', 'desktop-api-key'] as const;
 /** A cloud loop's own token, kept only while the loop reports (deleted when it ends). */
 export type LoopTokenName = `loop-token-${string}`;
-export type SecretName = (typeof SECRET_NAMES)[number] | LoopTokenName;
+/** A value the user set for agent CLIs whose name looks like a credential (`config --agent-env`). */
+export type AgentEnvSecretName = `agent-env-${string}`;
+export type SecretName = (typeof SECRET_NAMES)[number] | LoopTokenName | AgentEnvSecretName;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

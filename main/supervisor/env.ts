@@ -16,9 +16,14 @@ const OURS = /^SYMPHONY_/i;
 /** Values named like credentials are never inherited; a caller may still pass one on purpose (e.g. a test API key). */
 const CREDENTIAL_LIKE = /(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY)/i;
 
+/** A name like …_TOKEN, …_API_KEY, …SECRET…: its value is never logged, shown or inherited. */
+export function looksLikeCredential(name: string): boolean {
+  return CREDENTIAL_LIKE.test(name);
+}
+
 export function isInheritable(name: string): boolean {
   const upper = name.toUpperCase();
-  if (OURS.test(upper) || CREDENTIAL_LIKE.test(upper)) return false;
+  if (OURS.test(upper) || looksLikeCredential(upper)) return false;
   return ALLOWED_NAMES.has(upper) || ALLOWED_PREFIXES.some((prefix) => upper.startsWith(prefix));
 }
 

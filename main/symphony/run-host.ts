@@ -5,7 +5,9 @@
 // CLIs and judges, and exits when the run rests. SIGTERM is a user's stop.
 import { pino } from 'pino';
 import { readStdin } from '../cli/stdin.js';
+import { handedOverEnvironment, type AgentEnvHandover } from '../providers/agent-env.js';
 import { ClaudeProvider } from '../providers/claude.js';
+import { Confiner, confinementEnabled } from '../providers/confinement.js';
 import { CodexProvider } from '../providers/codex.js';
 import { ProviderRegistry } from '../providers/registry.js';
 import type { CliProviderConfig } from '../providers/types.js';
@@ -27,6 +29,8 @@ export interface RunHostJob {
   providers: RunProviderConfigs;
   binarySearchDirs?: string[];
   logLevel?: string;
+  /** The part of the agent environment only the gateway has (its own environment, the secret store). */
+  agentEnv?: AgentEnvHandover;
 }
 
 async function main(): Promise<number> {
@@ -35,9 +39,12 @@ async function main(): Promise<number> {
   const db = openDatabase(job.dbFile);
   const settings = new SettingsStore(db);
   const supervisor = new Supervisor({ db, settings, dataDir: job.dataDir, log, extraSearchDirs: job.binarySearchDirs });
+  // The off switch and the agent-environment settings are read from the shared database at
+  // every turn start, as the gateway does: a change in Settings reaches a long run's next turn.
+  const confiner = new Confiner({ enabled: () => confinementEnabled(settings), environment: handedOverEnvironment(settings, job.agentEnv), log });
   const providers = new ProviderRegistry([
-    new ClaudeProvider(supervisor, job.providers.claude ?? {}),
-    new CodexProvider(supervisor, job.providers.codex ?? {}),
+    new ClaudeProvider(supervisor, { confiner, ...job.providers.claude }),
+    new CodexProvider(supervisor, { confiner, ...job.providers.codex }),
   ]);
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stop.abort());

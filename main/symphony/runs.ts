@@ -82,6 +82,8 @@ export interface RunServiceOptions {
   log: Logger;
   binarySearchDirs?: string[];
   providerConfigs: RunProviderConfigs;
+  /** The agent environment's part a run host cannot read itself (AgentEnvironment.handover). */
+  agentEnv?: () => Promise<RunHostJob['agentEnv']>;
 }
 
 const LLM_DEFAULT: LlmJudgeSpec = {
@@ -211,6 +213,7 @@ export class RunService {
     const job: RunHostJob = {
       runId: run.id, dataDir: this.options.dataDir, dbFile: this.options.dbFile, providers: this.options.providerConfigs,
       binarySearchDirs: this.options.binarySearchDirs, logLevel: process.env.SYMPHONY_LOG_LEVEL ?? 'info',
+      agentEnv: await this.options.agentEnv?.(),
     };
     let host;
     try {

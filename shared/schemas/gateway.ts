@@ -145,6 +145,29 @@ export const RulesResponse = z.object({ rules: z.array(RuleView) });
 export const PoliciesRequest = z.object({ policies: z.array(PolicyEntry).max(2000) }).strict();
 export const RuleIdParams = z.object({ ruleId: z.string().min(1).max(100) });
 
+const EnvName = z.string().min(1).max(128);
+/** What agent CLIs get of the environment (main/providers/agent-env.ts); credential-like values are never shown. */
+export const AgentEnvView = z.object({
+  defaults: z.array(z.string()).describe('The default allowlist, copied from the gateway\'s environment when set there'),
+  cliNames: z.object({ claude: z.array(z.string()), codex: z.array(z.string()) }).describe('Each CLI\'s model-API names (codex: plus its custom providers\' env_key)'),
+  pass: z.array(z.string()).describe('Names the user added to the allowlist'),
+  entries: z.array(
+    z.object({ name: z.string(), source: z.enum(['setting', 'inherited']), value: z.string().nullable(), secret: z.boolean() }),
+  ),
+});
+export const AgentEnvPatch = z
+  .object({
+    set: z.record(EnvName, z.string().max(32 * 1024)).optional().describe('NAME → value; credential-like names go to the secret store'),
+    pass: z.array(EnvName).max(100).optional().describe('Names to copy from the gateway\'s environment'),
+    unset: z.array(EnvName).max(100).optional(),
+  })
+  .strict();
+export const AgentConfinementStatus = z.object({
+  enabled: z.boolean(),
+  osSandbox: z.enum(['bubblewrap', 'sandbox-exec', 'none']),
+  missing: z.array(z.string()).describe('Programs the sandbox needs that this machine lacks'),
+});
+
 export const ConfigResponse = z.object({
   apiOrigin: z.string().nullable(),
   relayOrigin: z.string().nullable(),
@@ -156,6 +179,8 @@ export const ConfigResponse = z.object({
   secretStore: z.enum(['keychain', 'file']),
   port: z.number().int().nullable(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).nullable(),
+  agentEnv: AgentEnvView,
+  agentConfinement: AgentConfinementStatus,
 });
 export const ConfigPatch = z
   .object({
@@ -167,6 +192,8 @@ export const ConfigPatch = z
     removeAllowedOrigins: z.array(z.string().max(2048)).max(50).optional(),
     workspaceRoot: z.string().max(4096).nullable().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).nullable().optional(),
+    agentEnv: AgentEnvPatch.optional(),
+    agentConfinement: z.object({ enabled: z.boolean() }).strict().optional(),
   })
   .strict();
 export const ApiKeyRequest = z.object({ apiKey: z.string().min(8).max(4096) }).strict();
