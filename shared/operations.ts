@@ -57,6 +57,8 @@ export interface RouteEntry {
   access: Access;
   /** Bodies other than JSON accepted on this route. */
   multipart?: boolean;
+  /** The route starts an agent: a write for the policy whatever the agent's tool level (action `agent_start`). */
+  agent?: true;
 }
 
 const API = '/api/gateway';
@@ -70,6 +72,9 @@ function entries(kind: RouteKind, path: string, methods: HttpMethod[], extra: Pa
     ...extra,
   }));
 }
+
+/** Routes that start an agent: always a write, with their own default (a paired origin is asked). */
+const AGENT = { access: 'write', agent: true } as const;
 
 export const ROUTE_TABLE: readonly RouteEntry[] = [
   // Unauthenticated.
@@ -110,7 +115,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('git_local_changes', '/git/local-changes', ['GET']),
   ...entries('git_local_changes', '/git/local-changes/diff', ['POST'], { access: 'read' }),
   ...entries('git_local_commit_push', '/git/local-changes/commit-push', ['POST']),
-  ...entries('chat', '/chat', ['POST']),
+  ...entries('chat', '/chat', ['POST'], AGENT),
 
   ...entries('git_pr', '/git/pr', ['POST']),
   ...entries('git_pr', '/git/pr/list', ['GET']),
@@ -131,8 +136,8 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('filesystem', '/symphony/attachments/:ticketId/*attachmentPath', ['GET']),
   ...entries('filesystem', '/symphony/upload/:ticketId', ['POST'], { multipart: true }),
 
-  ...entries('symphony_launch', '/symphony/launch', ['POST']),
-  ...entries('symphony_loop', '/symphony/loop', ['POST']),
+  ...entries('symphony_launch', '/symphony/launch', ['POST'], AGENT),
+  ...entries('symphony_loop', '/symphony/loop', ['POST'], AGENT),
   ...entries('symphony_loop_kill', '/symphony/loop/kill', ['POST']),
   ...entries('symphony_plan_loop', '/symphony/plan-loop/*action', ['POST']),
   ...entries('symphony_status', '/symphony/status', ['GET']),
@@ -145,26 +150,31 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('symphony_launch', '/symphony/runs/:runId/follow-pr', ['POST']),
   ...entries('symphony_sessions', '/symphony/sessions', ['GET', 'POST', 'DELETE']),
   ...entries('symphony_sessions', '/symphony/sessions/unread-count', ['GET']),
-  ...entries('symphony_chat', '/symphony/chat/:ticketId', ['POST']),
-  ...entries('symphony_comment_chat', '/symphony/comment-chat/:commentId', ['GET', 'POST', 'PATCH', 'DELETE']),
-  ...entries('symphony_commit_message', '/symphony/commit-message/:ticketId', ['GET']),
+  ...entries('symphony_chat', '/symphony/chat/:ticketId', ['POST'], AGENT),
+  ...entries('symphony_comment_chat', '/symphony/comment-chat/:commentId', ['GET', 'PATCH', 'DELETE']),
+  ...entries('symphony_comment_chat', '/symphony/comment-chat/:commentId', ['POST'], AGENT),
+  ...entries('symphony_commit_message', '/symphony/commit-message/:ticketId', ['GET'], AGENT),
   ...entries('symphony_chat_history', '/symphony/chat-history/:ticketId', ['GET', 'POST', 'DELETE']),
 
   ...entries('codex_review', '/codex/available', ['GET']),
-  ...entries('codex_review', '/codex/review/:ticketId', ['POST']),
+  ...entries('codex_review', '/codex/review/:ticketId', ['POST'], AGENT),
   ...entries('codex_review', '/codex/status/:ticketId', ['GET', 'DELETE']),
   ...entries('codex_review', '/codex/stop/:ticketId', ['POST', 'DELETE']),
   ...entries('codex_review', '/codex/review-findings/:ticketId', ['GET', 'POST']),
   ...entries('codex_review', '/codex/review-dedup/:ticketId', ['POST']),
   ...entries('codex_review', '/codex/review-extract/:ticketId', ['POST']),
-  ...entries('codex_review', '/codex/review-verdict/:ticketId', ['POST']),
-  ...entries('codex_review', '/codex/chat/:ticketId', ['POST']),
-  ...entries('codex_review', '/codex/finding-chat/:findingId', ['GET', 'POST', 'PATCH', 'DELETE']),
-  ...entries('codex_argue', '/codex/argue/:ticketId', ['POST']),
+  ...entries('codex_review', '/codex/review-verdict/:ticketId', ['POST'], AGENT),
+  ...entries('codex_review', '/codex/chat/:ticketId', ['POST'], AGENT),
+  ...entries('codex_review', '/codex/finding-chat/:findingId', ['GET', 'PATCH', 'DELETE']),
+  ...entries('codex_review', '/codex/finding-chat/:findingId', ['POST'], AGENT),
+  ...entries('codex_argue', '/codex/argue/:ticketId', ['POST'], AGENT),
 
-  ...entries('terminal_chat', '/terminal-chat', ['GET', 'POST', 'DELETE']),
-  ...entries('ticket_chat', '/ticket-chat', ['GET', 'POST', 'DELETE']),
-  ...entries('run_viewer_chat', '/run-viewer-chat', ['GET', 'POST', 'DELETE']),
+  ...entries('terminal_chat', '/terminal-chat', ['GET', 'DELETE']),
+  ...entries('terminal_chat', '/terminal-chat', ['POST'], AGENT),
+  ...entries('ticket_chat', '/ticket-chat', ['GET', 'DELETE']),
+  ...entries('ticket_chat', '/ticket-chat', ['POST'], AGENT),
+  ...entries('run_viewer_chat', '/run-viewer-chat', ['GET', 'DELETE']),
+  ...entries('run_viewer_chat', '/run-viewer-chat', ['POST'], AGENT),
 
   ...entries('deploy', '/deploy', ['POST']),
   ...entries('deploy', '/deploy/health', ['POST'], { access: 'read' }),
@@ -180,7 +190,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('deploy', '/deploy/settings', ['GET', 'PUT']),
 
   ...entries('learnings', '/learnings', ['GET']),
-  ...entries('learnings', '/symphony/extract-learnings', ['POST']),
+  ...entries('learnings', '/symphony/extract-learnings', ['POST'], AGENT),
   ...entries('learnings', '/symphony/process-learnings', ['GET', 'POST']),
   ...entries('learnings', '/symphony/process-all-learnings', ['GET', 'POST']),
   ...entries('learnings', '/symphony/pending-learnings', ['GET']),
@@ -188,6 +198,11 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('learnings', '/symphony/record-learning-use', ['POST']),
   // Ours beyond the reference: whether runs are offered learnings.
   ...entries('learnings', '/learnings/settings', ['GET', 'PUT']),
+];
+
+/** Operations with a route that starts an agent. */
+export const AGENT_OPERATIONS: readonly OperationId[] = [
+  ...new Set(ROUTE_TABLE.flatMap((entry) => (entry.agent && isOperationId(entry.kind) ? [entry.kind] : []))),
 ];
 
 export function routeKey(method: string, path: string): string {

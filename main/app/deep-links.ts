@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { app, dialog, shell, type BrowserWindow } from 'electron';
 import { DEEP_LINK_SCHEME, pairedPageUrl, parsePairLink } from '../auth/deep-link.js';
+import { PAIRED_ORIGIN_PROMISE } from '../auth/policy.js';
 import { isAppError } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -68,7 +69,7 @@ async function askAndPair({ services, port, window }: DeepLinkContext, link: str
       `Code: ${request.shortCode}`,
       '',
       'Pair only if the page you came from shows this same code.',
-      'The page will be able to ask for work on this machine; changes still ask you first.',
+      PAIRED_ORIGIN_PROMISE,
     ].join('\n'),
   };
   const { response } = parent ? await dialog.showMessageBox(parent, options) : await dialog.showMessageBox(options);

@@ -7,6 +7,8 @@ import { AppError, NotFound } from '../errors.js';
 import { newId } from './tokens.js';
 
 export const APPROVAL_TIMEOUT_MS = 120_000;
+/** Pending approvals one caller may have at a time; beyond that its requests get 429. */
+export const MAX_PENDING_PER_CALLER = 20;
 
 export type ApprovalDecision = 'allow_once' | 'allow_always' | 'deny';
 
@@ -29,12 +31,32 @@ export type ApprovalRequest = Omit<PendingApproval, 'id' | 'createdAt' | 'expire
 export class ApprovalQueue extends EventEmitter {
   private readonly waiting = new Map<string, Waiter>();
 
-  constructor(private readonly timeoutMs = APPROVAL_TIMEOUT_MS) {
+  constructor(
+    private readonly timeoutMs = APPROVAL_TIMEOUT_MS,
+    private readonly maxPendingPerCaller = MAX_PENDING_PER_CALLER,
+  ) {
     super();
   }
 
-  /** Waits for a decision; 408 when nobody answers in time, and gone when the client leaves. */
+  /**
+   * Waits for a decision; 408 when nobody answers in time, and gone when the client leaves.
+   * A caller (one paired origin, the renderer, the token) with too many waiting already gets 429.
+   */
   wait(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalOutcome> {
+    const mine = [...this.waiting.values()].filter(
+      ({ approval }) => approval.caller.kind === request.caller.kind && approval.caller.origin === request.caller.origin,
+    ).length;
+    if (mine >= this.maxPendingPerCaller) {
+      return Promise.reject(
+        new AppError(
+          429,
+          'too_many_pending_approvals',
+          `${mine} approvals of this caller already wait on the desktop; answer them there (or wait for them to time out) before asking for more.`,
+          { pending: mine, limit: this.maxPendingPerCaller },
+          { 'Retry-After': String(Math.ceil(this.timeoutMs / 1000)) },
+        ),
+      );
+    }
     const now = Date.now();
     const approval: PendingApproval = {
       ...request,

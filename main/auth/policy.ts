@@ -2,11 +2,14 @@
 // Safe defaults, user overrides and "allow always" rules live in SQLite.
 // Deny beats ask beats allow; a rule can turn an ask into an allow, never a deny;
 // X-Desktop-Force-Approval turns an allow into an ask, rules notwithstanding.
+import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { PolicyEntry as PolicyEntrySchema, type RuleView } from '../../shared/schemas/gateway.js';
-import { OPERATION_IDS, type Access, type OperationId } from '../../shared/operations.js';
+import { AGENT_OPERATIONS, OPERATION_IDS, type Access, type OperationId } from '../../shared/operations.js';
 import { AppError, Forbidden, NotFound } from '../errors.js';
 import { migrate, type Db } from '../store/database.js';
+import type { AgentConfinement } from '../providers/confinement.js';
+import type { ApprovalAnswer, ApprovalAsk, Provider } from '../providers/types.js';
 import type { ApprovalOutcome, ApprovalQueue } from './approvals.js';
 import { isRemoteCaller, type Caller, type CallerKind } from './caller.js';
 import { newId } from './tokens.js';
@@ -24,6 +27,10 @@ export interface AuthorizeRequest {
   access: Access;
   action: string | null;
   repoPath: string | null;
+  /** What an agent start is about (a conversation's scope, e.g. `ticket:T-1`); "allow always" rules keep it. */
+  scope?: string | null;
+  /** An agent start that continues a conversation whose first turn was allowed: it does not ask again. */
+  continuing?: boolean;
   args: unknown;
   forceApproval: boolean;
   claimedReason: string | null;
@@ -32,25 +39,60 @@ export interface AuthorizeRequest {
 
 export type Rule = z.infer<typeof RuleView>;
 
+/** Whose agent asks, for what route: the start the tool calls belong to. */
+export interface AgentStart {
+  operation: OperationId;
+  caller: Caller;
+  /** The route's path template (and method, POST unless said). */
+  path: string;
+  method?: string;
+  repoPath?: string | null;
+  scope?: string | null;
+  /** The request's connection, where the turn is tied to it; the turn's own stop always withdraws an ask. */
+  signal?: AbortSignal;
+  log?: Pick<Logger, 'info'>;
+}
+
 const RANK: Record<Decision, number> = { allow: 0, ask: 1, deny: 2 };
 const strictest = (...decisions: Decision[]): Decision =>
   decisions.reduce((worst, next) => (RANK[next] > RANK[worst] ? next : worst), 'allow');
 
+/** The sub-action of every route that starts an agent (shared/operations.ts `agent`). */
+export const AGENT_START = 'agent_start';
+/** The sub-action of each tool call an agent asks about. */
+export const TOOL_USE = 'tool_use';
+
 /**
- * What a freshly paired origin may do: read freely; settings, repos, push, PRs and deploys ask.
- * The cloud relay gets the same defaults: a command the web app sends through the cloud must
- * not be allowed more than the same request from its tab.
+ * What a freshly paired origin may do: read freely; settings, repos, commits, branch
+ * switches, pulls, pushes, worktrees, PRs, deploys, uploads and agent starts ask.
+ * PAIRED_ORIGIN_PROMISE says the same to the user, and a test holds them together. The cloud
+ * relay gets the same defaults: a command the web app sends through the cloud must not be
+ * allowed more than the same request from its tab.
  */
 const ORIGIN_DEFAULTS: Array<Omit<PolicyEntry, 'callerKind'>> = [
-  { operation: 'binary_paths_settings', access: 'read', decision: 'ask' },
   { operation: 'binary_paths_settings', access: 'write', decision: 'ask' },
   { operation: 'repos_config', access: 'write', decision: 'ask' },
   { operation: 'git_pr', access: 'write', decision: 'ask' },
   { operation: 'deploy', access: 'write', decision: 'ask' },
-  { operation: 'git_action', access: 'write', action: 'push', decision: 'ask' },
+  ...['push', 'commit', 'branch', 'pull', 'worktree-create', 'worktree-cleanup', 'worktree-delete', 'worktree-delete-force'].map(
+    (action) => ({ operation: 'git_action' as const, access: 'write' as const, action, decision: 'ask' as const }),
+  ),
   // Commits and pushes everything in the worktree: always asks a paired origin.
   { operation: 'git_local_commit_push', access: 'write', decision: 'ask' },
+  { operation: 'filesystem', access: 'write', action: 'upload', decision: 'ask' },
+  // The first turn of a conversation (a route's `conversation.started` lets later turns through),
+  // and every tool call an agent asks about ("allow always" covers the conversation's scope).
+  ...AGENT_OPERATIONS.flatMap((operation) =>
+    [AGENT_START, TOOL_USE].map((action) => ({ operation, access: 'write' as const, action, decision: 'ask' as const })),
+  ),
 ];
+
+/** What the pairing dialog promises; it must say exactly what ORIGIN_DEFAULTS does. */
+export const PAIRED_ORIGIN_PROMISE =
+  'By default the page may read repositories, branches, diffs, files in your workspace, runs and chat histories without asking. ' +
+  'You are asked first before it starts an agent (each new chat, review, run or loop), commits, pushes, pulls, switches ' +
+  'branches, creates or deletes worktrees, opens or comments on pull requests, uploads files, deploys, or changes ' +
+  "repositories or binary-path settings; an agent's own edits and commands in a chat ask you too.";
 
 const DEFAULT_RULE_TTL_SECONDS = 30 * 24 * 3600;
 
@@ -87,12 +129,15 @@ export class PolicyService {
       // Rules made before this have no action recorded ('-') and so no longer match anything.
       `ALTER TABLE approval_rules ADD COLUMN action TEXT NOT NULL DEFAULT '-';
        ALTER TABLE approval_rules ADD COLUMN access TEXT NOT NULL DEFAULT '-';`,
+      // An agent start's rule covers one conversation scope (NULL: any, as every older rule).
+      `ALTER TABLE approval_rules ADD COLUMN scope TEXT;`,
     ]);
   }
 
   /** The decision for a request before any person is asked. */
   decide(request: Omit<AuthorizeRequest, 'signal' | 'args' | 'claimedReason'>): Decision {
     let decision = this.baseDecision(request.caller.kind, request.operation, request.access, request.action);
+    if (decision === 'ask' && request.action === AGENT_START && request.continuing) decision = 'allow';
     if (decision === 'ask' && this.matchingRule(request)) decision = 'allow';
     if (decision === 'allow' && request.forceApproval) decision = 'ask';
     return decision;
@@ -114,10 +159,57 @@ export class PolicyService {
         claimedReason: request.claimedReason,
         args: request.args,
         repoPath: request.repoPath,
+        scope: request.scope ?? null,
       },
       request.signal,
     );
     this.applyOutcome(request, outcome);
+  }
+
+  /**
+   * The one approver of every agent start's tool calls (claude's can_use_tool, codex's
+   * command and patch requests): each is a write of the start's operation with action
+   * `tool_use`, asked of a paired origin's user; a refusal, timeout or full queue is a deny.
+   */
+  toolApprover(start: AgentStart): (ask: ApprovalAsk, turnStopped: AbortSignal) => Promise<ApprovalAnswer> {
+    return async (ask, turnStopped) => {
+      try {
+        await this.authorize({
+          operation: start.operation, caller: start.caller, method: start.method ?? 'POST', path: start.path, access: 'write',
+          action: TOOL_USE, repoPath: start.repoPath ?? null, scope: start.scope ?? null,
+          args: { tool: ask.toolName, input: ask.input }, forceApproval: false, claimedReason: null,
+          signal: start.signal ? AbortSignal.any([start.signal, turnStopped]) : turnStopped,
+        });
+        return 'allow';
+      } catch (error) {
+        start.log?.info({ tool: ask.toolName, operation: start.operation, err: (error as Error).message }, 'agent tool use not approved');
+        return 'deny';
+      }
+    };
+  }
+
+  /**
+   * The tools of one agent start: its approver, and the level it may run at. A provider that
+   * cannot ask before a tool runs (codex exec) runs `read` where this caller's tool calls
+   * would be asked, and `notice` says so in the stream.
+   */
+  agentTools(
+    start: AgentStart,
+    provider: Pick<Provider, 'id' | 'asksApproval'>,
+    level: AgentConfinement['level'],
+  ): { level: AgentConfinement['level']; onApproval: ReturnType<PolicyService['toolApprover']>; notice: string | null } {
+    const onApproval = this.toolApprover(start);
+    if (level === 'read' || provider.asksApproval) return { level, onApproval, notice: null };
+    const toolCalls = this.decide({
+      operation: start.operation, caller: start.caller, method: start.method ?? 'POST', path: start.path, access: 'write',
+      action: TOOL_USE, repoPath: start.repoPath ?? null, scope: start.scope ?? null, forceApproval: false,
+    });
+    if (toolCalls === 'allow') return { level, onApproval, notice: null };
+    return {
+      level: 'read',
+      onApproval,
+      notice: `${provider.id} cannot ask before it runs a command or edits a file, and this caller's tool calls need approval: it runs read-only here.`,
+    };
   }
 
   private applyOutcome(request: AuthorizeRequest, outcome: ApprovalOutcome): void {
@@ -217,7 +309,8 @@ export class PolicyService {
     const row = this.db
       .prepare(
         `SELECT id FROM approval_rules WHERE caller_kind = ? AND origin IS ? AND operation = ? AND method = ? AND path = ?
-           AND action = ? AND access = ? AND (repo_path IS NULL OR repo_path = ?) AND expires_at > ? LIMIT 1`,
+           AND action = ? AND access = ? AND (repo_path IS NULL OR repo_path = ?) AND (scope IS NULL OR scope = ?)
+           AND expires_at > ? LIMIT 1`,
       )
       .get(
         request.caller.kind,
@@ -228,6 +321,7 @@ export class PolicyService {
         request.action ?? '',
         request.access,
         request.repoPath,
+        request.scope ?? null,
         this.now(),
       );
     return row !== undefined;
@@ -237,8 +331,8 @@ export class PolicyService {
     const now = this.now();
     this.db
       .prepare(
-        `INSERT INTO approval_rules (id, caller_kind, origin, operation, method, path, action, access, repo_path, expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO approval_rules (id, caller_kind, origin, operation, method, path, action, access, repo_path, scope, expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         newId('rule'),
@@ -250,6 +344,7 @@ export class PolicyService {
         request.action ?? '',
         request.access,
         request.repoPath,
+        request.scope ?? null,
         now + ttlSeconds * 1000,
         now,
       );
@@ -266,6 +361,7 @@ interface RuleRow {
   action: string;
   access: string;
   repo_path: string | null;
+  scope: string | null;
   expires_at: number;
 }
 
@@ -279,6 +375,7 @@ const toRule = (row: RuleRow): Rule => ({
   action: row.action === '' || row.action === '-' ? null : row.action,
   access: row.access === 'read' || row.access === 'write' ? row.access : null,
   repoPath: row.repo_path,
+  scope: row.scope,
   expiresAt: new Date(row.expires_at).toISOString(),
 });
 

@@ -80,7 +80,7 @@ describe('approval policy', () => {
     assert.equal(denied.json.details.operation, 'health_check');
   });
 
-  it('applies defaults: a paired origin is asked for binary paths, the token is not', async () => {
+  it('applies defaults: a paired origin reads binary paths freely, is asked to change them or commit, the token is not', async () => {
     const decision = gw.services.policy.decide({
       operation: 'binary_paths_settings',
       caller: { kind: 'origin', origin: APP, sessionId: null, claimedSource: null },
@@ -91,7 +91,7 @@ describe('approval policy', () => {
       repoPath: null,
       forceApproval: false,
     });
-    assert.equal(decision, 'ask');
+    assert.equal(decision, 'allow');
     const push = (kind: 'origin' | 'token', action: string) =>
       gw.services.policy.decide({
         operation: 'git_action',
@@ -104,7 +104,8 @@ describe('approval policy', () => {
         forceApproval: false,
       });
     assert.equal(push('origin', 'push'), 'ask');
-    assert.equal(push('origin', 'commit'), 'allow');
+    assert.equal(push('origin', 'commit'), 'ask');
+    assert.equal(push('origin', 'status'), 'allow');
     assert.equal(push('token', 'push'), 'allow');
   });
 

@@ -45,6 +45,15 @@ const textOf = (all: NormalizedEvent[]) => all.flatMap((e) => (e.type === 'text'
 
 const openStream = (path: string, json: unknown, auth?: Record<string, string>) => gw.openStream(path, json, auth);
 
+/** Waits for the one pending agent-start approval of `operation` and allows it once. */
+async function approveAgentStart(operation: string): Promise<void> {
+  await until(() => gw.services.approvals.list().length === 1, 'the agent start to wait for approval');
+  const [pending] = gw.services.approvals.list();
+  assert.equal(pending.operation, operation);
+  assert.equal(pending.action, 'agent_start');
+  gw.services.approvals.decide(pending.id, { decision: 'allow_once' });
+}
+
 const ownedChildren = () => gw.services.supervisor.list().filter((p) => p.owner?.startsWith('chat:'));
 
 describe('chat routes', () => {
@@ -124,7 +133,7 @@ describe('chat routes', () => {
     const pid = ownedChildren()[0].pid;
     stream.close();
     await until(() => !groupAlive(pid), 'the CLI tree to die');
-    await until(() => gw.services.chats.list('run_viewer')[0]?.state === 'killed', 'the session to be marked killed');
+    await until(() => gw.services.chats.list('run_viewer', undefined, 'token')[0]?.state === 'killed', 'the session to be marked killed');
   });
 
   test("killing the CLI from the desktop's process list ends the turn as killed", async () => {
@@ -139,7 +148,7 @@ describe('chat routes', () => {
     const rest = await readUntil(stream.lines, 'done');
     assert.deepEqual(rest.filter((e) => e.type === 'result'), [{ type: 'result', success: false, reason: 'killed' }]);
     assert.equal(rest.some((e) => e.type === 'error'), false);
-    assert.equal(gw.services.chats.list('ticket', 'T-proc')[0].state, 'killed');
+    assert.equal(gw.services.chats.list('ticket', 'T-proc', 'token')[0].state, 'killed');
     assert.equal(groupAlive(child.pid), false);
   });
 
@@ -162,7 +171,7 @@ describe('chat routes', () => {
     const first = await readUntil(stream.lines, 'text');
     assert.equal(first[0].type, 'status');
     stream.close();
-    await until(() => gw.services.chats.list('terminal').find((s) => s.provider === FAKE_PROVIDER_ID)?.state === 'killed', 'the fake turn to stop');
+    await until(() => gw.services.chats.list('terminal', undefined, 'token').find((s) => s.provider === FAKE_PROVIDER_ID)?.state === 'killed', 'the fake turn to stop');
   });
 
   test("a paired web origin's terminal chat asks the desktop before a tool runs", async () => {
@@ -172,7 +181,9 @@ describe('chat routes', () => {
       { kind: 'tool', name: 'Bash', input: { command: 'touch approved.txt', description: 'touch' } },
       { kind: 'text', text: 'made it' },
     );
-    const stream = await openStream('/api/gateway/terminal-chat', { message: 'make a file' }, { 'X-Desktop-Session-Token': session, Origin: origin });
+    const opening = openStream('/api/gateway/terminal-chat', { message: 'make a file' }, { 'X-Desktop-Session-Token': session, Origin: origin });
+    await approveAgentStart('terminal_chat');
+    const stream = await opening;
     assert.equal(stream.res.statusCode, 200);
     const asked = await readUntil(stream.lines, 'approval_request');
     const request = asked.at(-1);
@@ -193,13 +204,15 @@ describe('chat routes', () => {
     const session = await gw.pair(origin);
     api.script({ kind: 'tool', name: 'Bash', input: { command: 'touch never.txt', description: 'touch' } });
     const stream = await openStream('/api/gateway/terminal-chat', { message: 'make another file' }, { 'X-Desktop-Session-Token': session, Origin: origin });
+    // The conversation's first turn was approved in the test before: this one does not ask again.
     await readUntil(stream.lines, 'approval_request');
     await until(() => gw.services.approvals.list().length === 1, 'the approval to be pending');
     const pid = ownedChildren()[0].pid;
 
     const started = performance.now();
-    const ended = await gw.request('/api/gateway/terminal-chat', { method: 'DELETE', auth: 'token' });
+    const ended = await gw.request('/api/gateway/terminal-chat', { method: 'DELETE', auth: { session, origin } });
     assert.equal(ended.status, 200);
+    assert.deepEqual(ended.json, { ended: 1 });
     const rest = await readUntil(stream.lines, 'done');
     assert.ok(performance.now() - started < 10_000, 'the turn did not wait for the approval timeout');
     assert.ok(rest.some((e) => e.type === 'result' && e.reason === 'killed'));

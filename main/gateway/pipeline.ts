@@ -3,6 +3,7 @@
 import type { Middleware } from 'koa';
 import type { z } from 'zod';
 import { isOperationId, type RouteEntry } from '../../shared/operations.js';
+import { AGENT_START } from '../auth/policy.js';
 import { AppError } from '../errors.js';
 import type { Services } from '../services.js';
 import { checkContentType, readJsonBody } from './body.js';
@@ -68,15 +69,18 @@ async function authorize(
 ): Promise<void> {
   const caller = ctx.state.caller;
   if (!caller || !isOperationId(entry.kind) || route.notBuilt) return;
-  const classified: Classification = route.classify?.(input) ?? {};
+  const classified: Classification = route.classify?.(input, { services, caller }) ?? {};
+  // A route that starts an agent is a write whatever the agent may do (its own default asks a paired origin).
   const request = {
     operation: entry.kind,
     caller,
     method: entry.method,
     path: entry.path,
-    access: classified.access ?? entry.access,
-    action: classified.action ?? null,
+    access: entry.agent ? ('write' as const) : (classified.access ?? entry.access),
+    action: entry.agent ? AGENT_START : (classified.action ?? null),
     repoPath: classified.repoPath ?? null,
+    scope: classified.conversation?.scope ?? null,
+    continuing: classified.conversation?.started ?? false,
     forceApproval: ctx.get('X-Desktop-Force-Approval') === '1',
   };
   // Most requests are allowed outright: only one that may wait for a person needs the rest.

@@ -34,6 +34,18 @@ export interface Classification {
   action?: string;
   /** The repository the request touches, for "allow always" rules. */
   repoPath?: string;
+  /**
+   * The conversation an agent-start route continues or begins: `scope` is what an "allow
+   * always" covers (e.g. `ticket:T-1`), `started` that its first turn was allowed already
+   * (a paired origin is asked on the first turn only).
+   */
+  conversation?: { scope: string; started: boolean };
+}
+
+/** What a classifier may consult beyond the input: who calls, and the services (e.g. whether a conversation exists). */
+export interface ClassifyContext {
+  services: Services;
+  caller: Caller;
 }
 
 type AnySchema = z.ZodType;
@@ -53,7 +65,7 @@ export interface RouteDef<BS = AnySchema | undefined, QS = AnySchema | undefined
   streams?: boolean;
   /** A table route that is not built yet: it answers 501 without asking anyone. */
   notBuilt?: boolean;
-  classify?: (input: RouteInput<Infer<BS>, Infer<QS>, Infer<PS>>) => Classification;
+  classify?: (input: RouteInput<Infer<BS>, Infer<QS>, Infer<PS>>, ctx: ClassifyContext) => Classification;
   handler: (input: RouteInput<Infer<BS>, Infer<QS>, Infer<PS>>, ctx: RequestContext) => unknown;
 }
 

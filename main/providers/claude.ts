@@ -22,6 +22,7 @@ interface Attempt {
 
 export class ClaudeProvider implements Provider {
   readonly id = 'claude' as const;
+  readonly asksApproval = true;
 
   private readonly confiner: Confiner;
 

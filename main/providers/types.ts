@@ -68,6 +68,8 @@ export interface ReviewOptions extends Pick<TurnOptions, 'cwd' | 'model' | 'reas
 
 export interface Provider {
   readonly id: ProviderId;
+  /** The CLI can stop and ask before a tool runs (`onApproval` is called); without it the sandbox is the only check. */
+  readonly asksApproval?: boolean;
   startTurn(options: TurnOptions): Promise<Turn>;
   /** The CLI's built-in code review (codex `exec review`), for providers that have one; its text output holds the findings. */
   review?(options: ReviewOptions): Promise<Turn>;

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { LineQueue } from './line-queue.js';
 import { LineRing, LineSplitter, type CappedLogFile, type OutputLine, type OutputStream } from './output.js';
 import { isTreeGone, killTree } from './tree-kill.js';
+import { SpawnFailure } from './spawn-failure.js';
 
 export type ChildState = 'running' | 'exited' | 'killed' | 'timed_out' | 'idle_timeout' | 'failed';
 export type StopReason = 'killed' | 'timed_out' | 'idle_timeout';
@@ -112,10 +113,7 @@ export class SupervisedChild {
       buffer: false,
       reject: false,
     });
-    if (this.subprocess.pid === undefined) {
-      this.subprocess.catch(() => undefined);
-      throw new Error(`Could not start ${spec.command}`);
-    }
+    if (this.subprocess.pid === undefined) throw new SpawnFailure(spec.command, this.subprocess);
     this.pid = this.subprocess.pid;
     this.log = context.log.child({ childId: this.id, pid: this.pid, label: this.label });
     this.ring = new LineRing(context.ringLines);
@@ -247,3 +245,4 @@ function shorten(arg: string): string {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
+

@@ -6,6 +6,7 @@
 // process still lives before it signals it, so a reused PID is never touched.
 import { closeSync, openSync } from 'node:fs';
 import { loadExeca } from './execa.js';
+import { SpawnFailure } from './spawn-failure.js';
 import { pidExists } from './orphans.js';
 import { bootId, hasProcfs, readProcStat } from './procfs.js';
 import { startTimeOf } from './start-time.js';
@@ -52,10 +53,7 @@ export async function spawnDetached(spec: DetachedSpec): Promise<DetachedChild> 
       buffer: false,
       reject: false,
     });
-    if (subprocess.pid === undefined) {
-      subprocess.catch(() => undefined);
-      throw new Error(`Could not start ${spec.file}`);
-    }
+    if (subprocess.pid === undefined) throw new SpawnFailure(spec.file, subprocess);
     const pid = subprocess.pid;
     subprocess.stdin?.on('error', () => undefined);
     subprocess.stdin?.end(spec.input);

@@ -10,6 +10,7 @@ import type { Db } from '../store/database.js';
 import type { SettingsStore } from '../store/settings.js';
 import { BinaryResolver, isExecutableFile, isManagedBinary } from './binaries.js';
 import { SupervisedChild, type ChildExit, type ChildSpec, type ChildState } from './child.js';
+import { SpawnFailure } from './spawn-failure.js';
 import { isSameProcessAlive, killDetached, signalDetached, spawnDetached, type DetachedChild, type ProcessIdentity } from './detached.js';
 import { cleanEnv } from './env.js';
 import { reapOrphans, type ReapedProcess } from './orphans.js';
@@ -177,7 +178,7 @@ export class Supervisor {
       });
     } catch (error) {
       logFile?.close();
-      throw new FailedDependency((error as Error).message, 'spawn_failed');
+      throw await this.spawnFailed(spec.command, error);
     }
     this.live.set(id, {
       info: () => ({
@@ -204,8 +205,15 @@ export class Supervisor {
       this.log.info({ pid: child.pid, command: spec.command }, 'detached child started');
       return child;
     } catch (error) {
-      throw new FailedDependency((error as Error).message, 'spawn_failed');
+      throw await this.spawnFailed(spec.command, error);
     }
+  }
+
+  /** A 424 that says what the OS said (E2BIG, ENOENT, EACCES) and what it means, logged with it. */
+  private async spawnFailed(command: string, error: unknown): Promise<FailedDependency> {
+    const { code, message } = error instanceof SpawnFailure ? await error.reason() : { code: null, message: (error as Error).message };
+    this.log.warn({ command, cause: code, err: message }, 'a child could not be started');
+    return new FailedDependency(message, 'spawn_failed', { command, cause: code });
   }
 
   /** Whether the very process named (PID + start time + boot) still runs. */

@@ -3,16 +3,37 @@
 // directories must be one of the run viewer's own unpacked runs.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BadRequest } from '../errors.js';
 import type { WorkspaceGuard } from '../files/workspace.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderId } from '../providers/types.js';
 
-/** `@codex fix it` talks to codex; without a known `@provider` prefix, claude. */
-export function pickProvider(message: string, providers: ProviderRegistry): { provider: ProviderId; message: string } {
-  const match = /^@([a-z]+)\s+([\s\S]+)$/i.exec(message);
-  const named = match?.[1].toLowerCase() as ProviderId | undefined;
-  if (match && named && providers.has(named)) return { provider: named, message: match[2] };
-  return { provider: 'claude', message };
+/**
+ * Which agent a chat turn talks to: the validated `provider` field, else claude. In the
+ * terminal a leading `@codex ` (any registered agent's name) picks it too; an `@name` that
+ * is no agent, or one that contradicts `provider`, is a 400 rather than a message to claude.
+ */
+export function pickProvider(
+  message: string,
+  providers: Pick<ProviderRegistry, 'has'>,
+  options: { provider?: ProviderId; prefix?: boolean } = {},
+): { provider: ProviderId; message: string } {
+  const match = options.prefix ? /^@([A-Za-z][\w-]*)(?:\s+|$)/.exec(message) : null;
+  if (!match) return { provider: options.provider ?? 'claude', message };
+  const named = match[1].toLowerCase() as ProviderId;
+  if (!providers.has(named)) {
+    throw new BadRequest(`No agent is called @${match[1]}: start the message with @claude or @codex, or set "provider".`, {
+      issues: [{ field: 'message', message: `unknown agent @${match[1]}` }],
+    }, 'unknown_provider');
+  }
+  if (options.provider && options.provider !== named) {
+    throw new BadRequest(`The message names @${named} but "provider" is ${options.provider}: send one of them.`, {
+      issues: [{ field: 'provider', message: `contradicts @${named}` }],
+    }, 'invalid_input');
+  }
+  const rest = message.slice(match[0].length);
+  if (!rest.trim()) throw new BadRequest(`The message after @${named} is empty.`, { issues: [{ field: 'message', message: 'empty' }] }, 'invalid_input');
+  return { provider: named, message: rest };
 }
 
 /** Terminal chats run where the user's projects are: the workspace root (none set: 403 saying how to set it). */

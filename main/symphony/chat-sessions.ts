@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
 import { Conflict, NotFound } from '../errors.js';
 import type { AgentConfinement } from '../providers/confinement.js';
+import { seededPrompt } from '../providers/cli-turn.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderId, TranscriptEntry, Turn, TurnOptions } from '../providers/types.js';
 import { migrate, type Db } from '../store/database.js';
@@ -31,7 +32,20 @@ export interface ChatMessage {
   sender?: string;
   /** Comment chats: the user has answered on the PR with this reply. */
   responded?: boolean;
+  /** An assistant turn's text and tool calls in order (content joins the text parts). */
+  parts?: MessagePart[];
 }
+
+/** One piece of an assistant turn, as the history keeps it. */
+export type MessagePart =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: unknown }
+  | { type: 'tool_result'; toolUseId: string; content: string; isError: boolean };
+
+/** A tool's output kept in the history is capped: the agent's own log has the rest. */
+const TOOL_RESULT_KEPT = 4000;
+/** How often a running turn's partial reply is written down (a crash keeps what came so far). */
+const PARTIAL_SAVE_MS = 500;
 
 /** A message a client stores as is (no turn behind it). */
 export interface StoredMessage {
@@ -81,6 +95,8 @@ export interface ChatTurnRequest {
   /** Stored with the session (replacing what it had), e.g. the comment a comment chat is about. */
   details?: Record<string, unknown>;
   confinement: AgentConfinement;
+  /** Said in the stream before the turn's events (e.g. that the agent runs read-only for this caller). */
+  notice?: string | null;
   /** The client's connection: aborting stops the turn. */
   signal: AbortSignal;
   onApproval?: TurnOptions['onApproval'];
@@ -103,6 +119,7 @@ interface SessionRow {
   usage_totals: string | null;
   details: string | null;
   read_at: number | null;
+  turns: number;
   state: ChatState;
   created_at: number;
   updated_at: number;
@@ -117,6 +134,7 @@ interface MessageRow {
   client_id: string | null;
   sender: string | null;
   responded: number;
+  parts: string | null;
 }
 
 const OWNER_PREFIX = 'chat:';
@@ -203,6 +221,14 @@ export class ChatService {
       `ALTER TABLE chat_sessions ADD COLUMN caller TEXT NOT NULL DEFAULT '';
       DROP INDEX chat_sessions_key;
       CREATE UNIQUE INDEX chat_sessions_key ON chat_sessions(caller, kind, scope, provider);`,
+      // Terminal, ticket and run-viewer chats are keyed by caller too: their older conversations were
+      // the desktop's own. `turns` counts turns that ran (a first turn asks a paired origin), `parts`
+      // keeps an assistant turn's tool calls beside its text.
+      `ALTER TABLE chat_sessions ADD COLUMN turns INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE chat_messages ADD COLUMN parts TEXT;
+      UPDATE chat_sessions SET turns = 1 WHERE EXISTS
+        (SELECT 1 FROM chat_messages m WHERE m.session_id = chat_sessions.id AND m.role = 'assistant' AND m.client_id IS NULL);
+      UPDATE chat_sessions SET caller = 'renderer' WHERE caller = '' AND kind IN ('terminal', 'ticket', 'run_viewer');`,
     ]);
     // This process has no turn yet, so any turn the database calls running died with
     // an earlier gateway; the supervisor reaps its process, we close its books.
@@ -228,6 +254,11 @@ export class ChatService {
   get(key: ChatKey): (ChatSession & { messages: ChatMessage[] }) | null {
     const row = this.row(key);
     return row ? { ...toSession(row), messages: this.messages(row.id) } : null;
+  }
+
+  /** Whether a turn ran in this conversation already (a paired origin was asked on its first). */
+  started(key: ChatKey): boolean {
+    return (this.row(key)?.turns ?? 0) > 0;
   }
 
   /** Stores a message a client kept itself (no turn runs); starts the conversation if needed. */
@@ -300,11 +331,15 @@ export class ChatService {
     this.active.set(session.id, entry);
     let assistantId: number | null = null;
     try {
+      const movedFrom = this.moveIfNeeded(session, request.cwd);
       const transcript = this.transcript(session);
       assistantId = this.beginTurn(session.id, request.message);
       const isNew = !session.cli_session_id;
+      // A moved conversation starts a new CLI session in its new folder (resume is folder-bound), told what was said.
+      const prompt = movedFrom !== null ? seededPrompt(transcript, request.message)
+        : isNew && session.context ? `${session.context}\n\n${request.message}` : request.message;
       entry.turn = await this.deps.providers.get(session.provider).startTurn({
-        prompt: isNew && session.context ? `${session.context}\n\n${request.message}` : request.message,
+        prompt,
         cwd: session.cwd,
         model: request.model,
         resumeSessionId: session.cli_session_id ?? undefined,
@@ -315,11 +350,57 @@ export class ChatService {
         onApproval: request.onApproval,
         owner: OWNER_PREFIX + session.id,
       });
-      return this.follow(session.id, assistantId, entry.turn);
+      const mode = request.confinement.level;
+      const notices: NormalizedEvent[] = [
+        ...(request.notice ? [{ type: 'status' as const, status: 'notice', pid: entry.turn.pid, mode, message: request.notice }] : []),
+        ...(movedFrom === null ? [] : [{
+          type: 'status' as const, status: 'moved', pid: entry.turn.pid, mode,
+          message: `This conversation moved from ${movedFrom} to ${session.cwd}; a new agent session started there with the stored history.`,
+        }]),
+      ];
+      return this.tiedToClient(this.follow(session.id, assistantId, entry.turn, notices), request.signal);
     } catch (error) {
-      this.endTurn(session.id, assistantId, '', 'failed');
+      this.endTurn(session.id, assistantId, { text: '', parts: [] }, 'failed');
       throw error;
     }
+  }
+
+  /**
+   * The folder comes with each request (checked by the caller against today's workspace): when
+   * it differs from the conversation's, the conversation moves and its CLI session (bound to the
+   * old folder) is dropped. Returns the old folder, or null.
+   */
+  private moveIfNeeded(session: SessionRow, cwd: string): string | null {
+    if (session.cwd === cwd) return null;
+    const from = session.cwd;
+    this.sql('UPDATE chat_sessions SET cwd = ?, cli_session_id = NULL, usage_totals = NULL WHERE id = ?').run(cwd, session.id);
+    Object.assign(session, { cwd, cli_session_id: null, usage_totals: null });
+    this.deps.log.info({ sessionId: session.id, from, to: cwd }, 'chat conversation moved to another folder');
+    return from;
+  }
+
+  /**
+   * A reply nobody starts reading (the client left before the first byte) still ends its turn:
+   * when the client goes, an unread stream is drained here, so the turn's child is killed and
+   * the turn recorded as killed instead of running until the idle kill.
+   */
+  private tiedToClient(events: AsyncGenerator<NormalizedEvent>, signal: AbortSignal): AsyncGenerator<NormalizedEvent> {
+    let claimed = false;
+    const drainUnread = () => {
+      if (claimed) return;
+      claimed = true;
+      void (async () => {
+        for await (const event of events) void event;
+      })().catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'draining an unread chat turn failed'));
+    };
+    if (signal.aborted) drainUnread();
+    else signal.addEventListener('abort', drainUnread, { once: true });
+    return (async function* () {
+      signal.removeEventListener('abort', drainUnread);
+      if (claimed) return;
+      claimed = true;
+      yield* events;
+    })();
   }
 
   /** Ends the matching sessions (all providers unless one is named): stops their turns, forgets them. */
@@ -346,21 +427,32 @@ export class ChatService {
     await entry.turn?.kill();
   }
 
-  private async *follow(sessionId: string, assistantId: number, turn: Turn): AsyncGenerator<NormalizedEvent> {
-    let text = '';
+  private async *follow(sessionId: string, assistantId: number, turn: Turn, notices: NormalizedEvent[]): AsyncGenerator<NormalizedEvent> {
+    const reply = new ReplyRecorder();
+    let savedAt = Date.now();
     let outcome: Exclude<MessageStatus, 'running'> | null = null;
     try {
+      yield* notices;
       for await (const event of turn.events) {
-        if (event.type === 'text') text += event.content;
-        else if (event.type === 'sessionId') this.setCliSession(sessionId, event.sessionId);
+        reply.add(event);
+        if (event.type === 'sessionId') this.setCliSession(sessionId, event.sessionId);
         else if (event.type === 'usage' && event.totals) this.sql('UPDATE chat_sessions SET usage_totals = ? WHERE id = ?').run(JSON.stringify(event.totals), sessionId);
         else if (event.type === 'result') outcome = event.success ? 'complete' : event.reason === 'killed' ? 'killed' : 'failed';
+        // What came so far is written down now and then, so a crash keeps the partial reply.
+        if (event.type === 'tool_use' || event.type === 'tool_result' || (event.type === 'text' && Date.now() - savedAt > PARTIAL_SAVE_MS)) {
+          savedAt = Date.now();
+          this.savePartial(assistantId, reply.snapshot());
+        }
         yield event;
       }
     } finally {
       // No result means the reader left mid-turn (the turn's own cleanup killed the child).
-      this.endTurn(sessionId, assistantId, text, outcome ?? 'killed');
+      this.endTurn(sessionId, assistantId, reply.snapshot(), outcome ?? 'killed');
     }
+  }
+
+  private savePartial(assistantId: number, reply: { text: string; parts: MessagePart[] }): void {
+    this.sql('UPDATE chat_messages SET content = ?, parts = ? WHERE id = ?').run(reply.text, partsJson(reply.parts), assistantId);
   }
 
   private row(key: ChatKey): SessionRow | undefined {
@@ -388,7 +480,7 @@ export class ChatService {
     const now = Date.now();
     const row: SessionRow = {
       id: randomUUID(), caller: request.caller ?? '', kind: request.kind, scope: request.scope, provider: request.provider, cwd: request.cwd,
-      cli_session_id: null, context: request.context ?? null, usage_totals: null, details: details ?? null, read_at: null,
+      cli_session_id: null, context: request.context ?? null, usage_totals: null, details: details ?? null, read_at: null, turns: 0,
       state: 'idle', created_at: now, updated_at: now,
     };
     this.sql(
@@ -406,17 +498,19 @@ export class ChatService {
       const insert = this.sql('INSERT INTO chat_messages (session_id, role, content, status, created_at) VALUES (?, ?, ?, ?, ?)');
       insert.run(sessionId, 'user', message, 'complete', now);
       const assistant = insert.run(sessionId, 'assistant', '', 'running', now);
-      this.sql("UPDATE chat_sessions SET state = 'running', updated_at = ? WHERE id = ?").run(now, sessionId);
+      this.sql("UPDATE chat_sessions SET state = 'running', turns = turns + 1, updated_at = ? WHERE id = ?").run(now, sessionId);
       return Number(assistant.lastInsertRowid);
     })();
   }
 
-  private endTurn(sessionId: string, assistantId: number | null, text: string, outcome: Exclude<MessageStatus, 'running'>): void {
+  private endTurn(sessionId: string, assistantId: number | null, reply: { text: string; parts: MessagePart[] }, outcome: Exclude<MessageStatus, 'running'>): void {
     const state: ChatState = outcome === 'complete' ? 'idle' : outcome;
     const db = this.deps.db;
     try {
       db.transaction(() => {
-        if (assistantId !== null) this.sql('UPDATE chat_messages SET content = ?, status = ? WHERE id = ?').run(text, outcome, assistantId);
+        if (assistantId !== null) {
+          this.sql('UPDATE chat_messages SET content = ?, parts = ?, status = ? WHERE id = ?').run(reply.text, partsJson(reply.parts), outcome, assistantId);
+        }
         this.sql('UPDATE chat_sessions SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), sessionId);
       })();
     } catch (error) {
@@ -463,13 +557,14 @@ export class ChatService {
 
   private messages(sessionId: string): ChatMessage[] {
     const rows = this
-      .sql('SELECT id, role, content, status, created_at, client_id, sender, responded FROM chat_messages WHERE session_id = ? ORDER BY id')
+      .sql('SELECT id, role, content, status, created_at, client_id, sender, responded, parts FROM chat_messages WHERE session_id = ? ORDER BY id')
       .all(sessionId) as MessageRow[];
     return rows.map((row) => ({
       id: row.id, role: row.role, content: row.content, status: row.status, createdAt: new Date(row.created_at).toISOString(),
       ...(row.client_id === null ? {} : { clientId: row.client_id }),
       ...(row.sender === null ? {} : { sender: row.sender }),
       ...(row.responded ? { responded: true } : {}),
+      ...(row.parts === null ? {} : { parts: JSON.parse(row.parts) as MessagePart[] }),
     }));
   }
 
@@ -481,6 +576,36 @@ export class ChatService {
     }
     return entries;
   }
+}
+
+/** Builds an assistant turn's history entry from its events: text split around tool calls. */
+class ReplyRecorder {
+  private readonly parts: MessagePart[] = [];
+
+  add(event: NormalizedEvent): void {
+    if (event.type === 'text') {
+      const last = this.parts.at(-1);
+      if (last?.type === 'text') last.text += event.content;
+      else this.parts.push({ type: 'text', text: event.content });
+    } else if (event.type === 'tool_use') {
+      this.parts.push({ type: 'tool_use', id: event.id, name: event.name, input: event.input });
+    } else if (event.type === 'tool_result') {
+      const content = event.content.length > TOOL_RESULT_KEPT ? `${event.content.slice(0, TOOL_RESULT_KEPT)}… (cut)` : event.content;
+      this.parts.push({ type: 'tool_result', toolUseId: event.toolUseId, content, isError: event.isError });
+    }
+  }
+
+  /** `text`: the text parts, separated where tool calls came between them. */
+  snapshot(): { text: string; parts: MessagePart[] } {
+    const texts = this.parts.flatMap((part) => (part.type === 'text' && part.text.trim() ? [part.text.trim()] : []));
+    const plain = this.parts.every((part) => part.type === 'text');
+    return { text: plain ? this.parts.map((part) => (part as { text: string }).text).join('') : texts.join('\n\n'), parts: [...this.parts] };
+  }
+}
+
+/** Only a turn that used tools keeps parts: a plain reply is its content. */
+function partsJson(parts: MessagePart[]): string | null {
+  return parts.some((part) => part.type !== 'text') ? JSON.stringify(parts) : null;
 }
 
 function toSession(row: SessionRow): ChatSession {

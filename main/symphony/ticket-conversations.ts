@@ -24,6 +24,9 @@ interface TurnInput {
   signal: AbortSignal;
   provider?: ProviderId;
   onApproval?: TurnOptions['onApproval'];
+  /** The ticket chat's tool level for this caller (default `write`; see PolicyService.agentTools). */
+  level?: 'read' | 'write';
+  notice?: string | null;
 }
 
 export class TicketConversations {
@@ -37,6 +40,11 @@ export class TicketConversations {
       : { repoPath: resolved, cwd: resolved, inWorktree: false };
   }
 
+  /** Whether a turn ran in the conversation already (a paired origin is asked on its first only). */
+  started(kind: 'symphony' | 'comment', caller: string, scope: string, provider?: ProviderId): boolean {
+    return this.deps.chats.started(key(caller, kind, scope, provider));
+  }
+
   /** One turn of the ticket's conversation with `provider`, editing its worktree. */
   async chat(caller: string, ticketId: string, input: TurnInput & { contextRepoPaths?: string[] }): Promise<AsyncIterable<NormalizedEvent>> {
     const [place, readRoots] = await Promise.all([
@@ -47,10 +55,10 @@ export class TicketConversations {
     // A conversation resumes where it started (the CLI session is bound to its folder).
     const cwd = this.deps.chats.get(key)?.cwd ?? place.cwd;
     return this.deps.chats.send({
-      ...key, cwd, message: input.message, signal: input.signal, onApproval: input.onApproval,
+      ...key, cwd, message: input.message, signal: input.signal, onApproval: input.onApproval, notice: input.notice,
       context: readRoots.length ? contextReposText(readRoots) : undefined,
       details: { repoPath: place.repoPath, contextRepoPaths: readRoots },
-      confinement: { level: 'write', root: cwd, readRoots },
+      confinement: { level: input.level ?? 'write', root: cwd, readRoots },
     });
   }
 

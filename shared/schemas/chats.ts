@@ -9,7 +9,15 @@ const TicketId = z.string().min(1).max(200);
 const RunDir = UserPath.describe('A directory returned by POST /run-viewer-extract');
 export const ChatProviderId = z.enum(['claude', 'codex']);
 
-export const TerminalChatBody = z.object({ message: Message });
+/** A piece of an assistant turn in the history: text, or a tool call and its result, in order. */
+export const ChatMessagePart = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string() }),
+  z.object({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() }),
+  z.object({ type: z.literal('tool_result'), toolUseId: z.string(), content: z.string(), isError: z.boolean() }),
+]);
+
+/** `provider` picks the agent (claude unless given); the terminal also takes a leading `@codex `. */
+export const TerminalChatBody = z.object({ message: Message, provider: ChatProviderId.optional() });
 
 export const TicketChatBody = z.object({
   ticketId: TicketId,
@@ -17,9 +25,10 @@ export const TicketChatBody = z.object({
   /** What the agent is told about the ticket before the first message (text, or the ticket as JSON). */
   ticketContext: z.union([z.string().max(200_000), z.record(z.string(), z.unknown())]),
   repoPath: UserPath.optional(),
+  provider: ChatProviderId.optional(),
 });
 
-export const RunViewerChatBody = z.object({ message: Message, runDir: RunDir.optional() });
+export const RunViewerChatBody = z.object({ message: Message, runDir: RunDir.optional(), provider: ChatProviderId.optional() });
 
 export const TicketChatQuery = z.object({ ticketId: TicketId.optional() });
 export const RunViewerChatQuery = z.object({ runDir: RunDir.optional() });
@@ -38,6 +47,8 @@ export const ChatMessage = z.object({
   clientId: z.string().optional(),
   sender: z.string().optional(),
   responded: z.boolean().optional(),
+  /** A turn that used tools: its text and tool calls in order (`content` is the text, split around them). */
+  parts: z.array(ChatMessagePart).optional(),
 });
 
 export const ChatSession = z.object({

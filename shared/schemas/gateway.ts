@@ -121,6 +121,8 @@ export const PendingApprovalView = z.object({
   claimedReason: z.string().nullable(),
   args: z.unknown(),
   repoPath: z.string().nullable(),
+  /** The conversation an agent start is about (e.g. `ticket:T-1`): "allow always" covers that scope only. */
+  scope: z.string().nullable().optional(),
   createdAt: z.string(),
   expiresAt: z.string(),
 });
@@ -138,6 +140,8 @@ export const RuleView = z.object({
   /** read or write; null for a rule made before rules recorded it (it matches nothing). */
   access: z.enum(['read', 'write']).nullable(),
   repoPath: z.string().nullable(),
+  /** The conversation scope an agent-start rule covers; null: any. */
+  scope: z.string().nullable(),
   expiresAt: z.string(),
 });
 export const RulesResponse = z.object({ rules: z.array(RuleView) });

@@ -19,7 +19,7 @@ export const routes: AnyRoute[] = [
     method: 'POST', path: '/api/gateway/symphony/upload/:ticketId',
     summary: 'Upload images to the ticket (multipart: PNG, JPEG, GIF or WebP by content, 10 MB each, 20 at most).',
     params: TicketParams, query: RepoQuery, response: UploadResponse,
-    classify: ({ query }) => ({ repoPath: query.repo }),
+    classify: ({ query }) => ({ action: 'upload', repoPath: query.repo }),
     handler: ({ params, query }, { services, req, signal }) => services.attachments.upload(req, query.repo, params.ticketId, signal),
   }),
 ];

@@ -1,124 +1,136 @@
-// Terminal, ticket and run-viewer chats: GET the sessions with their history, POST one
-// turn (answered as NDJSON events while the agent works), DELETE to end a session.
-// Ticket and run-viewer chats are read-only; a terminal chat's tool approvals go through
-// the approval policy like any request of this operation.
+// Terminal, ticket and run-viewer chats: GET the caller's sessions with their history, POST
+// one turn (answered as NDJSON events while the agent works), DELETE to end a session.
+// Each conversation belongs to its caller. Starting one is a write for the policy (a paired
+// origin is asked on its first turn); ticket and run-viewer chats' agents only read, a
+// terminal chat's tool calls go through the policy's tool approver.
 import {
   ChatDeleteResponse, ChatSessionsResponse, RunViewerChatBody, RunViewerChatDelete, RunViewerChatQuery,
   TerminalChatBody, TerminalChatDelete, TicketChatBody, TicketChatDelete, TicketChatQuery,
 } from '../../../shared/schemas/chats.js';
 import type { OperationId } from '../../../shared/operations.js';
-import type { ApprovalAnswer, ApprovalAsk } from '../../providers/types.js';
+import { callerKey } from '../../auth/caller.js';
+import type { AgentConfinement } from '../../providers/confinement.js';
+import type { ChatKind } from '../../symphony/chat-sessions.js';
 import { pickProvider, runViewerCwd, terminalCwd, ticketContextText, ticketCwd } from '../../symphony/chat-scopes.js';
+import type { ProviderId } from '../../providers/types.js';
 import { ndjson } from '../reply.js';
-import { defineRoute, type AnyRoute, type RequestContext } from '../route.js';
-import { isRemoteCaller } from '../../auth/caller.js';
+import { defineRoute, type AnyRoute, type ClassifyContext, type RequestContext } from '../route.js';
 
 const TERMINAL = '/api/gateway/terminal-chat';
 const TICKET = '/api/gateway/ticket-chat';
 const RUN_VIEWER = '/api/gateway/run-viewer-chat';
 
-/**
- * A tool the agent wants to run is a write of the chat's operation: the policy
- * allows, asks the desktop, or denies. For a paired web origin it always asks (unless the
- * user allowed it always), since the tool runs on this machine.
- */
-export function toolApprover(ctx: RequestContext, operation: OperationId = 'terminal_chat', path = TERMINAL) {
-  return async (ask: ApprovalAsk, turnStopped: AbortSignal): Promise<ApprovalAnswer> => {
-    try {
-      await ctx.services.policy.authorize({
-        operation, caller: ctx.caller, method: 'POST', path, access: 'write',
-        action: 'tool_use', repoPath: null, args: { tool: ask.toolName, input: ask.input },
-        forceApproval: isRemoteCaller(ctx.caller), claimedReason: null, signal: AbortSignal.any([ctx.signal, turnStopped]),
-      });
-      return 'allow';
-    } catch (error) {
-      ctx.log.info({ tool: ask.toolName, err: (error as Error).message }, 'chat tool use not approved');
-      return 'deny';
-    }
-  };
+interface Conversation {
+  kind: ChatKind;
+  scope: string;
+  provider: ProviderId;
+  message: string;
 }
+
+/** What an agent route's classifier tells the policy: the conversation's scope, and whether its first turn ran. */
+function conversation(which: Conversation, { services, caller }: ClassifyContext) {
+  const started = services.chats.started({ kind: which.kind, scope: which.scope, provider: which.provider, caller: callerKey(caller) });
+  return { scope: which.kind === 'terminal' ? 'terminal' : `${which.kind}:${which.scope}`, started };
+}
+
+/** One turn of the caller's conversation, with the tool level the policy lets this caller's agent have. */
+async function turn(
+  ctx: RequestContext,
+  which: Conversation,
+  start: { operation: OperationId; path: string; cwd: string; level: AgentConfinement['level']; context?: string; repoPath?: string },
+) {
+  const { services, caller } = ctx;
+  const tools = services.policy.agentTools(
+    { operation: start.operation, caller, path: start.path, repoPath: start.repoPath, signal: ctx.signal, log: ctx.log,
+      scope: conversation(which, ctx).scope },
+    services.providers.get(which.provider),
+    start.level,
+  );
+  return ndjson(
+    await services.chats.send({
+      ...which, caller: callerKey(caller), cwd: start.cwd, context: start.context, signal: ctx.signal,
+      confinement: { level: tools.level, root: start.cwd }, onApproval: tools.onApproval, notice: tools.notice,
+    }),
+  );
+}
+
+const terminal = (body: { message: string; provider?: ProviderId }, { services }: Pick<ClassifyContext, 'services'>): Conversation => ({
+  kind: 'terminal', scope: '', ...pickProvider(body.message, services.providers, { provider: body.provider, prefix: true }),
+});
+const ticket = (body: { ticketId: string; message: string; provider?: ProviderId }, { services }: Pick<ClassifyContext, 'services'>): Conversation => ({
+  kind: 'ticket', scope: body.ticketId, ...pickProvider(body.message, services.providers, { provider: body.provider }),
+});
+const runViewer = (body: { runDir?: string; message: string; provider?: ProviderId }, { services }: Pick<ClassifyContext, 'services'>): Conversation => ({
+  kind: 'run_viewer', scope: body.runDir ?? '', ...pickProvider(body.message, services.providers, { provider: body.provider }),
+});
 
 export const routes: AnyRoute[] = [
   defineRoute({
-    method: 'GET', path: TERMINAL, summary: 'Terminal chat sessions (one per agent) with their history.',
+    method: 'GET', path: TERMINAL, summary: "The caller's terminal chat sessions (one per agent) with their history.",
     response: ChatSessionsResponse,
-    handler: (_input, { services }) => ({ sessions: services.chats.list('terminal') }),
+    handler: (_input, { services, caller }) => ({ sessions: services.chats.list('terminal', undefined, callerKey(caller)) }),
   }),
   defineRoute({
     method: 'POST', path: TERMINAL, streams: true,
-    summary: 'One terminal chat turn, streamed as NDJSON events; `@codex ` at the start talks to Codex.',
+    summary: 'One terminal chat turn, streamed as NDJSON events; `provider` (or `@codex ` at the start) picks the agent.',
     body: TerminalChatBody,
-    handler: async ({ body }, ctx) => {
-      const { provider, message } = pickProvider(body.message, ctx.services.providers);
+    classify: ({ body }, ctx) => ({ conversation: conversation(terminal(body, ctx), ctx) }),
+    handler: ({ body }, ctx) => {
+      // The workspace root as it is now: a conversation started under another root moves with it.
       const cwd = terminalCwd(ctx.services.workspace);
-      return ndjson(
-        await ctx.services.chats.send({
-          kind: 'terminal', scope: '', provider, message, cwd, confinement: { level: 'write', root: cwd },
-          signal: ctx.signal, onApproval: toolApprover(ctx),
-        }),
-      );
+      return turn(ctx, terminal(body, ctx), { operation: 'terminal_chat', path: TERMINAL, cwd, level: 'write' });
     },
   }),
   defineRoute({
-    method: 'DELETE', path: TERMINAL, summary: 'End the terminal chat session(s) and stop a running turn.',
+    method: 'DELETE', path: TERMINAL, summary: "End the caller's terminal chat session(s) and stop a running turn.",
     body: TerminalChatDelete.optional(), query: TerminalChatDelete, response: ChatDeleteResponse,
-    handler: ({ body, query }, { services }) => services.chats.end('terminal', '', body?.provider ?? query.provider),
+    handler: ({ body, query }, { services, caller }) => services.chats.end('terminal', '', body?.provider ?? query.provider, callerKey(caller)),
   }),
 
   defineRoute({
-    method: 'GET', path: TICKET, summary: "Ticket chat sessions with their history (one ticket's with ticketId).",
+    method: 'GET', path: TICKET, summary: "The caller's ticket chat sessions with their history (one ticket's with ticketId).",
     query: TicketChatQuery, response: ChatSessionsResponse,
-    handler: ({ query }, { services }) => ({ sessions: services.chats.list('ticket', query.ticketId) }),
+    handler: ({ query }, { services, caller }) => ({ sessions: services.chats.list('ticket', query.ticketId, callerKey(caller)) }),
   }),
   defineRoute({
     method: 'POST', path: TICKET, streams: true,
-    summary: 'One read-only chat turn about a ticket, streamed as NDJSON events.',
+    summary: 'One read-only chat turn about a ticket, streamed as NDJSON events; the folder is checked on every turn.',
     body: TicketChatBody,
-    classify: ({ body }) => ({ access: 'read', repoPath: body.repoPath }),
+    classify: ({ body }, ctx) => ({ repoPath: body.repoPath, conversation: conversation(ticket(body, ctx), ctx) }),
     handler: async ({ body }, ctx) => {
-      const { provider, message } = pickProvider(body.message, ctx.services.providers);
       const cwd = await ticketCwd(ctx.services.workspace, body.repoPath);
-      return ndjson(
-        await ctx.services.chats.send({
-          kind: 'ticket', scope: body.ticketId, provider, message, signal: ctx.signal,
-          cwd, confinement: { level: 'read', root: cwd },
-          context: ticketContextText(body.ticketId, body.ticketContext),
-        }),
-      );
+      return turn(ctx, ticket(body, ctx), {
+        operation: 'ticket_chat', path: TICKET, cwd, level: 'read', repoPath: body.repoPath,
+        context: ticketContextText(body.ticketId, body.ticketContext),
+      });
     },
   }),
   defineRoute({
-    method: 'DELETE', path: TICKET, summary: "End a ticket's chat session(s) and stop a running turn.",
+    method: 'DELETE', path: TICKET, summary: "End the caller's chat session(s) about a ticket and stop a running turn.",
     body: TicketChatDelete.optional(), query: TicketChatDelete, response: ChatDeleteResponse,
-    handler: ({ body, query }, { services }) =>
-      services.chats.end('ticket', body?.ticketId ?? query.ticketId ?? '', body?.provider ?? query.provider),
+    handler: ({ body, query }, { services, caller }) =>
+      services.chats.end('ticket', body?.ticketId ?? query.ticketId ?? '', body?.provider ?? query.provider, callerKey(caller)),
   }),
 
   defineRoute({
-    method: 'GET', path: RUN_VIEWER, summary: 'Run-viewer chat sessions with their history (one run\'s with runDir).',
+    method: 'GET', path: RUN_VIEWER, summary: "The caller's run-viewer chat sessions with their history (one run's with runDir).",
     query: RunViewerChatQuery, response: ChatSessionsResponse,
-    handler: ({ query }, { services }) => ({ sessions: services.chats.list('run_viewer', query.runDir) }),
+    handler: ({ query }, { services, caller }) => ({ sessions: services.chats.list('run_viewer', query.runDir, callerKey(caller)) }),
   }),
   defineRoute({
     method: 'POST', path: RUN_VIEWER, streams: true,
     summary: 'One read-only chat turn about an unpacked run, streamed as NDJSON events.',
     body: RunViewerChatBody,
-    classify: () => ({ access: 'read' }),
+    classify: ({ body }, ctx) => ({ conversation: conversation(runViewer(body, ctx), ctx) }),
     handler: async ({ body }, ctx) => {
-      const { provider, message } = pickProvider(body.message, ctx.services.providers);
       const cwd = await runViewerCwd(ctx.services.dataDir, body.runDir, (dir) => ctx.services.runArchives.resolveRunDir(dir));
-      return ndjson(
-        await ctx.services.chats.send({
-          kind: 'run_viewer', scope: body.runDir ?? '', provider, message, signal: ctx.signal,
-          cwd, confinement: { level: 'read', root: cwd },
-        }),
-      );
+      return turn(ctx, runViewer(body, ctx), { operation: 'run_viewer_chat', path: RUN_VIEWER, cwd, level: 'read' });
     },
   }),
   defineRoute({
-    method: 'DELETE', path: RUN_VIEWER, summary: "End a run's chat session(s) and stop a running turn.",
+    method: 'DELETE', path: RUN_VIEWER, summary: "End the caller's chat session(s) about a run and stop a running turn.",
     body: RunViewerChatDelete.optional(), query: RunViewerChatDelete, response: ChatDeleteResponse,
-    handler: ({ body, query }, { services }) =>
-      services.chats.end('run_viewer', body?.runDir ?? query.runDir ?? '', body?.provider ?? query.provider),
+    handler: ({ body, query }, { services, caller }) =>
+      services.chats.end('run_viewer', body?.runDir ?? query.runDir ?? '', body?.provider ?? query.provider, callerKey(caller)),
   }),
 ];

@@ -13,29 +13,10 @@ import {
   PlanLoopPrepareBody,
 } from '../../../shared/schemas/loops.js';
 import type { z } from 'zod';
-import { isRemoteCaller } from '../../auth/caller.js';
 import { BadRequest, NotFound } from '../../errors.js';
-import type { ApprovalAnswer, ApprovalAsk } from '../../providers/types.js';
-import { defineRoute, type AnyRoute, type RequestContext } from '../route.js';
+import { defineRoute, type AnyRoute } from '../route.js';
 
 const LOOP = '/api/gateway/symphony/loop';
-
-/** The loop's tool requests go through the approval policy as the caller that started it. */
-function loopToolApprover(ctx: RequestContext) {
-  const { services, caller, log } = ctx;
-  return async (ask: ApprovalAsk, turnStopped: AbortSignal): Promise<ApprovalAnswer> => {
-    try {
-      await services.policy.authorize({
-        operation: 'symphony_loop', caller, method: 'POST', path: LOOP, access: 'write', action: 'tool_use', repoPath: null,
-        args: { tool: ask.toolName, input: ask.input }, forceApproval: isRemoteCaller(caller), claimedReason: null, signal: turnStopped,
-      });
-      return 'allow';
-    } catch (error) {
-      log.info({ tool: ask.toolName, err: (error as Error).message }, 'loop tool use not approved');
-      return 'deny';
-    }
-  };
-}
 
 export const routes: AnyRoute[] = [
   defineRoute({
@@ -43,7 +24,9 @@ export const routes: AnyRoute[] = [
     summary: 'Start a cloud loop (PLAN, EXECUTE, ...): the agent works in the loop worktree or a scratch folder and reports to the configured API origin.',
     classify: ({ body }) => ({ repoPath: body.localRepoPath ?? undefined }),
     // The loop outlives the request: it is not tied to the client's connection.
-    handler: ({ body }, ctx) => ctx.services.loops.start(body, loopToolApprover(ctx)),
+    // Its tool requests go through the policy as the caller that started it, tied to the loop, not the request.
+    handler: ({ body }, { services, caller, log }) =>
+      services.loops.start(body, services.policy.toolApprover({ operation: 'symphony_loop', caller, path: LOOP, log })),
   }),
   defineRoute({
     method: 'POST', path: `${LOOP}/kill`, body: LoopKillBody, response: LoopKillResponse,

@@ -15,6 +15,7 @@ export const routes: AnyRoute[] = [
     path: '/api/gateway/run-viewer-extract',
     summary: 'Upload a run archive (.zip, .tar.gz or .jsonl transcript, multipart, up to 200 MB) and unpack it for the run viewer.',
     response: RunViewerExtractResponse,
+    classify: () => ({ action: 'upload' }),
     handler: (_input, { services, req, signal }) => services.runArchives.extract(req, signal),
   }),
   defineRoute({

@@ -12,7 +12,6 @@ import { BadRequest } from '../../errors.js';
 import { ticketSlug } from '../../symphony/ticket-worktree.js';
 import { ndjson } from '../reply.js';
 import { defineRoute, type AnyRoute } from '../route.js';
-import { toolApprover } from './chats.js';
 
 const API = '/api/gateway/symphony';
 const CHAT = `${API}/chat/:ticketId`;
@@ -53,15 +52,24 @@ export const routes: AnyRoute[] = [
     method: 'POST', path: CHAT, streams: true,
     summary: "One turn of the ticket's chat in its worktree (else the repository), streamed as NDJSON; `provider` picks claude or codex.",
     params: TicketParams, query: OptionalRepoQuery, body: SymphonyChatBody,
-    classify: ({ body, query }) => ({ access: 'write', repoPath: body.repoPath ?? query.repo }),
+    classify: ({ params, body, query }, { services, caller }) => ({
+      repoPath: body.repoPath ?? query.repo,
+      conversation: { scope: `symphony:${params.ticketId}`, started: services.ticketConversations.started('symphony', callerKey(caller), params.ticketId, body.provider) },
+    }),
     handler: async ({ params, query, body }, ctx) => {
       const repo = body.repoPath ?? query.repo;
       if (!repo) throw new BadRequest('repoPath is required (in the body, or as ?repo=).', { field: 'repoPath' }, 'invalid_input');
       ticketSlug(params.ticketId);
+      const { services, caller } = ctx;
+      const tools = services.policy.agentTools(
+        { operation: 'symphony_chat', caller, path: CHAT, repoPath: repo, scope: `symphony:${params.ticketId}`, signal: ctx.signal, log: ctx.log },
+        services.providers.get(body.provider ?? 'claude'),
+        'write',
+      );
       return ndjson(
-        await ctx.services.ticketConversations.chat(callerKey(ctx.caller), params.ticketId, {
+        await services.ticketConversations.chat(callerKey(caller), params.ticketId, {
           message: body.message, repo, contextRepoPaths: body.contextRepoPaths, provider: body.provider,
-          signal: ctx.signal, onApproval: toolApprover(ctx, 'symphony_chat', CHAT),
+          signal: ctx.signal, onApproval: tools.onApproval, level: tools.level, notice: tools.notice,
         }),
       );
     },
@@ -76,7 +84,10 @@ export const routes: AnyRoute[] = [
     method: 'POST', path: COMMENT, streams: true,
     summary: 'One read-only turn about a PR review comment (the agent reads the worktree, never edits it), streamed as NDJSON.',
     params: CommentParams, query: CommentChatQuery, body: CommentChatBody,
-    classify: ({ query }) => ({ access: 'write', repoPath: query.repo }),
+    classify: ({ params, query, body }, { services, caller }) => ({
+      repoPath: query.repo,
+      conversation: { scope: `comment:${params.commentId}`, started: services.ticketConversations.started('comment', callerKey(caller), params.commentId, body.provider) },
+    }),
     handler: async ({ params, query, body }, ctx) => {
       ticketSlug(query.ticketId);
       return ndjson(
@@ -108,7 +119,7 @@ export const routes: AnyRoute[] = [
     method: 'GET', path: `${API}/commit-message/:ticketId`,
     summary: "A commit title and description for the worktree's changes (secret files never shown to the model; 30 s, else a default).",
     params: TicketParams, query: CommitMessageQuery, response: CommitMessageResponse,
-    classify: ({ query }) => ({ access: 'write', repoPath: query.repo }),
+    classify: ({ query }) => ({ repoPath: query.repo }),
     handler: async ({ params, query }, { services, signal }) => {
       const place = await services.ticketConversations.place(query.repo, params.ticketId, signal);
       return services.commitMessages.write({ ticketId: params.ticketId, cwd: place.cwd, provider: query.provider, signal });
