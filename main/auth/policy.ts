@@ -385,13 +385,24 @@ function same(entry: PolicyEntry, callerKind: CallerKind, operation: OperationId
   );
 }
 
+/**
+ * The defaults a caller kind has: a paired origin all of ORIGIN_DEFAULTS; the relay the same
+ * except agent starts (the cloud starts loops and chats nobody sits beside; their tool calls
+ * still ask, and the user can make relay agent starts ask in the policy screen).
+ */
+function defaultsOf(callerKind: CallerKind): ReadonlyArray<Omit<PolicyEntry, 'callerKind'>> {
+  if (callerKind === 'origin') return ORIGIN_DEFAULTS;
+  return isRemoteCaller({ kind: callerKind }) ? RELAY_DEFAULTS : [];
+}
+
+const RELAY_DEFAULTS = ORIGIN_DEFAULTS.filter((entry) => entry.action !== AGENT_START);
+
 function hasDefault(callerKind: CallerKind, operation: OperationId, access: Access, action: string) {
-  return isRemoteCaller({ kind: callerKind }) && ORIGIN_DEFAULTS.some((d) => d.operation === operation && d.access === access && d.action === action);
+  return defaultsOf(callerKind).some((d) => d.operation === operation && d.access === access && d.action === action);
 }
 
 function defaultDecision(callerKind: CallerKind, operation: OperationId, access: Access, action: string | null): Decision {
-  if (!isRemoteCaller({ kind: callerKind })) return 'allow';
-  const entry = ORIGIN_DEFAULTS.find((d) => d.operation === operation && d.access === access && (d.action ?? null) === action);
+  const entry = defaultsOf(callerKind).find((d) => d.operation === operation && d.access === access && (d.action ?? null) === action);
   return entry?.decision ?? 'allow';
 }
 
