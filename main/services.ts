@@ -26,32 +26,32 @@ import { GitRunner } from './git/runner.js';
 import { RelayClient, type RelayClientOptions } from './relay/client.js';
 import { RelaySettings } from './relay/settings.js';
 import { CommandSignatures, TrustedKeys } from './relay/signatures.js';
-import { LoopCloud } from './relay/loops/cloud-api.js';
-import { LoopService } from './relay/loops/loops.js';
-import { LoopOutbox } from './relay/loops/outbox.js';
-import { PlanLoops } from './relay/loops/plan-loops.js';
 import { openSecretStore, type SecretStoreMode } from './secrets/open.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { openDatabase, type Db } from './store/database.js';
+import { lazy, type Lazy } from './lazy.js';
+import type { LoopCloud } from './relay/loops/cloud-api.js';
+import type { LoopService } from './relay/loops/loops.js';
+import type { LoopOutbox } from './relay/loops/outbox.js';
+import type { PlanLoops } from './relay/loops/plan-loops.js';
+import type { ReviewService } from './review/review-service.js';
+import type { RunService } from './symphony/runs.js';
+import type { DeployService } from './deploy/deploy.js';
+import type { LearningsService } from './learnings/learnings.js';
 import { SettingsStore } from './store/settings.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { AgentEnvironment } from './providers/agent-env.js';
 import { Confiner, confinementEnabled } from './providers/confinement.js';
 import { createProviderRegistry } from './providers/defaults.js';
 import type { ProviderRegistry } from './providers/registry.js';
-import { ReviewService } from './review/review-service.js';
 import { ChatService } from './symphony/chat-sessions.js';
 import { CommitMessages } from './symphony/commit-message.js';
 import { TicketConversations } from './symphony/ticket-conversations.js';
 import { TicketSessions } from './symphony/ticket-sessions.js';
 import { TicketAttachments } from './files/attachments.js';
 import { TicketWorktrees } from './symphony/ticket-worktree.js';
-import { RunService } from './symphony/runs.js';
 import { cliProviderConfigs } from './providers/defaults.js';
 import { Telemetry } from './telemetry/telemetry.js';
-import { DeployService } from './deploy/deploy.js';
-import { chatTranscript, LearningsService, runTranscript } from './learnings/learnings.js';
-import { readLogTail } from './symphony/run-log.js';
 import { cachedToolAvailability, type ToolName } from './config/tools.js';
 import { defaultReadinessChecks } from './health/checks.js';
 import { ReadinessService } from './health/readiness.js';
@@ -81,6 +81,14 @@ export interface ServicesOptions {
   /** Stop live ticket runs on close (`serve --stop-runs-on-exit`); by default they keep going in their hosts. */
   stopRunsOnExit?: boolean;
 }
+
+/**
+ * Domain services built on first use (their modules import then, not at start): a lazy
+ * route family names the ones its handlers use (`needs` in its route file), and the
+ * pipeline loads them before the family's first request. Until loaded, reading one throws.
+ * `loops` is the cloud-loop group: loops, loopOutbox, loopCloud, planLoops.
+ */
+export type LazyServiceName = 'reviews' | 'deploy' | 'learnings' | 'runs' | 'loops';
 
 export interface Services {
   version: string;
@@ -161,6 +169,8 @@ export interface Services {
   gatewayPort(): number | null;
   /** Called once the server listens: its own origin becomes the /ui/ renderer's origin. */
   setGatewayPort(port: number): void;
+  /** Builds the named lazy domain services (and what they depend on) if not built yet. */
+  load(...names: readonly LazyServiceName[]): Promise<void>;
   /** Stops every child, ends waiting approvals and closes the database. */
   close(): Promise<void>;
 }
@@ -194,33 +204,64 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const providers = createProviderRegistry(supervisor, confiner);
   const chats = new ChatService({ db, providers, log, supervisor });
   const ticketWorktrees = new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir });
-  const deploy = new DeployService({ db, settings, processes: supervisor, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, dataDir, log });
-  const reviews = new ReviewService({ db, providers, git, workspace, ticketWorktrees, chats, binaries: supervisor.binaries, dataDir, log, supervisor, keepaliveMs: options.reviewKeepaliveMs });
-  const learnings = new LearningsService({ db, settings, providers, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, log, batchPauseMs: options.learningsBatchPauseMs });
-  learnings.addTranscriptSource('Chats', (_repoPath, ticketId) =>
-    chatTranscript([...chats.list('symphony', ticketId), ...chats.list('ticket', ticketId)]),
-  );
-  const runs = new RunService({
-    db, dbFile: join(dataDir, 'symphony.db'), dataDir, settings, supervisor, ticketWorktrees, log,
-    binarySearchDirs: options.binarySearchDirs, providerConfigs: cliProviderConfigs(), agentEnv: () => agentEnv.handover(),
+  const deploy = lazy(async () => {
+    const { DeployService } = await import('./deploy/deploy.js');
+    return new DeployService({ db, settings, processes: supervisor, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, dataDir, log });
   });
-  // What earlier runs taught about a repository goes into its next runs' prompts.
-  runs.addPromptSections((repoPath) => learnings.promptSections(repoPath));
-  learnings.addTranscriptSource('Run', async (repoPath, ticketId) => {
-    const run = await runs.find(ticketId, repoPath).catch(() => null);
-    return run ? runTranscript(readLogTail(run.workDir, 2_000).lines) : null;
+  const reviews = lazy(async () => {
+    const { ReviewService } = await import('./review/review-service.js');
+    return new ReviewService({ db, providers, git, workspace, ticketWorktrees, chats, binaries: supervisor.binaries, dataDir, log, supervisor, keepaliveMs: options.reviewKeepaliveMs });
+  });
+  const learnings: Lazy<LearningsService> = lazy(async () => {
+    const [{ chatTranscript, LearningsService, runTranscript }, { readLogTail }] = await Promise.all([import('./learnings/learnings.js'), import('./symphony/run-log.js')]);
+    const built = new LearningsService({ db, settings, providers, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, log, batchPauseMs: options.learningsBatchPauseMs });
+    built.addTranscriptSource('Chats', (_repoPath, ticketId) =>
+      chatTranscript([...chats.list('symphony', ticketId), ...chats.list('ticket', ticketId)]),
+    );
+    built.addTranscriptSource('Run', async (repoPath, ticketId) => {
+      const run = await (await runs.load()).find(ticketId, repoPath).catch(() => null);
+      return run ? runTranscript(readLogTail(run.workDir, 2_000).lines) : null;
+    });
+    built.resume();
+    return built;
+  });
+  const runs: Lazy<RunService> = lazy(async () => {
+    const { RunService } = await import('./symphony/runs.js');
+    const built = new RunService({
+      db, dbFile: join(dataDir, 'symphony.db'), dataDir, settings, supervisor, ticketWorktrees, log,
+      binarySearchDirs: options.binarySearchDirs, providerConfigs: cliProviderConfigs(), agentEnv: () => agentEnv.handover(),
+    });
+    // What earlier runs taught about a repository goes into its next runs' prompts.
+    built.addPromptSections(async (repoPath) => (await learnings.load()).promptSections(repoPath));
+    // Live runs whose host survived are reattached, the others INTERRUPTED (and what a dead host left is reaped).
+    await built.reattach();
+    return built;
   });
   let port: number | null = null;
-  const loopCloud = new LoopCloud({ apiOrigin: () => config.apiOrigin(), secrets, log: log.child({ component: 'loops' }) });
-  const loopOutbox: LoopOutbox = new LoopOutbox({
-    db, cloud: loopCloud, log: log.child({ component: 'loops' }), backoff: options.loops?.retryBackoff,
-    onGone: (loopId) => loops.cloudGone(loopId),
-    onFinalized: (loopId) => void loopCloud.forgetToken(loopId).catch((error: unknown) => log.warn({ err: error, loopId }, 'could not delete a loop token')),
+  const loopGroup = lazy(async () => {
+    const [{ LoopCloud }, { LoopOutbox }, { LoopService }, { PlanLoops }] = await Promise.all([
+      import('./relay/loops/cloud-api.js'), import('./relay/loops/outbox.js'), import('./relay/loops/loops.js'), import('./relay/loops/plan-loops.js'),
+    ]);
+    const loopCloud = new LoopCloud({ apiOrigin: () => config.apiOrigin(), secrets, log: log.child({ component: 'loops' }) });
+    const loopOutbox: LoopOutbox = new LoopOutbox({
+      db, cloud: loopCloud, log: log.child({ component: 'loops' }), backoff: options.loops?.retryBackoff,
+      onGone: (loopId) => loops.cloudGone(loopId),
+      onFinalized: (loopId) => void loopCloud.forgetToken(loopId).catch((error: unknown) => log.warn({ err: error, loopId }, 'could not delete a loop token')),
+    });
+    const loops: LoopService = new LoopService({
+      db, cloud: loopCloud, outbox: loopOutbox, providers, repos, worktrees: ticketWorktrees, workspace, log: log.child({ component: 'loops' }),
+      heartbeatMs: options.loops?.heartbeatMs, outputEveryMs: options.loops?.outputEveryMs, scratchDir: options.loops?.scratchDir,
+    });
+    const planLoops = new PlanLoops({ repos, worktrees: ticketWorktrees, workspace, git: gitRunner, loops, secrets, apiOrigin: () => config.apiOrigin() });
+    // Only the serving process reports loops: a CLI command on the same data dir must not deliver twice.
+    if (options.reapOrphans) loops.recover();
+    return { loopCloud, loopOutbox, loops, planLoops };
   });
-  const loops = new LoopService({
-    db, cloud: loopCloud, outbox: loopOutbox, providers, repos, worktrees: ticketWorktrees, workspace, log: log.child({ component: 'loops' }),
-    heartbeatMs: options.loops?.heartbeatMs, outputEveryMs: options.loops?.outputEveryMs, scratchDir: options.loops?.scratchDir,
-  });
+  const lazyServices: Record<LazyServiceName, Lazy<unknown>> = { reviews, deploy, learnings, runs, loops: loopGroup };
+  const loaded = <T>(service: Lazy<T>, name: LazyServiceName): T => {
+    if (service.value === undefined) throw new Error(`The ${name} service is not loaded: its route family lists it in \`needs\`, other callers await services.load('${name}').`);
+    return service.value;
+  };
   const relaySettings = new RelaySettings(settings, config);
   const trustedKeys = new TrustedKeys(settings);
   const signatures = new CommandSignatures({ keys: trustedKeys, required: () => relaySettings.requireSignatures() });
@@ -258,14 +299,26 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     gitRunner,
     github,
     fileSearch,
-    deploy,
-    learnings,
+    get deploy() {
+      return loaded(deploy, 'deploy');
+    },
+    get learnings() {
+      return loaded(learnings, 'learnings');
+    },
     runArchives: new RunArchives(dataDir),
     relaySettings,
-    loops,
-    loopOutbox,
-    loopCloud,
-    planLoops: new PlanLoops({ repos, worktrees: ticketWorktrees, workspace, git: gitRunner, loops, secrets, apiOrigin: () => config.apiOrigin() }),
+    get loops() {
+      return loaded(loopGroup, 'loops').loops;
+    },
+    get loopOutbox() {
+      return loaded(loopGroup, 'loops').loopOutbox;
+    },
+    get loopCloud() {
+      return loaded(loopGroup, 'loops').loopCloud;
+    },
+    get planLoops() {
+      return loaded(loopGroup, 'loops').planLoops;
+    },
     trustedKeys,
     relay,
     setWorkspaceRoot: (dir) => workspace.setWorkspaceRoot(dir),
@@ -300,35 +353,59 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     ticketConversations: new TicketConversations({ chats, worktrees: ticketWorktrees, guard: workspace }),
     commitMessages: new CommitMessages({ git, providers, dataDir, log }),
     attachments: new TicketAttachments({ workFolder: (repoPath, ticketId, signal) => ticketWorktrees.resolveWorkFolder(repoPath, ticketId, signal) }),
-    reviews,
-    runs,
+    get reviews() {
+      return loaded(reviews, 'reviews');
+    },
+    get runs() {
+      return loaded(runs, 'runs');
+    },
+    async load(...names) {
+      await Promise.all(names.map((name) => lazyServices[name].load()));
+    },
     async close() {
-      if (options.stopRunsOnExit) await runs.stopAll();
-      runs.close();
+      // Only what was built is closed: a domain never used was never loaded.
+      if (options.stopRunsOnExit) await runs.value?.stopAll();
+      runs.value?.close();
       await relay.stop();
-      loopOutbox.close();
-      await loops.close();
-      await reviews.close();
+      loopGroup.value?.loopOutbox.close();
+      await loopGroup.value?.loops.close();
+      await reviews.value?.close();
       await chats.close();
-      await deploy.close();
-      await learnings.close();
+      await deploy.value?.close();
+      await learnings.value?.close();
       approvals.closeAll();
       fileSearch.close();
       await supervisor.stopAll();
       db.close();
     },
   };
-  // After every service is built, so that owners hear which of their children were reaped.
-  // Live runs whose host survived are reattached, the others INTERRUPTED; then the orphan
-  // reaping stops what a dead host left (a live host's children are its own).
-  await runs.reattach();
+  // Start work of the lazy domains, only when the database holds some for them: live runs
+  // to reattach (before the orphan reaping: a dead host's children are reaped at reattach),
+  // an interrupted learnings batch to resume, loops to report to the cloud.
+  if (hasRow(db, "SELECT 1 FROM symphony_runs WHERE status IN ('STARTING', 'IN_PROGRESS') LIMIT 1")) await runs.load();
   if (options.reapOrphans) {
     await supervisor.reapOrphans();
-    // Only the serving process reports loops: a CLI command on the same data dir must not deliver twice.
-    loops.recover();
+    if (
+      hasRow(db, "SELECT 1 FROM loops WHERE status IN ('initializing', 'running') LIMIT 1") ||
+      hasRow(db, "SELECT 1 FROM loop_outbox WHERE state = 'pending' LIMIT 1")
+    ) {
+      await loopGroup.load();
+    }
   }
-  learnings.resume();
+  if (hasRow(db, "SELECT 1 FROM (SELECT value FROM learning_jobs ORDER BY started_at DESC, rowid DESC LIMIT 1) WHERE json_extract(value, '$.status') = 'processing'")) {
+    await learnings.load();
+  }
   return services;
+}
+
+/** Whether a start-time probe finds a row (false when its table does not exist yet). */
+function hasRow(db: Db, sql: string): boolean {
+  try {
+    return db.prepare(sql).get() !== undefined;
+  } catch (error) {
+    if (/no such table/.test((error as Error).message)) return false;
+    throw error;
+  }
 }
 
 async function loadOrCreateGatewayToken(secrets: SecretStore): Promise<string> {

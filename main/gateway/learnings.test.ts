@@ -142,6 +142,7 @@ describe('the process-all batch', () => {
     try {
       const first = await startTestGateway({ dataDir, learningsBatchPauseMs: 400 });
       const tickets = ['B-1', 'B-2', 'B-3', 'B-4'];
+      await first.services.load('learnings');
       for (const ticket of tickets) first.services.learnings.store.addPending('/repos/shop', ticket, [learning('L1', `Lesson of ${ticket}`), learning('L2', 'A lesson every ticket learns')]);
       const call = (gw2: TestGateway, method = 'GET') => gw2.request('/api/gateway/symphony/process-all-learnings', { method, auth: 'token', ...(method === 'POST' ? { json: {} } : {}) });
       const started = await call(first, 'POST');

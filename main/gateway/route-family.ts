@@ -5,10 +5,13 @@
 // served: every table path is registered at start, credentials are checked before any
 // family loads, and a table path no family serves answers 501.
 import type { RouteEntry } from '../../shared/operations.js';
+import type { LazyServiceName } from '../services.js';
 import type { AnyRoute } from './route.js';
 
 export interface RouteFamilyModule {
   routes: readonly AnyRoute[];
+  /** The lazy domain services its handlers use: built before its first request runs. */
+  needs?: readonly LazyServiceName[];
 }
 
 export type RouteFamily =

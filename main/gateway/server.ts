@@ -40,7 +40,7 @@ export interface AppOptions {
 }
 
 export function createGatewayApp(services: Services, options: AppOptions = {}): GatewayApp {
-  const table = routeSlots(services.version);
+  const table = routeSlots(services);
   const app = new Koa<GatewayState>({ proxy: false });
   app.silent = true;
   app.use(requestScope(services));
@@ -85,12 +85,12 @@ interface RouteSlot {
  * One slot per table route: the eager families' routes and the OpenAPI route as they are,
  * a lazy family's from its module on first use, a 501 for every table route nobody built.
  */
-function routeSlots(version: string): { slots: RouteSlot[]; loadRoutes: () => Promise<AnyRoute[]> } {
+function routeSlots(services: Services): { slots: RouteSlot[]; loadRoutes: () => Promise<AnyRoute[]> } {
   const openapi: AnyRoute = defineRoute({
     method: 'GET',
     path: '/api/gateway/openapi.json',
     summary: 'This OpenAPI 3.1 document, generated from the route schemas.',
-    handler: async (): Promise<unknown> => buildOpenApi(await loadRoutes(), version),
+    handler: async (): Promise<unknown> => buildOpenApi(await loadRoutes(), services.version),
   });
   const known = new Map<string, AnyRoute>();
   for (const route of [...routeFamilies.flatMap((family) => (family.kind === 'eager' ? family.routes : [])), openapi]) {
@@ -115,7 +115,7 @@ function routeSlots(version: string): { slots: RouteSlot[]; loadRoutes: () => Pr
     return {
       entry,
       // Once loaded, the definition is returned synchronously: no await on the hot path.
-      route: () => loaded ?? familyRoute(family, entry).then((found) => (loaded = found)),
+      route: () => loaded ?? familyRoute(family, entry, services).then((found) => (loaded = found)),
     };
   });
   async function loadRoutes(): Promise<AnyRoute[]> {
@@ -126,8 +126,9 @@ function routeSlots(version: string): { slots: RouteSlot[]; loadRoutes: () => Pr
 
 const checkedFamilies = new WeakSet<object>();
 
-async function familyRoute(family: RouteFamily & { kind: 'lazy' }, entry: RouteEntry): Promise<AnyRoute> {
+async function familyRoute(family: RouteFamily & { kind: 'lazy' }, entry: RouteEntry, services: Services): Promise<AnyRoute> {
   const module = await family.load();
+  await services.load(...(module.needs ?? []));
   if (!checkedFamilies.has(module)) {
     for (const route of module.routes) {
       if (!findRouteEntry(route.method, route.path)) throw new Error(`No operation for ${route.method} ${route.path}`);

@@ -9,8 +9,12 @@ import {
 } from '../../../shared/schemas/review.js';
 import { ndjson } from '../reply.js';
 import { defineRoute, type AnyRoute } from '../route.js';
+import type { LazyServiceName } from '../../services.js';
 
 const CODEX = '/api/gateway/codex';
+
+/** Built before this family's first request (see LazyServiceName in services.ts). */
+export const needs: readonly LazyServiceName[] = ['reviews'];
 
 export const routes: AnyRoute[] = [
   defineRoute({

@@ -6,8 +6,12 @@ import {
   ExtractInfoBody, RepoPathBody,
 } from '../../../shared/schemas/deploy.js';
 import { defineRoute, type AnyRoute } from '../route.js';
+import type { LazyServiceName } from '../../services.js';
 
 const API = '/api/gateway/deploy';
+
+/** Built before this family's first request (see LazyServiceName in services.ts). */
+export const needs: readonly LazyServiceName[] = ['deploy'];
 
 export const routes: AnyRoute[] = [
   defineRoute({

@@ -7,8 +7,12 @@ import {
 } from '../../../shared/schemas/learnings.js';
 import { reply } from '../reply.js';
 import { defineRoute, type AnyRoute } from '../route.js';
+import type { LazyServiceName } from '../../services.js';
 
 const API = '/api/gateway';
+
+/** Built before this family's first request (see LazyServiceName in services.ts). */
+export const needs: readonly LazyServiceName[] = ['learnings'];
 
 export const routes: AnyRoute[] = [
   defineRoute({

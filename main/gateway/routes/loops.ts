@@ -15,8 +15,12 @@ import {
 import type { z } from 'zod';
 import { BadRequest, NotFound } from '../../errors.js';
 import { defineRoute, type AnyRoute } from '../route.js';
+import type { LazyServiceName } from '../../services.js';
 
 const LOOP = '/api/gateway/symphony/loop';
+
+/** Built before this family's first request (see LazyServiceName in services.ts). */
+export const needs: readonly LazyServiceName[] = ['loops'];
 
 export const routes: AnyRoute[] = [
   defineRoute({

@@ -7,8 +7,12 @@ import {
 import { judgesView, planView, runDetail, statusView, ticketStatus, workDirectory } from '../../symphony/run-views.js';
 import { ndjson } from '../reply.js';
 import { defineRoute, type AnyRoute } from '../route.js';
+import type { LazyServiceName } from '../../services.js';
 
 const API = '/api/gateway/symphony';
+
+/** Built before this family's first request (see LazyServiceName in services.ts). */
+export const needs: readonly LazyServiceName[] = ['runs'];
 
 export const routes: AnyRoute[] = [
   defineRoute({

@@ -57,6 +57,7 @@ export async function startRunGateway(options: RunGatewayOptions): Promise<TestG
     ...rest,
     configure: async (services) => {
       await services.setWorkspaceRoot(root);
+      await services.load('runs');
       services.runs.setProviderConfigs({ claude: claudeTestConfig(api, cliRoot), codex: codexTestConfig(api, cliRoot) });
       services.settings.set(RUN_SETTINGS.backoffBaseMs, 200);
       for (const [key, value] of Object.entries(settings ?? {})) services.settings.set(key, value);
