@@ -153,6 +153,33 @@ test('a paired origin repointing a binary waits for approval; the change then sh
   expect((await admin.getBinaryPaths()).binaries.git.override).toBeNull();
 });
 
+test('the Agents screen: the sandbox switch says what off means, and a secret agent variable is never shown', async ({ page }, testInfo) => {
+  await openPairedUi(page);
+  const admin = await gateway.tokenClient();
+  await page.getByTestId('nav-agents').click();
+  const state = page.getByTestId('agent-sandbox-state');
+  await expect(state).toHaveAttribute('data-enabled', 'true');
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.getByTestId('agent-sandbox-toggle').click();
+  await expect(state).toHaveAttribute('data-enabled', 'false');
+  await expect(state).toContainText('whole home folder');
+  expect((await admin.getConfig()).agentConfinement.enabled).toBe(false);
+  await saveScreenshot(page, 'agents-sandbox-off', testInfo);
+  await page.getByTestId('agent-sandbox-toggle').click();
+  await expect(state).toHaveAttribute('data-enabled', 'true');
+
+  const form = page.getByTestId('agent-env-form');
+  await form.getByLabel('Variable name').fill('CORP_API_KEY');
+  await form.getByLabel('Value').fill('sk-e2e-secret-42');
+  await form.getByRole('button', { name: 'Set' }).click();
+  const row = page.locator('[data-testid=agent-env-row][data-name=CORP_API_KEY]');
+  await expect(row).toContainText('secret, set');
+  expect(await page.content()).not.toContain('sk-e2e-secret-42');
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await expect(row).toHaveCount(0);
+  expect((await admin.getConfig()).agentEnv.entries.some((entry) => entry.name === 'CORP_API_KEY')).toBe(false);
+});
+
 test('policy edits and "allow always" rules take effect', async ({ page }, testInfo) => {
   await openPairedUi(page);
   const other = await OriginClient.pair(gateway, OTHER_ORIGIN);

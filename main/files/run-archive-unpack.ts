@@ -20,19 +20,42 @@ export interface UnpackLimits {
 
 type ArchiveKind = 'zip' | 'tar' | 'jsonl';
 
-/** Unpacks `file` into the existing, empty directory `target`. */
+/**
+ * Unpacks `file` into the existing, empty directory `target`. Returns the entries left out
+ * because an agent CLI would load them as the folder's own configuration (see agentConfigEntry).
+ */
 export async function unpackRunArchive(
   file: string,
   filename: string,
   target: string,
   limits: UnpackLimits,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<{ dropped: string[] }> {
   const writer = new EntryWriter(target, limits, signal);
   const kind = await detectKind(file, filename);
   if (kind === 'zip') await unpackZip(file, writer);
   else if (kind === 'tar') await unpackTar(file, writer);
   else await placeTranscript(file, filename, writer);
+  return { dropped: writer.dropped };
+}
+
+/** Files an agent CLI or git reads as instructions or runs: `.claude/` (settings, hooks, commands), `.mcp.json`, `.codex/`, memory files. */
+const AGENT_CONFIG_DIRS = new Set(['.claude', '.codex']);
+const AGENT_CONFIG_FILES = new Set(['.mcp.json', 'claude.md', 'claude.local.md', 'agents.md', 'agents.override.md']);
+
+/**
+ * True for an entry an agent started on the unpacked folder would load as project
+ * configuration (hooks and MCP servers run commands; memory files are instructions), or
+ * git would run (`.git/hooks/*`; `.git/config` can name hooks and an fsmonitor command).
+ * Such entries are left out at any depth: the archive is untrusted input.
+ */
+export function agentConfigEntry(relative: string): boolean {
+  const parts = relative.split('/');
+  const base = parts.at(-1)!.toLowerCase();
+  if (parts.some((part) => AGENT_CONFIG_DIRS.has(part.toLowerCase()))) return true;
+  if (AGENT_CONFIG_FILES.has(base)) return true;
+  const git = parts.findIndex((part) => part.toLowerCase() === '.git');
+  return git !== -1 && (parts[git + 1]?.toLowerCase() === 'hooks' || (parts.length === git + 2 && base === 'config'));
 }
 
 async function detectKind(file: string, filename: string): Promise<ArchiveKind> {
@@ -52,6 +75,8 @@ async function detectKind(file: string, filename: string): Promise<ArchiveKind> 
 class EntryWriter {
   private entries = 0;
   private bytes = 0;
+  /** Files left out as agent or git configuration (relative paths). */
+  readonly dropped: string[] = [];
   private readonly stopped = new AbortController();
   /** Aborted when the client goes away or the unpacking fails: every write in flight stops. */
   private readonly signal: AbortSignal;
@@ -77,8 +102,17 @@ class EntryWriter {
     if (this.bytes + declaredSize > this.limits.maxUnpackedBytes) throw this.tooLarge();
   }
 
+  /** True when the entry is agent or git configuration: a file's content is then never written, and it is counted. */
+  drops(name: string, folder = false): boolean {
+    const relative = safeEntryPath(name);
+    if (!relative || !agentConfigEntry(relative)) return false;
+    if (!folder) this.dropped.push(relative);
+    return true;
+  }
+
   async directory(name: string): Promise<void> {
     const relative = safeEntryPath(name);
+    if (this.drops(name, true)) return;
     if (relative) await this.fs(name, () => mkdir(path.join(this.target, relative), { recursive: true, mode: 0o755 }));
   }
 
@@ -186,6 +220,7 @@ async function unpackZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, writer: En
   if (type !== 0 && type !== S_IFDIR && type !== S_IFREG) throw unsafeEntry(name, 'is not a regular file');
   writer.admit(entry.uncompressedSize);
   if (name.endsWith('/') || type === S_IFDIR) return writer.directory(name);
+  if (writer.drops(name)) return;
   if (entry.isEncrypted()) throw new Unprocessable(`Archive entry "${name}" is encrypted.`, 'invalid_archive');
   const content = await promisify<yauzl.Entry, Readable>(zip.openReadStream.bind(zip))(entry).catch((error) => {
     throw zipError(error);
@@ -260,6 +295,10 @@ async function unpackTarEntry(entry: ReadEntry, writer: EntryWriter): Promise<vo
   }
   if (!TAR_FILE_TYPES.has(entry.type)) throw unsafeEntry(name, `is a ${entry.type}, not a regular file`);
   writer.admit(entry.size ?? 0);
+  if (writer.drops(name)) {
+    entry.resume();
+    return;
+  }
   await writer.file(name, entry as unknown as Readable);
 }
 

@@ -277,3 +277,48 @@ test('work files left by a crash are removed when the archives start', async () 
   assert.equal(names.length, 1);
   assert.ok(!names[0].startsWith('.'));
 });
+
+test('agent and git configuration is left out of zip and tar archives, at any depth, and counted', async () => {
+  const config = [
+    { name: '.claude/settings.json', data: '{"hooks":{}}' },
+    { name: '.claude/commands/x.md', data: 'x' },
+    { name: 'sub/.mcp.json', data: '{}' },
+    { name: '.codex/config.toml', data: '' },
+    { name: 'CLAUDE.md', data: 'do evil' },
+    { name: 'pkg/AGENTS.md', data: 'do evil' },
+    { name: 'repo/.git/hooks/post-checkout', data: '#!/bin/sh' },
+    { name: 'repo/.git/config', data: '[core]\nfsmonitor = evil' },
+  ];
+  const kept = [
+    { name: 'run/events.jsonl', data: '{}\n' },
+    { name: 'repo/.git/HEAD', data: 'ref: refs/heads/main' },
+    { name: 'docs/claude.md.txt', data: 'fine' },
+    { name: 'repo/config', data: 'fine' },
+  ];
+  for (const [archive, filename] of [[makeZip([{ name: '.claude/' }, ...config, ...kept]), 'run.zip'], [makeTarGz([...config, ...kept]), 'run.tar.gz']] as const) {
+    const { status, json } = await upload(archive, filename);
+    assert.equal(status, 200, JSON.stringify(json));
+    const reply = json as unknown as { runDir: string; dropped: { count: number; files: string[] } };
+    assert.equal(reply.dropped.count, config.length);
+    assert.deepEqual([...reply.dropped.files].sort(), config.map((entry) => entry.name).sort());
+    assert.deepEqual((await archives.list(reply.runDir)).files.map((file) => file.path), kept.map((entry) => entry.name).sort());
+  }
+});
+
+test('storage stays within its caps: runs over the age go, then the oldest until the total fits, and the reply says so', async () => {
+  useLimits({ maxTotalBytes: 2500, maxAgeMs: 60_000 });
+  const run = (byte: number) => makeZip([{ name: 'data.bin', data: Buffer.alloc(1000, byte) }]);
+  const first = (await upload(run(1), 'a.zip')).json as unknown as { runDir: string };
+  const second = (await upload(run(2), 'b.zip')).json as unknown as { runDir: string };
+  // The first is made old: the next upload removes it for its age, although the total would fit.
+  const { utimes } = await import('node:fs/promises');
+  const old = new Date(Date.now() - 120_000);
+  await utimes(first.runDir, old, old);
+  const third = (await upload(run(3), 'c.zip')).json as unknown as { runDir: string; storage: { removed: Array<{ runDir: string; reason: string }>; totalBytes: number } };
+  assert.deepEqual(third.storage.removed.map((entry) => [entry.runDir, entry.reason]), [[first.runDir, 'age']]);
+  assert.equal(third.storage.totalBytes, 2000);
+  const fourth = (await upload(run(4), 'd.zip')).json as unknown as { runDir: string; storage: { removed: Array<{ runDir: string; reason: string }>; totalBytes: number } };
+  assert.deepEqual(fourth.storage.removed.map((entry) => [entry.runDir, entry.reason]), [[second.runDir, 'size']], 'the oldest goes first');
+  assert.equal(fourth.storage.totalBytes, 2000);
+  assert.deepEqual((await readdir(archives.root)).sort(), [path.basename(third.runDir), path.basename(fourth.runDir)].sort());
+});

@@ -6,19 +6,27 @@ import { lstat, mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Forbidden, NotFound } from '../errors.js';
-import type { RunViewerFiles } from '../../shared/schemas/run-viewer.js';
+import type { RunViewerExtract, RunViewerFiles } from '../../shared/schemas/run-viewer.js';
 import type { UnpackLimits } from './run-archive-unpack.js';
 
 export interface RunArchiveLimits extends UnpackLimits {
   maxUploadBytes: number;
+  /** All unpacked runs together: beyond it the oldest are removed (never the one just unpacked). */
+  maxTotalBytes: number;
+  /** A run older than this is removed at the next upload. */
+  maxAgeMs: number;
 }
 
 export const DEFAULT_RUN_ARCHIVE_LIMITS: RunArchiveLimits = {
   maxUploadBytes: 200 * 1024 * 1024,
   maxUnpackedBytes: 2 * 1024 * 1024 * 1024,
   maxEntries: 20_000,
+  maxTotalBytes: 5 * 1024 * 1024 * 1024,
+  maxAgeMs: 7 * 24 * 60 * 60_000,
 };
 
+/** The reply names at most this many left-out files (the count is always complete). */
+const MAX_LISTED_DROPS = 100;
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const WORK_PREFIXES = ['.upload-', '.staging-'];
 
@@ -35,7 +43,7 @@ export class RunArchives {
   }
 
   /** Receives the multipart upload in `req` and unpacks it; returns the new run directory. */
-  async extract(req: IncomingMessage, signal: AbortSignal): Promise<{ runDir: string }> {
+  async extract(req: IncomingMessage, signal: AbortSignal): Promise<RunViewerExtract> {
     const root = await this.prepare();
     const id = randomUUID();
     const upload = path.join(root, `.upload-${id}`);
@@ -45,10 +53,11 @@ export class RunArchives {
     try {
       const received = await receiveUpload(req, upload, this.limits.maxUploadBytes, signal);
       await mkdir(staging, { mode: 0o700 });
-      await unpackRunArchive(upload, received.filename, staging, this.limits, signal);
+      const { dropped } = await unpackRunArchive(upload, received.filename, staging, this.limits, signal);
       const runDir = path.join(root, id);
       await rename(staging, runDir);
-      return { runDir };
+      const storage = await this.prune(root, id);
+      return { runDir, dropped: { count: dropped.length, files: dropped.slice(0, MAX_LISTED_DROPS) }, storage };
     } finally {
       await Promise.all([rm(upload, { force: true }), rm(staging, { recursive: true, force: true })]);
     }
@@ -92,6 +101,32 @@ export class RunArchives {
     return dir;
   }
 
+  /**
+   * Keeps the run viewer's storage within its caps after an upload: runs older than the age
+   * limit go first, then the oldest others until the total fits; the new run `keep` stays.
+   */
+  private async prune(root: string, keep: string): Promise<RunViewerExtract['storage']> {
+    const runs = [];
+    for (const name of await readdir(root)) {
+      if (!RUN_ID.test(name)) continue;
+      const stat = await lstat(path.join(root, name)).catch(() => null);
+      if (stat?.isDirectory()) runs.push({ name, createdAt: stat.mtimeMs, bytes: await treeBytes(path.join(root, name)) });
+    }
+    runs.sort((a, b) => a.createdAt - b.createdAt);
+    let total = runs.reduce((sum, run) => sum + run.bytes, 0);
+    const removed: RunViewerExtract['storage']['removed'] = [];
+    const now = Date.now();
+    for (const run of runs) {
+      if (run.name === keep) continue;
+      const reason = now - run.createdAt > this.limits.maxAgeMs ? 'age' : total > this.limits.maxTotalBytes ? 'size' : null;
+      if (!reason) continue;
+      await rm(path.join(root, run.name), { recursive: true, force: true });
+      total -= run.bytes;
+      removed.push({ runDir: path.join(root, run.name), reason, bytes: run.bytes });
+    }
+    return { totalBytes: total, maxTotalBytes: this.limits.maxTotalBytes, maxAgeDays: this.limits.maxAgeMs / 86_400_000, removed };
+  }
+
   /** Creates the root once and removes work files a crash left behind. */
   private prepare(): Promise<string> {
     this.realRoot ??= (async () => {
@@ -109,4 +144,15 @@ export class RunArchives {
     });
     return this.realRoot;
   }
+}
+
+/** Bytes of the regular files under `dir` (run directories hold nothing else). */
+async function treeBytes(dir: string): Promise<number> {
+  let bytes = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const child = path.join(dir, entry.name);
+    if (entry.isDirectory()) bytes += await treeBytes(child);
+    else if (entry.isFile()) bytes += (await lstat(child)).size;
+  }
+  return bytes;
 }

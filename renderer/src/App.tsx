@@ -7,6 +7,7 @@ import { bridge } from './bridge.js';
 import { pairCommand } from './pairing.js';
 import { scheduleRenewal, startSession, type Phase } from './session.js';
 import { ActivityScreen } from './screens/ActivityScreen.js';
+import { AgentsScreen } from './screens/AgentsScreen.js';
 import { ApprovalsScreen } from './screens/ApprovalsScreen.js';
 import { BinaryPathsScreen } from './screens/BinaryPathsScreen.js';
 import { PairingScreen } from './screens/PairingScreen.js';
@@ -105,6 +106,7 @@ const SCREENS = [
   { id: 'repos', label: 'Repositories' },
   { id: 'reviews', label: 'Reviews' },
   { id: 'binaries', label: 'Binary paths' },
+  { id: 'agents', label: 'Agents' },
   { id: 'processes', label: 'Processes' },
   { id: 'previews', label: 'Previews' },
   { id: 'relay', label: 'Cloud relay' },
@@ -170,6 +172,7 @@ function Shell({ gatewayUrl }: { gatewayUrl: string }) {
         {screen === 'repos' && <ReposScreen />}
         {screen === 'reviews' && <ReviewsScreen />}
         {screen === 'binaries' && <BinaryPathsScreen />}
+        {screen === 'agents' && <AgentsScreen />}
         {screen === 'processes' && <ProcessesScreen />}
         {screen === 'relay' && <RelayScreen />}
         {screen === 'previews' && <PreviewsScreen />}

@@ -1,0 +1,136 @@
+// How agents run: the OS sandbox (and its off switch, with what turning it off means) and
+// the environment agent CLIs get (the allowlist, values the user set; secrets never shown).
+import { useState } from 'react';
+import { useAction, useClient, usePolling } from '../api.js';
+import { Badge, Empty, ErrorNote, Loading, Section } from '../components/ui.js';
+
+export function AgentsScreen() {
+  const client = useClient();
+  const config = usePolling((c) => c.getConfig(), 5000);
+  const save = useAction();
+  const [name, setName] = useState('');
+  const [value, setValue] = useState('');
+  const c = config.data;
+
+  const apply = async (patch: Parameters<typeof client.patchConfig>[0]) => {
+    if (await save.run(() => client.patchConfig(patch))) await config.reload();
+  };
+
+  const sandbox = c?.agentConfinement;
+  return (
+    <>
+      <h1 className="screen-title">Agents</h1>
+      <Section
+        title="Sandbox"
+        description="Agents (claude, codex) run inside an OS sandbox that shows them their working folder and nothing else of your home: not ~/.ssh, ~/.aws, other repositories or this gateway's data."
+        testId="agent-sandbox"
+        actions={
+          sandbox ? (
+            <button
+              className={sandbox.enabled ? 'danger' : 'primary'}
+              disabled={save.busy}
+              data-testid="agent-sandbox-toggle"
+              onClick={() => {
+                if (sandbox.enabled && !window.confirm('Turn the agent sandbox off? Agents will be able to read and change everything your user account can, including ~/.ssh and other repositories.')) return;
+                void apply({ agentConfinement: { enabled: !sandbox.enabled } });
+              }}
+            >
+              {sandbox.enabled ? 'Turn off' : 'Turn on'}
+            </button>
+          ) : null
+        }
+      >
+        <ErrorNote error={config.error ?? save.error} />
+        {!sandbox ? (
+          <Loading failed={Boolean(config.error)} />
+        ) : (
+          <div data-testid="agent-sandbox-state" data-enabled={String(sandbox.enabled)}>
+            {sandbox.enabled ? (
+              <p>
+                <Badge tone={sandbox.missing.length ? 'bad' : 'good'}>on</Badge>{' '}
+                {sandbox.osSandbox === 'none'
+                  ? "This system has no OS sandbox: agents run in the CLIs' own sandboxes only."
+                  : `Agents run inside ${sandbox.osSandbox}, and inside the CLIs' own sandboxes.`}
+              </p>
+            ) : (
+              <p className="error-note" role="alert">
+                <Badge tone="bad">off</Badge> Agents run WITHOUT the sandbox: they can read your whole home folder (keys, tokens,
+                other repositories) and their commands can write anywhere you can. Every agent start is logged as unconfined.
+              </p>
+            )}
+            {sandbox.enabled && sandbox.missing.length ? (
+              <p className="error-note" data-testid="agent-sandbox-missing">
+                Missing: {sandbox.missing.join(', ')}. Agents cannot start until it is installed (Debian/Ubuntu: <code>sudo apt install bubblewrap socat</code>).
+              </p>
+            ) : null}
+          </div>
+        )}
+      </Section>
+      <Section
+        title="Environment"
+        description="What agent CLIs get beyond PATH, HOME and the locale: the allowlist below (copied from the gateway's environment when set there) and the values you set. Values whose names look like credentials are kept in the keychain and never shown."
+        testId="agent-env"
+      >
+        {!c ? (
+          <Loading failed={Boolean(config.error)} />
+        ) : (
+          <>
+            <p className="small muted">
+              Allowlist: <span className="mono">{[...c.agentEnv.defaults, ...c.agentEnv.pass].join(', ')}</span>; claude also{' '}
+              <span className="mono">{c.agentEnv.cliNames.claude.join(', ')}</span>; codex also <span className="mono">{c.agentEnv.cliNames.codex.join(', ')}</span>.
+            </p>
+            {c.agentEnv.entries.length === 0 ? (
+              <Empty>Nothing beyond the basics.</Empty>
+            ) : (
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Value</th>
+                    <th scope="col">From</th>
+                    <th scope="col" />
+                  </tr>
+                </thead>
+                <tbody>
+                  {c.agentEnv.entries.map((entry) => (
+                    <tr key={entry.name} data-testid="agent-env-row" data-name={entry.name}>
+                      <th scope="row" className="mono">{entry.name}</th>
+                      <td className="mono small">{entry.secret ? <Badge tone="info">secret, set</Badge> : entry.value}</td>
+                      <td>{entry.source === 'setting' ? 'set here' : "the gateway's environment"}</td>
+                      <td>
+                        {entry.source === 'setting' ? (
+                          <button disabled={save.busy} onClick={() => void apply({ agentEnv: { unset: [entry.name] } })}>
+                            Remove
+                          </button>
+                        ) : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            <form
+              className="inline"
+              data-testid="agent-env-form"
+              onSubmit={(event) => {
+                event.preventDefault();
+                const key = name.trim();
+                if (!key) return;
+                void apply({ agentEnv: { set: { [key]: value } } }).then(() => {
+                  setName('');
+                  setValue('');
+                });
+              }}
+            >
+              <input aria-label="Variable name" placeholder="NAME" value={name} onChange={(e) => setName(e.target.value)} />
+              <input aria-label="Value" placeholder="value" value={value} onChange={(e) => setValue(e.target.value)} type={/(TOKEN|SECRET|PASSWORD|KEY)/i.test(name) ? 'password' : 'text'} />
+              <button type="submit" disabled={save.busy || !name.trim()}>
+                Set
+              </button>
+            </form>
+          </>
+        )}
+      </Section>
+    </>
+  );
+}
