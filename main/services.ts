@@ -71,7 +71,7 @@ export interface ServicesOptions {
   /** Searched before PATH for claude, codex, gh, git, python3 (tests: node_modules/.bin). */
   binarySearchDirs?: string[];
   /** Loop callback timings (tests shorten them). */
-  loops?: { heartbeatMs?: number; outputEveryMs?: number; retryBackoff?: { baseMs: number; capMs: number }; scratchDir?: string };
+  loops?: { heartbeatMs?: number; outputEveryMs?: number; retryBackoff?: { baseMs: number; capMs: number }; watchMs?: number };
   /** Relay reconnect and recheck timings (tests shorten them). */
   relay?: Pick<RelayClientOptions, 'backoff' | 'helloTimeoutMs' | 'recheckMs'>;
   /** How often a quiet review stream says `keepalive` (default 25 s). */
@@ -248,13 +248,15 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       onGone: (loopId) => loops.cloudGone(loopId),
       onFinalized: (loopId) => void loopCloud.forgetToken(loopId).catch((error: unknown) => log.warn({ err: error, loopId }, 'could not delete a loop token')),
     });
+    // A loop's agent runs in the run engine's detached host.
+    const hosts = await runs.load();
     const loops: LoopService = new LoopService({
-      db, cloud: loopCloud, outbox: loopOutbox, providers, repos, worktrees: ticketWorktrees, workspace, log: log.child({ component: 'loops' }),
-      heartbeatMs: options.loops?.heartbeatMs, outputEveryMs: options.loops?.outputEveryMs, scratchDir: options.loops?.scratchDir,
+      db, dataDir, cloud: loopCloud, outbox: loopOutbox, supervisor, hosts, repos, worktrees: ticketWorktrees, workspace, log: log.child({ component: 'loops' }),
+      heartbeatMs: options.loops?.heartbeatMs, outputEveryMs: options.loops?.outputEveryMs, watchMs: options.loops?.watchMs,
     });
     const planLoops = new PlanLoops({ repos, worktrees: ticketWorktrees, workspace, git: gitRunner, loops, secrets, apiOrigin: () => config.apiOrigin() });
     // Only the serving process reports loops: a CLI command on the same data dir must not deliver twice.
-    if (options.reapOrphans) loops.recover();
+    if (options.reapOrphans) await loops.recover();
     return { loopCloud, loopOutbox, loops, planLoops };
   });
   const lazyServices: Record<LazyServiceName, Lazy<unknown>> = { reviews, deploy, learnings, runs, loops: loopGroup };
@@ -364,7 +366,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     },
     async close() {
       // Only what was built is closed: a domain never used was never loaded.
-      if (options.stopRunsOnExit) await runs.value?.stopAll();
+      if (options.stopRunsOnExit) await Promise.all([runs.value?.stopAll(), loopGroup.value?.loops.stopAll()]);
       runs.value?.close();
       await relay.stop();
       loopGroup.value?.loopOutbox.close();

@@ -4,12 +4,12 @@
 // an unreachable cloud loses nothing; apiBaseUrl in the body is never contacted.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import path from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createGitFixture, type GitFixture } from '../git/testing/fixture.js';
-import { ClaudeProvider } from '../providers/claude.js';
 import { claudeTestConfig, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
 import { MockModelApi } from '../providers/testing/mock-model-api.js';
 import { FakeRelay } from '../relay/testing/fake-relay.js';
@@ -38,9 +38,11 @@ before(async () => {
   gw = await startTestGateway({
     binarySearchDirs: [NODE_MODULES_BIN],
     relay: { backoff: { baseMs: 50, capMs: 300 }, recheckMs: 200 },
-    loops: { heartbeatMs: 250, outputEveryMs: 100, retryBackoff: { baseMs: 100, capMs: 400 }, scratchDir: dirs.root },
+    loops: { heartbeatMs: 250, outputEveryMs: 100, retryBackoff: { baseMs: 100, capMs: 400 }, watchMs: 100 },
     configure: async (services) => {
-      services.providers.register(new ClaudeProvider(services.supervisor, claudeTestConfig(api, dirs.root)));
+      // The loop's agent runs in a run host: it takes the CLIs' settings from the run engine.
+      await services.load('runs', 'loops');
+      services.runs.setProviderConfigs({ claude: claudeTestConfig(api, dirs.root) });
       await services.setWorkspaceRoot(fixture.root);
       await services.repos.add({ path: fixture.repo });
       await services.secrets.set('desktop-api-key', API_KEY);
@@ -81,11 +83,17 @@ function loopBody(loopId: string, extra: Record<string, unknown> = {}) {
   };
 }
 
+/** The loop's work folder: under the data dir, never inside the worktree. */
+function workFolder(loopId: string): string {
+  return path.join(realpathSync(gw.dataDir), 'loops', loopId, 'work');
+}
+
 /** The agent's turns for a PLAN: write the plan files, then talk for a while (heartbeats and output happen). */
-function scriptPlan(delayMs = 60): void {
+function scriptPlan(loopId: string, delayMs = 60): void {
   const plan = JSON.stringify({ content: '# Plan: edit the README' });
+  const work = workFolder(loopId);
   api.script(
-    { kind: 'tool', name: 'Bash', input: { command: `mkdir -p .closedloop-ai/work && printf '%s' '${plan}' > .closedloop-ai/work/plan.json && printf 'none' > .closedloop-ai/work/open-questions.md`, description: 'write plan' } },
+    { kind: 'tool', name: 'Bash', input: { command: `printf '%s' '${plan}' > ${work}/plan.json && printf 'none' > ${work}/open-questions.md`, description: 'write plan' } },
     { kind: 'text', text: 'Planning the greeting change step by step now.', chunks: 20, delayMs },
   );
 }
@@ -99,7 +107,7 @@ function sendLoop(body: Record<string, unknown>): string {
 describe('cloud loops', () => {
   test('a PLAN loop from the relay: the cloud gets started, output, heartbeats, artifacts, completed, in order, with the loop token', async () => {
     const loopId = randomUUID();
-    scriptPlan();
+    scriptPlan(loopId);
     const commandId = sendLoop(loopBody(loopId));
     const events = await relay.finished(commandId, 60_000);
     assert.deepEqual(events.map((e) => e.eventType), ['status', 'result', 'done']);
@@ -138,13 +146,15 @@ describe('cloud loops', () => {
     await gw.services.loopOutbox.idle();
     assert.equal(await gw.services.secrets.get(loopTokenName(loopId)), null, 'the loop token is deleted when the loop ends');
     assert.equal(gw.services.loops.get(loopId)?.status, 'completed');
-    assert.ok(existsSync(`${reply.worktreePath}/.closedloop-ai/work/prd.md`), 'the PRD was written for the agent');
+    assert.ok(existsSync(`${workFolder(loopId)}/prd.md`), 'the PRD was written for the agent');
+    assert.ok(!existsSync(`${reply.worktreePath}/.closedloop-ai`), 'nothing of the loop inside the worktree');
+    assert.notEqual(reply.pid, process.pid, 'the agent ran in its own host');
   });
 
   test('the cloud unreachable while the loop runs: everything arrives after, in order, nothing lost or doubled', async () => {
     const loopId = randomUUID();
     await cloud.down();
-    scriptPlan(20);
+    scriptPlan(loopId, 20);
     const commandId = sendLoop(loopBody(loopId));
     await relay.finished(commandId, 60_000);
     // The loop finishes while the cloud is away; its callbacks wait in the outbox.
@@ -170,7 +180,7 @@ describe('cloud loops', () => {
 
   test('a 401 refreshes the token once (read from data.token) and the call goes through', async () => {
     const loopId = randomUUID();
-    scriptPlan(10);
+    scriptPlan(loopId, 10);
     cloud.unauthorizedEvents = 1;
     const body = loopBody(loopId);
     const first = cloud.tokens.get(loopId);

@@ -200,7 +200,7 @@ function claudeSettings(confined: PreparedConfinement): Record<string, unknown> 
       // visible); the /proc it keeps is the view's own, which shows only the agent's processes.
       ...(confined.osSandbox === 'bubblewrap' ? { enableWeakerNestedSandbox: true } : {}),
       // The CLI's own config (its credentials among it) is in the view for claude, not for its commands.
-      filesystem: { allowWrite: confined.level === 'write' ? [confined.root, temp] : [temp], denyRead: [...confined.configPaths] },
+      filesystem: { allowWrite: [...confined.writableRoots, temp], denyRead: [...confined.configPaths] },
     },
   };
 }

@@ -3,7 +3,7 @@
 // home's ~/.ssh never reach the stream or the model, whatever tool asks; a write outside
 // the root fails in the OS even when the approver allowed the tool call.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -113,6 +113,22 @@ describe('confined agents (real bubblewrap, real CLIs)', { skip }, () => {
     assert.match(result.content, /exit=0/);
     assert.equal(existsSync(join(other.root, 'escaped.txt')), false, 'a write outside the root fails in the OS although the tool was allowed');
     assert.equal(existsSync(join(dirs.cwd, 'inside.txt')), true);
+  });
+
+  test('claude write with a write root (a loop\'s work folder): Bash and Write reach it, the folders beside it stay out of reach', async () => {
+    const work = mkdtempSync(join(other.root, 'work-'));
+    const beside = join(other.root, 'beside.txt');
+    const before = api.modelRequests().length;
+    api.script(
+      { kind: 'tool', name: 'Bash', input: { command: `echo plan > ${join(work, 'plan.json')}; echo x > ${beside}; echo exit=$?`, description: 'write' } },
+      { kind: 'tool', name: 'Write', input: { file_path: join(work, 'notes.md'), content: 'notes' } },
+      { kind: 'text', text: 'done' },
+    );
+    const events = await collect(await claude.startTurn(options('write', { confinement: { level: 'write', root: dirs.cwd, writeRoots: [work] } })));
+    assertNoSecret(events, before);
+    assert.equal(readFileSync(join(work, 'plan.json'), 'utf8'), 'plan\n', 'Bash wrote into the write root');
+    assert.equal(readFileSync(join(work, 'notes.md'), 'utf8'), 'notes', 'Write passed the tool check there');
+    assert.equal(existsSync(beside), false, 'a write beside it fails in the OS');
   });
 
   test('claude read: Bash is not offered and a call to it is refused without asking', async () => {

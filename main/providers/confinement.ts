@@ -25,6 +25,9 @@ export interface AgentConfinement {
   root: string;
   /** Further folders the agent may read but never write (e.g. a ticket chat's context repos). */
   readRoots?: string[];
+  /** Further folders a `write` agent may also write (a cloud loop's work folder under the data
+   *  dir, beside its worktree root); read-only for a `read` agent. */
+  writeRoots?: string[];
   /** Load the folder's own project configuration (hooks, MCP servers, settings): only for a
    *  repository the user marked trusted; never for archives, PR branches or uploads. */
   trustProjectConfig?: boolean;
@@ -123,19 +126,20 @@ export class Confiner {
     }
     const root = realpathSync(confinement.root);
     const readRoots = (confinement.readRoots ?? []).map((dir) => realpathSync(dir));
+    const writeRoots = (confinement.writeRoots ?? []).map((dir) => realpathSync(dir));
     const env = { ...(await this.options.environment?.forCli(cli.cli)), ...cli.env };
     const home = env.HOME ?? homedir();
     const configPaths = configPathsOf({ cli: cli.cli, env }, home);
     for (const dir of configPaths.dirs) mkdirSync(dir, { recursive: true });
     const config = [...configPaths.dirs, ...configPaths.files];
-    const masked = (await Promise.all([root, ...readRoots].map((dir) => this.guard.secretsInside(dir))))
+    const masked = (await Promise.all([root, ...writeRoots, ...readRoots].map((dir) => this.guard.secretsInside(dir))))
       .flat()
       .filter((path) => !config.some((kept) => kept === path || kept.startsWith(`${path}/`) || path.startsWith(`${kept}/`)));
     const tempDir = realpathSync(mkdtempSync(join(this.options.tempParent ?? tmpdir(), `symphony-agent-${cli.cli}-`)));
     const prepared = new PreparedConfinement(
-      { ...confinement, root, readRoots },
+      { ...confinement, root, readRoots, writeRoots },
       {
-        root, writable: confinement.level === 'write', readRoots, tempDir, home, configPaths: config, installPaths: [], masked,
+        root, writable: confinement.level === 'write', readRoots, writeRoots, tempDir, home, configPaths: config, installPaths: [], masked,
         gitCommonDirs: [root, ...readRoots].map(gitCommonDir).filter((dir): dir is string => dir !== null),
       },
       enabled ? osSandbox : 'off',
@@ -144,7 +148,7 @@ export class Confiner {
       env,
     );
     // Names only: values (API keys among them) never reach a log.
-    const profile = { cli: cli.cli, level: confinement.level, root, readRoots, osSandbox: prepared.osSandbox, cliSandbox: prepared.cliSandbox, envNames: Object.keys(env).sort() };
+    const profile = { cli: cli.cli, level: confinement.level, root, readRoots, writeRoots, osSandbox: prepared.osSandbox, cliSandbox: prepared.cliSandbox, envNames: Object.keys(env).sort() };
     if (enabled) this.log.info(profile, 'agent start confined');
     else this.log.warn(profile, 'agent start NOT confined: confinement is turned off in settings');
     return prepared;
@@ -165,7 +169,12 @@ export class PreparedConfinement {
     /** The agent environment this start was prepared with (see agent-env.ts). */
     private readonly agentEnv: Readonly<Record<string, string>> = {},
   ) {
-    this.roots = [layout.root, ...layout.readRoots];
+    this.roots = [layout.root, ...(layout.writeRoots ?? []), ...layout.readRoots];
+  }
+
+  /** The folders a `write` agent may change: its root, then any further write roots. */
+  get writableRoots(): string[] {
+    return this.level === 'write' ? [this.layout.root, ...(this.layout.writeRoots ?? [])] : [];
   }
 
   get level(): ConfinementLevel {
@@ -219,7 +228,7 @@ export class PreparedConfinement {
     for (const path of namedPaths(input)) {
       const absolute = isAbsolute(path) ? path : resolve(cwd, path);
       try {
-        await this.guard.resolveWithin(absolute, reads ? this.roots : [this.root]);
+        await this.guard.resolveWithin(absolute, reads ? this.roots : this.writableRoots);
       } catch (error) {
         return { allowed: false, reason: `${toolName} on ${path} refused: ${(error as Error).message}` };
       }

@@ -15,6 +15,8 @@ export interface SandboxLayout {
   writable: boolean;
   /** Seen read-only. */
   readRoots: readonly string[];
+  /** Further folders with the root's own mode (read-write for `write`). */
+  writeRoots?: readonly string[];
   /** The per-run temp folder on the host: the agent's /tmp. */
   tempDir: string;
   /** The agent's HOME: an empty folder in the view, apart from what is bound into it. */
@@ -59,6 +61,7 @@ function mounts(layout: SandboxLayout): Mount[] {
     ...layout.readRoots.map((path) => ({ path, mode: 'ro' as const })),
     ...layout.gitCommonDirs.map((path) => ({ path, mode: layout.writable ? ('rw' as const) : ('ro' as const) })),
     { path: layout.root, mode: layout.writable ? ('rw' as const) : ('ro' as const) },
+    ...(layout.writeRoots ?? []).map((path) => ({ path, mode: layout.writable ? ('rw' as const) : ('ro' as const) })),
     ...layout.masked.map((path) => ({ path, mode: 'mask' as const })),
   ];
   const byPath = new Map<string, Mount>();
@@ -94,8 +97,9 @@ export function bubblewrapArgs(layout: SandboxLayout, command: string, args: rea
 /** A Seatbelt profile with the same rules: system readable, home and other temp folders not, writes only under root and temp. */
 export function seatbeltProfile(layout: SandboxLayout): string {
   const q = (path: string) => JSON.stringify(path);
-  const readable = [...layout.installPaths, ...layout.configPaths, ...layout.readRoots, ...layout.gitCommonDirs, layout.root, layout.tempDir];
-  const writable = [...layout.configPaths, layout.tempDir, ...(layout.writable ? [layout.root, ...layout.gitCommonDirs] : [])];
+  const extra = layout.writeRoots ?? [];
+  const readable = [...layout.installPaths, ...layout.configPaths, ...layout.readRoots, ...layout.gitCommonDirs, layout.root, ...extra, layout.tempDir];
+  const writable = [...layout.configPaths, layout.tempDir, ...(layout.writable ? [layout.root, ...extra, ...layout.gitCommonDirs] : [])];
   return [
     '(version 1)',
     '(allow default)',

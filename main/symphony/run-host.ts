@@ -3,6 +3,7 @@
 // It reads its job from stdin (never argv or env: it holds the CLIs' model-API settings),
 // opens the same SQLite file (WAL), runs the loop with its own supervisor for the agent
 // CLIs and judges, and exits when the run rests. SIGTERM is a user's stop.
+// A job with `loop` is a cloud loop's agent instead (main/relay/loops/loop-host.ts).
 import { pino } from 'pino';
 import { readStdin } from '../cli/stdin.js';
 import { handedOverEnvironment, type AgentEnvHandover } from '../providers/agent-env.js';
@@ -13,6 +14,7 @@ import { ProviderRegistry } from '../providers/registry.js';
 import type { CliProviderConfig } from '../providers/types.js';
 import { openDatabase } from '../store/database.js';
 import { SettingsStore } from '../store/settings.js';
+import type { LoopHostJob } from '../relay/loops/loop-host.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { RunLoop } from './run-loop.js';
 import { RunStore } from './run-store.js';
@@ -31,6 +33,8 @@ export interface RunHostJob {
   logLevel?: string;
   /** The part of the agent environment only the gateway has (its own environment, the secret store). */
   agentEnv?: AgentEnvHandover;
+  /** A cloud loop's one turn rather than a ticket run (`runId` is then the loop id). */
+  loop?: LoopHostJob;
 }
 
 async function main(): Promise<number> {
@@ -50,6 +54,14 @@ async function main(): Promise<number> {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stop.abort());
   // The gateway that started us may be gone; its terminal's hangup is not our stop.
   process.on('SIGHUP', () => undefined);
+  if (job.loop) {
+    const { runLoopHost } = await import('../relay/loops/loop-host.js');
+    await runLoopHost({ db, providers, log, signal: stop.signal }, job.loop);
+    log.info('loop host done');
+    await supervisor.stopAll();
+    db.close();
+    return 0;
+  }
   const store = new RunStore(db);
   const loop = new RunLoop({ store, providers, processes: supervisor, log, signal: stop.signal }, job.runId);
   const status = await loop.execute();

@@ -29,7 +29,7 @@ export interface RunLoopDeps {
 class Stopped extends Error {}
 
 /** Unattended turns in the worktree: claude without prompts (nobody could answer them), codex in its workspace-write sandbox. */
-function unattendedMode(provider: ProviderId): PermissionMode {
+export function unattendedMode(provider: ProviderId): PermissionMode {
   return provider === 'claude' ? 'bypassPermissions' : 'default';
 }
 

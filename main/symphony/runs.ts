@@ -210,18 +210,10 @@ export class RunService {
 
   /** Starts (or restarts) the run's host; the run row holds its identity. */
   private async spawnHost(run: RunRow): Promise<RunRow> {
-    const job: RunHostJob = {
-      runId: run.id, dataDir: this.options.dataDir, dbFile: this.options.dbFile, providers: this.options.providerConfigs,
-      binarySearchDirs: this.options.binarySearchDirs, logLevel: process.env.SYMPHONY_LOG_LEVEL ?? 'info',
-      agentEnv: await this.options.agentEnv?.(),
-    };
+    const job: RunHostJob = { runId: run.id, ...(await this.hostEnvironment()) };
     let host;
     try {
-      host = await this.options.supervisor.startDetached({
-        command: process.execPath, args: [...hostNodeArgs(), hostScript()], cwd: run.worktreePath,
-        env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}, input: JSON.stringify(job),
-        logFile: path.join(run.workDir, 'host.log'),
-      });
+      host = await this.startHost(job, run.worktreePath, path.join(run.workDir, 'host.log'));
     } catch (error) {
       this.store.update(run.id, { status: 'FAILED', phase: 'Failed', lastError: `The run host did not start: ${(error as Error).message}`, endedAt: Date.now() });
       throw error;
@@ -231,6 +223,23 @@ export class RunService {
     void host.exited.then(() => this.hostEnded(run.id, host));
     this.watch();
     return this.store.require(run.id);
+  }
+
+  /** One detached run host for a job (a ticket run here; cloud loops start theirs through this too). */
+  startHost(job: RunHostJob, cwd: string, logFile: string) {
+    return this.options.supervisor.startDetached({
+      command: process.execPath, args: [...hostNodeArgs(), hostScript()], cwd,
+      env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}, input: JSON.stringify(job), logFile,
+    });
+  }
+
+  /** What a host it starts needs besides its job: the database, the CLIs' settings, where binaries are. */
+  async hostEnvironment(): Promise<Omit<RunHostJob, 'runId' | 'loop'>> {
+    return {
+      dataDir: this.options.dataDir, dbFile: this.options.dbFile, providers: this.options.providerConfigs,
+      binarySearchDirs: this.options.binarySearchDirs, logLevel: process.env.SYMPHONY_LOG_LEVEL ?? 'info',
+      agentEnv: await this.options.agentEnv?.(),
+    };
   }
 
   private hostEnded(runId: string, host: ProcessIdentity): void {

@@ -27,10 +27,8 @@ export const routes: AnyRoute[] = [
     method: 'POST', path: LOOP, body: LoopBody, response: LoopResponse,
     summary: 'Start a cloud loop (PLAN, EXECUTE, ...): the agent works in the loop worktree or a scratch folder and reports to the configured API origin.',
     classify: ({ body }) => ({ repoPath: body.localRepoPath ?? undefined }),
-    // The loop outlives the request: it is not tied to the client's connection.
-    // Its tool requests go through the policy as the caller that started it, tied to the loop, not the request.
-    handler: ({ body }, { services, caller, log }) =>
-      services.loops.start(body, services.policy.toolApprover({ operation: 'symphony_loop', caller, path: LOOP, log })),
+    // The loop outlives the request (and the gateway): it runs unattended in its own host, confined to its folders.
+    handler: ({ body }, { services }) => services.loops.start(body),
   }),
   defineRoute({
     method: 'POST', path: `${LOOP}/kill`, body: LoopKillBody, response: LoopKillResponse,

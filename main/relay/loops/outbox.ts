@@ -1,6 +1,9 @@
 // Every call a loop makes to the cloud goes through this outbox in SQLite: written before it
 // is sent, delivered in order per loop, retried with backoff while the cloud is unreachable,
 // and still there after a crash or restart. Nothing a loop reports is lost on the way.
+// The loop's host writes its events here (insertOutboxCall); only the gateway delivers.
+// An event keeps its `x-loop-event-nonce` across attempts, so a resend after a crash that
+// hid a delivery is a replay the cloud recognises (409), never a second event.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { migrate, type Db } from '../../store/database.js';
@@ -30,6 +33,7 @@ interface Row {
   last_error: string | null;
   final: number;
   next_attempt_at: number;
+  nonce: string | null;
 }
 
 const DEFAULT_BACKOFF: Backoff = { baseMs: 1_000, capMs: 30_000 };
@@ -78,14 +82,13 @@ export class LoopOutbox {
         final INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX loop_outbox_pending ON loop_outbox (state, loop_id, id);`,
+      'ALTER TABLE loop_outbox ADD COLUMN nonce TEXT',
     ]);
   }
 
   /** Queues a call (events get their timestamp now, when they happened) and starts delivery. */
   enqueue(loopId: string, call: OutboxCall, body?: unknown, options: { final?: boolean } = {}): void {
-    this.options.db
-      .prepare('INSERT INTO loop_outbox (loop_id, call, body, created_at, final) VALUES (?, ?, ?, ?, ?)')
-      .run(loopId, call, body === undefined ? null : JSON.stringify(body), Date.now(), options.final ? 1 : 0);
+    insertOutboxCall(this.options.db, loopId, call, body, options);
     this.kick();
   }
 
@@ -158,7 +161,7 @@ export class LoopOutbox {
       const row = this.options.db.prepare("SELECT * FROM loop_outbox WHERE loop_id = ? AND state = 'pending' ORDER BY id LIMIT 1").get(loopId) as Row | undefined;
       if (!row || row.next_attempt_at > Date.now()) return;
       const item = toItem(row);
-      const headers: Record<string, string> = item.call === 'events' ? { 'x-loop-event-nonce': randomUUID() } : {};
+      const headers: Record<string, string> = item.call === 'events' ? { 'x-loop-event-nonce': row.nonce ?? randomUUID() } : {};
       const outcome = await this.options.cloud.call(loopId, item.call, item.body, headers);
       if (outcome.kind === 'retry') {
         const delay = backoffDelay(item.attempts, this.options.backoff ?? DEFAULT_BACKOFF);
@@ -178,4 +181,14 @@ export class LoopOutbox {
       if (item.final) this.options.onFinalized?.(loopId);
     }
   }
+}
+
+/**
+ * Writes one call to the outbox (the gateway's LoopOutbox, or a loop host on the same
+ * database); the gateway delivers it. An event gets its nonce now, once.
+ */
+export function insertOutboxCall(db: Db, loopId: string, call: OutboxCall, body?: unknown, options: { final?: boolean } = {}): void {
+  db.prepare('INSERT INTO loop_outbox (loop_id, call, body, created_at, final, nonce) VALUES (?, ?, ?, ?, ?, ?)').run(
+    loopId, call, body === undefined ? null : JSON.stringify(body), Date.now(), options.final ? 1 : 0, call === 'events' ? randomUUID() : null,
+  );
 }
