@@ -7,6 +7,7 @@ import {
   RENDERER_ENTRY_URL,
   RENDERER_SCHEME,
   rendererCsp,
+  rendererHeaders,
   resolveRendererFile,
 } from '../desktop-ui/renderer-files.js';
 
@@ -28,14 +29,7 @@ export function createRendererSession(rendererRoot: string, gatewayPort: number)
   rendererSession.protocol.handle(RENDERER_SCHEME, async (request) => {
     const found = request.method === 'GET' ? await resolveRendererFile(rendererRoot, request.url) : undefined;
     if (!found) return new Response('Not found', { status: 404, headers: { 'content-type': 'text/plain' } });
-    return new Response(await readFile(found.file), {
-      headers: {
-        'content-type': found.contentType,
-        'content-security-policy': csp,
-        'x-content-type-options': 'nosniff',
-        'cache-control': 'no-store',
-      },
-    });
+    return new Response(await readFile(found.file), { headers: rendererHeaders(found, csp) });
   });
   // The handler above sets the CSP on what it serves; this also covers anything else that
   // reaches a renderer URL through the network stack (e.g. a service worker's response).

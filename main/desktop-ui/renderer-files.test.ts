@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RENDERER_ENTRY_URL, RENDERER_ORIGIN, isPermissionGranted, isRendererUrl, rendererCsp, resolveRendererFile } from './renderer-files.js';
+import { RENDERER_ENTRY_URL, RENDERER_ORIGIN, isPermissionGranted, isRendererUrl, rendererCsp, rendererHeaders, resolveRendererFile } from './renderer-files.js';
 
 const UI = RENDERER_ENTRY_URL; // app://symphony/ui/
 
@@ -27,12 +27,12 @@ after(async () => {
 test('serves files of the renderer origin with their content type', async () => {
   assert.deepEqual(await resolveRendererFile(root, `${UI}assets/app.js`), {
     file: path.join(root, 'assets', 'app.js'),
+    relative: 'assets/app.js',
     contentType: 'text/javascript; charset=utf-8',
   });
-  const index = { file: path.join(root, 'index.html'), contentType: 'text/html; charset=utf-8' };
+  const index = { file: path.join(root, 'index.html'), relative: 'index.html', contentType: 'text/html; charset=utf-8' };
   assert.deepEqual(await resolveRendererFile(root, UI), index);
   assert.deepEqual(await resolveRendererFile(root, `${RENDERER_ORIGIN}/ui`), index);
-  assert.deepEqual(await resolveRendererFile(root, `${UI}approvals`), index, 'client-side route');
   assert.deepEqual(await resolveRendererFile(root, `${UI}index.html?x=1#y`), index);
 });
 
@@ -51,6 +51,8 @@ test('refuses other origins, traversal, encoded separators, NUL and symlinks out
     `${UI}%E0%A4%A`,
     `${UI}assets/link.txt`,
     `${UI}missing.js`,
+    `${UI}approvals`,
+    `${UI}assets`,
     'not a url',
   ];
   for (const url of refused) {
@@ -58,7 +60,13 @@ test('refuses other origins, traversal, encoded separators, NUL and symlinks out
   }
 });
 
-test('the CSP allows only own files and the gateway on its port', () => {
+test('the window and /ui/ are served with the same headers; the CSP allows only own files and the gateway on its port', async () => {
+  const file = await resolveRendererFile(root, `${UI}assets/app.js`);
+  assert.ok(file);
+  assert.deepEqual(Object.keys(rendererHeaders(file, 'x')).sort(), Object.keys(rendererHeaders({ ...file, relative: 'index.html' }, 'x')).sort());
+  assert.equal(rendererHeaders(file, 'x')['Cache-Control'], 'public, max-age=31536000, immutable');
+  assert.equal(rendererHeaders({ ...file, relative: 'index.html' }, 'x')['Cache-Control'], 'no-cache');
+  assert.match(rendererCsp(), /connect-src 'self';/);
   const csp = rendererCsp(19433);
   assert.match(csp, /default-src 'none'/);
   assert.match(csp, /script-src 'self'(;|$)/);

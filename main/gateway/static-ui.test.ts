@@ -69,7 +69,7 @@ describe('serveRenderer', () => {
     assert.equal(res.body, '<!doctype html><title>ui</title>');
     assert.equal(res.headers['content-type'], 'text/html; charset=utf-8');
     assert.equal(res.headers['content-security-policy'], RENDERER_CSP);
-    assert.match(RENDERER_CSP, /default-src 'self'/);
+    assert.match(RENDERER_CSP, /default-src 'none'/);
     assert.match(RENDERER_CSP, /connect-src 'self'/);
     assert.doesNotMatch(RENDERER_CSP, /unsafe-inline|unsafe-eval/);
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
