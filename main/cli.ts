@@ -17,13 +17,18 @@ import type { SecretStoreMode } from './secrets/open.js';
 import { createServices, type Services } from './services.js';
 import { isManagedBinary, MANAGED_BINARIES } from './supervisor/binaries.js';
 import { binaryPathsView, updateBinaryPaths, type BinaryPathsUpdate } from './supervisor/binary-settings.js';
+import { followLogFile, formatLogLine } from './cli/logs.js';
+import { logFilePath, openGatewayLog, tailLogFiles } from './telemetry/log-files.js';
 
 const USAGE = `symphony-gateway <command> [--data-dir DIR]
 
   serve [--port N] [--secret-store auto|keychain|file] [--log-level L]
                                                         run the gateway (prints one "listening" JSON line)
   token                                                 print the gateway token
+  rotate-token                                          replace the gateway token (the old one is refused at once)
+  logs [--follow] [--lines N] [--json]                  print the gateway's log (<data dir>/logs/gateway.log, rotated by size)
   pair --origin ORIGIN [--json]                          mint a one-time pairing challenge (gateway must run)
+  pair --ui [--json]                                     a one-time link that opens the desktop UI paired (gateway must run)
   sessions [--json]                                      list paired sessions
   revoke SESSION_ID                                      revoke a session
   approvals [--json]                                     list requests waiting for approval (gateway must run)
@@ -59,6 +64,9 @@ const OPTIONS = {
   'agent-confinement': { type: 'string' },
   binary: { type: 'string', multiple: true },
   label: { type: 'string' },
+  follow: { type: 'boolean', short: 'f' },
+  lines: { type: 'string', short: 'n' },
+  ui: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -79,6 +87,10 @@ async function main(argv: string[]): Promise<number> {
       return withServices(dataDir, flags, async (services) => print(services.gatewayToken));
     case 'pair':
       return pair(dataDir, flags);
+    case 'logs':
+      return logs(dataDir, flags);
+    case 'rotate-token':
+      return rotateToken(dataDir, flags);
     case 'sessions':
       return withServices(dataDir, flags, async (services) => listSessions(services, Boolean(flags.json)));
     case 'revoke':
@@ -136,14 +148,15 @@ async function withServices(dataDir: string, flags: Flags, action: (services: Se
 async function serve(dataDir: string, flags: Flags): Promise<number> {
   const port = flags.port === undefined ? undefined : Number(flags.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port takes 0-65535.');
-  // Logs go to stderr as JSON lines; stdout carries only the "listening" line.
+  // Logs go to the rotating file under the data dir and to stderr as JSON lines; stdout carries only the "listening" line.
   const flagLevel = flags['log-level'];
   if (flagLevel !== undefined && !isLogLevel(flagLevel)) throw new UsageError(`--log-level takes ${LOG_LEVELS.join(', ')}.`);
-  const log = pino({ level: flagLevel ?? process.env.SYMPHONY_LOG_LEVEL ?? 'info' }, pino.destination(2));
-  guardProcess(log);
   const other = findRunningGateway(dataDir);
   if (other) throw new Error(`A gateway (pid ${other.pid}) already serves ${dataDir} on port ${other.port}.`);
-  const services = await createServices({ dataDir, secretStore: secretStoreMode(flags), log, reapOrphans: true, logLevelFixed: flagLevel !== undefined });
+  const gatewayLog = openGatewayLog({ dataDir, level: flagLevel ?? process.env.SYMPHONY_LOG_LEVEL ?? 'info', tee: pino.destination(2) });
+  const log = gatewayLog.log;
+  guardProcess(log);
+  const services = await createServices({ dataDir, secretStore: secretStoreMode(flags), gatewayLog, reapOrphans: true, logLevelFixed: flagLevel !== undefined });
   const gateway = await startGateway(services, { port }).catch(async (error: unknown) => {
     await services.close();
     throw error;
@@ -151,6 +164,13 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
   services.relay.start();
   writeRunningGateway(dataDir, { port: gateway.port, pid: process.pid });
   process.stdout.write(JSON.stringify({ event: 'listening', url: gateway.url, port: gateway.port, version: services.version }) + '\n');
+  // For a person (as Jupyter prints its login URL): a one-time link that opens the UI paired.
+  const challenge = services.challenges.mint(gateway.url);
+  process.stderr.write(
+    `\nSymphony Desktop gateway on ${gateway.url} (log: ${gatewayLog.file})\n` +
+      `Open the desktop UI (one-time link, expires ${challenge.expiresAt}):\n  ${uiPairingUrl(gateway.url, challenge.challengeToken)}\n` +
+      `For a fresh link later: symphony-gateway pair --ui${flags['data-dir'] ? ` --data-dir ${flags['data-dir']}` : ''}\n\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -162,21 +182,54 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
   return 0;
 }
 
+/** The gateway's own /ui/ with a challenge in the fragment (never sent to a server): the page pairs itself. */
+function uiPairingUrl(gatewayOrigin: string, challengeToken: string): string {
+  return `${gatewayOrigin}/ui/#challenge=${encodeURIComponent(challengeToken)}`;
+}
+
 async function pair(dataDir: string, flags: Flags): Promise<number> {
-  const origin = requireOrigin(required(flags.origin, '--origin'), '--origin', ['app:']);
   const running = readRunningGateway(dataDir);
+  if (flags.ui && flags.origin) throw new UsageError('pair takes --ui or --origin ORIGIN, not both.');
+  const origin = flags.ui ? `http://127.0.0.1:${running.port}` : requireOrigin(required(flags.origin, '--origin (or --ui)'), '--origin', ['app:']);
   const challenge = (await gatewayRequest(dataDir, running, 'POST', '/gateway-auth/challenge', { origin })) as {
     challengeToken: string;
     origin: string;
     expiresAt: string;
   };
   const ownOrigin = [`http://127.0.0.1:${running.port}`, `http://localhost:${running.port}`].includes(origin);
-  const uiUrl = ownOrigin ? `${origin}/ui/#challenge=${encodeURIComponent(challenge.challengeToken)}` : undefined;
+  const uiUrl = ownOrigin ? uiPairingUrl(origin, challenge.challengeToken) : undefined;
   if (flags.json) return print(JSON.stringify(uiUrl ? { ...challenge, url: uiUrl } : challenge));
+  if (flags.ui && uiUrl) return print(`Open the desktop UI (single use, expires ${challenge.expiresAt}):\n  ${uiUrl}`);
   print(`Challenge for ${challenge.origin} (single use, expires ${challenge.expiresAt}):`);
   print(`  ${challenge.challengeToken}`);
-  if (uiUrl) print(`Open the desktop UI with:\n  ${uiUrl}`);
+  if (uiUrl) print(`Open the desktop UI with (single use, expires ${challenge.expiresAt}):\n  ${uiUrl}`);
   return 0;
+}
+
+async function logs(dataDir: string, flags: Flags): Promise<number> {
+  const count = flags.lines === undefined ? 100 : Number(flags.lines);
+  if (!Number.isInteger(count) || count < 0) throw new UsageError('--lines takes a whole number.');
+  const show = (line: string) => process.stdout.write((flags.json ? line : formatLogLine(line)) + '\n');
+  const lines = tailLogFiles(dataDir, count);
+  if (lines.length === 0 && !flags.follow) {
+    process.stderr.write(`No log yet at ${logFilePath(dataDir)} (the gateway writes it while it serves).\n`);
+    return 0;
+  }
+  lines.forEach(show);
+  if (!flags.follow) return 0;
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  await followLogFile(logFilePath(dataDir), show, stop.signal);
+  return 0;
+}
+
+/** Through the running gateway when there is one, so the old token is refused on its very next request. */
+async function rotateToken(dataDir: string, flags: Flags): Promise<number> {
+  const running = findRunningGateway(dataDir);
+  if (running) await gatewayRequest(dataDir, running, 'POST', '/api/gateway/desktop/gateway-token/rotate');
+  else await withServices(dataDir, flags, async (services) => (await services.gatewayTokens.rotate(), 0));
+  return print('Replaced the gateway token; the old one is refused. Tools that hold it need the new one: `symphony-gateway token`.');
 }
 
 async function listSessions(services: Services, json: boolean): Promise<number> {

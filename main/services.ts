@@ -11,7 +11,7 @@ import { PairingService } from './auth/pairing.js';
 import { PolicyService } from './auth/policy.js';
 import { FailureLimiter } from './auth/rate-limit.js';
 import { SessionStore, type SessionPolicy } from './auth/sessions.js';
-import { newToken } from './auth/tokens.js';
+import { GatewayToken } from './auth/gateway-token.js';
 import { GatewayConfig } from './config/gateway-config.js';
 import { GatewaySettings } from './config/gateway-settings.js';
 import { appVersion, resolveDataDir } from './config/paths.js';
@@ -51,6 +51,8 @@ import { TicketSessions } from './symphony/ticket-sessions.js';
 import { TicketAttachments } from './files/attachments.js';
 import { TicketWorktrees } from './symphony/ticket-worktree.js';
 import { cliProviderConfigs } from './providers/defaults.js';
+import type { GatewayLog } from './telemetry/log-files.js';
+import { ActivityRing } from './telemetry/activity.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { cachedToolAvailability, type ToolName } from './config/tools.js';
 import { defaultReadinessChecks } from './health/checks.js';
@@ -60,6 +62,9 @@ export interface ServicesOptions {
   dataDir?: string;
   secretStore?: SecretStoreMode;
   log?: Logger;
+  /** The serving process's log file (main/telemetry/log-files.ts): its logger is the log, its file is
+   *  named where a reply says "see the log", and close() flushes it last. */
+  gatewayLog?: GatewayLog;
   /** Exact origins of the app's own renderer (the Electron window's scheme). */
   rendererOrigins?: string[];
   approvalTimeoutMs?: number;
@@ -94,6 +99,8 @@ export interface Services {
   version: string;
   dataDir: string;
   log: Logger;
+  /** The log file this process writes (null: only a stream, e.g. tests and one-shot CLI commands). */
+  logFile: string | null;
   db: Db;
   settings: SettingsStore;
   config: GatewayConfig;
@@ -101,7 +108,9 @@ export interface Services {
   gatewaySettings: GatewaySettings;
   secrets: SecretStore;
   /** The credential of the executor and local tools; never logged, never in argv or a child's env. */
-  gatewayToken: string;
+  readonly gatewayToken: string;
+  /** The same token, its check, and its rotation (`rotate-token`). */
+  gatewayTokens: GatewayToken;
   /** Per process, random, held only by the relay client's loopback replay: proves a request is a relayed cloud command (never stored or logged). */
   relaySecret: string;
   sessions: SessionStore;
@@ -110,6 +119,8 @@ export interface Services {
   approvals: ApprovalQueue;
   policy: PolicyService;
   telemetry: Telemetry;
+  /** The recent requests for the Activity screen (a bounded ring; older ones are in the log file). */
+  activity: ActivityRing;
   /** The web client's readiness rows (GET /health-check). */
   readiness: ReadinessService;
   supervisor: Supervisor;
@@ -178,12 +189,12 @@ export interface Services {
 export async function createServices(options: ServicesOptions = {}): Promise<Services> {
   const dataDir = resolveDataDir(options.dataDir);
   const tightened = ensurePrivateDir(dataDir);
-  const log = options.log ?? pino({ level: process.env.SYMPHONY_LOG_LEVEL ?? 'info' });
+  const log = options.gatewayLog?.log ?? options.log ?? pino({ level: process.env.SYMPHONY_LOG_LEVEL ?? 'info' });
   if (tightened) log.warn({ dataDir }, 'tightened the data dir to 0700: other users could read it');
   const db = openDatabase(join(dataDir, 'symphony.db'));
   const settings = new SettingsStore(db);
   const secrets = await openSecretStore({ mode: options.secretStore ?? 'auto', dataDir, settings, log });
-  const gatewayToken = await loadOrCreateGatewayToken(secrets);
+  const gatewayTokens = await GatewayToken.load(secrets);
   const relaySecret = randomBytes(32).toString('base64url');
   const approvals = new ApprovalQueue(options.approvalTimeoutMs);
   const supervisor = new Supervisor({ db, settings, dataDir, log, extraSearchDirs: options.binarySearchDirs });
@@ -273,7 +284,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     settings: relaySettings,
     apiKey: () => secrets.get('desktop-api-key'),
     gatewayPort: () => port,
-    gatewayToken,
+    gatewayToken: () => gatewayTokens.current(),
     relaySecret,
     allowedRoots: () => [workspace.workspaceRoot(), ...repos.allowedRoots()].filter((root): root is string => Boolean(root)),
     log: log.child({ component: 'relay' }),
@@ -284,12 +295,16 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     version: appVersion(),
     dataDir,
     log,
+    logFile: options.gatewayLog?.file ?? null,
     db,
     settings,
     config,
     gatewaySettings: new GatewaySettings({ config, relay: relaySettings, workspace, secrets, gatewayPort: () => port, agentEnv, confinement: confiner, settings }),
     secrets,
-    gatewayToken,
+    get gatewayToken() {
+      return gatewayTokens.current();
+    },
+    gatewayTokens,
     relaySecret,
     sessions,
     challenges,
@@ -334,6 +349,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     approvals,
     policy: new PolicyService(db, approvals),
     telemetry: new Telemetry(),
+    activity: new ActivityRing(),
     readiness: new ReadinessService(
       defaultReadinessChecks({
         resolve: (name) => supervisor.binaries.resolve(name),
@@ -379,6 +395,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       fileSearch.close();
       await supervisor.stopAll();
       db.close();
+      await options.gatewayLog?.close();
     },
   };
   // Start work of the lazy domains, only when the database holds some for them: live runs
@@ -408,14 +425,6 @@ function hasRow(db: Db, sql: string): boolean {
     if (/no such table/.test((error as Error).message)) return false;
     throw error;
   }
-}
-
-async function loadOrCreateGatewayToken(secrets: SecretStore): Promise<string> {
-  const existing = await secrets.get('gateway-token');
-  if (existing) return existing;
-  const token = newToken();
-  await secrets.set('gateway-token', token);
-  return token;
 }
 
 /** The stored log level applies at start and whenever it is changed (UI or `config --log-level`). */

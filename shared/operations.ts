@@ -95,6 +95,8 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('desktop', '/desktop/processes', ['GET']),
   ...entries('desktop', '/desktop/processes/:processId', ['DELETE']),
   ...entries('desktop', '/desktop/telemetry', ['GET']),
+  ...entries('desktop', '/desktop/activity', ['GET']),
+  ...entries('desktop', '/desktop/gateway-token/rotate', ['POST']),
   ...entries('desktop', '/desktop/relay', ['GET', 'PATCH']),
 
   ...entries('health_check', '/health-check', ['GET']),

@@ -39,7 +39,7 @@ export function registerIpc({ services, gateway, window }: IpcContext): () => vo
   ipcMain.handle(DECIDE_APPROVAL, (event, id: unknown, outcome: unknown) => {
     assertRenderer(event);
     const { approvalId } = ApprovalIdParams.parse({ approvalId: id });
-    services.approvals.decide(approvalId, ApprovalDecisionRequest.parse(outcome));
+    services.approvals.decide(approvalId, { ...ApprovalDecisionRequest.parse(outcome), decidedBy: 'renderer' });
   });
 
   ipcMain.handle(APP_INFO, (event): AppInfo => {

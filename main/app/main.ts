@@ -4,11 +4,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, dialog, BrowserWindow } from 'electron';
+import { pino } from 'pino';
 import { findDeepLink } from '../auth/deep-link.js';
 import { PRODUCT_NAME, packageRoot, resolveDataDir } from '../config/paths.js';
 import { startGateway, type RunningGateway } from '../gateway/server.js';
 import { guardProcess } from '../process-guard.js';
 import { createServices, type Services } from '../services.js';
+import { openGatewayLog } from '../telemetry/log-files.js';
 import { RENDERER_ORIGIN } from '../desktop-ui/renderer-files.js';
 import { createDeepLinkHandler, registerDeepLinkProtocol } from './deep-links.js';
 import { registerIpc, showApprovalsScreen } from './ipc.js';
@@ -69,9 +71,11 @@ if (!app.requestSingleInstanceLock()) {
 
 async function start(): Promise<void> {
   await app.whenReady();
+  const dataDir = app.getPath('userData');
   const services = await createServices({
     secretStore: 'keychain',
-    dataDir: app.getPath('userData'),
+    dataDir,
+    gatewayLog: openGatewayLog({ dataDir, level: process.env.SYMPHONY_LOG_LEVEL ?? 'info', tee: pino.destination(1) }),
     rendererOrigins: [RENDERER_ORIGIN],
     reapOrphans: true,
   });

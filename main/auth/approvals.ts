@@ -18,6 +18,8 @@ export type PendingApproval = z.infer<typeof PendingApprovalView>;
 export interface ApprovalOutcome {
   decision: ApprovalDecision;
   ruleExpiresInSeconds?: number;
+  /** Who decided (a caller label: `renderer`, `token`, an origin; `shutdown` when the gateway stopped). */
+  decidedBy?: string;
 }
 
 interface Waiter {
@@ -110,6 +112,6 @@ export class ApprovalQueue extends EventEmitter {
 
   /** Ends every wait (shutdown): the waiting requests are denied rather than left hanging. */
   closeAll(): void {
-    for (const waiter of [...this.waiting.values()]) waiter.resolve({ decision: 'deny' });
+    for (const waiter of [...this.waiting.values()]) waiter.resolve({ decision: 'deny', decidedBy: 'shutdown' });
   }
 }

@@ -35,6 +35,8 @@ export interface AuthorizeRequest {
   forceApproval: boolean;
   claimedReason: string | null;
   signal: AbortSignal;
+  /** Hears the person's decision when one was asked (the Activity trail records it). */
+  onOutcome?: (outcome: ApprovalOutcome) => void;
 }
 
 export type Rule = z.infer<typeof RuleView>;
@@ -163,6 +165,7 @@ export class PolicyService {
       },
       request.signal,
     );
+    request.onOutcome?.(outcome);
     this.applyOutcome(request, outcome);
   }
 

@@ -85,8 +85,10 @@ async function authorize(
   };
   // Most requests are allowed outright: only one that may wait for a person needs the rest.
   if (services.policy.decide(request) === 'allow') return;
+  ctx.state.approval = { decision: 'pending', decidedBy: null };
   await services.policy.authorize({
     ...request,
+    onOutcome: (outcome) => (ctx.state.approval = { decision: outcome.decision, decidedBy: outcome.decidedBy ?? null }),
     args: { params: input.params, query: input.query, body: input.body },
     claimedReason: ctx.get('X-Desktop-Approval-Reason').slice(0, 500) || null,
     get signal() {

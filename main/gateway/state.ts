@@ -2,6 +2,7 @@
 import type { ParameterizedContext } from 'koa';
 import type { RouteEntry } from '../../shared/operations.js';
 import type { Caller } from '../auth/caller.js';
+import type { ApprovalNote } from '../telemetry/activity.js';
 
 export interface GatewayState {
   requestId: string;
@@ -11,6 +12,10 @@ export interface GatewayState {
   caller?: Caller;
   /** Aborted when the client disconnects. */
   signal: AbortSignal;
+  /** A static /ui/ file: logged, but neither an operation in telemetry nor an Activity entry. */
+  staticFile?: boolean;
+  /** Set when the policy asked a person: what was decided and by whom. */
+  approval?: ApprovalNote;
 }
 
 export type GatewayContext = ParameterizedContext<GatewayState>;

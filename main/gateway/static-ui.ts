@@ -16,6 +16,7 @@ export function serveRenderer(distDir: string): Middleware {
   const root = resolve(distDir);
   return async (ctx, next) => {
     if (ctx.path !== '/ui' && !ctx.path.startsWith(RENDERER_BASE_PATH)) return next();
+    (ctx.state as { staticFile?: boolean }).staticFile = true;
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.set('Allow', 'GET, HEAD');
       return fail(ctx, 405, 'method_not_allowed', 'The renderer is read-only: use GET or HEAD.');

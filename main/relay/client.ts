@@ -45,7 +45,8 @@ export interface RelayClientOptions {
   settings: RelaySettings;
   apiKey(): Promise<string | null>;
   gatewayPort(): number | null;
-  gatewayToken: string;
+  /** Read at each replay: a rotated token applies to the next command. */
+  gatewayToken(): string;
   /** Sent with every replay so the gateway knows the request as the `relay` caller. */
   relaySecret: string;
   /** Folders the gateway lets agents work in; only their hash goes to the cloud. */

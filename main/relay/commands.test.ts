@@ -68,7 +68,7 @@ function makeQueue(overrides: Partial<CommandQueueOptions> = {}) {
     connected: () => true,
     paused: () => false,
     gatewayPort: () => port,
-    gatewayToken: 'gw-token-secret',
+    gatewayToken: () => 'gw-token-secret',
     relaySecret: 'relay-secret-value',
     log: pino({ level: 'silent' }),
     ...overrides,

@@ -50,7 +50,8 @@ export interface CommandQueueOptions {
   connected(): boolean;
   paused(): boolean;
   gatewayPort(): number | null;
-  gatewayToken: string;
+  /** Read at each replay: a rotated token applies to the next command. */
+  gatewayToken(): string;
   /** The gateway's per-process relay secret: the replay is then the `relay` caller. */
   relaySecret: string;
   log: Logger;
@@ -274,7 +275,7 @@ export class CommandQueue {
       if (port === null) throw new Error('the local gateway is not listening');
       await replayToGateway(command, {
         port,
-        gatewayToken: this.options.gatewayToken,
+        gatewayToken: this.options.gatewayToken(),
         relaySecret: this.options.relaySecret,
         headerTimeoutMs: this.options.headerTimeoutMs,
         signal: controller.signal,

@@ -31,6 +31,40 @@ export const TelemetryResponse = z.object({
   operations: z.record(z.string(), OperationStats),
 });
 
+// GET /api/gateway/desktop/activity: the recent requests (a bounded ring), newest first.
+export const ActivityQuery = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  caller: z.string().min(1).max(300).optional(),
+  operation: z.string().regex(/^[a-z_]{1,64}$/).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export const ActivityEntry = z.object({
+  seq: z.number(),
+  time: z.string(),
+  requestId: z.string(),
+  operation: z.string(),
+  callerKind: z.string().nullable(),
+  callerOrigin: z.string().nullable(),
+  claimedSource: z.string().nullable(),
+  method: z.string(),
+  path: z.string(),
+  route: z.string().nullable(),
+  status: z.number(),
+  durationMs: z.number(),
+  approval: z.object({ decision: z.string(), decidedBy: z.string().nullable() }).nullable(),
+});
+
+export const ActivityResponse = z.object({
+  entries: z.array(ActivityEntry),
+  latestSeq: z.number(),
+  capacity: z.number(),
+  /** Where older requests are: the gateway's log file (null when this process writes none). */
+  logFile: z.string().nullable(),
+});
+
+export const RotateTokenResponse = z.object({ rotated: z.literal(true) });
+
 // GET /api/gateway/health-check: the web client's readiness check (its zod schema is strict
 // about types: optional fields are absent, never null).
 export const HealthCheckQuery = z.object({

@@ -17,11 +17,10 @@ export const SESSION_TOKEN_HEADER = 'X-Desktop-Session-Token';
 export const RELAY_SECRET_HEADER = 'X-Desktop-Relay-Secret';
 
 export function authenticate(services: Services, kind: RouteKind) {
-  const gatewayTokenHash = hashToken(services.gatewayToken);
   const relaySecretHash = hashToken(services.relaySecret);
   return async function auth(ctx: GatewayContext, next: Next): Promise<void> {
     if (kind !== 'public') {
-      const caller = identify(ctx, services, gatewayTokenHash, relaySecretHash);
+      const caller = identify(ctx, services, relaySecretHash);
       if (kind === 'desktop' && isRemoteCaller(caller)) {
         throw new Forbidden('Only the desktop app or the gateway token may use this route.', 'desktop_only');
       }
@@ -31,12 +30,12 @@ export function authenticate(services: Services, kind: RouteKind) {
   };
 }
 
-function identify(ctx: GatewayContext, services: Services, gatewayTokenHash: string, relaySecretHash: string): Caller {
+function identify(ctx: GatewayContext, services: Services, relaySecretHash: string): Caller {
   const gatewayToken = ctx.get(GATEWAY_TOKEN_HEADER);
   const sessionToken = ctx.get(SESSION_TOKEN_HEADER);
   const claimedSource = ctx.get('X-Desktop-Source').slice(0, 200) || null;
   if (gatewayToken) {
-    if (!hashesEqual(hashToken(gatewayToken), gatewayTokenHash)) throw new Unauthorized('Invalid gateway token.', 'invalid_token');
+    if (!services.gatewayTokens.matches(gatewayToken)) throw new Unauthorized('Invalid gateway token.', 'invalid_token');
     if (fromBrowser(ctx)) {
       throw new Forbidden('The gateway token is not accepted from a browser; pair the page instead.', 'token_from_browser');
     }

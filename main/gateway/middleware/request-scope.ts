@@ -6,6 +6,7 @@ import type { Services } from '../../services.js';
 import { errorReply } from '../../../shared/schemas/errors.js';
 import { isAppError, NoSuchRoute, WithReason } from '../../errors.js';
 import { withRequestId } from '../../process-guard.js';
+import type { ActivityEntry, ApprovalNote } from '../../telemetry/activity.js';
 import { requestLogger, type RequestRecord } from '../../telemetry/request-log.js';
 import type { GatewayContext } from '../state.js';
 
@@ -18,6 +19,8 @@ function requestIds(): () => string {
   let counter = 0;
   return () => `${prefix}-${(++counter).toString(36)}`;
 }
+
+const ACTIVITY_ROUTE = '/api/gateway/desktop/activity';
 
 export function requestScope(services: Services) {
   const nextRequestId = requestIds();
@@ -60,7 +63,7 @@ function notFound() {
 }
 
 function writeError(ctx: GatewayContext, error: unknown, services: Services): void {
-  const { status, code, message, details, headers } = describe(error);
+  const { status, code, message, details, headers } = describe(error, ctx.state.requestId, services.logFile);
   if (status >= 500) {
     services.log.error({ requestId: ctx.state.requestId, err: error }, 'request failed');
   }
@@ -77,27 +80,49 @@ interface ErrorShape {
   headers?: Record<string, string>;
 }
 
-function describe(error: unknown): ErrorShape {
+function describe(error: unknown, requestId: string, logFile: string | null): ErrorShape {
   if (isAppError(error)) return error;
   const http = error as { status?: number; expose?: boolean; code?: string; message?: string };
   if (typeof http.status === 'number' && http.status >= 400 && http.status < 500 && http.expose) {
     return { status: http.status, code: typeof http.code === 'string' ? http.code : 'bad_request', message: String(http.message) };
   }
-  return { status: 500, code: 'internal_error', message: 'The gateway hit an internal error; see its log for the request id.' };
+  const where = logFile ? `its log (${logFile}, or \`symphony-gateway logs\`)` : 'its log';
+  return { status: 500, code: 'internal_error', message: `The gateway hit an internal error; see ${where} for request ${requestId}.`, details: { requestId, ...(logFile && { logFile }) } };
 }
 
 function finish(ctx: GatewayContext, services: Services, logRequest: (record: RequestRecord) => void): void {
   const durationMs = performance.now() - ctx.state.startedAt;
-  const operation = ctx.state.entry?.kind ?? 'unmatched';
-  services.telemetry.record(operation, ctx.status, durationMs);
-  logRequest({
+  const { entry, caller, staticFile } = ctx.state;
+  const operation = entry?.kind ?? (staticFile ? 'static_ui' : 'unmatched');
+  // One object per request: the Activity entry, which is also the log line's record.
+  const record: ActivityEntry = {
     requestId: ctx.state.requestId,
     operation,
-    callerKind: ctx.state.caller?.kind ?? null,
+    callerKind: caller?.kind ?? null,
     origin: ctx.get('Origin') || null,
     method: ctx.method,
-    route: ctx.state.entry?.path ?? null,
+    route: entry?.path ?? null,
     status: ctx.status,
     durationMs: Math.round(durationMs * 100) / 100,
-  });
+    seq: 0,
+    time: Date.now(),
+    path: ctx.path.length > 300 ? `${ctx.path.slice(0, 300)}…` : ctx.path,
+    callerOrigin: caller?.origin ?? null,
+    claimedSource: caller?.claimedSource ?? null,
+    approval: ctx.state.approval ? settledApproval(ctx.state.approval, ctx.status) : null,
+  };
+  logRequest(record);
+  // Static renderer files are not operations: no telemetry series, no audit entry.
+  if (staticFile) return;
+  services.telemetry.record(operation, ctx.status, durationMs);
+  // The Activity screen's own polling would bury what it shows.
+  if (entry?.path === ACTIVITY_ROUTE) return;
+  record.seq = services.activity.nextSeq();
+  services.activity.record(record);
+}
+
+/** An ask that ended without a decision: nobody answered (408) or the client left. */
+function settledApproval(note: ApprovalNote, status: number): ApprovalNote {
+  if (note.decision !== 'pending') return note;
+  return { decision: status === 408 ? 'timeout' : 'withdrawn', decidedBy: null };
 }

@@ -9,6 +9,7 @@ import {
   ConfigResponse,
   PoliciesRequest,
   PoliciesResponse,
+  RotateTokenResponse,
   RuleIdParams,
   RulesResponse,
   SessionIdParams,
@@ -47,6 +48,17 @@ export const routes: AnyRoute[] = [
     },
   }),
   defineRoute({
+    method: 'POST',
+    path: '/api/gateway/desktop/gateway-token/rotate',
+    summary: 'Replace the gateway token: the old one is refused from the next request (`symphony-gateway rotate-token`; read the new one with `symphony-gateway token`).',
+    response: RotateTokenResponse,
+    handler: async (_input, { services, log }) => {
+      await services.gatewayTokens.rotate();
+      log.warn('the gateway token was replaced');
+      return { rotated: true as const };
+    },
+  }),
+  defineRoute({
     method: 'GET',
     path: '/api/gateway/desktop/approvals',
     summary: 'Requests waiting for a decision.',
@@ -59,8 +71,8 @@ export const routes: AnyRoute[] = [
     summary: 'Decide a pending request: allow once, allow always (a stored rule) or deny.',
     params: ApprovalIdParams,
     body: ApprovalDecisionRequest,
-    handler: ({ params, body }, { services }) => {
-      const approval = services.approvals.decide(params.approvalId, body);
+    handler: ({ params, body }, { services, caller }) => {
+      const approval = services.approvals.decide(params.approvalId, { ...body, decidedBy: caller.kind });
       return { ok: true, id: approval.id, decision: body.decision };
     },
   }),

@@ -1,5 +1,5 @@
 // Health, version, auth metadata and the OpenAPI document.
-import { HealthCheckQuery, HealthCheckResponse, HealthResponse, TelemetryResponse, VersionResponse } from '../../../shared/schemas/gateway.js';
+import { ActivityQuery, ActivityResponse, HealthCheckQuery, HealthCheckResponse, HealthResponse, TelemetryResponse, VersionResponse } from '../../../shared/schemas/gateway.js';
 import { GATEWAY_TOKEN_HEADER, SESSION_TOKEN_HEADER } from '../middleware/authenticate.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
@@ -40,6 +40,19 @@ export const routes: AnyRoute[] = [
       version: services.version,
       uptimeSeconds: Math.round((Date.now() - services.telemetry.startedAt) / 1000),
       operations: services.telemetry.snapshot(),
+    }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/gateway/desktop/activity',
+    summary: 'The recent requests for audit, newest first: caller, operation, method and path, status, duration, who decided an ask (never bodies or tokens; older ones are in the log file).',
+    query: ActivityQuery,
+    response: ActivityResponse,
+    handler: ({ query }, { services }) => ({
+      entries: services.activity.list(query).map(({ origin: _header, time, ...entry }) => ({ ...entry, time: new Date(time).toISOString() })),
+      latestSeq: services.activity.latestSeq(),
+      capacity: services.activity.capacity,
+      logFile: services.logFile,
     }),
   }),
   defineRoute({

@@ -1,0 +1,44 @@
+// The gateway token: the credential of the executor and local tools. Held in memory as the
+// token and its hash (every request compares against the hash); rotating it stores the new
+// one first, then swaps, so the old token is refused from the very next request.
+import type { SecretStore } from '../secrets/secret-store.js';
+import { hashesEqual, hashToken, newToken } from './tokens.js';
+
+const SECRET = 'gateway-token';
+
+export class GatewayToken {
+  private token: string;
+  private hash: string;
+
+  private constructor(private readonly secrets: SecretStore, token: string) {
+    this.token = token;
+    this.hash = hashToken(token);
+  }
+
+  /** The stored token, or a new one stored on first start. */
+  static async load(secrets: SecretStore): Promise<GatewayToken> {
+    let token = await secrets.get(SECRET);
+    if (!token) {
+      token = newToken();
+      await secrets.set(SECRET, token);
+    }
+    return new GatewayToken(secrets, token);
+  }
+
+  current(): string {
+    return this.token;
+  }
+
+  /** Constant-time check of a presented token. */
+  matches(candidate: string): boolean {
+    return hashesEqual(hashToken(candidate), this.hash);
+  }
+
+  /** A fresh token replaces the old one, in the secret store and here. */
+  async rotate(): Promise<void> {
+    const token = newToken();
+    await this.secrets.set(SECRET, token);
+    this.token = token;
+    this.hash = hashToken(token);
+  }
+}
