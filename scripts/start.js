@@ -30,10 +30,29 @@ function electronExecutable() {
   const pathFile = path.join(electronDir, 'path.txt');
   const executable = () => path.join(electronDir, 'dist', readFileSync(pathFile, 'utf8').trim());
   if (!existsSync(pathFile) || !existsSync(executable())) {
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    if (major < 22 || (major === 22 && minor < 12)) cannotFetchElectron(`Electron's installer needs Node >= 22.12; this is Node ${process.versions.node}.`);
     console.log('start: fetching the Electron binary (first start only)...');
-    runOrExit(process.execPath, [path.join(electronDir, 'install.js')], 'Downloading Electron (needs network access and Node >= 22.12)');
+    // Its output is kept: on failure a person gets what went wrong, not the downloader's stack trace.
+    const result = spawnSync(process.execPath, [path.join(electronDir, 'install.js')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
+    if (result.status !== 0) cannotFetchElectron(downloaderReason(result.stderr ?? ''));
   }
   return executable();
+}
+
+/** The downloader's own one-line reason (e.g. `getaddrinfo ENOTFOUND github.com`), not its stack. */
+function downloaderReason(stderr) {
+  const line = stderr.split('\n').map((l) => l.trim()).find((l) => /^(Error|RequestError|HTTPError)\b|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN/.test(l));
+  return line ? `The download failed: ${line.replace(/^Error:\s*/, '')}` : 'The download failed (offline?).';
+}
+
+function cannotFetchElectron(reason) {
+  console.error(
+    `start: could not fetch the Electron binary for the desktop window. ${reason}\n` +
+      'start: `npm start -- --headless` runs the same gateway and UI without a window (open the /ui/ link it prints);\n' +
+      'start: or connect to the internet (with Node >= 22.12) and run `npm start` again.',
+  );
+  process.exit(1);
 }
 
 const NATIVE_MODULES = ['better-sqlite3', 'keytar'];
@@ -64,6 +83,9 @@ function launch(command, commandArgs, env) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
+// The window needs the Electron binary: found (or fetched) before the build, so that an
+// offline first start says at once what to do instead of after a long build.
+const electron = headless ? null : electronExecutable();
 runOrExit('npm', ['run', 'build'], 'npm run build');
 if (headless) {
   if (nativeModulesBuiltForElectron()) rebuildNativeModulesForNode();
@@ -72,7 +94,6 @@ if (headless) {
 } else {
   // An inherited ELECTRON_RUN_AS_NODE would start Electron as plain Node, without a window.
   const { ELECTRON_RUN_AS_NODE: _ignored, ...env } = process.env;
-  const electron = electronExecutable();
   if (!nativeModulesBuiltForElectron()) rebuildNativeModulesForElectron();
   launch(electron, ['.', ...args], env);
 }
