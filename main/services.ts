@@ -211,7 +211,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const github = new GitHubService({ processes: supervisor, git, guard: workspace });
   const fileSearch = new FileSearch({ git: gitRunner, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
   const agentEnv = new AgentEnvironment({ settings, secrets });
-  const confiner = new Confiner({ enabled: () => confinementEnabled(settings), environment: agentEnv, guard: workspace, log });
+  const confiner = new Confiner({ enabled: () => confinementEnabled(settings), environment: agentEnv, guard: workspace, log, trustedRoots: () => repos.trustedPaths() });
   const providers = createProviderRegistry(supervisor, confiner);
   const chats = new ChatService({ db, providers, log, supervisor });
   const ticketWorktrees = new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir });

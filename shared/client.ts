@@ -158,6 +158,9 @@ export class GatewayClient {
   killProcess = (processId: string) => this.call<unknown>('DELETE', `/api/gateway/desktop/processes/${enc(processId)}`);
 
   listRepos = () => this.call<{ repos: Repo[] }>('GET', '/api/gateway/repos');
+  /** Repositories trusted for their own project settings (desktop only). */
+  trustedRepos = () => this.call<{ trusted: string[] }>('GET', '/api/gateway/desktop/repos/trust');
+  setRepoTrusted = (path: string, trusted: boolean) => this.call<{ trusted: string[] }>('PUT', '/api/gateway/desktop/repos/trust', { path, trusted });
   addRepo = (path: string, description?: string) =>
     this.call<{ repo: Repo }>('POST', '/api/gateway/repos', description ? { path, description } : { path });
   /** Forgets the repository; its files and worktrees stay on disk. */

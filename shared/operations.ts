@@ -91,6 +91,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('desktop', '/desktop/rules', ['GET']),
   ...entries('desktop', '/desktop/rules/:ruleId', ['DELETE']),
   ...entries('desktop', '/desktop/config', ['GET', 'PATCH']),
+  ...entries('desktop', '/desktop/repos/trust', ['GET', 'PUT']),
   ...entries('desktop', '/desktop/api-key', ['PUT', 'DELETE']),
   ...entries('desktop', '/desktop/processes', ['GET']),
   ...entries('desktop', '/desktop/processes/:processId', ['DELETE']),

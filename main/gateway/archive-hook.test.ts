@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTarGz } from '../files/testing/archives.js';
+import { initTestRepo } from '../git/testing/fixture.js';
 import { ClaudeProvider } from '../providers/claude.js';
 import { findOnPath } from '../providers/os-sandbox.js';
 import { claudeTestConfig, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
@@ -121,5 +122,41 @@ describe('the archive-hook attack (real claude, real bubblewrap)', { skip }, () 
     assert.equal(hookCalls(), before, 'no hook called home');
     assert.equal(existsSync(marker), false, 'no marker file');
     assert.equal(existsSync(join(uploaded.json.runDir, 'hook-marker')), false);
+  });
+
+  test('a registered repository loads its own hooks only once the desktop marks it trusted; a paired origin cannot', async () => {
+    const repo = join(dirs.cwd, 'repo');
+    mkdirSync(join(repo, '.claude'), { recursive: true });
+    await initTestRepo(gw.services.gitRunner, repo);
+    const marker = join(repo, 'hook-marker');
+    writeFileSync(join(repo, '.claude', 'settings.json'), hookSettings(marker));
+    await gw.services.setWorkspaceRoot(dirs.cwd);
+    const added = await gw.request('/api/gateway/repos', { method: 'POST', json: { path: repo }, auth: 'token' });
+    assert.ok(added.status === 200 || added.status === 201, added.text);
+    const repoPath: string = added.json.repo?.path ?? repo;
+    assert.deepEqual((await gw.request('/api/gateway/desktop/repos/trust', { auth: 'token' })).json, { trusted: [] }, 'untrusted by default');
+
+    const turn = async () => {
+      const before = hookCalls();
+      api.script({ kind: 'text', text: 'ok' });
+      const events = await collect(
+        await gw.services.providers.get('claude').startTurn({ prompt: 'hi', cwd: repoPath, confinement: { level: 'write', root: repoPath }, signal: new AbortController().signal }),
+      );
+      assert.deepEqual(events.at(-1), { type: 'done' });
+      return hookCalls() > before;
+    };
+    assert.equal(await turn(), false, 'an untrusted repository\'s hooks do not run');
+    assert.equal(existsSync(marker), false);
+
+    const session = await gw.pair(ORIGIN);
+    const refused = await gw.request('/api/gateway/desktop/repos/trust', { method: 'PUT', json: { path: repoPath, trusted: true }, auth: { session, origin: ORIGIN } });
+    assert.deepEqual([refused.status, refused.json.code], [403, 'desktop_only']);
+    const unknown = await gw.request('/api/gateway/desktop/repos/trust', { method: 'PUT', json: { path: join(dirs.cwd, 'nope'), trusted: true }, auth: 'token' });
+    assert.deepEqual([unknown.status, unknown.json.code], [404, 'repo_not_found']);
+    const trusted = await gw.request('/api/gateway/desktop/repos/trust', { method: 'PUT', json: { path: repoPath, trusted: true }, auth: 'token' });
+    assert.equal(trusted.status, 200, trusted.text);
+    assert.deepEqual(trusted.json.trusted, [repoPath]);
+    assert.equal(await turn(), true, 'a trusted repository\'s hooks run');
+    assert.equal(existsSync(marker), true);
   });
 });

@@ -36,6 +36,8 @@ export interface WorktreeSettings {
 }
 
 const WORKTREE_SETTINGS_KEY = 'worktreeSettings';
+/** Paths of repositories trusted for their own project settings (Workspace Trust). */
+const TRUSTED_REPOS_KEY = 'trustedRepos';
 
 export interface RepoPatch {
   name?: string;
@@ -177,6 +179,23 @@ export class RepoRegistry {
     if (patch.worktreeParentDirConfirmed !== undefined) next.worktreeParentDirConfirmed = patch.worktreeParentDirConfirmed;
     this.settings.set(WORKTREE_SETTINGS_KEY, next);
     return next;
+  }
+
+  /** Repositories the user trusts for their own project settings (hooks, MCP servers, CLAUDE.md); default: none. */
+  trustedPaths(): string[] {
+    const stored = this.settings.get<string[]>(TRUSTED_REPOS_KEY);
+    const known = new Set(this.list().map((repo) => repo.path));
+    return Array.isArray(stored) ? stored.filter((repoPath) => known.has(repoPath)) : [];
+  }
+
+  /** Marks a managed repository trusted (or not) for its own project settings. */
+  setTrusted(userPath: string, trusted: boolean): { path: string; trusted: boolean } {
+    const repo = this.requireByPath(userPath);
+    const next = new Set(this.trustedPaths());
+    if (trusted) next.add(repo.path);
+    else next.delete(repo.path);
+    this.settings.set(TRUSTED_REPOS_KEY, [...next].sort());
+    return { path: repo.path, trusted };
   }
 
   list(): Repo[] {

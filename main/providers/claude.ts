@@ -85,7 +85,7 @@ export class ClaudeProvider implements Provider {
       '--settings', JSON.stringify(claudeSettings(confined)),
     ];
     // Hooks, MCP servers and permission rules of the folder itself load only for a trusted repository.
-    if (!options.confinement.trustProjectConfig) args.push('--setting-sources', 'user');
+    if (!confined.confinement.trustProjectConfig) args.push('--setting-sources', 'user');
     if (isReadOnly(options.confinement)) {
       args.push('--permission-mode', 'default', '--tools', CLAUDE_READ_ONLY_TOOLS.join(','));
     } else {

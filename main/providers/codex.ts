@@ -139,7 +139,7 @@ export class CodexProvider implements Provider {
   ): string[] {
     const args = ['-c', `sandbox_mode="${sandbox}"`, '-c', 'approval_policy="never"'];
     if (sandbox === 'workspace-write') args.push('-c', `sandbox_workspace_write.writable_roots=${JSON.stringify(confined.writableRoots)}`);
-    if (!options.confinement.trustProjectConfig) args.push('-c', 'project_doc_max_bytes=0');
+    if (!confined.confinement.trustProjectConfig) args.push('-c', 'project_doc_max_bytes=0');
     if (options.model) args.push('--model', options.model);
     if (options.reasoningEffort) args.push('-c', `model_reasoning_effort="${options.reasoningEffort}"`);
     return args;

@@ -64,6 +64,8 @@ export interface ConfinerOptions {
   programs?: (name: string) => string | null;
   /** The user's agent environment (allowlist and values), read at every start; default: only the provider's own env. */
   environment?: Pick<AgentEnvironment, 'forCli'>;
+  /** Repositories the user marked trusted for their own project settings (Repositories screen); default none. */
+  trustedRoots?: () => readonly string[];
 }
 
 /** What a CLI needs from the view: its environment, config folders, and programs its own sandbox runs. */
@@ -107,6 +109,13 @@ export class Confiner {
     return this.options.enabled?.() ?? true;
   }
 
+  private isTrusted(root: string): boolean {
+    return (this.options.trustedRoots?.() ?? []).some((repo) => {
+      const real = realOrNull(repo);
+      return real !== null && (root === real || root.startsWith(`${real}/`));
+    });
+  }
+
   /** For /health-check and the settings screen. */
   status(): ConfinementStatus {
     const osSandbox = osSandboxKind(this.platform);
@@ -127,6 +136,9 @@ export class Confiner {
     const root = realpathSync(confinement.root);
     const readRoots = (confinement.readRoots ?? []).map((dir) => realpathSync(dir));
     const writeRoots = (confinement.writeRoots ?? []).map((dir) => realpathSync(dir));
+    // A caller that knows the folder holds foreign content (archives, PR branches) says false;
+    // otherwise a folder is trusted only inside a repository the user marked trusted.
+    const trustProjectConfig = confinement.trustProjectConfig ?? this.isTrusted(root);
     const env = { ...(await this.options.environment?.forCli(cli.cli)), ...cli.env };
     const home = env.HOME ?? homedir();
     const configPaths = configPathsOf({ cli: cli.cli, env }, home);
@@ -137,7 +149,7 @@ export class Confiner {
       .filter((path) => !config.some((kept) => kept === path || kept.startsWith(`${path}/`) || path.startsWith(`${kept}/`)));
     const tempDir = realpathSync(mkdtempSync(join(this.options.tempParent ?? tmpdir(), `symphony-agent-${cli.cli}-`)));
     const prepared = new PreparedConfinement(
-      { ...confinement, root, readRoots, writeRoots },
+      { ...confinement, root, readRoots, writeRoots, trustProjectConfig },
       {
         root, writable: confinement.level === 'write', readRoots, writeRoots, tempDir, home, configPaths: config, installPaths: [], masked,
         gitCommonDirs: [root, ...readRoots].map(gitCommonDir).filter((dir): dir is string => dir !== null),
@@ -148,7 +160,7 @@ export class Confiner {
       env,
     );
     // Names only: values (API keys among them) never reach a log.
-    const profile = { cli: cli.cli, level: confinement.level, root, readRoots, writeRoots, osSandbox: prepared.osSandbox, cliSandbox: prepared.cliSandbox, envNames: Object.keys(env).sort() };
+    const profile = { cli: cli.cli, level: confinement.level, root, readRoots, writeRoots, osSandbox: prepared.osSandbox, cliSandbox: prepared.cliSandbox, trustProjectConfig, envNames: Object.keys(env).sort() };
     if (enabled) this.log.info(profile, 'agent start confined');
     else this.log.warn(profile, 'agent start NOT confined: confinement is turned off in settings');
     return prepared;
@@ -310,4 +322,12 @@ function standaloneGuard(): AgentPathGuard {
     settings: { get: <T>(key: string) => values.get(key) as T, set: (key, value) => values.set(key, value), delete: (key) => values.delete(key) },
     listRepoRoots: () => [],
   });
+}
+
+function realOrNull(dir: string): string | null {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return null;
+  }
 }

@@ -206,6 +206,10 @@ export const AgentConfinementStatus = z.object({
   missing: z.array(z.string()).describe('Programs the sandbox needs that this machine lacks'),
 });
 
+/** Repositories trusted for their own project settings (hooks, MCP servers, CLAUDE.md); default untrusted. */
+export const RepoTrustResponse = z.object({ trusted: z.array(z.string()).describe('Paths of the trusted repositories') });
+export const RepoTrustRequest = z.object({ path: z.string().min(1).max(4096), trusted: z.boolean() }).strict();
+
 export const ConfigResponse = z.object({
   apiOrigin: z.string().nullable(),
   relayOrigin: z.string().nullable(),

@@ -1,5 +1,5 @@
 // Desktop-only routes (the renderer or the gateway token, never a paired origin):
-// sessions, pending approvals, policy, always-allow rules, gateway settings.
+// sessions, pending approvals, policy, always-allow rules, gateway settings, repository trust.
 import {
   ApiKeyRequest,
   ApprovalDecisionRequest,
@@ -8,6 +8,8 @@ import {
   ConfigPatch,
   ConfigResponse,
   PoliciesRequest,
+  RepoTrustRequest,
+  RepoTrustResponse,
   PoliciesResponse,
   RotateTokenResponse,
   RuleIdParams,
@@ -125,6 +127,24 @@ export const routes: AnyRoute[] = [
     body: ConfigPatch,
     response: ConfigResponse,
     handler: ({ body }, { services }) => services.gatewaySettings.update(body),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/gateway/desktop/repos/trust',
+    summary: 'Repositories trusted for their own project settings (agents load their hooks, MCP servers, CLAUDE.md).',
+    response: RepoTrustResponse,
+    handler: (_input, { services }) => ({ trusted: services.repos.trustedPaths() }),
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: '/api/gateway/desktop/repos/trust',
+    summary: "Mark a managed repository trusted (or not) for its own project settings; only the desktop can.",
+    body: RepoTrustRequest,
+    response: RepoTrustResponse,
+    handler: ({ body }, { services }) => {
+      services.repos.setTrusted(body.path, body.trusted);
+      return { trusted: services.repos.trustedPaths() };
+    },
   }),
   defineRoute({
     method: 'PUT',

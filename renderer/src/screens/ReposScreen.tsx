@@ -6,6 +6,7 @@ import { Badge, Empty, ErrorNote, Loading, Section } from '../components/ui.js';
 
 export function ReposScreen() {
   const repos = usePolling((c) => c.listRepos().then((r) => r.repos), 10_000);
+  const trust = usePolling((c) => c.trustedRepos().then((r) => r.trusted), 10_000);
   return (
     <>
       <h1 className="screen-title">Repositories</h1>
@@ -14,7 +15,7 @@ export function ReposScreen() {
         description="Agents work on them in their own worktrees. A web app adding or changing one asks you first."
         testId="repos"
       >
-        <ErrorNote error={repos.error} />
+        <ErrorNote error={repos.error ?? trust.error} />
         {!repos.data ? (
           <Loading failed={Boolean(repos.error)} />
         ) : repos.data.length === 0 ? (
@@ -22,7 +23,7 @@ export function ReposScreen() {
         ) : (
           <ul className="repo-list">
             {repos.data.map((repo) => (
-              <RepoItem key={repo.path} repo={repo} onForgotten={repos.reload} />
+              <RepoItem key={repo.path} repo={repo} trusted={trust.data?.includes(repo.path) ?? false} onChanged={trust.reload} onForgotten={repos.reload} />
             ))}
           </ul>
         )}
@@ -32,9 +33,10 @@ export function ReposScreen() {
   );
 }
 
-function RepoItem({ repo, onForgotten }: { repo: Repo; onForgotten: () => Promise<void> }) {
+function RepoItem({ repo, trusted, onChanged, onForgotten }: { repo: Repo; trusted: boolean; onChanged: () => Promise<void>; onForgotten: () => Promise<void> }) {
   const client = useClient();
   const forget = useAction();
+  const trustAction = useAction();
   return (
     <li className="repo" data-testid="repo-row" data-path={repo.path}>
       <div className="repo-head">
@@ -56,6 +58,17 @@ function RepoItem({ repo, onForgotten }: { repo: Repo; onForgotten: () => Promis
         </button>
       </div>
       {repo.description ? <p className="small">{repo.description}</p> : null}
+      <label className="small" title="Trusted: agents working in this repository load its own .claude settings, hooks, MCP servers and CLAUDE.md/AGENTS.md, which can run commands. Untrusted (the default): they are ignored.">
+        <input
+          type="checkbox"
+          checked={trusted}
+          disabled={trustAction.busy}
+          data-testid="trust-repo"
+          onChange={(event) => void trustAction.run(() => client.setRepoTrusted(repo.path, event.target.checked)).then(onChanged)}
+        />{' '}
+        Trust this repository's own agent settings (hooks, MCP servers, CLAUDE.md run as you)
+      </label>
+      <ErrorNote error={trustAction.error} />
       <dl className="facts small">
         <dt>Path</dt>
         <dd className="mono">{repo.path}</dd>
