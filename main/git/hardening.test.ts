@@ -1,8 +1,9 @@
 // A repository's own config must not make the gateway run its commands: fsmonitor and
 // hooks from .git/config and .git/hooks stay silent on reads and plain writes; only the
-// writes that must run the user's hooks (commit, push) run them. Real git, real files.
+// writes that must run the user's hooks (commit, push) run them; the same for filter
+// drivers, ssh commands and credential helpers. Real git, real files.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { FileSearch } from '../files/search.js';
@@ -62,5 +63,43 @@ describe('git runner hardening', () => {
     await fx.git.runAction({ action: 'push', repoPath: fx.repo });
     assert.equal(ran('pre-push'), true, 'pre-push did not run');
     assert.equal(ran('fsmonitor'), false, 'core.fsmonitor ran');
+  });
+
+  test('filter drivers, core.sshCommand and credential helpers from the repository never run on reads, fetches or local writes; a push keeps them', async () => {
+    const repo = path.join(fx.root, 'configured');
+    mkdirSync(repo);
+    await fx.sh(repo, 'init', '-q', '-b', 'main');
+    await fx.sh(repo, 'config', 'user.email', 't@example.test');
+    await fx.sh(repo, 'config', 'user.name', 'T');
+    writeFileSync(path.join(repo, '.gitattributes'), '*.txt filter=evil\n');
+    writeFileSync(path.join(repo, 'a.txt'), 'one\n');
+    await fx.sh(repo, 'add', '.');
+    await fx.sh(repo, 'commit', '-q', '-m', 'init');
+    // With a `$1` per key: which one ran.
+    const probe = path.join(fx.root, 'probe.sh');
+    writeFileSync(probe, `#!/bin/sh\ntouch '${markers}'/"$1"\n[ "$1" = ssh ] && exit 1\ncat\n`, { mode: 0o755 });
+    for (const kind of ['clean', 'smudge', 'process']) await fx.sh(repo, 'config', `filter.evil.${kind}`, `${probe} filter-${kind}`);
+    await fx.sh(repo, 'config', 'core.sshCommand', `${probe} ssh`);
+    await fx.sh(repo, 'config', 'credential.helper', `!${probe} credential`);
+    await fx.sh(repo, 'remote', 'add', 'evil', 'ssh://127.0.0.1:9/x.git');
+
+    // The repository's config is live: git without the runner's overrides runs it.
+    writeFileSync(path.join(repo, 'a.txt'), 'two\n');
+    await fx.supervisor.run('git', ['status', '--short'], { cwd: repo, timeoutMs: 10_000 });
+    assert.equal(ran('filter-process') || ran('filter-clean'), true, 'control: plain git ran the filter');
+    rmSync(markers, { recursive: true, force: true });
+    mkdirSync(markers);
+
+    await fx.runner.run(repo, ['status', '--porcelain'], 'status');
+    await fx.runner.raw(repo, ['diff'], 'diff');
+    await fx.runner.run(repo, ['checkout', '--', 'a.txt'], 'checkout');
+    await fx.runner.raw(repo, ['fetch', 'evil'], 'fetch', { timeoutMs: 20_000 });
+    await fx.runner.raw(repo, ['credential', 'fill'], 'credential', { input: 'protocol=https\nhost=example.test\n\n' });
+    for (const marker of ['filter-clean', 'filter-smudge', 'filter-process', 'ssh', 'credential']) assert.equal(ran(marker), false, `${marker} ran`);
+    assert.equal(readFileSync(path.join(repo, 'a.txt'), 'utf8'), 'one\n', 'a filter the repository defines reads as the identity');
+
+    // A push is the user's own: their repository's ssh command is kept (as their hooks are).
+    await fx.runner.raw(repo, ['push', 'evil', 'main'], 'push', { runUserHooks: true, timeoutMs: 20_000 });
+    assert.equal(ran('ssh'), true, 'the push used the repository ssh command');
   });
 });

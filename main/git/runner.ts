@@ -1,9 +1,9 @@
 // Every git invocation goes through here: the supervisor (no shell), a timeout on
 // every call, an output cap, an environment that never waits for a prompt, and config
 // overrides so that a repository's own config cannot make us run its commands.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { AppError, isAppError, Unprocessable } from '../errors.js';
 import type { RunOptions, RunResult, Supervisor } from '../supervisor/supervisor.js';
 import { gitError, toolMissing } from './errors.js';
@@ -81,6 +81,47 @@ export function hardeningArgs(emptyHooksDir: string, runUserHooks = false): stri
   ];
 }
 
+// What a repository's own config (.git/config, config.worktree and their includes) may name
+// that git would run: filter drivers on status/diff/checkout, an ssh command and credential
+// helpers on fetch/pull. For every call but the user's own commit and push (which run their
+// hooks, so they keep their repository's config whole) these are neutralised: a filter
+// driver the repository defines becomes the identity (`cat`, no long-running process), and
+// an ssh command or credential helpers it sets are replaced by the user's own (global or
+// system) ones, else plain `ssh` and no helper. The user's global config is theirs and stays.
+const REPO_CONFIG_KEYS = String.raw`^(filter\..*\.(clean|smudge|process)|core\.sshcommand|credential\..*helper)$`;
+
+/** The `-c` overrides for what the repository-scope entries of `git config --show-scope` name. */
+export function repoConfigOverrides(listing: string): string[] {
+  const entries = listing.split('\n').filter(Boolean).map((line) => {
+    const [scope, rest = ''] = line.split('\t');
+    const space = rest.indexOf(' ');
+    return { scope, key: (space < 0 ? rest : rest.slice(0, space)).toLowerCase(), value: space < 0 ? '' : rest.slice(space + 1) };
+  });
+  const fromRepo = (scope: string) => scope === 'local' || scope === 'worktree';
+  const args: string[] = [];
+  const done = new Set<string>();
+  for (const { scope, key } of entries) {
+    if (!fromRepo(scope) || done.has(key)) continue;
+    done.add(key);
+    const userValues = entries.filter((e) => e.key === key && !fromRepo(e.scope)).map((e) => e.value);
+    if (key.startsWith('filter.')) {
+      args.push('-c', `${key}=${key.endsWith('.process') ? '' : 'cat'}`);
+    } else if (key === 'core.sshcommand') {
+      args.push('-c', `core.sshCommand=${userValues.at(-1) ?? 'ssh'}`);
+    } else {
+      // An empty value resets the helper list; then the user's own helpers, in order.
+      args.push('-c', `${key}=`, ...userValues.flatMap((value) => ['-c', `${key}=${value}`]));
+    }
+  }
+  return args;
+}
+
+interface RepoConfigCache {
+  configFile: string;
+  stamp: string;
+  overrides: string[];
+}
+
 export interface GitRunnerOptions {
   /** An empty folder to point core.hooksPath at (default: a fresh one under the temp dir). */
   emptyHooksDir?: string;
@@ -88,6 +129,7 @@ export interface GitRunnerOptions {
 
 export class GitRunner {
   private readonly emptyHooksDir: string;
+  private readonly repoConfig = new Map<string, RepoConfigCache>();
 
   constructor(
     private readonly processes: ProcessRunner,
@@ -108,13 +150,38 @@ export class GitRunner {
     };
     let result: RunResult;
     try {
-      result = await this.processes.run('git', [...hardeningArgs(this.emptyHooksDir, options.runUserHooks), ...args], runOptions);
+      const repoOverrides = options.runUserHooks ? [] : await this.repoConfigOverrides(cwd, runOptions);
+      result = await this.processes.run('git', [...hardeningArgs(this.emptyHooksDir, options.runUserHooks), ...repoOverrides, ...args], runOptions);
     } catch (error) {
       if (isAppError(error) && error.code === 'binary_missing') throw toolMissing('git');
       throw error;
     }
     checkStarted('git', operation, result, options.signal);
     return result;
+  }
+
+  /**
+   * The overrides for the repository at `cwd`, listed again only when its config file
+   * changed (a stat per call).
+   */
+  private async repoConfigOverrides(cwd: string, runOptions: RunOptions): Promise<string[]> {
+    const cached = this.repoConfig.get(cwd);
+    if (cached && stampOf(cached.configFile) === cached.stamp) return cached.overrides;
+    const hardening = hardeningArgs(this.emptyHooksDir);
+    const options = { ...runOptions, input: undefined, maxBuffer: 1024 * 1024 };
+    const common = await this.processes.run('git', [...hardening, 'rev-parse', '--git-common-dir'], options);
+    const dir = common.exitCode === 0 ? common.stdout.trim() : '';
+    const configFile = dir ? join(isAbsolute(dir) ? dir : join(cwd, dir), 'config') : null;
+    const stamp = stampOf(configFile);
+    const listing = configFile
+      ? await this.processes.run('git', [...hardening, 'config', '--show-scope', '--includes', '--get-regexp', REPO_CONFIG_KEYS], options)
+      : null;
+    const overrides = listing && listing.exitCode === 0 ? repoConfigOverrides(listing.stdout) : [];
+    // Not a repository (yet): asked again next time, so a `git init` is seen at once.
+    if (!configFile) return overrides;
+    if (this.repoConfig.size > 500) this.repoConfig.clear();
+    this.repoConfig.set(cwd, { configFile, stamp, overrides });
+    return overrides;
   }
 
   /** Runs git and returns stdout; a non-zero exit becomes the mapped error. */
@@ -135,5 +202,15 @@ export class GitRunner {
   async succeeds(cwd: string, args: readonly string[], operation: string, signal?: AbortSignal): Promise<boolean> {
     const result = await this.raw(cwd, args, operation, { signal });
     return result.exitCode === 0;
+  }
+}
+
+function stampOf(file: string | null): string {
+  if (!file) return 'none';
+  try {
+    const stat = statSync(file);
+    return `${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    return 'missing';
   }
 }
