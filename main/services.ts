@@ -25,6 +25,7 @@ import { RepoRegistry } from './git/repos.js';
 import { GitRunner } from './git/runner.js';
 import { RelayClient, type RelayClientOptions } from './relay/client.js';
 import { RelaySettings } from './relay/settings.js';
+import { ExecutionCredentials } from './relay/credentials.js';
 import { CommandSignatures, TrustedKeys } from './relay/signatures.js';
 import { openSecretStore, type SecretStoreMode } from './secrets/open.js';
 import type { SecretStore } from './secrets/secret-store.js';
@@ -278,7 +279,11 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const relaySettings = new RelaySettings(settings, config);
   const trustedKeys = new TrustedKeys(settings);
   const signatures = new CommandSignatures({ keys: trustedKeys, required: () => relaySettings.requireSignatures() });
-  const relay = new RelayClient({
+  const credentials = new ExecutionCredentials({
+    apiOrigin: () => config.apiOrigin(), apiKey: () => secrets.get('desktop-api-key'), computeTargetId: () => relay.status().computeTargetId,
+  });
+  const relay: RelayClient = new RelayClient({
+    prepare: (command, signal) => credentials.prepare(command, signal),
     verify: (command) => signatures.check(command),
     version: appVersion(),
     settings: relaySettings,

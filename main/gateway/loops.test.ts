@@ -3,7 +3,7 @@
 // started, output, heartbeats, artifacts and completed, in order, with the loop token;
 // an unreachable cloud loses nothing; apiBaseUrl in the body is never contacted.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { createServer, type Server } from 'node:http';
@@ -14,6 +14,7 @@ import { claudeTestConfig, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from 
 import { MockModelApi } from '../providers/testing/mock-model-api.js';
 import { FakeRelay } from '../relay/testing/fake-relay.js';
 import { loopToken, MockCloud } from '../relay/testing/mock-cloud.js';
+import { bodyHash, stableStringify } from '../relay/signatures.js';
 import { loopTokenName } from '../secrets/secret-store.js';
 import { startTestGateway, type TestGateway } from './testing.js';
 
@@ -209,6 +210,48 @@ describe('cloud loops', () => {
     await cloud.until(() => cloud.eventTypes(loopId).includes('error'), 'the error event');
     const error = cloud.accepted(loopId, 'events').at(-1)!.body as { code: string };
     assert.equal(error.code, 'CANCELLED');
+  });
+
+  test('a signed launch: the loop body is fetched from execution-credentials at the API origin and must be what was signed', async () => {
+    cloud.apiKey = API_KEY;
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const key = gw.services.trustedKeys.add(publicKey.export({ format: 'pem', type: 'spki' }).toString(), 'loops test');
+    const launch = (loopId: string, intent: Record<string, unknown>) => {
+      const commandId = randomUUID();
+      const payload = stableStringify({ commandId, method: 'POST', path: '/api/gateway/symphony/loop', query: [], bodyHash: bodyHash(intent), timestamp: Math.floor(Date.now() / 1000), nonce: randomUUID() });
+      relay.sendCommand({
+        commandId, operationId: 'symphony_loop', method: 'POST', path: '/api/gateway/symphony/loop', body: { loopId, userIntent: intent },
+        signature: sign(null, Buffer.from(payload), privateKey).toString('base64'), signaturePayload: payload, publicKeyFingerprint: key.fingerprint,
+      });
+      return commandId;
+    };
+    const intent = { documentId: 'doc-1', command: 'PLAN', prompt: null, repo: null };
+
+    // The cloud hands out a body that is not what the user signed: nothing runs.
+    const tampered = randomUUID();
+    cloud.executionBodies.set(tampered, { ...loopBody(tampered), command: 'EVALUATE_PLAN' });
+    const refused = await relay.finished(launch(tampered, intent), 30_000);
+    assert.equal(refused.at(-1)?.eventType, 'error');
+    assert.equal(refused.at(-1)?.data.error, 'unauthorized: payload_mismatch: the loop command is not the signed one');
+    assert.equal(gw.services.loops.get(tampered), undefined, 'no loop was started');
+    assert.equal(cloud.eventTypes(tampered).length, 0);
+
+    // The signed body: fetched once, with the desktop API key and the command id, from the configured origin only.
+    const loopId = randomUUID();
+    cloud.executionBodies.set(loopId, loopBody(loopId, { artifactSlug: null }));
+    api.script({ kind: 'hang' });
+    const commandId = launch(loopId, intent);
+    const events = await relay.finished(commandId, 60_000);
+    assert.equal(events.at(-2)?.data.statusCode, 200, JSON.stringify(events.at(-1)?.data));
+    const fetches = cloud.requests.filter((r) => r.path === `/compute-targets/ct-test/loops/${loopId}/execution-credentials`);
+    assert.equal(fetches.length, 1);
+    assert.equal(fetches[0].headers.authorization, `Bearer ${API_KEY}`);
+    assert.deepEqual(fetches[0].body, { commandId });
+    assert.deepEqual(trapped, [], 'apiBaseUrl of the fetched body is never contacted');
+    await cloud.until(() => cloud.eventTypes(loopId).includes('started'), 'started with the fetched loop token');
+    const killed = await gw.request('/api/gateway/symphony/loop/kill', { method: 'POST', json: { loopId }, auth: 'token' });
+    assert.equal(killed.status, 200, killed.text);
+    gw.services.trustedKeys.remove(key.fingerprint);
   });
 
   test('bad loop bodies: a non-UUID loop id, an unknown command, a repository that is not here (404 naming it); nothing started', async () => {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Socket } from 'socket.io-client';
 import { OPERATION_IDS } from '../../shared/operations.js';
 import { backoffDelay, type Backoff } from './backoff.js';
-import { CommandQueue, type CommandVerifier, type CommandView } from './commands.js';
+import { CommandQueue, type CommandQueueOptions, type CommandVerifier, type CommandView } from './commands.js';
 import {
   GATEWAY_PROTOCOL_VERSION,
   HelloAck,
@@ -52,6 +52,7 @@ export interface RelayClientOptions {
   /** Folders the gateway lets agents work in; only their hash goes to the cloud. */
   allowedRoots?: () => string[];
   verify?: CommandVerifier;
+  prepare?: CommandQueueOptions['prepare'];
   log: Logger;
   backoff?: Backoff;
   helloTimeoutMs?: number;
@@ -88,6 +89,7 @@ export class RelayClient {
       gatewayToken: options.gatewayToken,
       relaySecret: options.relaySecret,
       verify: options.verify,
+      prepare: options.prepare,
       log: options.log,
       onChange: () => this.reportPresence(),
     });

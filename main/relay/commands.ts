@@ -15,6 +15,7 @@ import {
   type CommandEvent,
   type RelayEventType,
 } from './protocol.js';
+import { PreparationFailed } from './credentials.js';
 import { HeaderTimeout, replayToGateway } from './replay.js';
 
 export const EVENT_BUFFER_LIMIT = 10_000;
@@ -56,6 +57,8 @@ export interface CommandQueueOptions {
   relaySecret: string;
   log: Logger;
   verify?: CommandVerifier;
+  /** Right before the replay: what to send instead (a signed launch's fetched body); PreparationFailed ends the command. */
+  prepare?: (command: DesktopCommand, signal: AbortSignal) => Promise<DesktopCommand>;
   maxInFlight?: number;
   bufferLimit?: number;
   /** Overrides the header watchdog (60 s; 10 min for loop routes). */
@@ -273,7 +276,8 @@ export class CommandQueue {
     try {
       const port = this.options.gatewayPort();
       if (port === null) throw new Error('the local gateway is not listening');
-      await replayToGateway(command, {
+      const replayed = this.options.prepare ? await this.options.prepare(command, controller.signal) : command;
+      await replayToGateway(replayed, {
         port,
         gatewayToken: this.options.gatewayToken(),
         relaySecret: this.options.relaySecret,
@@ -287,6 +291,8 @@ export class CommandQueue {
       if (error instanceof Cancelled) this.finish(record, 'cancelled', { cancelled: true, reason: error.reason });
       else if (error instanceof CommandTimeout || error instanceof HeaderTimeout) {
         this.finish(record, 'timeout', { code: 'timeout', error: error.message }, 'error');
+      } else if (error instanceof PreparationFailed) {
+        this.finish(record, 'error', { code: 'preparation_failed', error: error.message }, 'error');
       } else if (error instanceof BufferOverflow) {
         this.finish(record, 'error', { code: 'buffer_overflow', error: `more than ${this.bufferLimit} events were not acknowledged by the relay` }, 'error');
       } else {

@@ -109,6 +109,14 @@ export function needsSignature(command: DesktopCommand): boolean {
   return !entry || !isOperationId(entry.kind) || entry.access === 'write';
 }
 
+/** A launch that is only `{loopId, userIntent}`: its loop body is fetched from the cloud (credentials.ts). */
+export function isIntentOnlyLaunch(command: DesktopCommand): boolean {
+  const body = command.body;
+  if (command.operationId !== 'symphony_loop' || !body || typeof body !== 'object' || Array.isArray(body)) return false;
+  const keys = Object.keys(body);
+  return keys.includes('userIntent') && keys.every((key) => key === 'loopId' || key === 'userIntent');
+}
+
 /** What a signed loop command's body must agree with: the intent the user signed. */
 export function intentMismatch(operationId: string, body: Record<string, unknown>, intent: Record<string, unknown>): string | null {
   if (operationId === 'symphony_loop_kill') {
@@ -168,7 +176,8 @@ export class CommandSignatures {
     const body = command.body && typeof command.body === 'object' ? (command.body as Record<string, unknown>) : {};
     const intent = LOOP_OPERATIONS.has(command.operationId) && body.userIntent && typeof body.userIntent === 'object' ? (body.userIntent as Record<string, unknown>) : null;
     if (payload.bodyHash !== bodyHash(intent ?? command.body ?? null)) return fail('payload_mismatch');
-    if (intent) {
+    // A launch as `{loopId, userIntent}` has no body of its own yet: it is compared once fetched (credentials.ts).
+    if (intent && !isIntentOnlyLaunch(command)) {
       const mismatch = intentMismatch(command.operationId, body, intent);
       if (mismatch) return fail(`payload_mismatch: ${mismatch}`);
     }

@@ -35,6 +35,11 @@ export class MockCloud {
   heartbeatStatus = 200;
   /** Answer the next N event posts with 401 (forces a refresh). */
   unauthorizedEvents = 0;
+  /** The desktop API key execution-credentials wants as Bearer. */
+  apiKey = '';
+  /** execution-credentials: the loop body per loop id, handed out once per command id. */
+  readonly executionBodies = new Map<string, unknown>();
+  private readonly consumedCommands = new Set<string>();
 
   private constructor(readonly port: number, server: Server) {
     this.server = server;
@@ -106,6 +111,17 @@ export class MockCloud {
 
   private answer(req: IncomingMessage, path: string, body: unknown): [number, unknown] {
     const fail = (status: number, error: string): [number, unknown] => [status, { success: false, error }];
+    const credentials = /^\/compute-targets\/([^/]+)\/loops\/([^/]+)\/execution-credentials$/.exec(path);
+    if (credentials && req.method === 'POST') {
+      if (!this.apiKey || req.headers.authorization !== `Bearer ${this.apiKey}`) return fail(401, 'invalid API key');
+      const commandId = (body as { commandId?: unknown } | undefined)?.commandId;
+      if (typeof commandId !== 'string') return fail(400, 'commandId is required');
+      if (this.consumedCommands.has(commandId)) return fail(409, 'already consumed');
+      const loopBody = this.executionBodies.get(credentials[2]);
+      if (!loopBody) return fail(404, 'loop not found');
+      this.consumedCommands.add(commandId);
+      return [200, { success: true, data: loopBody }];
+    }
     const match = /^\/loops\/([^/]+)(?:\/([a-z-]+))?$/.exec(path);
     if (!match) return fail(404, 'not found');
     const [, loopId, call] = match;
