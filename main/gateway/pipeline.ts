@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { isOperationId, type RouteEntry } from '../../shared/operations.js';
 import { AGENT_START } from '../auth/policy.js';
 import { AppError } from '../errors.js';
+import { withRequestId } from '../process-guard.js';
 import type { Services } from '../services.js';
 import { checkContentType, readJsonBody } from './body.js';
 import { authenticate } from './middleware/authenticate.js';
@@ -24,11 +25,15 @@ export function routeChain(
   bodyReadTimeoutMs?: number,
 ): Middleware<GatewayState> {
   const auth = authenticate(services, entry.kind);
+  // The probes (health, version, pairing) leave nothing behind: no async context for them (process-guard.ts).
+  const scoped = entry.kind !== 'public' && entry.kind !== 'health_check';
+  const runRoute = (ctx: GatewayContext, found: AnyRoute) =>
+    scoped ? withRequestId(ctx.state.requestId, () => run(ctx, found, entry, services, bodyReadTimeoutMs)) : run(ctx, found, entry, services, bodyReadTimeoutMs);
   return (ctx: GatewayContext) => {
     ctx.state.entry = entry;
     return auth(ctx, () => {
       const found = route();
-      return found instanceof Promise ? found.then((loaded) => run(ctx, loaded, entry, services, bodyReadTimeoutMs)) : run(ctx, found, entry, services, bodyReadTimeoutMs);
+      return found instanceof Promise ? found.then((loaded) => runRoute(ctx, loaded)) : runRoute(ctx, found);
     });
   };
 }

@@ -5,7 +5,6 @@ import type { Next } from 'koa';
 import type { Services } from '../../services.js';
 import { errorReply } from '../../../shared/schemas/errors.js';
 import { isAppError, NoSuchRoute, WithReason } from '../../errors.js';
-import { withRequestId } from '../../process-guard.js';
 import type { ActivityEntry, ApprovalNote } from '../../telemetry/activity.js';
 import { requestLogger, type RequestRecord } from '../../telemetry/request-log.js';
 import type { GatewayContext } from '../state.js';
@@ -32,8 +31,8 @@ export function requestScope(services: Services) {
     // Straight on the response: Koa's ctx.set builds entry arrays on every call.
     ctx.res.setHeader('X-Request-Id', ctx.state.requestId);
     try {
-      // Whatever this request leaves behind (a rejection nobody awaits) is logged with its id.
-      await withRequestId(ctx.state.requestId, next);
+      // What a route's work leaves behind is logged with this id: the pipeline opens that context.
+      await next();
       if (ctx.status === 404 && ctx.body === undefined) throw notFound();
     } catch (error) {
       writeError(ctx, error, services);
