@@ -6,15 +6,17 @@
 //   - bytes allocated per request (token and session, and Koa for scale): a fresh server with
 //     --expose-gc and a young generation large enough that no collection runs in the window;
 //   - headless start to `listening` (median), idle RSS.
-// Run: npm run build && node --import tsx bench/gateway.ts [--seconds 5] [--rounds 3] [--connections 50]
+// Run: npm run build && node --import tsx bench/gateway.ts [--seconds 5] [--rounds 3] [--connections 50] [--pin]
+//   --pin: the servers on the last CPU and the load client on CPU 0 (taskset), so the client
+//   does not take the server's core; without it the scheduler places both.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LoadOptions, LoadResult } from './load.js';
-import { numberOption, printReport, round } from './support.js';
+import { loadAverage, numberOption, printReport, round } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const seconds = numberOption('seconds', 5, 1);
@@ -23,6 +25,14 @@ const connections = numberOption('connections', 50, 10);
 const starts = numberOption('starts', 5, 1);
 const allocationRequests = numberOption('allocation-requests', 2000, 200);
 const ORIGIN = 'https://app.bench.example';
+const pin = process.argv.includes('--pin');
+const SERVER_CPU = String(Math.max(0, availableParallelism() - 1));
+const loadAtStart = loadAverage();
+
+/** The command line, run through taskset on one CPU when --pin is given. */
+function pinned(cpu: string, args: string[]): [string, string[]] {
+  return pin ? ['taskset', ['-c', cpu, process.execPath, ...args]] : [process.execPath, args];
+}
 
 /** The built gateway, as the app and `npx symphony-gateway` run it (npm run build first). */
 const CLI = join(ROOT, 'dist', 'main', 'cli.js');
@@ -36,7 +46,8 @@ interface Server {
 
 async function startServer(args: string[], nodeFlags: string[] = [], ipc = false): Promise<Server> {
   const begun = performance.now();
-  const child = spawn(process.execPath, [...nodeFlags, ...args], {
+  const [command, argv] = pinned(SERVER_CPU, [...nodeFlags, ...args]);
+  const child = spawn(command, argv, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'ignore', ...(ipc ? (['ipc'] as const) : [])],
     env: { ...process.env, SYMPHONY_LOG_LEVEL: 'info' },
@@ -60,7 +71,8 @@ async function stop(server: Server): Promise<void> {
 
 function runLoadProcess(options: LoadOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'load.ts'), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [command, argv] = pinned('0', ['--import', 'tsx', join(ROOT, 'bench', 'load.ts'), JSON.stringify(options)]);
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (chunk) => (out += chunk));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`))));
@@ -210,6 +222,8 @@ try {
       : null;
   startTimes.sort((a, b) => a - b);
   printReport('gateway', {
+    loadAverageAtStart: loadAtStart,
+    pinned: pin ? { servers: `cpu ${SERVER_CPU}`, loadClient: 'cpu 0' } : false,
     connections,
     secondsPerRound: seconds,
     rounds,

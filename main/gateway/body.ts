@@ -12,7 +12,7 @@ const MAX_NESTING = 64;
 /** A JSON body must have arrived within this time of its headers. */
 export const BODY_READ_TIMEOUT_MS = 30_000;
 
-function hasBody(ctx: GatewayContext): boolean {
+export function hasBody(ctx: GatewayContext): boolean {
   const length = ctx.get('Content-Length');
   return Boolean(ctx.get('Transfer-Encoding')) || (length !== '' && length !== '0');
 }

@@ -7,10 +7,13 @@ import { AGENT_START } from '../auth/policy.js';
 import { AppError } from '../errors.js';
 import { withRequestId } from '../process-guard.js';
 import type { Services } from '../services.js';
-import { checkContentType, readJsonBody } from './body.js';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { Caller } from '../auth/caller.js';
+import { checkContentType, hasBody, readJsonBody } from './body.js';
 import { authenticate } from './middleware/authenticate.js';
 import { respond } from './respond.js';
-import type { AnyRoute, Classification, RouteInput } from './route.js';
+import type { AnyRoute, Classification, RequestContext, RouteInput } from './route.js';
 import type { GatewayContext, GatewayState } from './state.js';
 
 /**
@@ -38,42 +41,65 @@ export function routeChain(
   };
 }
 
-async function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services, bodyReadTimeoutMs?: number): Promise<void> {
+// The steps below return a promise only when they wait (a body, a person, an async handler):
+// a request that waits for nothing (GET /version) makes no promise of ours.
+function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services, bodyReadTimeoutMs?: number): Promise<void> | void {
   checkContentType(ctx, Boolean(entry.multipart));
-  const rawBody = entry.multipart && ctx.request.type === 'multipart/form-data' ? undefined : await readJsonBody(ctx, bodyReadTimeoutMs);
+  if ((entry.multipart && ctx.request.type === 'multipart/form-data') || !hasBody(ctx)) return withBody(ctx, route, entry, services, undefined);
+  return readJsonBody(ctx, bodyReadTimeoutMs).then((rawBody) => withBody(ctx, route, entry, services, rawBody));
+}
+
+function withBody(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services, rawBody: unknown): Promise<void> | void {
   // ctx.query parses the query string: read it only for routes that take one.
   const input: RouteInput<unknown, unknown, unknown> = {
     params: route.params ? validate('path parameter', route.params, ctx.params ?? {}) : undefined,
     query: route.query ? validate('query', route.query, ctx.query) : undefined,
     body: validate('body', route.body, rawBody),
   };
-  await authorize(ctx, route, entry, input, services);
-  const caller = ctx.state.caller ?? { kind: 'token' as const, origin: null, sessionId: null, claimedSource: null };
-  const result = await route.handler(input, {
-    services,
-    caller,
-    requestId: ctx.state.requestId,
-    get signal() {
-      return ctx.state.signal;
-    },
-    req: ctx.req,
-    // A child logger per request costs; most handlers never log.
-    get log() {
-      return services.log.child({ requestId: ctx.state.requestId });
-    },
-  });
+  const asked = authorize(ctx, route, entry, input, services);
+  return asked ? asked.then(() => handle(ctx, route, input, services)) : handle(ctx, route, input, services);
+}
+
+function handle(ctx: GatewayContext, route: AnyRoute, input: RouteInput<unknown, unknown, unknown>, services: Services): Promise<void> | void {
+  const result: unknown = route.handler(input, new HandlerContext(ctx, services));
+  if (result instanceof Promise) return result.then((value: unknown) => respond(ctx, value));
   respond(ctx, result);
 }
 
-async function authorize(
+/** What a handler gets: the signal and a child logger are made only when it asks for them. */
+class HandlerContext implements RequestContext {
+  readonly caller: Caller;
+  readonly requestId: string;
+  readonly req: IncomingMessage;
+  constructor(
+    private readonly ctx: GatewayContext,
+    readonly services: Services,
+  ) {
+    this.caller = ctx.state.caller ?? { kind: 'token', origin: null, sessionId: null, claimedSource: null };
+    this.requestId = ctx.state.requestId;
+    this.req = ctx.req;
+  }
+
+  get signal(): AbortSignal {
+    return this.ctx.state.signal;
+  }
+
+  // A child logger per request costs; most handlers never log.
+  get log(): Logger {
+    return this.services.log.child({ requestId: this.requestId });
+  }
+}
+
+/** Undefined when the policy allows outright; a promise when the request may wait for a person. */
+function authorize(
   ctx: GatewayContext,
   route: AnyRoute,
   entry: RouteEntry,
   input: RouteInput<unknown, unknown, unknown>,
   services: Services,
-): Promise<void> {
+): Promise<void> | undefined {
   const caller = ctx.state.caller;
-  if (!caller || !isOperationId(entry.kind) || route.notBuilt) return;
+  if (!caller || !isOperationId(entry.kind) || route.notBuilt) return undefined;
   const classified: Classification = route.classify?.(input, { services, caller }) ?? {};
   // A route that starts an agent is a write whatever the agent may do (its own default asks a paired origin).
   const request = {
@@ -89,9 +115,9 @@ async function authorize(
     forceApproval: ctx.get('X-Desktop-Force-Approval') === '1',
   };
   // Most requests are allowed outright: only one that may wait for a person needs the rest.
-  if (services.policy.decide(request) === 'allow') return;
+  if (services.policy.decide(request) === 'allow') return undefined;
   ctx.state.approval = { decision: 'pending', decidedBy: null };
-  await services.policy.authorize({
+  return services.policy.authorize({
     ...request,
     onOutcome: (outcome) => (ctx.state.approval = { decision: outcome.decision, decidedBy: outcome.decidedBy ?? null }),
     args: { params: input.params, query: input.query, body: input.body },

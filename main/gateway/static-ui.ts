@@ -14,8 +14,7 @@ export const RENDERER_CSP = rendererCsp();
 
 export function serveRenderer(distDir: string): Middleware {
   const root = resolve(distDir);
-  return async (ctx, next) => {
-    if (ctx.path !== '/ui' && !ctx.path.startsWith(RENDERER_BASE_PATH)) return next();
+  const serve: Middleware = async (ctx) => {
     (ctx.state as { staticFile?: boolean }).staticFile = true;
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.set('Allow', 'GET, HEAD');
@@ -35,6 +34,8 @@ export function serveRenderer(distDir: string): Middleware {
     ctx.body = await readFile(found.file);
     ctx.type = found.contentType;
   };
+  // Every API request passes here: those not under /ui/ go on without an async frame of their own.
+  return (ctx, next) => (ctx.path !== '/ui' && !ctx.path.startsWith(RENDERER_BASE_PATH) ? next() : serve(ctx, next));
 }
 
 function fail(ctx: ParameterizedContext, status: number, code: string, message: string): void {

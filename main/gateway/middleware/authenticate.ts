@@ -4,7 +4,6 @@
 // The relay caller is the gateway token plus the relay secret: a random value made per
 // process and held only by our relay client's loopback replay (never stored, logged or
 // sent anywhere else), so nobody can claim to be the cloud by sending a header.
-import type { Next } from 'koa';
 import type { RouteKind } from '../../../shared/operations.js';
 import { isRemoteCaller, type Caller } from '../../auth/caller.js';
 import { hashesEqual, hashToken } from '../../auth/tokens.js';
@@ -18,7 +17,7 @@ export const RELAY_SECRET_HEADER = 'X-Desktop-Relay-Secret';
 
 export function authenticate(services: Services, kind: RouteKind) {
   const relaySecretHash = hashToken(services.relaySecret);
-  return async function auth(ctx: GatewayContext, next: Next): Promise<void> {
+  return function auth(ctx: GatewayContext, next: () => Promise<void> | void): Promise<void> | void {
     if (kind !== 'public') {
       const caller = identify(ctx, services, relaySecretHash);
       if (kind === 'desktop' && isRemoteCaller(caller)) {
@@ -26,7 +25,7 @@ export function authenticate(services: Services, kind: RouteKind) {
       }
       ctx.state.caller = caller;
     }
-    await next();
+    return next();
   };
 }
 
@@ -65,7 +64,8 @@ function identify(ctx: GatewayContext, services: Services, relaySecretHash: stri
  */
 function fromBrowser(ctx: GatewayContext): boolean {
   if (ctx.get('Origin')) return true;
-  return Object.keys(ctx.headers).some((name) => name.startsWith('sec-fetch-') && name !== 'sec-fetch-mode');
+  for (const name in ctx.headers) if (name.startsWith('sec-fetch-') && name !== 'sec-fetch-mode') return true;
+  return false;
 }
 
 /**

@@ -27,9 +27,12 @@ export function isKnownOrigin(services: Services, origin: string): boolean {
 }
 
 export function cors(services: Services) {
-  return async function corsMiddleware(ctx: GatewayContext, next: Next): Promise<void> {
+  // Not async: a middleware that only passes on returns next()'s promise instead of making its own.
+  return function corsMiddleware(ctx: GatewayContext, next: Next): Promise<void> | void {
     const origin = ctx.get('Origin');
-    ctx.vary('Origin');
+    // Nothing set Vary yet on this path: straight on the response (ctx.vary parses and rebuilds the list).
+    if (ctx.res.hasHeader('Vary')) ctx.vary('Origin');
+    else ctx.res.setHeader('Vary', 'Origin');
     if (!origin) return next();
     const known = isKnownOrigin(services, origin);
     if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
@@ -41,7 +44,7 @@ export function cors(services: Services) {
       ctx.res.setHeader('Access-Control-Allow-Origin', origin);
       ctx.res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
     }
-    await next();
+    return next();
   };
 }
 

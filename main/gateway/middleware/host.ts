@@ -12,11 +12,11 @@ export function hostCheck(currentPort: () => number) {
   // Built once per port, not per request.
   let port = Number.NaN;
   let allowed = new Set<string>();
-  return async function host(ctx: GatewayContext, next: Next): Promise<void> {
+  return function host(ctx: GatewayContext, next: Next): Promise<void> {
     if (currentPort() !== port) allowed = loopbackHosts((port = currentPort()));
     if (!allowed.has((ctx.get('Host') || '').toLowerCase())) {
       throw new AppError(421, 'host_not_allowed', 'Host not allowed.');
     }
-    await next();
+    return next();
   };
 }

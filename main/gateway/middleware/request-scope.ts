@@ -7,7 +7,7 @@ import { errorReply } from '../../../shared/schemas/errors.js';
 import { isAppError, NoSuchRoute, WithReason } from '../../errors.js';
 import type { ActivityEntry, ApprovalNote } from '../../telemetry/activity.js';
 import { requestLogger, type RequestRecord } from '../../telemetry/request-log.js';
-import type { GatewayContext } from '../state.js';
+import type { GatewayContext, GatewayState } from '../state.js';
 
 /**
  * Request ids are unique, not secret: a random per-process prefix and a counter, which
@@ -25,9 +25,7 @@ export function requestScope(services: Services) {
   const nextRequestId = requestIds();
   const logRequest = requestLogger(services.log);
   return async function scope(ctx: GatewayContext, next: Next): Promise<void> {
-    ctx.state.requestId = nextRequestId();
-    ctx.state.startedAt = performance.now();
-    defineAbortSignal(ctx);
+    ctx.state = new RequestState(ctx, nextRequestId());
     // Straight on the response: Koa's ctx.set builds entry arrays on every call.
     ctx.res.setHeader('X-Request-Id', ctx.state.requestId);
     try {
@@ -42,19 +40,33 @@ export function requestScope(services: Services) {
   };
 }
 
-/** The signal that fires when the client goes away, made only for the requests that ask for it. */
-function defineAbortSignal(ctx: GatewayContext): void {
-  let controller: AbortController | undefined;
-  Object.defineProperty(ctx.state, 'signal', {
-    get() {
-      if (!controller) {
-        controller = new AbortController();
-        if (ctx.req.socket.destroyed && !ctx.res.writableFinished) controller.abort();
-        else ctx.res.once('close', () => ctx.res.writableFinished || controller!.abort());
-      }
-      return controller.signal;
-    },
-  });
+/**
+ * One request's state. The abort signal is made only for the requests that ask for it: a
+ * getter on the prototype, not a property defined per request.
+ */
+class RequestState implements GatewayState {
+  readonly startedAt = performance.now();
+  entry?: GatewayState['entry'];
+  caller?: GatewayState['caller'];
+  staticFile?: boolean;
+  approval?: GatewayState['approval'];
+  private controller: AbortController | undefined;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    readonly requestId: string,
+  ) {}
+
+  /** Fires when the client goes away. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      const { req, res } = this.ctx;
+      if (req.socket.destroyed && !res.writableFinished) controller.abort();
+      else res.once('close', () => res.writableFinished || controller.abort());
+    }
+    return this.controller.signal;
+  }
 }
 
 function notFound() {
