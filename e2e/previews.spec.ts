@@ -47,9 +47,10 @@ test("the Deploy panel starts a ticket's dev server, shows its URL and log, and 
 
   const challenge = await gateway.pair(gateway.url);
   await page.goto(challenge.url!);
-  await page.getByTestId('nav-previews').click();
-  await page.getByTestId('preview-ticket').fill('SHOP-1');
-  await page.getByTestId('preview-show').click();
+  // The ticket's page (Runs → Open a ticket) holds its dev server, with or without a run.
+  await page.getByTestId('nav-runs').click();
+  await page.getByTestId('ticket-id').fill('SHOP-1');
+  await page.getByTestId('ticket-open').click();
   const panel = page.getByTestId('deploy-panel');
   await expect(panel).toHaveAttribute('data-status', 'not-started');
   await panel.getByTestId('deploy-start').click();

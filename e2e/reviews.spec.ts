@@ -57,10 +57,10 @@ test("a ticket's findings by severity with file:line, the dedup pair, and a stat
 
   const challenge = await gateway.pair(gateway.url);
   await page.goto(challenge.url!);
-  await page.getByTestId('nav-reviews').click();
-  await page.getByTestId('reviews-repo').selectOption(repo);
-  await page.getByTestId('reviews-ticket').fill('SHOP-1');
-  await page.getByTestId('reviews-open').click();
+  await page.getByTestId('nav-runs').click();
+  await page.getByTestId('ticket-repo').selectOption(repo);
+  await page.getByTestId('ticket-id').fill('SHOP-1');
+  await page.getByTestId('ticket-open').click();
 
   const codex = page.getByTestId('findings-codex').getByTestId('finding');
   await expect(codex).toHaveCount(2);

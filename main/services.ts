@@ -238,11 +238,20 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     return built;
   });
   const runs: Lazy<RunService> = lazy(async () => {
-    const { RunService } = await import('./symphony/runs.js');
+    const [{ RunService }, { RunStore }, { WorktreeRetention }] = await Promise.all([
+      import('./symphony/runs.js'), import('./symphony/run-store.js'), import('./symphony/worktree-retention.js'),
+    ]);
+    const retention = new WorktreeRetention({
+      db, settings, runs: new RunStore(db), git: gitRunner, log,
+      removeWorktree: (worktreePath) => git.worktrees.remove({ worktreePath }),
+    });
     const built = new RunService({
       db, dbFile: join(dataDir, 'symphony.db'), dataDir, settings, supervisor, ticketWorktrees, log,
-      binarySearchDirs: options.binarySearchDirs, providerConfigs: cliProviderConfigs(), agentEnv: () => agentEnv.handover(),
+      binarySearchDirs: options.binarySearchDirs, providerConfigs: cliProviderConfigs(), agentEnv: () => agentEnv.handover(), retention,
     });
+    // A run that ends has its worktree measured again; only the serving process prunes due worktrees.
+    built.onRunEnded((run) => retention.refresh(run));
+    if (options.reapOrphans) retention.start();
     // What earlier runs taught about a repository goes into its next runs' prompts.
     built.addPromptSections(async (repoPath) => (await learnings.load()).promptSections(repoPath));
     // Live runs whose host survived are reattached, the others INTERRUPTED (and what a dead host left is reaped).
@@ -389,6 +398,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       // Only what was built is closed: a domain never used was never loaded.
       if (options.stopRunsOnExit) await Promise.all([runs.value?.stopAll(), loopGroup.value?.loops.stopAll()]);
       runs.value?.close();
+      await runs.value?.retention?.close();
       await relay.stop();
       loopGroup.value?.loopOutbox.close();
       await loopGroup.value?.loops.close();

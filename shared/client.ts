@@ -21,6 +21,10 @@ import type { RelayStatusResponse } from './schemas/relay.js';
 import type { Finding, FindingsResponse, ReviewBody, Verdict, VerdictResponse } from './schemas/review.js';
 import type { SupervisedProcess as ProcessView } from './schemas/processes.js';
 import type { BinaryInfo as BinaryInfoSchema, BinaryPathsPatch, BinaryPathsResponse } from './schemas/settings.js';
+import type { LaunchBody } from './schemas/symphony.js';
+import type { NoRunStatus, RunDetailView, RunEvent, RunStatusView } from './runs.js';
+
+export type { JudgeCase, JudgesReport, NoRunStatus, PlanTask, RetentionView, RunDetailView, RunEvent, RunFeedbackView, RunStatusName, RunStatusView } from './runs.js';
 
 /** Timestamps arrive as ISO strings (or epoch milliseconds from older routes). */
 export type Timestamp = string | number;
@@ -71,6 +75,14 @@ export type ReviewStatus =
 /** One line of a review's NDJSON stream (status, text, sessionId, keepalive, findings, error, result, done, ...). */
 export type ReviewStreamEvent = { type: string; [field: string]: unknown };
 export type DeployStatus = DeployStatusView;
+export type RunLaunchBody = z.input<typeof LaunchBody>;
+export interface RunLaunchReply {
+  success: true; runId: string; ticketId: string; branchName: string; worktreePath: string; pid: number | null; status: string;
+  alreadyRunning?: boolean; resumed?: boolean;
+}
+export interface RunKillReply {
+  success: true; message: string; pid: number | null; status: string | null;
+}
 export type DeployStart = DeployStartView;
 export interface DeployStopReply {
   success: boolean;
@@ -186,8 +198,23 @@ export class GatewayClient {
   startReview = (ticketId: string, body: ReviewStartBody, onEvent: (event: ReviewStreamEvent) => void, signal?: AbortSignal) =>
     this.stream('POST', `/api/gateway/codex/review/${enc(ticketId)}`, body, onEvent, signal);
 
+  /** Ticket runs: every run, one ticket's, one run's detail; launch (also resume and accept), stop, accept, discard. */
+  listRuns = () => this.call<{ runs: RunStatusView[] }>('GET', '/api/gateway/symphony/status');
+  ticketRun = (ticketId: string, repo: string) =>
+    this.call<RunStatusView | NoRunStatus>('GET', `/api/gateway/symphony/status/${enc(ticketId)}?${query({ repo })}`);
+  runDetail = (runId: string) => this.call<RunDetailView>('GET', `/api/gateway/symphony/runs/${enc(runId)}`);
+  launchRun = (body: RunLaunchBody) => this.call<RunLaunchReply>('POST', '/api/gateway/symphony/launch', body);
+  stopRun = (ticketId: string, repoPath: string) => this.call<RunKillReply>('POST', '/api/gateway/symphony/kill', { ticketId, repoPath });
+  acceptRunPlan = (runId: string) => this.call<RunLaunchReply>('POST', `/api/gateway/symphony/runs/${enc(runId)}/accept`);
+  discardRun = (runId: string) => this.call<RunStatusView>('POST', `/api/gateway/symphony/runs/${enc(runId)}/discard`);
+  setRunFollowPr = (runId: string, enabled: boolean) =>
+    this.call<{ success: true; followPr: boolean }>('POST', `/api/gateway/symphony/runs/${enc(runId)}/follow-pr`, { enabled });
+  /** The run's whole log, then each new event as it is written, until the run rests (resolves) or `signal` aborts. */
+  followRunLog = (ticketId: string, repo: string, onEvent: (event: RunEvent) => void, signal?: AbortSignal) =>
+    this.stream<RunEvent>('GET', `/api/gateway/symphony/logs/${enc(ticketId)}?${query({ repo, follow: '1' })}`, undefined, onEvent, signal);
+
   /** An NDJSON reply read line by line as it arrives. */
-  private async stream(method: Method, path: string, body: unknown, onEvent: (event: ReviewStreamEvent) => void, signal?: AbortSignal): Promise<void> {
+  private async stream<E = ReviewStreamEvent>(method: Method, path: string, body: unknown, onEvent: (event: E) => void, signal?: AbortSignal): Promise<void> {
     const response = await this.send(method, path, body, true, signal);
     if (!response.ok) throw this.failure(response.status, await readJson(response));
     const reader = response.body?.getReader();
@@ -199,7 +226,7 @@ export class GatewayClient {
       buffered += decoder.decode(value, { stream: !done });
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) onEvent(JSON.parse(line) as ReviewStreamEvent);
+      for (const line of lines) if (line.trim()) onEvent(JSON.parse(line) as E);
       if (done) return;
     }
   }

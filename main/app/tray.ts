@@ -1,5 +1,7 @@
-// Tray icon with the gateway's status, and approval requests as native notifications.
+// Tray icon with the gateway's status, and approval requests and runs that need the user
+// (plan ready, failed, interrupted) as native notifications.
 import { Menu, Notification, Tray, nativeImage } from 'electron';
+import { runNotice } from '../../shared/run-notices.js';
 import type { PendingApproval } from '../auth/approvals.js';
 import type { Services } from '../services.js';
 import { countPairedOrigins, describeApproval, statusLines, type GatewayStatus } from '../desktop-ui/status.js';
@@ -52,6 +54,15 @@ export function createTray(context: TrayContext): { dispose(): void } {
     notification.show();
   };
 
+  let disposed = false;
+  services.runs.onRunEnded((run) => {
+    const notice = disposed ? null : runNotice(run);
+    if (!notice || !Notification.isSupported()) return;
+    const notification = new Notification({ title: notice.title, body: notice.body });
+    notification.on('click', context.showWindow);
+    notification.show();
+  });
+
   tray.on('click', context.showWindow);
   services.approvals.on('pending', notify);
   services.approvals.on('settled', refresh);
@@ -60,6 +71,7 @@ export function createTray(context: TrayContext): { dispose(): void } {
 
   return {
     dispose() {
+      disposed = true;
       clearInterval(timer);
       services.approvals.off('pending', notify);
       services.approvals.off('settled', refresh);

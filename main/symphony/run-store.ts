@@ -8,23 +8,14 @@ import type { Statement } from 'better-sqlite3';
 import type { ProviderId } from '../providers/types.js';
 import { migrate, type Db } from '../store/database.js';
 import type { ProcessIdentity } from '../supervisor/supervisor.js';
+import type { JudgesReport, RunFeedbackView, RunPlan } from '../../shared/runs.js';
+
+export type { JudgeCase, JudgeMetric, JudgesReport, PlanTask, RunPlan } from '../../shared/runs.js';
 
 export const RUN_STATUSES = ['STARTING', 'IN_PROGRESS', 'AWAITING_USER', 'COMPLETED', 'STOPPED', 'FAILED', 'INTERRUPTED'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** Statuses with no host working on the run. */
 export const RESTING: ReadonlySet<RunStatus> = new Set(['AWAITING_USER', 'COMPLETED', 'STOPPED', 'FAILED', 'INTERRUPTED']);
-
-export interface PlanTask {
-  id: string;
-  description: string;
-}
-
-export interface RunPlan {
-  content: string;
-  pendingTasks: PlanTask[];
-  completedTasks: PlanTask[];
-  openQuestions: string[];
-}
 
 export interface Ticket {
   title?: string;
@@ -123,45 +114,9 @@ export interface IterationRow {
   judges: JudgesReport | null;
 }
 
-export interface JudgeMetric {
-  metric_name: string;
-  threshold: number;
-  score: number;
-  justification: string;
-}
-
-export interface JudgeCase {
-  type: 'case_score';
-  case_id: string;
-  final_status: 'PASSED' | 'FAILED' | 'NEEDS_IMPROVEMENT';
-  metrics: JudgeMetric[];
-  /** Ours: command judges. */
-  kind: 'command' | 'llm';
-  required: boolean;
-  command?: string;
-  exitCode?: number | null;
-  timedOut?: boolean;
-  durationMs?: number;
-  outputTail?: string;
-}
-
-export interface JudgesReport {
-  report_id: string;
-  timestamp: string;
-  iteration: number;
-  stats: JudgeCase[];
-}
-
-export interface FeedbackRow {
+/** A PR review comment or failing check the run has seen (the shape the run page lists). */
+export interface FeedbackRow extends RunFeedbackView {
   runId: string;
-  key: string;
-  kind: 'comment' | 'check';
-  author: string | null;
-  summary: string;
-  body: string;
-  url: string | null;
-  seenAt: number;
-  addressedIteration: number | null;
 }
 
 interface DbRow {

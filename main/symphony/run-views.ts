@@ -1,47 +1,12 @@
 // The shapes the ticket-run routes answer with, in the original's field names
 // (exists, stateExists, phase, status, raw, taskProgress, currentTaskId, activeAgents,
 // pid, processRunning, ...) plus ours (iteration, maxIterations, tokens, costUsd, lastError).
+import type { RunDetailView, RunStatusView } from '../../shared/runs.js';
 import { NotFound } from '../errors.js';
 import type { GitRunner } from '../git/runner.js';
 import type { RunRow } from './run-store.js';
 import type { RunService } from './runs.js';
 import { ticketSlug, type TicketWorktrees } from './ticket-worktree.js';
-
-export interface RunStatusView {
-  exists: true;
-  stateExists: boolean;
-  runId: string;
-  ticketId: string;
-  repoPath: string;
-  worktreeDir: string;
-  branch: string;
-  baseBranch: string | null;
-  provider: string;
-  model: string | null;
-  phase: string;
-  status: string;
-  reason: string | null;
-  timestamp: string;
-  raw: Record<string, unknown>;
-  fallbackDetected: false;
-  planExists: boolean;
-  planAccepted: boolean;
-  taskProgress: { pending: number; completed: number; total: number };
-  currentTaskId: string | null;
-  activeAgents: Array<{ agentId: string; agentType: string; agentName: string; startedAt: string }>;
-  pid: number | null;
-  processRunning: boolean;
-  iteration: number;
-  maxIterations: number;
-  tokens: { input: number; output: number; total: number };
-  costUsd: number;
-  lastError: string | null;
-  startedAt: string;
-  endedAt: string | null;
-  followPr: boolean;
-  prRounds: number;
-  prUrl: string | null;
-}
 
 export async function statusView(runs: RunService, run: RunRow): Promise<RunStatusView> {
   const processRunning = await runs.isHostAlive(run);
@@ -60,7 +25,8 @@ export async function statusView(runs: RunService, run: RunRow): Promise<RunStat
     pid: processRunning ? (run.host?.pid ?? null) : null, processRunning, iteration: run.iteration, maxIterations: run.maxIterations,
     tokens: { input: run.inputTokens, output: run.outputTokens, total: run.inputTokens + run.outputTokens }, costUsd: run.costUsd,
     lastError: run.lastError, startedAt: new Date(run.startedAt).toISOString(), endedAt: run.endedAt ? new Date(run.endedAt).toISOString() : null,
-    followPr: run.followPr, prRounds: run.prRounds, prUrl: run.prUrl,
+    followPr: run.followPr, prRounds: run.prRounds, prUrl: run.prUrl, discardedAt: run.discardedAt ? new Date(run.discardedAt).toISOString() : null,
+    ...(runs.retention?.view(run) ?? { disk: null, retention: null }),
   };
 }
 
@@ -99,7 +65,7 @@ export async function judgesView(runs: RunService, ticketId: string, repo: strin
 }
 
 /** GET /symphony/runs/:runId : everything the run page shows. */
-export async function runDetail(runs: RunService, runId: string) {
+export async function runDetail(runs: RunService, runId: string): Promise<RunDetailView> {
   const run = runs.requireRun(runId);
   return {
     ...(await statusView(runs, run)),

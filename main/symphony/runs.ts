@@ -20,6 +20,7 @@ import { appendRunEvent, eventsFile, followLog, logSize, readLogTail, sleep, typ
 import { prdMarkdown, type PromptSectionProvider } from './run-prompts.js';
 import { RESTING, RunStore, type CommandJudgeSpec, type LlmJudgeSpec, type RunOptions, type RunRow, type RunStatus, type Ticket } from './run-store.js';
 import { ticketSlug, type TicketWorktrees } from './ticket-worktree.js';
+import type { WorktreeRetention } from './worktree-retention.js';
 
 export const RUN_SETTINGS = {
   /** `{ [repoPath]: [{ name, command, required? }] }`: a repository's own judges instead of the detected ones. */
@@ -84,6 +85,8 @@ export interface RunServiceOptions {
   providerConfigs: RunProviderConfigs;
   /** The agent environment's part a run host cannot read itself (AgentEnvironment.handover). */
   agentEnv?: () => Promise<RunHostJob['agentEnv']>;
+  /** Worktree sizes and removal of finished runs' worktrees (their facts shown in status). */
+  retention?: WorktreeRetention;
 }
 
 const LLM_DEFAULT: LlmJudgeSpec = {
@@ -95,6 +98,7 @@ const LLM_DEFAULT: LlmJudgeSpec = {
 
 export class RunService {
   readonly store: RunStore;
+  readonly retention: WorktreeRetention | undefined;
   private readonly launching = new Set<string>();
   private readonly sectionProviders: PromptSectionProvider[] = [];
   private readonly endListeners: Array<(run: RunRow) => void> = [];
@@ -103,6 +107,7 @@ export class RunService {
 
   constructor(private readonly options: RunServiceOptions) {
     this.store = new RunStore(options.db);
+    this.retention = options.retention;
   }
 
   /** Model-API settings the run hosts give the CLIs (tests: the mock model API). */
@@ -320,6 +325,20 @@ export class RunService {
     this.store.transition(run.id, LIVE, { status: 'STOPPED', phase: 'Process stopped by user', reason: 'stopped', endedAt: Date.now() });
     this.store.setHost(run.id, null);
     return { success: true, message: 'Process terminated', pid: host.pid, status: this.store.require(run.id).status };
+  }
+
+  /**
+   * The user gave up on a run: a launch of its ticket starts afresh, and the retention
+   * setting removes its worktree after the kept days (never with uncommitted changes).
+   */
+  discard(runId: string): RunRow {
+    const run = this.requireRun(runId);
+    if (LIVE.includes(run.status)) throw new Conflict(`The run is ${run.status}: stop it before discarding it.`, 'run_live');
+    if (run.discardedAt === null) {
+      this.store.update(run.id, { discardedAt: Date.now() });
+      appendRunEvent(run.workDir, run.id, run.iteration, 'discarded', {});
+    }
+    return this.store.require(run.id);
   }
 
   /** The ticket's latest run (validates the ticket id and the repository path). */

@@ -11,11 +11,12 @@ import { AgentsScreen } from './screens/AgentsScreen.js';
 import { ApprovalsScreen } from './screens/ApprovalsScreen.js';
 import { BinaryPathsScreen } from './screens/BinaryPathsScreen.js';
 import { PairingScreen } from './screens/PairingScreen.js';
-import { PreviewsScreen } from './screens/PreviewsScreen.js';
 import { ProcessesScreen } from './screens/ProcessesScreen.js';
 import { RelayScreen } from './screens/RelayScreen.js';
 import { ReposScreen } from './screens/ReposScreen.js';
-import { ReviewsScreen } from './screens/ReviewsScreen.js';
+import { RunsScreen } from './screens/RunsScreen.js';
+import { RunNotices } from './runs/RunNotices.js';
+import { TicketPage, type TicketRef } from './runs/TicketPage.js';
 
 // One pairing per page load: a challenge is single use, and StrictMode runs effects twice.
 let firstStart: Promise<Phase> | null = null;
@@ -102,13 +103,12 @@ function NotPaired({ phase, onPairAgain }: { phase: Exclude<Phase, { kind: 'pair
 const SCREENS = [
   { id: 'pairing', label: 'Pairing' },
   { id: 'approvals', label: 'Approvals' },
+  { id: 'runs', label: 'Runs' },
   { id: 'activity', label: 'Activity' },
   { id: 'repos', label: 'Repositories' },
-  { id: 'reviews', label: 'Reviews' },
   { id: 'binaries', label: 'Binary paths' },
   { id: 'agents', label: 'Agents' },
   { id: 'processes', label: 'Processes' },
-  { id: 'previews', label: 'Previews' },
   { id: 'relay', label: 'Cloud relay' },
 ] as const;
 
@@ -116,6 +116,12 @@ type ScreenId = (typeof SCREENS)[number]['id'];
 
 function Shell({ gatewayUrl }: { gatewayUrl: string }) {
   const [screen, setScreen] = useState<ScreenId>('approvals');
+  // The ticket page open on the Runs screen (its run, reviews and preview), if any.
+  const [ticket, setTicket] = useState<TicketRef | null>(null);
+  const openTicket = useCallback((next: TicketRef) => {
+    setTicket(next);
+    setScreen('runs');
+  }, []);
   const approvals = usePolling((client: GatewayClient) => client.listApprovals().then((r) => r.approvals), 1000);
   const pending: PendingApproval[] = approvals.data ?? [];
 
@@ -140,7 +146,10 @@ function Shell({ gatewayUrl }: { gatewayUrl: string }) {
               <button
                 className={item.id === screen ? 'nav-item active' : 'nav-item'}
                 aria-current={item.id === screen ? 'page' : undefined}
-                onClick={() => setScreen(item.id)}
+                onClick={() => {
+                  setScreen(item.id);
+                  if (item.id === 'runs') setTicket(null);
+                }}
                 data-testid={`nav-${item.id}`}
               >
                 <span>{item.label}</span>
@@ -166,16 +175,16 @@ function Shell({ gatewayUrl }: { gatewayUrl: string }) {
             <button onClick={() => setScreen('approvals')}>Review</button>
           </div>
         ) : null}
+        <RunNotices onOpen={openTicket} />
         {screen === 'pairing' && <PairingScreen gatewayUrl={gatewayUrl} />}
         {screen === 'approvals' && <ApprovalsScreen pending={pending} error={approvals.error} reload={approvals.reload} />}
         {screen === 'activity' && <ActivityScreen />}
         {screen === 'repos' && <ReposScreen />}
-        {screen === 'reviews' && <ReviewsScreen />}
+        {screen === 'runs' && (ticket ? <TicketPage key={`${ticket.repoPath}\n${ticket.ticketId}`} ticket={ticket} onBack={() => setTicket(null)} /> : <RunsScreen onOpen={openTicket} />)}
         {screen === 'binaries' && <BinaryPathsScreen />}
         {screen === 'agents' && <AgentsScreen />}
         {screen === 'processes' && <ProcessesScreen />}
         {screen === 'relay' && <RelayScreen />}
-        {screen === 'previews' && <PreviewsScreen />}
       </main>
     </div>
   );

@@ -49,3 +49,33 @@ export function prettyJson(value: unknown): string {
     return String(value);
   }
 }
+
+/** "1.2 GB", "340 MB", "12 KB". */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '–';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** Time from `start` to `end` (or now while it runs): "42 s", "3 min 5 s", "2 h 10 min". */
+export function elapsed(start: Timestamp | null | undefined, end?: Timestamp | null, now = Date.now()): string {
+  const from = toDate(start);
+  if (!from) return '–';
+  const to = toDate(end ?? null)?.getTime() ?? now;
+  return formatUptime((to - from.getTime()) / 1000);
+}
+
+export function formatCost(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined) return '–';
+  return usd === 0 ? '$0' : usd < 0.01 ? '<$0.01' : `$${usd.toFixed(2)}`;
+}
+
+export function formatCount(value: number): string {
+  return value >= 10_000 ? `${Math.round(value / 1000)}k` : value >= 1000 ? `${(value / 1000).toFixed(1)}k` : String(value);
+}

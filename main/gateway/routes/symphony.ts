@@ -89,6 +89,18 @@ export const routes: AnyRoute[] = [
     handler: ({ params }, { services }) => runDetail(services.runs, params.runId),
   }),
   defineRoute({
+    method: 'POST', path: `${API}/runs/:runId/accept`,
+    summary: "Accept a run's plan at the plan checkpoint (the Runs screen's button; the web client sends a second launch).",
+    params: RunIdParams,
+    handler: ({ params }, { services }) => services.runs.acceptPlan(params.runId),
+  }),
+  defineRoute({
+    method: 'POST', path: `${API}/runs/:runId/discard`,
+    summary: "Discard a resting run: its ticket's next launch starts afresh, and retention removes its worktree after the kept days.",
+    params: RunIdParams,
+    handler: async ({ params }, { services }) => statusView(services.runs, services.runs.discard(params.runId)),
+  }),
+  defineRoute({
     method: 'POST', path: `${API}/runs/:runId/follow-pr`,
     summary: "Switch following the run's pull request (review comments and failing checks become iterations) on or off.",
     params: RunIdParams, body: FollowPrBody,
