@@ -19,6 +19,9 @@ import { isManagedBinary, MANAGED_BINARIES } from './supervisor/binaries.js';
 import { binaryPathsView, updateBinaryPaths, type BinaryPathsUpdate } from './supervisor/binary-settings.js';
 import { followLogFile, formatLogLine } from './cli/logs.js';
 import { logFilePath, openGatewayLog, tailLogFiles } from './telemetry/log-files.js';
+import { formatBytes } from '../shared/units.js';
+import { statusView } from './symphony/run-views.js';
+import { latestPerWorktree, RETENTION_SETTINGS, type PruneOutcome } from './symphony/worktree-retention.js';
 
 const USAGE = `symphony-gateway <command> [--data-dir DIR]
 
@@ -43,6 +46,9 @@ const USAGE = `symphony-gateway <command> [--data-dir DIR]
   relay status|pause|resume [--json]                    the cloud relay: its state, or stop/start taking cloud commands
   relay keys [--json] | trust-key KEY [--label L] | untrust-key FINGERPRINT
                                                         the Ed25519 keys whose signed cloud commands run here
+  runs [--json]                                         ticket runs with their status, tokens, cost, worktree size and retention
+  runs prune [--dry-run] [--json]                       remove finished runs' worktrees that are due (never with uncommitted changes)
+  runs retention [--days N] [--auto on|off]             how long merged or discarded runs' worktrees are kept (default 7 days, pruned automatically)
 `;
 
 const OPTIONS = {
@@ -67,6 +73,9 @@ const OPTIONS = {
   follow: { type: 'boolean', short: 'f' },
   lines: { type: 'string', short: 'n' },
   ui: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  days: { type: 'string' },
+  auto: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -108,6 +117,8 @@ async function main(argv: string[]): Promise<number> {
     case 'relay':
       if (['keys', 'trust-key', 'untrust-key'].includes(rest[0] ?? '')) return withServices(dataDir, flags, (services) => relayKeys(services, flags, rest));
       return relay(dataDir, flags, required(rest[0], 'status|pause|resume'));
+    case 'runs':
+      return runs(dataDir, flags, rest[0] ?? 'list');
     default:
       throw new UsageError(`Unknown command "${command}".`);
   }
@@ -403,6 +414,65 @@ async function relayKeys(services: Services, flags: Flags, [action, value]: stri
   if (keys.length === 0) return print('No trusted keys.');
   for (const key of keys) print(`${key.fingerprint}  ${key.label ?? ''}  added ${key.addedAt}`);
   return 0;
+}
+
+async function runs(dataDir: string, flags: Flags, action: string): Promise<number> {
+  if (action === 'prune') return pruneWorktrees(dataDir, flags);
+  if (action === 'retention') return withServices(dataDir, flags, async (services) => runRetention(services, flags));
+  if (action !== 'list') throw new UsageError(`runs takes prune or retention, not "${action}".`);
+  return withServices(dataDir, flags, async (services) => {
+    // Sizes measured now (one walk per worktree), so the list says what is on disk.
+    for (const run of latestPerWorktree(services.runs.list())) if (!services.runs.retention.record(run.id)?.removedAt) await services.runs.retention.check(run);
+    const views = await Promise.all(services.runs.list().map((run) => statusView(services.runs, run)));
+    if (flags.json) return print(JSON.stringify({ runs: views }));
+    if (views.length === 0) return print('No ticket runs.');
+    for (const v of views) {
+      const disk = v.retention?.decision === 'removed' ? 'removed' : v.disk ? formatBytes(v.disk.bytes) : '-';
+      print(`${v.ticketId.padEnd(14)} ${v.status.padEnd(13)} ${`${v.iteration}/${v.maxIterations}`.padEnd(6)} ${String(v.tokens.total).padStart(8)} tok  $${v.costUsd.toFixed(2).padStart(6)}  ${disk.padStart(8)}  ${v.phase}`);
+      print(`    ${v.worktreeDir} (${v.branch})${v.retention ? `: ${v.retention.why}${v.retention.removeAfter && v.retention.decision === 'scheduled' ? ` Removal after ${v.retention.removeAfter}.` : ''}` : ''}`);
+    }
+    return 0;
+  });
+}
+
+/** Through the running gateway when there is one (it holds the repositories' locks), else on the data dir. */
+async function pruneWorktrees(dataDir: string, flags: Flags): Promise<number> {
+  const dryRun = Boolean(flags['dry-run']);
+  const running = findRunningGateway(dataDir);
+  const reply = running
+    ? ((await gatewayRequest(dataDir, running, 'POST', '/api/gateway/symphony/worktrees/prune', { dryRun })) as { retentionDays: number; worktrees: PruneOutcome[] })
+    : await withServicesValue(dataDir, flags, async (services) => ({ retentionDays: services.runs.retention.days(), worktrees: await services.runs.retention.prune({ dryRun }) }));
+  if (flags.json) return print(JSON.stringify({ dryRun, ...reply }));
+  const verb = { removed: 'removed', would_remove: 'would remove', kept: 'kept', failed: 'FAILED' } as const;
+  if (reply.worktrees.length === 0) return print('No worktrees of runs left.');
+  for (const w of reply.worktrees) {
+    print(`${verb[w.action].padEnd(12)} ${w.worktreePath}  ${w.diskBytes === null ? '' : formatBytes(w.diskBytes)}  ${w.error ?? w.retention.why}`);
+  }
+  const freed = reply.worktrees.filter((w) => w.action === 'removed' || w.action === 'would_remove').reduce((sum, w) => sum + (w.diskBytes ?? 0), 0);
+  print(`${dryRun ? 'Would free' : 'Freed'} ${formatBytes(freed)} (kept ${reply.retentionDays} day(s) after a merge or discard).`);
+  return reply.worktrees.some((w) => w.action === 'failed') ? 1 : 0;
+}
+
+function runRetention(services: Services, flags: Flags): number {
+  if (flags.days !== undefined) {
+    const days = Number(flags.days);
+    if (!Number.isInteger(days) || days < 0 || days > 3650) throw new UsageError('--days takes a whole number of days, 0-3650.');
+    services.settings.set(RETENTION_SETTINGS.days, days);
+  }
+  const auto = onOff(flags.auto, '--auto');
+  if (auto !== undefined) services.settings.set(RETENTION_SETTINGS.auto, auto);
+  const view = { days: services.runs.retention.days(), auto: services.runs.retention.auto() };
+  if (flags.json) return print(JSON.stringify(view));
+  return print(`Worktrees of merged or discarded runs are kept ${view.days} day(s), then ${view.auto ? 'removed by the gateway' : 'removed by `runs prune`'} (never with uncommitted changes).`);
+}
+
+async function withServicesValue<T>(dataDir: string, flags: Flags, action: (services: Services) => Promise<T>): Promise<T> {
+  let value: T | undefined;
+  await withServices(dataDir, flags, async (services) => {
+    value = await action(services);
+    return 0;
+  });
+  return value as T;
 }
 
 main(process.argv.slice(2)).then(

@@ -153,6 +153,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   ...entries('symphony_launch', '/symphony/runs/:runId/follow-pr', ['POST']),
   ...entries('symphony_launch', '/symphony/runs/:runId/accept', ['POST']),
   ...entries('symphony_kill', '/symphony/runs/:runId/discard', ['POST']),
+  ...entries('git_branch_worktree', '/symphony/worktrees/prune', ['POST']),
   ...entries('symphony_sessions', '/symphony/sessions', ['GET', 'POST', 'DELETE']),
   ...entries('symphony_sessions', '/symphony/sessions/unread-count', ['GET']),
   ...entries('symphony_chat', '/symphony/chat/:ticketId', ['POST'], AGENT),

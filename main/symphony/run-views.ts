@@ -26,7 +26,7 @@ export async function statusView(runs: RunService, run: RunRow): Promise<RunStat
     tokens: { input: run.inputTokens, output: run.outputTokens, total: run.inputTokens + run.outputTokens }, costUsd: run.costUsd,
     lastError: run.lastError, startedAt: new Date(run.startedAt).toISOString(), endedAt: run.endedAt ? new Date(run.endedAt).toISOString() : null,
     followPr: run.followPr, prRounds: run.prRounds, prUrl: run.prUrl, discardedAt: run.discardedAt ? new Date(run.discardedAt).toISOString() : null,
-    ...(runs.retention?.view(run) ?? { disk: null, retention: null }),
+    ...runs.retention.view(run),
   };
 }
 

@@ -86,7 +86,7 @@ export interface RunServiceOptions {
   /** The agent environment's part a run host cannot read itself (AgentEnvironment.handover). */
   agentEnv?: () => Promise<RunHostJob['agentEnv']>;
   /** Worktree sizes and removal of finished runs' worktrees (their facts shown in status). */
-  retention?: WorktreeRetention;
+  retention: WorktreeRetention;
 }
 
 const LLM_DEFAULT: LlmJudgeSpec = {
@@ -98,7 +98,7 @@ const LLM_DEFAULT: LlmJudgeSpec = {
 
 export class RunService {
   readonly store: RunStore;
-  readonly retention: WorktreeRetention | undefined;
+  readonly retention: WorktreeRetention;
   private readonly launching = new Set<string>();
   private readonly sectionProviders: PromptSectionProvider[] = [];
   private readonly endListeners: Array<(run: RunRow) => void> = [];

@@ -50,18 +50,7 @@ export function prettyJson(value: unknown): string {
   }
 }
 
-/** "1.2 GB", "340 MB", "12 KB". */
-export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) return '–';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
-}
+export { formatBytes } from '../../shared/units.js';
 
 /** Time from `start` to `end` (or now while it runs): "42 s", "3 min 5 s", "2 h 10 min". */
 export function elapsed(start: Timestamp | null | undefined, end?: Timestamp | null, now = Date.now()): string {

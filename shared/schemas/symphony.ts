@@ -53,3 +53,4 @@ export const KillBody = z.union([
 
 export const RunIdParams = z.object({ runId: z.string().uuid() });
 export const FollowPrBody = z.object({ enabled: z.boolean() });
+export const PruneBody = z.object({ dryRun: z.boolean().default(false) });

@@ -2,7 +2,7 @@
 // NDJSON follow), plan, judges, the work directory, and the run page's detail. The run
 // engine is main/symphony/runs.ts; this file only parses and shapes.
 import {
-  FollowPrBody, KillBody, LaunchBody, LogsQuery, RepoQuery, RunIdParams, TicketParams, WorkDirectoryQuery,
+  FollowPrBody, KillBody, LaunchBody, LogsQuery, PruneBody, RepoQuery, RunIdParams, TicketParams, WorkDirectoryQuery,
 } from '../../../shared/schemas/symphony.js';
 import { judgesView, planView, runDetail, statusView, ticketStatus, workDirectory } from '../../symphony/run-views.js';
 import { ndjson } from '../reply.js';
@@ -99,6 +99,14 @@ export const routes: AnyRoute[] = [
     summary: "Discard a resting run: its ticket's next launch starts afresh, and retention removes its worktree after the kept days.",
     params: RunIdParams,
     handler: async ({ params }, { services }) => statusView(services.runs, services.runs.discard(params.runId)),
+  }),
+  defineRoute({
+    method: 'POST', path: `${API}/worktrees/prune`,
+    summary: "Remove finished runs' worktrees that are due (merged or discarded longer ago than the retention days, never with uncommitted changes); dryRun only says which.",
+    body: PruneBody,
+    handler: async ({ body }, { services, signal }) => ({
+      retentionDays: services.runs.retention.days(), dryRun: body.dryRun, worktrees: await services.runs.retention.prune({ dryRun: body.dryRun, signal }),
+    }),
   }),
   defineRoute({
     method: 'POST', path: `${API}/runs/:runId/follow-pr`,
