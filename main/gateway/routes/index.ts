@@ -44,7 +44,7 @@ export const routeFamilies: readonly RouteFamily[] = [
   ),
   lazy(
     'symphony',
-    [`${SYMPHONY}/launch`, `${SYMPHONY}/status`, `${SYMPHONY}/kill`, `${SYMPHONY}/logs/`, `${SYMPHONY}/plan/`, `${SYMPHONY}/judges/`, `${SYMPHONY}/runs/`, `${API}/work-directory/`],
+    [`${SYMPHONY}/launch`, `${SYMPHONY}/status`, `${SYMPHONY}/kill`, `${SYMPHONY}/logs/`, `${SYMPHONY}/plan/`, `${SYMPHONY}/judges/`, `${SYMPHONY}/runs/`, `${SYMPHONY}/worktrees/`, `${API}/work-directory/`],
     () => import('./symphony.js'),
   ),
   lazy('loops', [`${SYMPHONY}/loop`, `${SYMPHONY}/plan-loop/`], () => import('./loops.js')),
