@@ -418,9 +418,10 @@ async function relayKeys(services: Services, flags: Flags, [action, value]: stri
 
 async function runs(dataDir: string, flags: Flags, action: string): Promise<number> {
   if (action === 'prune') return pruneWorktrees(dataDir, flags);
-  if (action === 'retention') return withServices(dataDir, flags, async (services) => runRetention(services, flags));
+  if (action === 'retention') return withServices(dataDir, flags, async (services) => (await services.load('runs'), runRetention(services, flags)));
   if (action !== 'list') throw new UsageError(`runs takes prune or retention, not "${action}".`);
   return withServices(dataDir, flags, async (services) => {
+    await services.load('runs');
     // Sizes measured now (one walk per worktree), so the list says what is on disk.
     for (const run of latestPerWorktree(services.runs.list())) if (!services.runs.retention.record(run.id)?.removedAt) await services.runs.retention.check(run);
     const views = await Promise.all(services.runs.list().map((run) => statusView(services.runs, run)));
@@ -441,7 +442,7 @@ async function pruneWorktrees(dataDir: string, flags: Flags): Promise<number> {
   const running = findRunningGateway(dataDir);
   const reply = running
     ? ((await gatewayRequest(dataDir, running, 'POST', '/api/gateway/symphony/worktrees/prune', { dryRun })) as { retentionDays: number; worktrees: PruneOutcome[] })
-    : await withServicesValue(dataDir, flags, async (services) => ({ retentionDays: services.runs.retention.days(), worktrees: await services.runs.retention.prune({ dryRun }) }));
+    : await withServicesValue(dataDir, flags, async (services) => (await services.load('runs'), { retentionDays: services.runs.retention.days(), worktrees: await services.runs.retention.prune({ dryRun }) }));
   if (flags.json) return print(JSON.stringify({ dryRun, ...reply }));
   const verb = { removed: 'removed', would_remove: 'would remove', kept: 'kept', failed: 'FAILED' } as const;
   if (reply.worktrees.length === 0) return print('No worktrees of runs left.');

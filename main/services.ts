@@ -37,6 +37,7 @@ import type { LoopOutbox } from './relay/loops/outbox.js';
 import type { PlanLoops } from './relay/loops/plan-loops.js';
 import type { ReviewService } from './review/review-service.js';
 import type { RunService } from './symphony/runs.js';
+import type { RunRow } from './symphony/run-store.js';
 import type { DeployService } from './deploy/deploy.js';
 import type { LearningsService } from './learnings/learnings.js';
 import { SettingsStore } from './store/settings.js';
@@ -183,6 +184,8 @@ export interface Services {
   setGatewayPort(port: number): void;
   /** Builds the named lazy domain services (and what they depend on) if not built yet. */
   load(...names: readonly LazyServiceName[]): Promise<void>;
+  /** Told whenever a ticket run rests (its host ended), without loading the runs service for it (the tray's notifications). */
+  onRunEnded(listener: (run: RunRow) => void): void;
   /** Stops every child, ends waiting approvals and closes the database. */
   close(): Promise<void>;
 }
@@ -237,6 +240,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     built.resume();
     return built;
   });
+  const runEndListeners: Array<(run: RunRow) => void> = [];
   const runs: Lazy<RunService> = lazy(async () => {
     const [{ RunService }, { RunStore }, { WorktreeRetention }] = await Promise.all([
       import('./symphony/runs.js'), import('./symphony/run-store.js'), import('./symphony/worktree-retention.js'),
@@ -251,6 +255,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     });
     // A run that ends has its worktree measured again; only the serving process prunes due worktrees.
     built.onRunEnded((run) => retention.refresh(run));
+    for (const listener of runEndListeners) built.onRunEnded(listener);
     if (options.reapOrphans) retention.start();
     // What earlier runs taught about a repository goes into its next runs' prompts.
     built.addPromptSections(async (repoPath) => (await learnings.load()).promptSections(repoPath));
@@ -390,6 +395,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     },
     get runs() {
       return loaded(runs, 'runs');
+    },
+    onRunEnded(listener) {
+      runEndListeners.push(listener);
+      runs.value?.onRunEnded(listener);
     },
     async load(...names) {
       await Promise.all(names.map((name) => lazyServices[name].load()));

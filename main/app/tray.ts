@@ -55,7 +55,7 @@ export function createTray(context: TrayContext): { dispose(): void } {
   };
 
   let disposed = false;
-  services.runs.onRunEnded((run) => {
+  services.onRunEnded((run) => {
     const notice = disposed ? null : runNotice(run);
     if (!notice || !Notification.isSupported()) return;
     const notification = new Notification({ title: notice.title, body: notice.body });

@@ -51,6 +51,7 @@ describe('worktree retention on real repositories', () => {
     root = realpathSync(mkdtempSync(path.join(tmpdir(), 'retention-')));
     repo = await createRunRepo(root);
     gw = await startTestGateway({ configure: (services) => services.setWorkspaceRoot(root).then(() => undefined) });
+    await gw.services.load('runs');
   });
 
   after(async () => {
