@@ -25,8 +25,9 @@ import { latestPerWorktree, RETENTION_SETTINGS, type PruneOutcome } from './symp
 
 const USAGE = `symphony-gateway <command> [--data-dir DIR]
 
-  serve [--port N] [--secret-store auto|keychain|file] [--log-level L]
-                                                        run the gateway (prints one "listening" JSON line)
+  serve [--port N] [--secret-store auto|keychain|file] [--log-level L] [--stop-runs-on-exit]
+                                                        run the gateway (prints one "listening" JSON line); ticket runs
+                                                        keep going after it stops unless --stop-runs-on-exit
   token                                                 print the gateway token
   rotate-token                                          replace the gateway token (the old one is refused at once)
   logs [--follow] [--lines N] [--json]                  print the gateway's log (<data dir>/logs/gateway.log, rotated by size)
@@ -74,6 +75,7 @@ const OPTIONS = {
   lines: { type: 'string', short: 'n' },
   ui: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  'stop-runs-on-exit': { type: 'boolean' },
   days: { type: 'string' },
   auto: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -167,7 +169,7 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
   const gatewayLog = openGatewayLog({ dataDir, level: flagLevel ?? process.env.SYMPHONY_LOG_LEVEL ?? 'info', tee: pino.destination(2) });
   const log = gatewayLog.log;
   guardProcess(log);
-  const services = await createServices({ dataDir, secretStore: secretStoreMode(flags), gatewayLog, reapOrphans: true, logLevelFixed: flagLevel !== undefined });
+  const services = await createServices({ dataDir, secretStore: secretStoreMode(flags), gatewayLog, reapOrphans: true, logLevelFixed: flagLevel !== undefined, stopRunsOnExit: Boolean(flags['stop-runs-on-exit']) });
   const gateway = await startGateway(services, { port }).catch(async (error: unknown) => {
     await services.close();
     throw error;

@@ -11,6 +11,7 @@ import { startGateway, type RunningGateway } from '../gateway/server.js';
 import { guardProcess } from '../process-guard.js';
 import { createServices, type Services } from '../services.js';
 import { openGatewayLog } from '../telemetry/log-files.js';
+import { QUIT_RUNS_SETTING, quitRunsAnswer, quitRunsPlan, type QuitRunsChoice } from '../desktop-ui/quit-runs.js';
 import { RENDERER_ORIGIN } from '../desktop-ui/renderer-files.js';
 import { createDeepLinkHandler, registerDeepLinkProtocol } from './deep-links.js';
 import { registerIpc, showApprovalsScreen } from './ipc.js';
@@ -145,14 +146,46 @@ function showWindow(): BrowserWindow | undefined {
   return mainWindow;
 }
 
-/** Holds the quit until every child is stopped (services.close) and the server is closed. */
+/**
+ * Holds the quit until every child is stopped (services.close) and the server is closed.
+ * Live ticket runs keep going in their own hosts unless the user says to stop them (asked
+ * once per quit, or a remembered choice; headless: --stop-runs-on-exit); Cancel keeps the app.
+ */
 function onBeforeQuit(event: Electron.Event): void {
   const current = running;
   if (!current) return;
   running = undefined;
   event.preventDefault();
+  void decideRuns(current.services).then(
+    (choice) => {
+      if (choice === 'cancel') {
+        running = current;
+        return;
+      }
+      shutDown(current, choice === 'stop');
+    },
+    (error: unknown) => {
+      console.error('Could not check the ticket runs before quitting:', error);
+      shutDown(current, false);
+    },
+  );
+}
+
+async function decideRuns(services: Services): Promise<QuitRunsChoice | 'cancel'> {
+  await services.load('runs');
+  const plan = quitRunsPlan(services.runs.store.active().length, headless ? (process.argv.includes('--stop-runs-on-exit') ? 'stop' : 'keep') : services.settings.get(QUIT_RUNS_SETTING));
+  if (!plan.ask) return plan.stopRuns ? 'stop' : 'keep';
+  const options = { type: 'question' as const, noLink: true, ...plan.dialog };
+  const { response, checkboxChecked } = mainWindow ? await dialog.showMessageBox(mainWindow, options) : await dialog.showMessageBox(options);
+  const answer = quitRunsAnswer(response, checkboxChecked);
+  if (answer.remember && answer.choice !== 'cancel') services.settings.set(QUIT_RUNS_SETTING, answer.choice);
+  return answer.choice;
+}
+
+function shutDown(current: Running, stopRuns: boolean): void {
   const stop = async () => {
     for (const dispose of current.dispose) dispose();
+    if (stopRuns) await current.services.runs.stopAll();
     await current.services.close();
     await current.gateway.close();
   };
