@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli, startServe, type ServeProcess } from './cli/testing/serve.js';
 import { sendRequest } from './gateway/testing.js';
-import { claudeTestConfig, NODE_MODULES_BIN, testHomesDir } from './providers/testing/cli-env.js';
+import { claudeTestConfig, groupAlive, NODE_MODULES_BIN, testHomesDir } from './providers/testing/cli-env.js';
 import { MockModelApi } from './providers/testing/mock-model-api.js';
 import { createRunRepo, waitForStatus } from './symphony/testing/run-fixture.js';
 
@@ -40,14 +40,8 @@ after(async () => {
   rmSync(homes, { recursive: true, force: true });
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The host leads its own process group; a zombie (PID 1 here may never reap it) does not count. */
+const alive = (pid: number) => groupAlive(pid);
 
 /** A serve, a run of `ticket` whose planning turn hangs, then SIGTERM: the run's state and host pid after. */
 async function launchThenStop(ticket: string, serveArgs: string[]): Promise<{ serve: ServeProcess; pid: number }> {
