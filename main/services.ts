@@ -2,6 +2,7 @@
 // the gateway. main/cli.ts and main/app/ both call createServices; there are no
 // module-level singletons, so a test can run two gateways side by side.
 import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -49,6 +50,7 @@ import type { ProviderRegistry } from './providers/registry.js';
 import { ChatService } from './symphony/chat-sessions.js';
 import { CommitMessages } from './symphony/commit-message.js';
 import { TicketConversations } from './symphony/ticket-conversations.js';
+import { WebChat } from './symphony/web-chat.js';
 import { TicketSessions } from './symphony/ticket-sessions.js';
 import { TicketAttachments } from './files/attachments.js';
 import { TicketWorktrees } from './symphony/ticket-worktree.js';
@@ -138,6 +140,8 @@ export interface Services {
   ticketSessions: TicketSessions;
   /** A ticket's chat in its worktree, its histories, and chats about PR review comments. */
   ticketConversations: TicketConversations;
+  /** The web app's chat panel (POST /chat), recorded at the configured API origin. */
+  webChat: WebChat;
   /** Commit messages written by a fast model turn from a worktree's diff. */
   commitMessages: CommitMessages;
   /** Images uploaded to a ticket's chat. */
@@ -388,6 +392,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     ticketWorktrees,
     ticketSessions: new TicketSessions({ db, guard: workspace }),
     ticketConversations: new TicketConversations({ chats, worktrees: ticketWorktrees, guard: workspace }),
+    webChat: new WebChat({ chats, apiOrigin: () => config.apiOrigin(), gatewayId: () => gatewayInstanceId(settings), log: log.child({ component: 'web-chat' }) }),
     commitMessages: new CommitMessages({ git, providers, dataDir, log }),
     attachments: new TicketAttachments({ workFolder: (repoPath, ticketId, signal) => ticketWorktrees.resolveWorkFolder(repoPath, ticketId, signal) }),
     get reviews() {
@@ -449,6 +454,16 @@ function hasRow(db: Db, sql: string): boolean {
     if (/no such table/.test((error as Error).message)) return false;
     throw error;
   }
+}
+
+/** This desktop's stable id in the cloud's records (not a secret). */
+function gatewayInstanceId(settings: SettingsStore): string {
+  let id = settings.get<string>('gatewayInstanceId');
+  if (!id) {
+    id = randomUUID();
+    settings.set('gatewayInstanceId', id);
+  }
+  return id;
 }
 
 /** The stored log level applies at start and whenever it is changed (UI or `config --log-level`). */

@@ -9,6 +9,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createFakeGh, jsonLines, type FakeGh, type FakeGhAnswer } from '../git/testing/fake-gh.js';
 import { createGitFixture, type GitFixture } from '../git/testing/fixture.js';
+import { ClaudeProvider } from '../providers/claude.js';
+import { claudeTestConfig, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
+import { MockModelApi } from '../providers/testing/mock-model-api.js';
 import { startTestGateway, type TestGateway, type TestRequest } from './testing.js';
 
 const APP = 'https://app.example.test';
@@ -23,11 +26,14 @@ interface Row {
   status: number;
   /** Dotted paths into the reply (`files.0.path`). */
   fields: Record<string, Kind>;
+  /** An NDJSON reply: fields are paths into `{events, first, text, result, last}` (the first text event, the result event, the last event). */
+  stream?: boolean;
 }
 
 interface Ctx {
   worktree: string;
   fx: GitFixture;
+  api: MockModelApi;
 }
 
 const ident = (c: Ctx) => ({ repoPath: c.worktree, repoFullName: 'acme/widgets', headBranch: 'feature/pr-7', prNumber: '7' });
@@ -221,6 +227,31 @@ const ROWS: Row[] = [
     status: 413,
     fields: { error: 'string', code: 'string' },
   },
+  {
+    name: 'chat (§7): NDJSON ending in result then done; no API origin here, so kept locally',
+    path: () => '/api/gateway/chat',
+    init: (c) => {
+      c.api.script({ kind: 'text', text: 'contract reply', chunks: 2 });
+      return json({
+        chatKey: 'contract-chat', provider: 'claude', model: 'claude-sonnet-4-5', context: 'ctx', cwd: c.fx.repo,
+        userMessage: { id: 'user-7b2c', role: 'user', content: 'hello', timestamp: new Date().toISOString() },
+        apiBaseUrl: 'http://127.0.0.1:9', apiAuthToken: 'runner-token',
+      });
+    },
+    status: 200,
+    stream: true,
+    fields: {
+      'first.type': 'string', 'first.status': 'string', 'text.content': 'string',
+      'result.success': 'boolean', 'result.sessionId': 'string', 'last.type': 'string', 'last.error': 'absent',
+    },
+  },
+  {
+    name: 'chat (§7), userMessage not the client\'s shape: 400 naming the field',
+    path: () => '/api/gateway/chat',
+    init: (c) => json({ chatKey: 'k', provider: 'claude', model: 'm', context: '', cwd: c.fx.repo, userMessage: { id: 'user-1', role: 'user', content: 'hi' } }),
+    status: 400,
+    fields: { error: 'string', code: 'string', 'details.issues.0.field': 'string' },
+  },
   // A route this gateway lacks: no `code`, so the client says `unsupported_desktop_version`.
   { name: 'unknown route 404 (§6, §9)', path: () => '/api/gateway/git/no-such-route', status: 404, fields: { error: 'string', code: 'absent' } },
 ];
@@ -228,6 +259,8 @@ const ROWS: Row[] = [
 describe('the web client contract, route by route', () => {
   let fx: GitFixture;
   let fake: FakeGh;
+  let api: MockModelApi;
+  let dirs: TestDirs;
   let gw: TestGateway;
   let session: string;
   let ctx: Ctx;
@@ -237,22 +270,29 @@ describe('the web client contract, route by route', () => {
     fx = await createGitFixture();
     fake = await createFakeGh();
     await fake.answer(ghAnswers());
+    api = await MockModelApi.start();
+    dirs = makeTestDirs('contract');
     await fx.sh(fx.repo, 'remote', 'set-url', 'origin', 'https://github.com/acme/widgets.git');
     await fx.sh(fx.repo, 'config', `url.${fx.remote}.insteadOf`, 'https://github.com/acme/widgets.git');
     process.env.HOME = fx.root;
     gw = await startTestGateway({
       approvalTimeoutMs: 300,
+      binarySearchDirs: [NODE_MODULES_BIN],
       configure: async (services) => {
+        services.providers.register(new ClaudeProvider(services.supervisor, claudeTestConfig(api, dirs.homes)));
         await services.setWorkspaceRoot(fx.root);
         services.settings.set('binaryPaths', { gh: fake.path });
       },
     });
-    gw.services.policy.replaceOverrides([{ callerKind: 'origin', operation: 'repos_config', access: 'write', decision: 'allow' }]);
+    gw.services.policy.replaceOverrides([
+      { callerKind: 'origin', operation: 'repos_config', access: 'write', decision: 'allow' },
+      { callerKind: 'origin', operation: 'chat', access: 'write', decision: 'allow' },
+    ]);
     session = await gw.pair(APP);
     assert.equal((await gw.request('/api/gateway/repos', { method: 'POST', json: { path: fx.repo }, auth: 'token' })).status, 201);
     const created = await gw.request('/api/gateway/git/worktree', { method: 'POST', json: { repoPath: fx.repo, branchName: 'feature/pr-7' }, auth: 'token' });
     assert.equal(created.status, 200, created.text);
-    ctx = { fx, worktree: created.json.path };
+    ctx = { fx, api, worktree: created.json.path };
     await writeFile(path.join(ctx.worktree, 'README.md'), 'changed in the worktree\n');
     await mkdir(path.join(ctx.worktree, 'docs'));
     await writeFile(path.join(ctx.worktree, 'docs', 'new.md'), 'new\n');
@@ -261,6 +301,8 @@ describe('the web client contract, route by route', () => {
     await gw.close();
     await fx.close();
     await fake.close();
+    await api.close();
+    dirs.cleanup();
     if (savedHome === undefined) delete process.env.HOME;
     else process.env.HOME = savedHome;
   });
@@ -270,7 +312,8 @@ describe('the web client contract, route by route', () => {
       const res = await gw.request(row.path(ctx), { ...row.init?.(ctx), auth: { session, origin: APP } });
       assert.equal(res.status, row.status, res.text);
       assert.ok(res.headers['x-request-id'], 'X-Request-Id on every reply');
-      for (const [field, kind] of Object.entries(row.fields)) assertKind(res.json, field, kind);
+      const body = row.stream ? streamView(res.text) : res.json;
+      for (const [field, kind] of Object.entries(row.fields)) assertKind(body, field, kind);
     });
   }
 
@@ -301,6 +344,13 @@ describe('the web client contract, route by route', () => {
     assert.deepEqual([again.status, again.json.code], [409, 'no_local_changes']);
   });
 });
+
+/** The client's stream parser (split, trim, JSON.parse; here no line may fail), and the events its reader looks at. */
+function streamView(text: string) {
+  const events = text.split('\n').map((line) => line.trim()).filter(Boolean).map((line) => JSON.parse(line) as { type: string });
+  assert.deepEqual(events.slice(-2).map((e) => e.type), ['result', 'done'], 'a stream ends in result, then done');
+  return { events, first: events[0], text: events.find((e) => e.type === 'text'), result: events.find((e) => e.type === 'result'), last: events.at(-1) };
+}
 
 function assertKind(body: unknown, field: string, kind: Kind): void {
   let value: unknown = body;

@@ -15,8 +15,9 @@ import { migrate, type Db } from '../store/database.js';
 import type { ReapListener } from '../supervisor/supervisor.js';
 
 /** `symphony`: a ticket's conversation in its worktree; `comment`: a PR review comment's;
- *  `review`, `review_argue`, `review_finding`: a review's chat, a debate about a finding, a chat about a finding. */
-export type ChatKind = 'terminal' | 'ticket' | 'run_viewer' | 'symphony' | 'comment' | 'review' | 'review_argue' | 'review_finding';
+ *  `review`, `review_argue`, `review_finding`: a review's chat, a debate about a finding, a chat about a finding;
+ *  `web`: the web app's chat panel (POST /chat), scoped by its chatKey. */
+export type ChatKind = 'terminal' | 'ticket' | 'run_viewer' | 'symphony' | 'comment' | 'review' | 'review_argue' | 'review_finding' | 'web';
 /** `interrupted`: the gateway died during a turn; `killed`: a turn was stopped. */
 export type ChatState = 'idle' | 'running' | 'killed' | 'interrupted' | 'failed';
 export type MessageStatus = 'complete' | 'running' | 'killed' | 'interrupted' | 'failed';

@@ -28,6 +28,7 @@ export const routeFamilies: readonly RouteFamily[] = [
   lazy('local-changes', [`${API}/git/local-changes`], () => import('./local-changes.js')),
   lazy('run-viewer', [`${API}/run-viewer-extract`], () => import('./run-viewer.js')),
   lazy('chats', [`${API}/terminal-chat`, `${API}/ticket-chat`, `${API}/run-viewer-chat`], () => import('./chats.js')),
+  lazy('gateway-chat', [`${API}/chat`], () => import('./gateway-chat.js')),
   lazy('deploy', [`${API}/deploy`], () => import('./deploy.js')),
   lazy(
     'symphony-chats',

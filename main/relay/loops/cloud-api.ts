@@ -4,20 +4,14 @@
 // `data.token` of the `{success, data}` envelope), and deleted when the loop ends.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { callCloud, type CloudOutcome } from '../../http/cloud-call.js';
 import { loopTokenName, type SecretStore } from '../../secrets/secret-store.js';
 
 export const REFRESH_BEFORE_EXP_MS = 30 * 60_000;
 const CALL_TIMEOUT_MS = 30_000;
 const REFRESH_TIMEOUT_MS = 10_000;
 
-export type CloudOutcome =
-  | { kind: 'ok'; status: number; data: unknown }
-  /** Unreachable, 5xx or 429: try again later. */
-  | { kind: 'retry'; status: number | null; error: string }
-  /** 410: the cloud has finished with this loop. */
-  | { kind: 'gone'; status: number; error: string }
-  /** Any other refusal: trying again will not help. */
-  | { kind: 'rejected'; status: number; error: string };
+export type { CloudOutcome } from '../../http/cloud-call.js';
 
 export type LoopCall = 'events' | 'upload-artifacts' | 'heartbeat' | 'refresh-token';
 
@@ -101,34 +95,7 @@ export class LoopCloud {
     return true;
   }
 
-  private async send(loopId: string, call: LoopCall, token: string, body: unknown, headers: Record<string, string>, timeoutMs = CALL_TIMEOUT_MS): Promise<CloudOutcome> {
-    const origin = this.options.apiOrigin();
-    if (!origin) return { kind: 'retry', status: null, error: 'no API origin is configured' };
-    const url = new URL(`/loops/${encodeURIComponent(loopId)}/${call}`, origin);
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        redirect: 'error',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      return { kind: 'retry', status: null, error: `the cloud is unreachable: ${(error as Error).message}` };
-    }
-    const text = await response.text().catch(() => '');
-    let payload: unknown = undefined;
-    try {
-      payload = text ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON: the status decides.
-    }
-    const envelope = payload && typeof payload === 'object' ? (payload as { success?: unknown; data?: unknown; error?: unknown }) : {};
-    const error = typeof envelope.error === 'string' ? envelope.error : `HTTP ${response.status}`;
-    if (response.ok && envelope.success !== false) return { kind: 'ok', status: response.status, data: 'data' in envelope ? envelope.data : payload };
-    if (response.status >= 500 || response.status === 429) return { kind: 'retry', status: response.status, error };
-    if (response.status === 410) return { kind: 'gone', status: 410, error };
-    return { kind: 'rejected', status: response.status, error };
+  private send(loopId: string, call: LoopCall, token: string, body: unknown, headers: Record<string, string>, timeoutMs = CALL_TIMEOUT_MS): Promise<CloudOutcome> {
+    return callCloud({ origin: this.options.apiOrigin(), path: `/loops/${encodeURIComponent(loopId)}/${call}`, token, body, headers, timeoutMs });
   }
 }

@@ -1,7 +1,8 @@
-// The cloud's loop API on loopback, for tests and the benchmark: it checks what it is sent
-// (the loop token, a fresh UUID nonce per event, the required fields per event type) and
-// answers in the `{success, data}` envelope. It can be taken down (connections refused)
-// and brought back, and it rotates the token on refresh.
+// The cloud's loop API (and its chat-session records) on loopback, for tests and the
+// benchmark: it checks what it is sent (the loop or chat token, a fresh UUID nonce per event,
+// the required fields per event type and chat call) and answers in the `{success, data}`
+// envelope. It can be taken down (connections refused) and brought back, and it rotates
+// the token on refresh.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +41,14 @@ export class MockCloud {
   /** execution-credentials: the loop body per loop id, handed out once per command id. */
   readonly executionBodies = new Map<string, unknown>();
   private readonly consumedCommands = new Set<string>();
+  /** Bearer tokens the chat-session calls must carry (the web client's apiAuthToken). */
+  readonly chatTokens = new Set<string>();
+  /** The provider each chatKey is bound to by its first turn (another one is a 409). */
+  readonly chatProviders = new Map<string, string>();
+  /** The CLI session each chatKey's last completed turn reported (handed back as resumeSessionId). */
+  readonly chatSessions = new Map<string, string>();
+  /** Answer the next N turn/complete posts with 500. */
+  failingCompletes = 0;
 
   private constructor(readonly port: number, server: Server) {
     this.server = server;
@@ -122,6 +131,7 @@ export class MockCloud {
       this.consumedCommands.add(commandId);
       return [200, { success: true, data: loopBody }];
     }
+    if (path.startsWith('/chat-sessions/')) return this.chatAnswer(req, path, body, fail);
     const match = /^\/loops\/([^/]+)(?:\/([a-z-]+))?$/.exec(path);
     if (!match) return fail(404, 'not found');
     const [, loopId, call] = match;
@@ -157,5 +167,41 @@ export class MockCloud {
       default:
         return fail(404, 'not found');
     }
+  }
+
+  /** The chat-session records the web client's history is read from (spec §7). */
+  private chatAnswer(req: IncomingMessage, path: string, body: unknown, fail: (status: number, error: string) => [number, unknown]): [number, unknown] {
+    const token = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    if (req.method !== 'POST') return fail(405, 'POST only');
+    if (!token || !this.chatTokens.has(token)) return fail(401, 'AUTH_EXPIRED');
+    const b = (body ?? {}) as Record<string, unknown>;
+    if (typeof b.chatKey !== 'string' || !b.chatKey) return fail(400, 'chatKey required');
+    if (b.provider !== 'claude' && b.provider !== 'codex') return fail(400, 'provider must be claude or codex');
+    if (path === '/chat-sessions/turn') {
+      const message = (b.userMessage ?? {}) as Record<string, unknown>;
+      if (message.role !== 'user' || typeof message.id !== 'string' || typeof message.content !== 'string' || typeof message.timestamp !== 'string') {
+        return fail(400, 'userMessage needs id, role user, content, timestamp');
+      }
+      if (typeof b.model !== 'string' || typeof b.sourceGatewayId !== 'string') return fail(400, 'model and sourceGatewayId required');
+      const bound = this.chatProviders.get(b.chatKey);
+      if (bound && bound !== b.provider) return [409, { success: false, error: 'PROVIDER_MISMATCH', boundProvider: bound }];
+      this.chatProviders.set(b.chatKey, b.provider);
+      return [200, { success: true, data: { chat: { chatKey: b.chatKey, provider: b.provider }, resumeSessionId: this.chatSessions.get(b.chatKey) ?? null } }];
+    }
+    if (path === '/chat-sessions/turn/complete') {
+      const messages = b.messages as Array<Record<string, unknown>> | undefined;
+      if (!Array.isArray(messages) || messages.length === 0 || messages.some((m) => m.role !== 'assistant' || typeof m.content !== 'string' || typeof m.id !== 'string')) {
+        return fail(400, 'messages must be assistant messages');
+      }
+      const pair = [b.sessionId, b.sessionSourceId];
+      if (!pair.every((v) => v === null) && !pair.every((v) => typeof v === 'string' && v)) return fail(400, 'sessionId and sessionSourceId: both set or both null');
+      if (this.failingCompletes > 0) {
+        this.failingCompletes--;
+        return fail(500, 'database unavailable');
+      }
+      if (typeof b.sessionId === 'string') this.chatSessions.set(b.chatKey, b.sessionId);
+      return [200, { success: true, data: { saved: messages.length } }];
+    }
+    return fail(404, 'not found');
   }
 }

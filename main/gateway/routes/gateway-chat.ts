@@ -1,0 +1,19 @@
+// POST /chat: the web client's chat panel, answered as NDJSON (spec §7). The folder is
+// checked before the stream starts (a bad path is a JSON 403, not an event).
+import { GatewayChatBody } from '../../../shared/schemas/gateway-chat.js';
+import { callerKey } from '../../auth/caller.js';
+import { ndjson } from '../reply.js';
+import { defineRoute, type AnyRoute } from '../route.js';
+
+export const routes: AnyRoute[] = [
+  defineRoute({
+    method: 'POST', path: '/api/gateway/chat', streams: true,
+    summary: "One turn of the web app's chat (chatKey, per caller), streamed as NDJSON and recorded at the configured API origin.",
+    body: GatewayChatBody,
+    classify: ({ body }) => ({ access: 'write', repoPath: body.cwd }),
+    handler: async ({ body }, ctx) => {
+      const cwd = body.cwd ? await ctx.services.workspace.resolve(body.cwd) : ctx.services.workspace.requireWorkspaceRoot();
+      return ndjson(ctx.services.webChat.turn({ ...body, caller: callerKey(ctx.caller), cwd, signal: ctx.signal }));
+    },
+  }),
+];
