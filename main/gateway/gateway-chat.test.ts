@@ -48,7 +48,7 @@ before(async () => {
   repo = join(dirs.root, 'repo');
   await initTestRepo(new GitRunner(gw.services.supervisor), repo);
   // The user allowed this web app to chat (by default a paired origin is asked).
-  gw.services.policy.replaceOverrides([{ callerKind: 'origin', operation: 'chat', access: 'write', decision: 'allow' }]);
+  gw.services.policy.replaceOverrides([{ callerKind: 'origin', operation: 'chat', access: 'write', action: 'agent_start', decision: 'allow' }]);
   session = await gw.pair(APP);
 });
 

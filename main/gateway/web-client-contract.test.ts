@@ -286,7 +286,7 @@ describe('the web client contract, route by route', () => {
     });
     gw.services.policy.replaceOverrides([
       { callerKind: 'origin', operation: 'repos_config', access: 'write', decision: 'allow' },
-      { callerKind: 'origin', operation: 'chat', access: 'write', decision: 'allow' },
+      { callerKind: 'origin', operation: 'chat', access: 'write', action: 'agent_start', decision: 'allow' },
     ]);
     session = await gw.pair(APP);
     assert.equal((await gw.request('/api/gateway/repos', { method: 'POST', json: { path: fx.repo }, auth: 'token' })).status, 201);

@@ -10,7 +10,11 @@ export const routes: AnyRoute[] = [
     method: 'POST', path: '/api/gateway/chat', streams: true,
     summary: "One turn of the web app's chat (chatKey, per caller), streamed as NDJSON and recorded at the configured API origin.",
     body: GatewayChatBody,
-    classify: ({ body }) => ({ access: 'write', repoPath: body.cwd }),
+    // An agent start: a paired origin is asked on a conversation's first turn ("allow always" per chatKey).
+    classify: ({ body }, { services, caller }) => ({
+      repoPath: body.cwd,
+      conversation: { scope: `web:${body.chatKey}`, started: services.chats.started({ kind: 'web', scope: body.chatKey, provider: body.provider, caller: callerKey(caller) }) },
+    }),
     handler: async ({ body }, ctx) => {
       const cwd = body.cwd ? await ctx.services.workspace.resolve(body.cwd) : ctx.services.workspace.requireWorkspaceRoot();
       return ndjson(ctx.services.webChat.turn({ ...body, caller: callerKey(ctx.caller), cwd, signal: ctx.signal }));
