@@ -11,7 +11,7 @@ import { readStdin } from './cli/stdin.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './config/gateway-config.js';
 import { resolveDataDir } from './config/paths.js';
 import { AppError } from './errors.js';
-import { startGateway } from './gateway/server.js';
+import { startGateway, stopGateway } from './gateway/server.js';
 import { guardProcess } from './process-guard.js';
 import type { SecretStoreMode } from './secrets/open.js';
 import { createServices, type Services } from './services.js';
@@ -190,8 +190,7 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
   });
   log.info('stopping');
   removeRunningGateway(dataDir, process.pid);
-  await gateway.close();
-  await services.close();
+  await stopGateway(gateway, services);
   return 0;
 }
 

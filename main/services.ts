@@ -191,6 +191,8 @@ export interface Services {
   /** Told whenever a ticket run rests (its host ended), without loading the runs service for it (the tray's notifications). */
   onRunEnded(listener: (run: RunRow) => void): void;
   /** Stops every child, ends waiting approvals and closes the database. */
+  /** Stops every streamed agent turn (chats, reviews) and lets their streams end, before connections close. */
+  stopAgents(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -407,6 +409,9 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     },
     async load(...names) {
       await Promise.all(names.map((name) => lazyServices[name].load()));
+    },
+    async stopAgents() {
+      await Promise.all([chats.close(), reviews.value?.close()]);
     },
     async close() {
       // Only what was built is closed: a domain never used was never loaded.

@@ -11,6 +11,11 @@ export const StatusEvent = z.object({
   /** Permission or sandbox mode the turn runs under. */
   mode: z.string(),
   message: z.string().optional(),
+  /** `retrying`: which retry this is, of how many (null: unknown), the error that caused it, and the wait before it. */
+  attempt: z.number().int().optional(),
+  of: z.number().int().nullable().optional(),
+  error: z.string().optional(),
+  retryInMs: z.number().optional(),
 });
 
 export const SessionIdEvent = z.object({ type: z.literal('sessionId'), sessionId: z.string() });

@@ -7,7 +7,7 @@ import { app, dialog, BrowserWindow } from 'electron';
 import { pino } from 'pino';
 import { findDeepLink } from '../auth/deep-link.js';
 import { PRODUCT_NAME, packageRoot, resolveDataDir } from '../config/paths.js';
-import { startGateway, type RunningGateway } from '../gateway/server.js';
+import { startGateway, stopGateway, type RunningGateway } from '../gateway/server.js';
 import { guardProcess } from '../process-guard.js';
 import { createServices, type Services } from '../services.js';
 import { openGatewayLog } from '../telemetry/log-files.js';
@@ -186,8 +186,7 @@ function shutDown(current: Running, stopRuns: boolean): void {
   const stop = async () => {
     for (const dispose of current.dispose) dispose();
     if (stopRuns) await current.services.runs.stopAll();
-    await current.services.close();
-    await current.gateway.close();
+    await stopGateway(current.gateway, current.services);
   };
   const timeout = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_TIMEOUT_MS).unref());
   Promise.race([stop(), timeout])

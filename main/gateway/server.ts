@@ -159,7 +159,8 @@ export interface RunningGateway {
   url: string;
   routes: readonly RouteEntry[];
   loadRoutes(): Promise<AnyRoute[]>;
-  close(): Promise<void>;
+  /** Stops listening; replies still being sent get `drainMs` (default 0) to finish before their connections are cut. */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 export interface StartOptions extends AppOptions {
@@ -201,12 +202,31 @@ export async function startGateway(services: Services, options: StartOptions = {
     url,
     routes,
     loadRoutes,
-    close: () =>
+    close: ({ drainMs = 0 } = {}) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        const cut = setTimeout(() => server.closeAllConnections(), drainMs);
+        // Idle keep-alive connections go now, and each one as its reply ends.
+        const idle = setInterval(() => server.closeIdleConnections(), 20);
+        server.close(() => {
+          clearTimeout(cut);
+          clearInterval(idle);
+          resolve();
+        });
+        server.closeIdleConnections();
+        if (drainMs <= 0) server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * SIGTERM/SIGINT and quit: agent turns stop first (each stream ends status killed → result →
+ * done), then the server closes (those replies get `drainMs` to reach their clients), then
+ * the services and the database.
+ */
+export async function stopGateway(gateway: Pick<RunningGateway, 'close'>, services: Pick<Services, 'stopAgents' | 'close'>, drainMs = 3_000): Promise<void> {
+  await services.stopAgents();
+  await gateway.close({ drainMs });
+  await services.close();
 }
 
 async function listenOnFirstFree(server: Server, ports: readonly number[]): Promise<number> {

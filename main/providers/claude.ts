@@ -46,7 +46,7 @@ export class ClaudeProvider implements Provider {
   }
 
   private async begin(options: TurnOptions, confined: PreparedConfinement, control: TurnControl): Promise<Turn> {
-    const mode = isReadOnly(options.confinement) ? 'read-only' : (options.permissionMode ?? 'default');
+    const mode = modeOf(options);
     const env = { ...this.env(options), ...confined.env };
     const run = async (resumeId: string | undefined, prompt: string) => {
       const child = await control.start({
@@ -110,7 +110,7 @@ export class ClaudeProvider implements Provider {
     confined: PreparedConfinement,
     control: TurnControl,
   ): AsyncGenerator<NormalizedEvent, Attempt> {
-    const parser = new ClaudeStreamParser();
+    const parser = new ClaudeStreamParser({ pid: child.pid, mode: modeOf(options) });
     const stderr = new StderrTail();
     for await (const { stream, line } of child.lines()) {
       if (stream === 'stderr') {
@@ -225,6 +225,9 @@ interface ContentBlock {
   is_error?: boolean;
 }
 
+/** The mode a turn's status events name. */
+const modeOf = (options: TurnOptions): string => isReadOnly(options.confinement) ? 'read-only' : (options.permissionMode ?? 'default');
+
 /** Maps claude's stream-json lines to normalized events (state: what was already streamed). */
 export class ClaudeStreamParser {
   sawResult = false;
@@ -234,6 +237,9 @@ export class ClaudeStreamParser {
   private sessionId: string | null = null;
   /** Messages whose text/thinking already came as stream_event deltas. */
   private readonly streamed = new Set<string>();
+
+  /** `process`: what the status events it makes (e.g. retrying) name. */
+  constructor(private readonly process: { pid: number | null; mode: string } = { pid: null, mode: '' }) {}
 
   *events(message: Record<string, unknown>): Generator<NormalizedEvent> {
     const sessionId = typeof message.session_id === 'string' ? message.session_id : null;
@@ -254,7 +260,24 @@ export class ClaudeStreamParser {
       case 'result':
         yield* this.result(message);
         return;
+      case 'system':
+        if (message.subtype === 'api_retry') yield this.retrying(message);
+        return;
     }
+  }
+
+  /** claude waits before calling the model API again: say so instead of going quiet for minutes. */
+  private retrying(message: Record<string, unknown>): NormalizedEvent {
+    const attempt = typeof message.attempt === 'number' ? message.attempt : 0;
+    const of = typeof message.max_retries === 'number' ? message.max_retries : null;
+    const status = typeof message.error_status === 'number' ? ` (HTTP ${message.error_status})` : '';
+    const error = `${typeof message.error === 'string' ? message.error : 'the model API failed'}${status}`;
+    const retryInMs = typeof message.retry_delay_ms === 'number' ? message.retry_delay_ms : undefined;
+    return {
+      type: 'status', status: 'retrying', pid: this.process.pid, mode: this.process.mode, attempt, of, error,
+      ...(retryInMs === undefined ? {} : { retryInMs }),
+      message: `The model API failed: ${error}. Retrying (attempt ${attempt}${of === null ? '' : ` of ${of}`}).`,
+    };
   }
 
   private *delta(message: Record<string, unknown>): Generator<NormalizedEvent> {

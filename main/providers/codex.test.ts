@@ -226,8 +226,10 @@ describe('CodexProvider with the real codex CLI', () => {
   test('exec review with instructions: they reach the model, with the target spelled out', async () => {
     const repo = join(dirs.root, 'review-repo');
     api.script({ kind: 'review', findings: [] });
+    const argv: string[][] = [];
+    const recording = new CodexProvider({ start: (spec) => (argv.push([...spec.args]), supervisor.start(spec)) }, codexTestConfig(api, dirs.homes));
     const events = await collect(
-      await provider.review({
+      await recording.review({
         cwd: repo, target: { kind: 'uncommitted' }, instructions: 'Look hard at arithmetic (XYZZY).', reasoningEffort: 'low',
         confinement: { level: 'read', root: repo }, signal: new AbortController().signal,
       }),
@@ -236,6 +238,9 @@ describe('CodexProvider with the real codex CLI', () => {
     const sent = JSON.stringify(lastInput());
     assert.match(sent, /staged, unstaged, and untracked files/);
     assert.match(sent, /Look hard at arithmetic \(XYZZY\)/);
+    assert.equal(argv.length, 1);
+    assert.doesNotMatch(argv[0].join(' '), /XYZZY/, 'the instructions go on stdin, never argv');
+    assert.equal(argv[0].at(-1), '-');
     assert.equal((api.modelRequests().at(-1)?.body as { reasoning?: { effort?: string } }).reasoning?.effort, 'low');
   });
 });

@@ -61,10 +61,12 @@ export class CodexProvider implements Provider {
   private async beginReview(options: ReviewOptions, confined: PreparedConfinement, control: TurnControl): Promise<Turn> {
     const sandbox = sandboxMode(options);
     const args = ['exec', 'review', '--json', '--skip-git-repo-check', ...this.settings(options, confined, sandbox)];
-    if (options.instructions?.trim()) args.push('--', reviewPrompt(options.target, options.instructions.trim()));
+    // The user's instructions go on stdin (`-`), never argv (size limits, the process list).
+    const instructions = options.instructions?.trim() ? reviewPrompt(options.target, options.instructions.trim()) : null;
+    if (instructions !== null) args.push('-');
     else if (options.target.kind === 'base') args.push('--base', options.target.branch);
     else args.push('--uncommitted');
-    const child = await this.launch(control, options, confined, args, null);
+    const child = await this.launch(control, options, confined, args, instructions);
     const provider = this;
     return cliTurn(control, options.signal, sandbox, async function* () {
       yield { type: 'status', status: 'started', pid: child.pid, mode: sandbox };

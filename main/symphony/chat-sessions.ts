@@ -416,9 +416,14 @@ export class ChatService {
     return { ended: removed };
   }
 
-  /** Stops every running turn (gateway shutdown). */
-  async close(): Promise<void> {
+  /**
+   * Stops every running turn (gateway shutdown) and waits, up to `drainMs`, until each
+   * one's stream has sent its closing events (status killed, result, done) and recorded its end.
+   */
+  async close(drainMs = 5_000): Promise<void> {
     await Promise.all([...this.active.keys()].map((id) => this.stop(id)));
+    const deadline = Date.now() + drainMs;
+    while (this.active.size && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   private async stop(sessionId: string): Promise<void> {

@@ -12,8 +12,8 @@ export type MockTurn =
   | { kind: 'tool'; name: string; input: Record<string, unknown>; text?: string; id?: string }
   /** Responses only: an apply_patch call (a custom tool), as codex edits files. */
   | { kind: 'patch'; patch: string; id?: string }
-  /** An HTTP error status with the API's error body. */
-  | { kind: 'error'; status: number; message?: string }
+  /** An HTTP error status with the API's error body; `times` answers that many calls with it (a CLI's retries). */
+  | { kind: 'error'; status: number; message?: string; times?: number }
   /** Starts streaming `text`, then cuts the connection before the message ends. */
   | { kind: 'cut'; text: string }
   /** Accepts the request and never answers (for kill mid-turn). */
@@ -135,7 +135,12 @@ export class MockModelApi {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
       return;
     }
-    const next = this.queue.shift() ?? { kind: 'error', status: 500, message: 'mock model api: no scripted turn left' };
+    const head = this.queue[0];
+    // An error for several calls stays at the front until the CLI has retried it that often.
+    const next =
+      head?.kind === 'error' && (head.times ?? 1) > 1
+        ? { ...head, times: (head.times = (head.times ?? 1) - 1) }
+        : (this.queue.shift() ?? { kind: 'error', status: 500, message: 'mock model api: no scripted turn left' });
     const turn: Exclude<MockTurn, { kind: 'review' }> = next.kind === 'review' ? { kind: 'text', text: reviewText(wire, next) } : next;
     await this.answer(wire, turn, body as { stream?: boolean; model?: string } | undefined, res);
   }
