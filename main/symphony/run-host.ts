@@ -67,7 +67,9 @@ async function main(): Promise<number> {
   const status = await loop.execute();
   log.info({ status }, 'run host done');
   await supervisor.stopAll();
-  store.setHost(job.runId, null);
+  // Only our own identity: the gateway may already have started the run's next host
+  // (a resume, or PR feedback) while this one was shutting down.
+  store.clearHost(job.runId, process.pid);
   db.close();
   return 0;
 }

@@ -340,6 +340,12 @@ export class RunStore {
       .run(host?.pid ?? null, host?.procStartTime ?? null, host?.bootId ?? null, Date.now(), id);
   }
 
+  /** A host leaving: clears the identity only if it is still its own (a new host may have been started for the run since). */
+  clearHost(id: string, pid: number): void {
+    this.sql('UPDATE symphony_runs SET host_pid = NULL, host_start_time = NULL, host_boot_id = NULL, updated_at = ? WHERE id = ? AND host_pid = ?')
+      .run(Date.now(), id, pid);
+  }
+
   addUsage(id: string, usage: { inputTokens: number; outputTokens: number; costUsd: number }): void {
     this.sql('UPDATE symphony_runs SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?')
       .run(usage.inputTokens, usage.outputTokens, usage.costUsd, Date.now(), id);
