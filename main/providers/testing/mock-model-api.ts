@@ -18,6 +18,8 @@ export type MockTurn =
   | { kind: 'cut'; text: string }
   /** Accepts the request and never answers (for kill mid-turn). */
   | { kind: 'hang' }
+  /** Starts streaming `text` (its first delta), then goes silent with the connection open (a stalled stream). */
+  | { kind: 'stall'; text?: string }
   /** A code review's final answer: codex's review output schema on the Responses wire, the
    *  JSON array the claude review prompt asks for (in a ```json block) on the Anthropic wire. */
   | { kind: 'review'; findings: MockReviewFinding[]; correct?: boolean; explanation?: string; confidence?: number };
@@ -99,10 +101,14 @@ export class MockModelApi {
     return this.requests.filter((r) => r.method === 'POST');
   }
 
-  /** Resolves once `count` model calls have arrived. */
-  waitForModelRequests(count: number): Promise<void> {
+  /** Resolves once `count` model calls have arrived; rejects after `timeoutMs` (a test must not hang). */
+  waitForModelRequests(count: number, timeoutMs = 60_000): Promise<void> {
     if (this.modelRequests().length >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`mock model api: ${this.modelRequests().length} of ${count} model calls after ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+      this.waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
+    });
   }
 
   async close(): Promise<void> {
@@ -159,6 +165,18 @@ export class MockModelApi {
     if (turn.kind === 'hang') {
       this.hanging.add(res);
       res.on('close', () => this.hanging.delete(res));
+      return;
+    }
+    if (turn.kind === 'stall') {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      const start = { kind: 'cut' as const, text: turn.text ?? 'Working on it, one moment' };
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      const events = wire === 'anthropic' ? anthropicEvents(++this.counter, body?.model ?? 'mock-model', start) : responsesEvents(++this.counter, body?.model ?? 'mock-model', start);
+      for (const event of events) {
+        if (event === CUT) return;
+        res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      }
       return;
     }
     if (turn.kind === 'error') {
