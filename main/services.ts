@@ -54,6 +54,7 @@ import { WebChat } from './symphony/web-chat.js';
 import { TicketSessions } from './symphony/ticket-sessions.js';
 import { TicketAttachments } from './files/attachments.js';
 import { TicketWorktrees } from './symphony/ticket-worktree.js';
+import type { PrFollower } from './symphony/pr-follow.js';
 import { cliProviderConfigs } from './providers/defaults.js';
 import type { GatewayLog } from './telemetry/log-files.js';
 import { ActivityRing } from './telemetry/activity.js';
@@ -152,6 +153,8 @@ export interface Services {
   reviews: ReviewService;
   /** Ticket runs: launch, status, kill, logs; their loops run in detached run hosts that outlive the gateway. */
   runs: RunService;
+  /** Completed runs follow their pull requests: new review comments and failing checks become iterations. */
+  prFollower: PrFollower;
   pairing: PairingService;
   /** The gate every user-given path goes through. */
   workspace: WorkspaceGuard;
@@ -247,6 +250,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     return built;
   });
   const runEndListeners: Array<(run: RunRow) => void> = [];
+  let prFollower: PrFollower | undefined;
   const runs: Lazy<RunService> = lazy(async () => {
     const [{ RunService }, { RunStore }, { WorktreeRetention }] = await Promise.all([
       import('./symphony/runs.js'), import('./symphony/run-store.js'), import('./symphony/worktree-retention.js'),
@@ -267,6 +271,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     built.addPromptSections(async (repoPath) => (await learnings.load()).promptSections(repoPath));
     // Live runs whose host survived are reattached, the others INTERRUPTED (and what a dead host left is reaped).
     await built.reattach();
+    // Completed runs follow their pull requests from now on.
+    const { PrFollower } = await import('./symphony/pr-follow.js');
+    prFollower = new PrFollower({ runs: built, github, settings, log: log.child({ component: 'pr-follow' }) });
+    prFollower.start();
     return built;
   });
   let port: number | null = null;
@@ -407,6 +415,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       runEndListeners.push(listener);
       runs.value?.onRunEnded(listener);
     },
+    get prFollower() {
+      loaded(runs, 'runs');
+      return prFollower!;
+    },
     async load(...names) {
       await Promise.all(names.map((name) => lazyServices[name].load()));
     },
@@ -415,6 +427,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     },
     async close() {
       // Only what was built is closed: a domain never used was never loaded.
+      await prFollower?.close();
       if (options.stopRunsOnExit) await Promise.all([runs.value?.stopAll(), loopGroup.value?.loops.stopAll()]);
       runs.value?.close();
       await runs.value?.retention?.close();
@@ -435,7 +448,8 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   // Start work of the lazy domains, only when the database holds some for them: live runs
   // to reattach (before the orphan reaping: a dead host's children are reaped at reattach),
   // an interrupted learnings batch to resume, loops to report to the cloud.
-  if (hasRow(db, "SELECT 1 FROM symphony_runs WHERE status IN ('STARTING', 'IN_PROGRESS') LIMIT 1")) await runs.load();
+  // Live runs to reattach, or completed ones that follow their pull request.
+  if (hasRow(db, "SELECT 1 FROM symphony_runs WHERE status IN ('STARTING', 'IN_PROGRESS') OR (status = 'COMPLETED' AND follow_pr = 1 AND discarded_at IS NULL) LIMIT 1")) await runs.load();
   if (options.reapOrphans) {
     await supervisor.reapOrphans();
     if (

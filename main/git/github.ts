@@ -24,6 +24,7 @@ const MAX_OUTPUT = 32 * 1024 * 1024;
 const NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/;
 const FULL_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}\/[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/;
 const PR_LIST_FIELDS = 'number,title,url,state,isDraft,headRefName,baseRefName,author,createdAt,updatedAt,mergedAt';
+const PR_CHECK_FIELDS = 'name,state,bucket,link,workflow,description';
 
 export interface PrRef {
   owner: string;
@@ -112,6 +113,16 @@ export class GitHubService {
     } catch (error) {
       throw withFailureReason(error);
     }
+  }
+
+  /** A PR's conversation comments, inline review comments and reviews as GitHub's REST API gives them (runs following their PR). */
+  async feedbackThreads(pr: PrRef, signal?: AbortSignal): Promise<{ comments: Json[]; reviewComments: Json[]; reviews: Json[] }> {
+    const [comments, reviewComments, reviews] = await Promise.all([
+      this.paginate(`repos/${repoPath(pr)}/issues/${pr.number}/comments`, signal),
+      this.paginate(`repos/${repoPath(pr)}/pulls/${pr.number}/comments`, signal),
+      this.paginate(`repos/${repoPath(pr)}/pulls/${pr.number}/reviews`, signal),
+    ]);
+    return { comments, reviewComments, reviews };
   }
 
   /** GitHub's review decision, and how many reviewers approve or ask for changes (each one's latest decisive review). */
@@ -205,9 +216,27 @@ export class GitHubService {
     return bytes.includes(0) ? { text: '', binary: true } : { text: bytes.toString('utf8'), binary: false };
   }
 
-  private async openPrForBranch(cwd: string, branch: string, signal?: AbortSignal): Promise<{ url: string; number: number } | undefined> {
+  /** The open pull request whose head is `branch`, in the GitHub repository of the local one at `cwd`. */
+  async openPrForBranch(cwd: string, branch: string, signal?: AbortSignal): Promise<{ url: string; number: number } | undefined> {
     const out = await this.gh(['pr', 'list', `--head=${branch}`, '--state=open', '--limit=1', '--json=number,url'], { cwd, signal });
     return (JSON.parse(out) as { url: string; number: number }[])[0];
+  }
+
+  /**
+   * A pull request's CI checks as `gh pr checks --json` lists them (bucket: pass, fail,
+   * pending, skipping, cancel). gh may exit 1 (a check failed) or 8 (some pending) after
+   * printing them; a branch with no checks at all is an empty list.
+   */
+  async prChecks(cwd: string, number: number, signal?: AbortSignal): Promise<Json[]> {
+    const out = await this.gh(['pr', 'checks', String(number), `--json=${PR_CHECK_FIELDS}`], { cwd, signal, okExitCodes: [1, 8], emptyWhen: /no checks reported/i });
+    return out.trim() ? (JSON.parse(out) as Json[]) : [];
+  }
+
+  /** The log lines of the failed steps of one Actions job (`gh run view --job --log-failed`). */
+  async failedJobLog(fullName: string, jobId: string, signal?: AbortSignal): Promise<string> {
+    if (!FULL_NAME.test(fullName)) throw new BadRequest('repository must be owner/repo.', { field: 'repo' });
+    if (!/^\d{1,20}$/.test(jobId)) throw new BadRequest('jobId must be a number.', { field: 'jobId' });
+    return this.gh(['run', 'view', `--repo=${fullName}`, `--job=${jobId}`, '--log-failed'], { signal });
   }
 
   /** Every page of a list endpoint; `--jq .[]` turns gh's page-by-page arrays into one item a line. */
@@ -224,7 +253,10 @@ export class GitHubService {
     return JSON.parse(out) as Json;
   }
 
-  private async gh(args: string[], options: { cwd?: string; input?: string; signal?: AbortSignal; timeoutMs?: number }): Promise<string> {
+  private async gh(
+    args: string[],
+    options: { cwd?: string; input?: string; signal?: AbortSignal; timeoutMs?: number; okExitCodes?: number[]; emptyWhen?: RegExp },
+  ): Promise<string> {
     let result: RunResult;
     try {
       result = await this.options.processes.run('gh', args, {
@@ -240,7 +272,8 @@ export class GitHubService {
       throw error;
     }
     checkStarted('gh', args.slice(0, 2).join(' '), result, options.signal);
-    if (result.exitCode !== 0) throw ghError(args, result);
+    if (result.exitCode !== 0 && options.emptyWhen?.test(result.stderr)) return '';
+    if (result.exitCode !== 0 && !(options.okExitCodes?.includes(result.exitCode ?? -1) && result.stdout.trim())) throw ghError(args, result);
     if (result.truncated) throw new AppError(502, 'github_response_too_large', 'GitHub answered with more data than the gateway accepts.');
     return result.stdout;
   }

@@ -206,6 +206,28 @@ export class RunService {
     return this.launchResult(await this.spawnHost(this.store.require(run.id)), { resumed: !accepting });
   }
 
+  /**
+   * New review comments or failing checks on the run's pull request (PrFollower): one
+   * more iteration that addresses `keys`, in the run's session, beyond max iterations.
+   */
+  async addressFeedback(runId: string, keys: string[]): Promise<RunRow> {
+    const run = this.requireRun(runId);
+    const lockKey = `${run.repoPath}\0${run.ticketSlug}`;
+    if (this.launching.has(lockKey)) throw new Conflict('Launch already in progress', 'launch_in_progress', { ticketId: run.ticketId });
+    this.launching.add(lockKey);
+    try {
+      const round = run.prRounds + 1;
+      const moved = this.store.transition(run.id, ['COMPLETED'], {
+        status: 'STARTING', phase: 'Addressing review', pendingFeedback: keys, prRounds: round, reason: null, lastError: null, endedAt: null,
+      });
+      if (!moved) throw new Conflict(`The run is ${this.store.require(run.id).status}, not completed.`, 'run_not_completed');
+      appendRunEvent(run.workDir, run.id, run.iteration, 'pr_feedback', { keys, round });
+      return await this.spawnHost(this.store.require(run.id));
+    } finally {
+      this.launching.delete(lockKey);
+    }
+  }
+
   /** The user accepted the plan (the Accept button; the web client sends a second launch instead). */
   async acceptPlan(runId: string): Promise<LaunchResult> {
     const run = this.requireRun(runId);
@@ -251,7 +273,8 @@ export class RunService {
     if (this.closed) return;
     const run = this.store.get(runId);
     if (!run) return;
-    if (LIVE.includes(run.status) && (!run.host || run.host.pid === host.pid)) {
+    // Only while the run still names this host: a resume may have started the next one already.
+    if (LIVE.includes(run.status) && run.host?.pid === host.pid) {
       this.interrupt(run, 'The run host exited before the run finished; see host.log in the work folder.');
     }
     const after = this.store.get(runId);
