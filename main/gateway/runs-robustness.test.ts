@@ -1,7 +1,6 @@
 // What a run does when things go wrong, through the real gateway, real git and run hosts
-// running the real claude against the mock model API: a kill mid-turn, max iterations,
-// an API error (backoff, then success), a stalled stream (killed and retried), and a CLI
-// that forgot the run's session (resumed from the stored transcript).
+// running the real claude against the mock model API: a kill mid-turn, max iterations, an
+// API error (backoff, then success). Stalls and forgotten sessions: runs-stall.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,10 +13,9 @@ import { RUN_SETTINGS } from '../symphony/runs.js';
 import { createRunRepo, PLAN_ANSWER, startRunGateway, waitForStatus } from '../symphony/testing/run-fixture.js';
 import type { TestGateway } from './testing.js';
 
-// Short for a test, yet longer than claude takes to start in its sandbox on a loaded machine
-// (over 5 s seen at load ~8): a CLI that prints nothing at all for this long counts as stalled.
-const STALL_MS = 12_000;
 const BACKOFF_BASE_MS = 200;
+/** Waits for a run's end: generous, as several claude turns on a shared 2-core machine can take a minute. */
+const SLOW_MS = 120_000;
 let api: MockModelApi;
 let root: string;
 let repo: string;
@@ -61,7 +59,7 @@ test('kill mid-turn: STOPPED, neither the host nor the CLI is left, and a launch
 
   const killed = await gw.request('/api/gateway/symphony/kill', { method: 'POST', auth: 'token', json: { ticketId: ticket, repoPath: repo } });
   assert.equal(killed.status, 200, killed.text);
-  const stopped = await waitForStatus(gw, ticket, repo, resting);
+  const stopped = await waitForStatus(gw, ticket, repo, resting, SLOW_MS);
   assert.deepEqual([stopped.status, stopped.reason], ['STOPPED', 'stopped']);
   assert.equal(await isSameProcessAlive({ pid: live.pid, procStartTime: null, bootId: null }), false, 'the host is gone');
   assert.equal(groupAlive(cliPid), false, 'the CLI is gone');
@@ -69,7 +67,7 @@ test('kill mid-turn: STOPPED, neither the host nor the CLI is left, and a launch
   api.script({ kind: 'text', text: PLAN_ANSWER }, { kind: 'text', text: DONE });
   const resumed = await launch({ ticketIdentifier: ticket, repoPath: repo });
   assert.equal(resumed.json.resumed, true);
-  const done = await waitForStatus(gw, ticket, repo, resting);
+  const done = await waitForStatus(gw, ticket, repo, resting, SLOW_MS);
   assert.deepEqual([done.status, done.runId, done.iteration], ['COMPLETED', live.runId, 1]);
 });
 
@@ -77,7 +75,7 @@ test('max iterations reached: COMPLETED with the reason, after exactly that many
   const ticket = 'ENG-max';
   api.script({ kind: 'text', text: PLAN_ANSWER }, { kind: 'text', text: 'Still on it.' }, { kind: 'text', text: 'Still on it.' });
   assert.equal((await launch({ ticketIdentifier: ticket, repoPath: repo, judges: [], autoApprovePlan: true, maxIterations: 2 })).status, 200);
-  const done = await waitForStatus(gw, ticket, repo, resting);
+  const done = await waitForStatus(gw, ticket, repo, resting, SLOW_MS);
   assert.deepEqual([done.status, done.reason, done.phase, done.iteration], ['COMPLETED', 'max_iterations_reached', 'Stopped after 2 iterations', 2]);
   const detail = await gw.request(`/api/gateway/symphony/runs/${done.runId}`, { auth: 'token' });
   assert.deepEqual(detail.json.iterations.map((it: { iteration: number }) => it.iteration), [0, 1, 2]);
@@ -87,7 +85,7 @@ test('API errors back off min(base x 2^(n-1), max) and the turn then succeeds', 
   const ticket = 'ENG-backoff';
   api.script({ kind: 'error', status: 500, message: 'overloaded, try later' }, { kind: 'error', status: 500 }, { kind: 'text', text: PLAN_ANSWER }, { kind: 'text', text: DONE });
   assert.equal((await launch({ ticketIdentifier: ticket, repoPath: repo, judges: [], autoApprovePlan: true })).status, 200);
-  const done = await waitForStatus(gw, ticket, repo, resting);
+  const done = await waitForStatus(gw, ticket, repo, resting, SLOW_MS);
   assert.equal(done.status, 'COMPLETED', JSON.stringify(done));
   const log = await events(ticket);
   const backoffs = log.filter((e) => e.type === 'backoff');
@@ -97,44 +95,4 @@ test('API errors back off min(base x 2^(n-1), max) and the turn then succeeds', 
   const starts = log.filter((e) => e.type === 'turn_started' && e.iteration === 0).map((e) => Date.parse(e.ts));
   assert.equal(starts.length, 3);
   assert.ok(starts[2] - starts[1] >= 2 * BACKOFF_BASE_MS - 5, `${starts[2] - starts[1]} ms between the 2nd and 3rd attempt`);
-});
-
-test('a stalled stream: the turn is killed after the stall timeout and retried', async () => {
-  const ticket = 'ENG-stall';
-  // Fixed at launch: only this run gets the short stall timeout.
-  gw.services.settings.set(RUN_SETTINGS.stallTimeoutMs, STALL_MS);
-  api.script({ kind: 'stall', text: 'Let me think about' }, { kind: 'text', text: PLAN_ANSWER }, { kind: 'text', text: DONE });
-  const launched = await launch({ ticketIdentifier: ticket, repoPath: repo, judges: [], autoApprovePlan: true });
-  gw.services.settings.delete(RUN_SETTINGS.stallTimeoutMs);
-  assert.equal(launched.status, 200);
-  const done = await waitForStatus(gw, ticket, repo, resting);
-  const log = await events(ticket);
-  assert.equal(done.status, 'COMPLETED', JSON.stringify(log.map((e) => [e.ts.slice(17), e.type, e.content ?? e.status ?? e.pid ?? ''])));
-  const stall = log.find((e) => e.type === 'stall_retry');
-  assert.deepEqual([stall?.stalls, stall?.afterMs], [1, STALL_MS]);
-  assert.ok(log.findIndex((e) => e.type === 'text' && /Let me th/.test(e.content)) < log.indexOf(stall), 'the stalled turn had started streaming');
-  const [first, second] = log.filter((e) => e.type === 'turn_started');
-  assert.equal(groupAlive(first.pid), false, 'the stalled CLI was killed');
-  assert.ok(Date.parse(second.ts) - Date.parse(first.ts) >= STALL_MS);
-});
-
-test('a CLI that no longer knows the session: the next iteration starts a new one seeded with the stored transcript', async () => {
-  const ticket = 'ENG-forgot';
-  api.script({ kind: 'text', text: PLAN_ANSWER });
-  assert.equal((await launch({ ticketIdentifier: ticket, repoPath: repo, judges: [] })).status, 200);
-  const waiting = await waitForStatus(gw, ticket, repo, (s) => s.status === 'AWAITING_USER' && !s.processRunning);
-  const detail = await gw.request(`/api/gateway/symphony/runs/${waiting.runId}`, { auth: 'token' });
-  const sessionId = detail.json.sessionId as string | undefined;
-  // The CLI forgets: its session files go (as after a reinstall or a cleaned config folder).
-  rmSync(path.join(homes, 'home', '.claude', 'projects'), { recursive: true, force: true });
-
-  const calls = api.modelRequests().length;
-  api.script({ kind: 'text', text: DONE });
-  assert.equal((await launch({ ticketIdentifier: ticket, repoPath: repo })).status, 200);
-  const done = await waitForStatus(gw, ticket, repo, resting);
-  assert.equal(done.status, 'COMPLETED', JSON.stringify(done));
-  const seeded = api.modelRequests().slice(calls).map((r) => JSON.stringify(r.body)).find((body) => body.includes('<transcript>'));
-  assert.ok(seeded, 'a model call carried the transcript');
-  assert.match(seeded, /Create fixed.txt/, "the plan turn's answer is in the transcript");
-  if (sessionId) assert.notEqual((await gw.request(`/api/gateway/symphony/runs/${waiting.runId}`, { auth: 'token' })).json.sessionId, sessionId);
 });
