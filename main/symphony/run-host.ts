@@ -4,6 +4,7 @@
 // opens the same SQLite file (WAL), runs the loop with its own supervisor for the agent
 // CLIs and judges, and exits when the run rests. SIGTERM is a user's stop.
 // A job with `loop` is a cloud loop's agent instead (main/relay/loops/loop-host.ts).
+import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { readStdin } from '../cli/stdin.js';
 import { handedOverEnvironment, type AgentEnvHandover } from '../providers/agent-env.js';
@@ -11,7 +12,7 @@ import { ClaudeProvider } from '../providers/claude.js';
 import { Confiner, confinementEnabled } from '../providers/confinement.js';
 import { CodexProvider } from '../providers/codex.js';
 import { ProviderRegistry } from '../providers/registry.js';
-import type { CliProviderConfig } from '../providers/types.js';
+import type { CliProviderConfig, Provider } from '../providers/types.js';
 import { openDatabase } from '../store/database.js';
 import { SettingsStore } from '../store/settings.js';
 import type { LoopHostJob } from '../relay/loops/loop-host.js';
@@ -37,7 +38,10 @@ export interface RunHostJob {
   loop?: LoopHostJob;
 }
 
-async function main(): Promise<number> {
+/** Providers beyond the two CLIs (tests and benchmarks: the fake provider, through their own host entry). */
+export type ExtraProviders = (supervisor: Supervisor) => Provider[];
+
+async function main(extra: ExtraProviders): Promise<number> {
   const job = JSON.parse(await readStdin(1024 * 1024)) as RunHostJob;
   const log = pino({ level: job.logLevel ?? 'info' }).child({ component: 'run-host', runId: job.runId });
   const db = openDatabase(job.dbFile);
@@ -49,6 +53,7 @@ async function main(): Promise<number> {
   const providers = new ProviderRegistry([
     new ClaudeProvider(supervisor, { confiner, ...job.providers.claude }),
     new CodexProvider(supervisor, { confiner, ...job.providers.codex }),
+    ...extra(supervisor),
   ]);
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stop.abort());
@@ -74,10 +79,15 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`run host failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
-  },
-);
+/** Runs the host's job and exits; a test or bench host entry calls it with its extra providers. */
+export function startHost(extra: ExtraProviders = () => []): void {
+  main(extra).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`run host failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) startHost();

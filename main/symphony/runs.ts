@@ -104,10 +104,16 @@ export class RunService {
   private readonly endListeners: Array<(run: RunRow) => void> = [];
   private watchTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private hostEntry = hostScript();
 
   constructor(private readonly options: RunServiceOptions) {
     this.store = new RunStore(options.db);
     this.retention = options.retention;
+  }
+
+  /** Tests and benchmarks: a host entry of their own (one that adds the fake provider). */
+  setHostScript(file: string): void {
+    this.hostEntry = file;
   }
 
   /** Model-API settings the run hosts give the CLIs (tests: the mock model API). */
@@ -255,7 +261,7 @@ export class RunService {
   /** One detached run host for a job (a ticket run here; cloud loops start theirs through this too). */
   startHost(job: RunHostJob, cwd: string, logFile: string) {
     return this.options.supervisor.startDetached({
-      command: process.execPath, args: [...hostNodeArgs(), hostScript()], cwd,
+      command: process.execPath, args: [...hostNodeArgs(), this.hostEntry], cwd,
       env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}, input: JSON.stringify(job), logFile,
     });
   }
