@@ -48,7 +48,7 @@ async function runClient(plan: ClientPlan): Promise<ClientResult> {
   const begun = performance.now();
   const stream = (index: number) =>
     new Promise<void>((resolve) => {
-      const body = JSON.stringify({ ticketId: `BENCH-${index}`, message: '@fake go', ticketContext: 'benchmark' });
+      const body = JSON.stringify({ ticketId: `BENCH-${index}`, message: 'go', ticketContext: 'benchmark' });
       const req = request(
         {
           host: '127.0.0.1', port: plan.port, path: '/api/gateway/ticket-chat', method: 'POST',
@@ -108,7 +108,12 @@ async function runGateway(): Promise<void> {
   const services = await createServices({ dataDir, secretStore: 'file', log: pino({ level: 'silent' }) });
   // Ticket chats run in the workspace root when no repository is named.
   await services.setWorkspaceRoot(workspace);
-  services.providers.register(new FakeProvider({ deltas: Number(values.events), intervalMs: Number(values['interval-ms']) }));
+  // Ticket chats talk to the default agent (claude): the fake stands in for it here, so
+  // the streams measure the gateway's path, not a CLI's start.
+  class FakeDefaultAgent extends FakeProvider {
+    override readonly id = 'claude';
+  }
+  services.providers.register(new FakeDefaultAgent({ deltas: Number(values.events), intervalMs: Number(values['interval-ms']) }));
   const gateway = await startGateway(services, { port: 0 });
   const loop = monitorEventLoopDelay({ resolution: 1 });
   try {
