@@ -271,12 +271,15 @@ export class RepoRegistry {
       addedAt: now,
       updatedAt: now,
     };
-    this.db
+    // The detection above awaits: a concurrent add of the same path may have won meanwhile.
+    const inserted = this.db
       .prepare(
         `INSERT INTO repos (path, name, description, default_branch, remote_url, full_name, project_type, worktree_parent_dir, added_at, updated_at)
-         VALUES (@path, @name, @description, @defaultBranch, @remoteUrl, @fullName, @projectType, @worktreeParentDir, @addedAt, @updatedAt)`,
+         VALUES (@path, @name, @description, @defaultBranch, @remoteUrl, @fullName, @projectType, @worktreeParentDir, @addedAt, @updatedAt)
+         ON CONFLICT(path) DO NOTHING`,
       )
       .run(repo);
+    if (inserted.changes === 0) throw new Conflict(`${repoPath} is already a managed repository.`, 'repo_exists', { path: repoPath });
     return repo;
   }
 

@@ -47,6 +47,17 @@ describe('ticket worktrees', () => {
     assert.equal((await tickets.ensure({ repoPath: fx.repo, ticketId: 'ENG-4', baseBranch: 'no-such' })).baseBranch, 'origin/main');
   });
 
+  test('find never registers a repository; two first launches in an unmanaged one at once both work', async () => {
+    const other = await fx.clone('other');
+    assert.equal(await tickets.find(other, 'ENG-7'), null);
+    assert.equal(fx.repos.findByPath(other), undefined);
+    // Both register it on the way in: the loser of the insert race uses the winner's row.
+    const folders = await Promise.all([tickets.resolveWorkFolder(other, 'ENG-7'), tickets.resolveWorkFolder(other, 'ENG-8')]);
+    assert.deepEqual(folders.map((f) => path.basename(f)), ['ENG-7', 'ENG-8']);
+    assert.equal(fx.repos.findByPath(other)?.path, other);
+    await rejectsWith(fx.repos.add({ path: other }), 409, 'repo_exists');
+  });
+
   test('bad input is refused before anything is created', async () => {
     await rejectsWith(tickets.ensure({ repoPath: fx.repo, ticketId: '../x' }), 400, 'invalid_ticket_id');
     const dash = await rejectsWith(tickets.ensure({ repoPath: fx.repo, ticketId: 'ENG-5', baseBranch: '--upload-pack=x' }), 400, 'invalid_ref');

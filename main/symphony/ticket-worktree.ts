@@ -87,8 +87,9 @@ export class TicketWorktrees {
   /** The ticket's existing worktree, or null. Validates the ticket id and the repository path (403 outside the workspace). */
   async find(repoPath: string, ticketId: string, signal?: AbortSignal): Promise<TicketWorktree | null> {
     const slug = ticketSlug(ticketId);
-    const mainRepo = await this.mainRepo(repoPath, signal);
-    const expected = this.expectedPath(mainRepo, ticketId);
+    // A lookup never registers a repository: an unmanaged one is matched by branch alone.
+    const mainRepo = await this.mainRepo(repoPath, signal, { register: false });
+    const expected = this.options.repos.findByPath(mainRepo) ? this.expectedPath(mainRepo, ticketId) : null;
     const branch = `feature/${slug}`;
     const worktrees = await this.options.git.worktrees.list(mainRepo, signal);
     const hit = worktrees.find((w) => !w.main && w.path === expected) ?? worktrees.find((w) => !w.main && w.branch === branch);
@@ -126,12 +127,17 @@ export class TicketWorktrees {
     return this.mainRepo(repoPath, signal);
   }
 
-  private async mainRepo(repoPath: string, signal?: AbortSignal): Promise<string> {
+  private async mainRepo(repoPath: string, signal?: AbortSignal, options: { register?: boolean } = {}): Promise<string> {
     const resolved = await this.options.guard.resolve(repoPath);
     const mainRepo = await this.options.git.worktrees.mainRepoPath(resolved, signal);
-    // A repository inside the workspace that is not managed yet becomes managed (as the
-    // original's launch needed only the sandbox); its worktree folder is then known.
-    if (!this.options.repos.findByPath(mainRepo)) await this.options.repos.add({ path: mainRepo }, signal);
+    // A repository inside the workspace that is not managed yet becomes managed when work
+    // starts in it (as the original's launch needed only the sandbox); its worktree folder
+    // is then known. Two first launches at once both get here: the second finds it added.
+    if (options.register !== false && !this.options.repos.findByPath(mainRepo)) {
+      await this.options.repos.add({ path: mainRepo }, signal).catch((error: unknown) => {
+        if (!(isAppError(error) && error.code === 'repo_exists')) throw error;
+      });
+    }
     return mainRepo;
   }
 
