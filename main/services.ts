@@ -239,8 +239,8 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const learnings: Lazy<LearningsService> = lazy(async () => {
     const [{ chatTranscript, LearningsService, runTranscript }, { readLogTail }] = await Promise.all([import('./learnings/learnings.js'), import('./symphony/run-log.js')]);
     const built = new LearningsService({ db, settings, providers, resolvePath: (p) => workspace.resolve(p), worktrees: ticketWorktrees, log, batchPauseMs: options.learningsBatchPauseMs });
-    built.addTranscriptSource('Chats', (_repoPath, ticketId) =>
-      chatTranscript([...chats.list('symphony', ticketId), ...chats.list('ticket', ticketId)]),
+    built.addTranscriptSource('Chats', (_repoPath, ticketId, caller) =>
+      chatTranscript([...chats.list('symphony', ticketId, caller), ...chats.list('ticket', ticketId, caller)]),
     );
     built.addTranscriptSource('Run', async (repoPath, ticketId) => {
       const run = await (await runs.load()).find(ticketId, repoPath).catch(() => null);

@@ -17,7 +17,8 @@ import { LearningsStore, type BatchJob, type TicketStatus } from './store.js';
 import { toToon } from './toon.js';
 
 /** Something that knows part of a ticket's history (chats, a run's event log), as text. */
-export type TranscriptSource = (repoPath: string, ticketId: string) => Promise<string | null> | string | null;
+/** `caller` is the asker's conversation key: a caller learns only from its own chats. */
+export type TranscriptSource = (repoPath: string, ticketId: string, caller: string) => Promise<string | null> | string | null;
 
 export interface LearningsServiceOptions {
   db: Db;
@@ -71,13 +72,13 @@ export class LearningsService {
 
   // ---- extraction --------------------------------------------------------------------
 
-  async extract(input: { ticketId: string; repoPath: string; activeTab?: string; provider?: ProviderId }) {
+  async extract(input: { ticketId: string; repoPath: string; activeTab?: string; provider?: ProviderId }, caller: string) {
     const repo = await this.options.resolvePath(input.repoPath);
     const key = keyOf(repo, input.ticketId);
     if (this.extracting.has(key)) {
       return { status: 'processing', ticketId: input.ticketId, activeTab: input.activeTab ?? null, timestamp: new Date().toISOString(), alreadyRunning: true };
     }
-    const transcript = await this.transcriptOf(repo, input.ticketId);
+    const transcript = await this.transcriptOf(repo, input.ticketId, caller);
     if (!transcript) {
       throw new NotFound(`Ticket ${input.ticketId} has no run transcript or chat history to learn from yet.`, 'no_history');
     }
@@ -294,11 +295,11 @@ export class LearningsService {
     }
   }
 
-  private async transcriptOf(repo: string, ticketId: string): Promise<string> {
+  private async transcriptOf(repo: string, ticketId: string, caller: string): Promise<string> {
     const parts: string[] = [];
     for (const source of this.sources) {
       try {
-        const text = await source.read(repo, ticketId);
+        const text = await source.read(repo, ticketId, caller);
         if (text?.trim()) parts.push(`## ${source.name}\n\n${text.trim()}`);
       } catch (error) {
         this.log.warn({ source: source.name, err: (error as Error).message }, 'a transcript source failed');

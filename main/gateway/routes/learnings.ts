@@ -5,6 +5,7 @@ import {
   BatchStatus, ExtractLearningsBody, LearningsQuery, LearningsSettingsBody, LearningsStatusParams, LearningsStatusQuery,
   LearningStatus, PatternsResponse, ProcessLearningsBody, ProcessLearningsQuery, RecordLearningUseBody,
 } from '../../../shared/schemas/learnings.js';
+import { callerKey } from '../../auth/caller.js';
 import { reply } from '../reply.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 import type { LazyServiceName } from '../../services.js';
@@ -28,7 +29,7 @@ export const routes: AnyRoute[] = [
     summary: "Extract learnings from the ticket's run transcript and chats with a read-only agent turn; answers at once, status in learnings-status.",
     body: ExtractLearningsBody,
     classify: ({ body }) => ({ repoPath: body.repoPath }),
-    handler: ({ body }, { services }) => services.learnings.extract(body),
+    handler: ({ body }, { services, caller }) => services.learnings.extract(body, callerKey(caller)),
   }),
   defineRoute({
     method: 'GET', path: `${API}/symphony/learnings-status/:ticketId`, summary: "The ticket's extraction: none | processing | completed | error, with the count and malformed entries.",
