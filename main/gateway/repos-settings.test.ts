@@ -32,6 +32,8 @@ describe('repos settings, directories and file search as the web client calls th
     gw.services.policy.replaceOverrides([
       { callerKind: 'origin', operation: 'repos_config', access: 'write', decision: 'allow' },
       { callerKind: 'origin', operation: 'git_action', access: 'write', decision: 'allow' },
+      // Worktree creation asks a paired origin by default, whatever the generic rule says.
+      { callerKind: 'origin', operation: 'git_action', access: 'write', action: 'worktree-create', decision: 'allow' },
     ]);
     session = await gw.pair(APP);
     assert.equal((await call('repos', { method: 'POST', json: { path: fx.repo } })).status, 201);

@@ -206,7 +206,8 @@ describe('ChatService', () => {
       INSERT INTO chat_messages (session_id, role, content, status, created_at) VALUES ('s1', 'user', 'kept', 'complete', 1);
       INSERT INTO schema_migrations (family, version) VALUES ('chats', 2);`);
     const service = chats();
-    const [session] = service.list('terminal');
+    // Conversations from before callers were recorded belong to the desktop's own window.
+    const [session] = service.list('terminal', undefined, 'renderer');
     assert.equal(session.cliSessionId, 'cli-1');
     assert.deepEqual(session.messages.map((m) => m.content), ['kept']);
     // The cascade still holds on the rebuilt tables.
