@@ -10,7 +10,7 @@ import { groupAlive, testHomesDir } from '../providers/testing/cli-env.js';
 import { MockModelApi } from '../providers/testing/mock-model-api.js';
 import { isSameProcessAlive } from '../supervisor/detached.js';
 import { RUN_SETTINGS } from '../symphony/runs.js';
-import { createRunRepo, PLAN_ANSWER, startRunGateway, waitForStatus } from '../symphony/testing/run-fixture.js';
+import { createRunRepo, DONE_ANSWER, isResting, launchRun, PLAN_ANSWER, runEvents, startRunGateway, waitForStatus } from '../symphony/testing/run-fixture.js';
 import type { TestGateway } from './testing.js';
 
 const BACKOFF_BASE_MS = 200;
@@ -37,15 +37,10 @@ after(async () => {
   rmSync(homes, { recursive: true, force: true });
 });
 
-const launch = (json: Record<string, unknown>) => gw.request('/api/gateway/symphony/launch', { method: 'POST', json, auth: 'token' });
-const DONE = '<task-done id="T1"/>\n<promise>COMPLETE</promise>';
-const resting = (s: { status: string; processRunning: boolean }) => ['COMPLETED', 'FAILED', 'STOPPED'].includes(s.status) && !s.processRunning;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function events(ticket: string): Promise<any[]> {
-  const res = await gw.request(`/api/gateway/symphony/logs/${ticket}?repo=${encodeURIComponent(repo)}&lines=1000`, { auth: 'token' });
-  return res.json.lines.map((line: string) => JSON.parse(line));
-}
+const launch = (json: Record<string, unknown>) => launchRun(gw, json);
+const DONE = DONE_ANSWER;
+const resting = isResting;
+const events = (ticket: string) => runEvents(gw, ticket, repo);
 
 test('kill mid-turn: STOPPED, neither the host nor the CLI is left, and a launch resumes the run to COMPLETED', async () => {
   const ticket = 'ENG-kill';

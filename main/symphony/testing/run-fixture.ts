@@ -89,3 +89,19 @@ export async function waitForStatus(gw: Pick<TestGateway, 'request'>, ticketId: 
 }
 
 export const PLAN_ANSWER = 'Here is my plan.\n<plan>\n{"summary": "Add the missing file", "tasks": [{"id": "T1", "description": "Create fixed.txt"}], "openQuestions": ["Which content?"]}\n</plan>';
+
+/** An iteration answer that ticks T1 and signals completion. */
+export const DONE_ANSWER = '<task-done id="T1"/>\n<promise>COMPLETE</promise>';
+
+/** A run that ended and holds no process. */
+export const isResting = (s: { status: string; processRunning: boolean }) => ['COMPLETED', 'FAILED', 'STOPPED'].includes(s.status) && !s.processRunning;
+
+/** POST /symphony/launch with the gateway token. */
+export const launchRun = (gw: Pick<TestGateway, 'request'>, json: Record<string, unknown>) =>
+  gw.request('/api/gateway/symphony/launch', { method: 'POST', json, auth: 'token' });
+
+/** The run's event log, parsed. */
+export async function runEvents(gw: Pick<TestGateway, 'request'>, ticketId: string, repo: string): Promise<Json[]> {
+  const res = await gw.request(`/api/gateway/symphony/logs/${ticketId}?repo=${encodeURIComponent(repo)}&lines=1000`, { auth: 'token' });
+  return (res.json.lines as string[]).map((line) => JSON.parse(line) as Json);
+}
