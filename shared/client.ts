@@ -14,6 +14,7 @@ import type {
   SessionView,
   TelemetryResponse,
   VersionResponse,
+  ActivityResponse,
 } from './schemas/gateway.js';
 import type { DeployStartView, DeployStatusView } from './schemas/deploy.js';
 import type { RepoView } from './schemas/git.js';
@@ -42,6 +43,9 @@ export type DesktopConfigPatch = z.infer<typeof ConfigPatch>;
 export type HealthCheck = z.infer<typeof HealthCheckResponse>;
 /** Per-operation request figures (desktop-only). */
 export type TelemetryReport = z.infer<typeof TelemetryResponse>;
+/** The recent requests, newest first (desktop-only). */
+export type ActivityReport = z.infer<typeof ActivityResponse>;
+export type ActivityItem = ActivityReport['entries'][number];
 export type VersionInfo = z.infer<typeof VersionResponse>;
 /** A user override as PUT /desktop/policies takes it. */
 export type PolicyOverride = z.infer<typeof PolicyEntry>;
@@ -141,6 +145,11 @@ export class GatewayClient {
   version = () => this.call<VersionInfo>('GET', '/api/gateway/version');
   healthCheck = () => this.call<HealthCheck>('GET', '/api/gateway/health-check');
   telemetry = () => this.call<TelemetryReport>('GET', '/api/gateway/desktop/telemetry');
+  activity = (filter: { after?: number; caller?: string; operation?: string; limit?: number } = {}) =>
+    this.call<ActivityReport>(
+      'GET',
+      `/api/gateway/desktop/activity?${query(Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)])))}`,
+    );
 
   relayStatus = () => this.call<RelayStatus>('GET', '/api/gateway/desktop/relay');
   setRelayPaused = (paused: boolean) => this.call<RelayStatus>('PATCH', '/api/gateway/desktop/relay', { paused });

@@ -60,6 +60,16 @@ describe('activity trail and log file', () => {
     assert.equal((await gw.request('/api/gateway/desktop/activity', { auth: { session, origin: APP } })).status, 403, 'desktop-only');
   });
 
+  it("leaves out the Activity screen's own reads, but not a refused one", async () => {
+    const { latestSeq } = await activity();
+    await gw.request('/api/gateway/desktop/telemetry', { auth: 'token' });
+    await activity();
+    assert.equal((await activity(`?after=${latestSeq}`)).entries.length, 0, 'telemetry and activity reads are not recorded');
+    assert.equal((await gw.request('/api/gateway/desktop/telemetry', { auth: { session, origin: APP } })).status, 403);
+    const refused = (await activity(`?after=${latestSeq}`)).entries;
+    assert.deepEqual(refused.map((e: { path: string; status: number }) => [e.path, e.status]), [['/api/gateway/desktop/telemetry', 403]]);
+  });
+
   it('says who decided an ask, and what', async () => {
     const waiting = gw.request('/api/gateway/version', { auth: { session, origin: APP }, headers: { 'X-Desktop-Force-Approval': '1' } });
     let approval: { id: string } | undefined;

@@ -19,7 +19,8 @@ function requestIds(): () => string {
   return () => `${prefix}-${(++counter).toString(36)}`;
 }
 
-const ACTIVITY_ROUTE = '/api/gateway/desktop/activity';
+/** The Activity screen's own reads: recorded only when refused (a refused read is worth auditing). */
+const ACTIVITY_READS = new Set(['/api/gateway/desktop/activity', '/api/gateway/desktop/telemetry']);
 
 export function requestScope(services: Services) {
   const nextRequestId = requestIds();
@@ -127,7 +128,7 @@ function finish(ctx: GatewayContext, services: Services, logRequest: (record: Re
   if (staticFile) return;
   services.telemetry.record(operation, ctx.status, durationMs);
   // The Activity screen's own polling would bury what it shows.
-  if (entry?.path === ACTIVITY_ROUTE) return;
+  if (entry && ACTIVITY_READS.has(entry.path) && ctx.status < 400) return;
   record.seq = services.activity.nextSeq();
   services.activity.record(record);
 }
