@@ -30,8 +30,13 @@ export class HeadlessGateway {
     private readonly stderr: string[],
   ) {}
 
-  static async start(): Promise<HeadlessGateway> {
+  /**
+   * `prepare` runs CLI commands on the data dir before `serve` starts (settings the gateway
+   * reads at start, such as the relay's origin and API key).
+   */
+  static async start(options: { prepare?: (cli: (args: string[], stdin?: string) => Promise<string>) => Promise<void> } = {}): Promise<HeadlessGateway> {
     const dataDir = mkdtempSync(join(tmpdir(), 'symphony-e2e-'));
+    await options.prepare?.((args, stdin) => runCli(dataDir, args, stdin));
     const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file'], {
       cwd: ROOT,
       env: { ...process.env, SYMPHONY_LOG_LEVEL: 'warn' },
@@ -51,12 +56,7 @@ export class HeadlessGateway {
 
   /** Runs `symphony-gateway ARGS` on this gateway's data dir; resolves with stdout. */
   async cli(...args: string[]): Promise<string> {
-    const { stdout } = await run(process.execPath, [...CLI, ...args, '--data-dir', this.dataDir], {
-      cwd: ROOT,
-      env: { ...process.env, SYMPHONY_LOG_LEVEL: 'warn' },
-      timeout: 30_000,
-    });
-    return stdout;
+    return runCli(this.dataDir, args);
   }
 
   async token(): Promise<string> {
@@ -100,6 +100,17 @@ export class HeadlessGateway {
     }
     rmSync(this.dataDir, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/** `symphony-gateway ARGS --data-dir DIR`, with `stdin` written to it when given. */
+async function runCli(dataDir: string, args: string[], stdin?: string): Promise<string> {
+  const child = run(process.execPath, [...CLI, ...args, '--data-dir', dataDir], {
+    cwd: ROOT,
+    env: { ...process.env, SYMPHONY_LOG_LEVEL: 'warn' },
+    timeout: 30_000,
+  });
+  child.child.stdin?.end(stdin ?? '');
+  return (await child).stdout;
 }
 
 function waitForListening(child: ChildProcess, stderr: string[]): Promise<{ url: string; port: number }> {
