@@ -143,6 +143,26 @@ describe('symphony-gateway CLI', () => {
     assert.equal(badBinary.code, 2);
   });
 
+  it('config is all or nothing: a bad workspace root keeps a good --binary and origin unsaved, a bad --binary a good root', async () => {
+    const claudeBin = join(NODE_MODULES_BIN, 'claude');
+    const before = JSON.parse((await cli(['config', '--json', '--data-dir', dataDir])).stdout);
+    const badRoot = await cli([
+      'config', '--binary', `claude=${claudeBin}`, '--api-origin', 'https://changed.example.test', '--workspace-root', join(dataDir, 'no-such-folder'), '--data-dir', dataDir,
+    ]);
+    assert.notEqual(badRoot.code, 0);
+    assert.match(badRoot.stderr, /workspace root does not exist/);
+    const goodRoot = mkdtempSync(join(tmpdir(), 'symphony-cli-root-'));
+    const badBinary = await cli(['config', '--workspace-root', goodRoot, '--binary', `codex=${join(goodRoot, 'no-codex')}`, '--data-dir', dataDir]);
+    assert.notEqual(badBinary.code, 0);
+    assert.match(badBinary.stderr, /binaryPaths\.codex/);
+    const after = JSON.parse((await cli(['config', '--json', '--data-dir', dataDir])).stdout);
+    assert.deepEqual([after.apiOrigin, after.workspaceRoot], [before.apiOrigin, before.workspaceRoot], 'neither failed update changed a setting');
+    const token = (await cli(['token', '--data-dir', dataDir])).stdout.trim();
+    const binaries = await sendRequest(port, token, '/api/gateway/settings/binary-paths', { auth: 'token' });
+    assert.deepEqual([binaries.json.binaryPaths.claude, binaries.json.binaryPaths.codex], [null, null], 'no binary override was saved');
+    rmSync(goodRoot, { recursive: true, force: true });
+  });
+
   it('shows, pauses and resumes the relay of the running gateway; the relay origin must be https', async () => {
     const paused = await cli(['relay', 'pause', '--json', '--data-dir', dataDir]);
     assert.equal(paused.code, 0, paused.stderr);

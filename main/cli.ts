@@ -16,7 +16,7 @@ import { guardProcess } from './process-guard.js';
 import type { SecretStoreMode } from './secrets/open.js';
 import { createServices, type Services } from './services.js';
 import { isManagedBinary, MANAGED_BINARIES } from './supervisor/binaries.js';
-import { binaryPathsView, updateBinaryPaths, type BinaryPathsUpdate } from './supervisor/binary-settings.js';
+import { binaryPathsView, type BinaryPathsUpdate } from './supervisor/binary-settings.js';
 import { followLogFile, formatLogLine } from './cli/logs.js';
 import { logFilePath, openGatewayLog, tailLogFiles } from './telemetry/log-files.js';
 import { formatBytes } from '../shared/units.js';
@@ -332,10 +332,10 @@ function binaryPatch(flags: Flags): BinaryPathsUpdate {
 
 async function config(services: Services, flags: Flags): Promise<number> {
   const binaries = binaryPatch(flags);
-  if (Object.keys(binaries).length) await updateBinaryPaths(services.supervisor.binaries, services.settings, binaries);
   const confinement = onOff(flags['agent-confinement'], '--agent-confinement');
   const view = await services.gatewaySettings.update({
     agentEnv: agentEnvPatch(flags),
+    binaryPaths: binaries,
     agentConfinement: confinement === undefined ? undefined : { enabled: confinement },
     apiOrigin: flags['api-origin'],
     relayOrigin: flags['relay-origin'] === 'default' ? null : flags['relay-origin'],

@@ -332,7 +332,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     db,
     settings,
     config,
-    gatewaySettings: new GatewaySettings({ config, relay: relaySettings, workspace, secrets, gatewayPort: () => port, agentEnv, confinement: confiner, settings }),
+    gatewaySettings: new GatewaySettings({ config, relay: relaySettings, workspace, secrets, gatewayPort: () => port, agentEnv, confinement: confiner, settings, binaries: supervisor.binaries }),
     secrets,
     get gatewayToken() {
       return gatewayTokens.current();

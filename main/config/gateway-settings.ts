@@ -1,13 +1,14 @@
 // The one place gateway settings are read and changed, for the desktop config route and
-// the CLI's `config` alike. Every value is checked before anything is written, so a bad
-// one leaves every setting as it was; the reply is the state after the change.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+// the CLI's `config` alike. Every value is checked before anything is written (the workspace
+// root on disk, binary paths by running them), so a bad one leaves every setting as it was;
+// the reply is the state after the change.
 import { requireOrigin, requireSecureOrigin } from '../auth/origins.js';
 import type { WorkspaceGuard } from '../files/workspace.js';
 import type { AgentEnvironment, AgentEnvPatch, AgentEnvView } from '../providers/agent-env.js';
 import { setConfinementEnabled, type ConfinementStatus } from '../providers/confinement.js';
 import type { SecretStore } from '../secrets/secret-store.js';
+import type { BinaryResolver } from '../supervisor/binaries.js';
+import { checkBinaryPaths, saveBinaryPaths, type BinaryPathsUpdate } from '../supervisor/binary-settings.js';
 import type { RelaySettings } from '../relay/settings.js';
 import { AppError } from '../errors.js';
 import { isLogLevel, LOG_LEVELS, type GatewayConfig, type LogLevel } from './gateway-config.js';
@@ -47,18 +48,20 @@ export interface SettingsPatch {
   agentEnv?: AgentEnvPatch;
   /** Off: agents run without the OS and CLI sandboxes (logged at every start). */
   agentConfinement?: { enabled: boolean };
+  /** Binary overrides (`config --binary`): checked with the rest, saved with the rest or not at all. */
+  binaryPaths?: BinaryPathsUpdate;
 }
 
 export interface GatewaySettingsDeps {
   config: GatewayConfig;
   relay: RelaySettings;
-  workspace: Pick<WorkspaceGuard, 'workspaceRoot' | 'setWorkspaceRoot'>;
+  workspace: Pick<WorkspaceGuard, 'workspaceRoot' | 'setWorkspaceRoot' | 'checkWorkspaceRoot'>;
   secrets: Pick<SecretStore, 'get' | 'kind'>;
   gatewayPort: () => number | null;
   agentEnv: Pick<AgentEnvironment, 'view' | 'check' | 'update'>;
   confinement: { status(): ConfinementStatus };
   settings: { set(key: string, value: unknown): void };
-  homeDir?: string;
+  binaries: BinaryResolver;
 }
 
 export class GatewaySettings {
@@ -94,8 +97,11 @@ export class GatewaySettings {
       throw new AppError(400, 'invalid_input', `logLevel must be one of ${LOG_LEVELS.join(', ')}.`, { issues: [{ field: 'logLevel', message: 'unknown level' }] });
     }
     if (patch.agentEnv) this.deps.agentEnv.check(patch.agentEnv);
-    // The workspace root is checked on disk (and stored) first: it is the only value that can still fail.
-    if (patch.workspaceRoot !== undefined) await workspace.setWorkspaceRoot(patch.workspaceRoot === null ? null : this.expandHome(patch.workspaceRoot));
+    const workspaceRoot = typeof patch.workspaceRoot === 'string' ? await workspace.checkWorkspaceRoot(patch.workspaceRoot) : patch.workspaceRoot;
+    if (patch.binaryPaths) await checkBinaryPaths(this.deps.binaries, patch.binaryPaths);
+    // Everything was checked: from here on nothing is refused.
+    if (workspaceRoot !== undefined) await workspace.setWorkspaceRoot(workspaceRoot);
+    if (patch.binaryPaths) saveBinaryPaths(this.deps.binaries, this.deps.settings, patch.binaryPaths);
     if (apiOrigin !== undefined) config.setApiOrigin(apiOrigin);
     if (patch.agentEnv) await this.deps.agentEnv.update(patch.agentEnv);
     if (patch.agentConfinement) setConfinementEnabled(this.deps.settings, patch.agentConfinement.enabled);
@@ -106,12 +112,5 @@ export class GatewaySettings {
       config.setAllowedOrigins([...(replaced ?? config.allowedOrigins()), ...added].filter((origin) => !removed.has(origin)));
     }
     return this.view();
-  }
-
-  /** `~/code` is what a person types: it means their home folder. */
-  private expandHome(dir: string): string {
-    const home = this.deps.homeDir ?? homedir();
-    if (dir === '~') return home;
-    return dir.startsWith('~/') ? join(home, dir.slice(2)) : dir;
   }
 }

@@ -78,6 +78,13 @@ export class WorkspaceGuard {
       this.options.settings.delete(WORKSPACE_ROOT_SETTING);
       return null;
     }
+    const real = await this.checkWorkspaceRoot(input);
+    this.options.settings.set(WORKSPACE_ROOT_SETTING, real);
+    return real;
+  }
+
+  /** What setWorkspaceRoot would store (`~` expanded, its realpath), or the error it would throw; stores nothing. */
+  async checkWorkspaceRoot(input: string): Promise<string> {
     const dir = this.expandHome(input);
     const syntaxProblem = checkSyntax(dir);
     if (syntaxProblem) throw new BadRequest(`Workspace root ${syntaxProblem}.`, undefined, 'invalid_workspace_root');
@@ -96,7 +103,6 @@ export class WorkspaceGuard {
     if (this.deniedMatch(real, await this.deniedPaths())) {
       throw new Forbidden('The workspace root is inside a folder that holds secrets.', PATH_NOT_ALLOWED);
     }
-    this.options.settings.set(WORKSPACE_ROOT_SETTING, real);
     return real;
   }
 

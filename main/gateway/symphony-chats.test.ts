@@ -149,6 +149,26 @@ describe('symphony/chat and chat-history', () => {
     assert.equal(mine.json.messages.length, 2);
   });
 
+  test("chat-history POST links only the caller's own CLI sessions: another caller's or one the gateway never started for a paired origin is 404", async () => {
+    const origin = 'https://app.example.test';
+    const auth = { session: await gw.pair(origin), origin };
+    const path = `${S}/chat-history/${TICKET}?repo=${q(repo)}`;
+    const tokenSession = (await gw.request(path, { auth: 'token' })).json.sessionId as string;
+    assert.ok(tokenSession, 'the token caller has a CLI session from the first test');
+    const theirs = await gw.request(path, { method: 'POST', auth, json: { sessionId: tokenSession } });
+    assert.equal(theirs.status, 404, theirs.text);
+    assert.equal(theirs.json.code, 'cli_session_not_found');
+    const unknown = await gw.request(path, { method: 'POST', auth, json: { sessionId: 'a-terminal-session-of-the-user' } });
+    assert.equal(unknown.status, 404, 'a CLI session the gateway never started for this origin (e.g. the user\'s own terminal) is not linkable');
+    assert.equal((await gw.request(path, { auth })).json.sessionId, undefined, 'nothing was linked');
+    // The gateway's record of the origin's own CLI session (as a turn of its own would leave it) is linkable from another of its conversations.
+    gw.services.chats.linkCliSession({ caller: `origin:${origin}`, kind: 'symphony', scope: 'ENG-90', provider: 'claude' }, worktree, 'origin-own-session');
+    const own = await gw.request(path, { method: 'POST', auth, json: { sessionId: 'origin-own-session' } });
+    assert.equal(own.status, 200, own.text);
+    const local = await gw.request(`${S}/chat-history/ENG-91?repo=${q(repo)}`, { method: 'POST', auth: 'token', json: { sessionId: 'origin-own-session' } });
+    assert.equal(local.status, 404, "the token caller cannot link the origin's session either");
+  });
+
   test('contextRepoPaths are guarded (403 outside the workspace) and given to the agent as read-only context', async () => {
     const outside = await gw.request(`${S}/chat/ENG-43`, {
       method: 'POST', json: { message: 'x', repoPath: repo, contextRepoPaths: ['/etc'] }, auth: 'token',

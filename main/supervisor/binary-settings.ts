@@ -24,21 +24,36 @@ export async function binaryPathsView(resolver: BinaryResolver) {
 }
 
 /** Throws Unprocessable naming every field that failed; nothing is saved then. */
-export async function updateBinaryPaths(resolver: BinaryResolver, settings: SettingsStore, update: BinaryPathsUpdate): Promise<void> {
-  const entries = Object.entries(update).filter((entry): entry is [BinaryName, string | null] => entry[1] !== undefined);
+export async function updateBinaryPaths(resolver: BinaryResolver, settings: Pick<SettingsStore, 'set'>, update: BinaryPathsUpdate): Promise<void> {
+  await checkBinaryPaths(resolver, update);
+  saveBinaryPaths(resolver, settings, update);
+}
+
+/** Checks every new override (exists, executable, answers --version); Unprocessable naming each that failed. */
+export async function checkBinaryPaths(resolver: BinaryResolver, update: BinaryPathsUpdate): Promise<void> {
   const problems = await Promise.all(
-    entries.map(async ([name, path]) => (path === null ? null : checkOverride(resolver, name, path))),
+    entriesOf(update).map(async ([name, path]) => (path === null ? null : checkOverride(resolver, name, path))),
   );
   const failures = problems.filter((problem) => problem !== null);
   if (failures.length > 0) {
     throw new Unprocessable(failures.map((f) => `${f.field}: ${f.message}`).join('; '), 'invalid_binary_path', { fields: failures });
   }
+}
+
+/** Stores overrides already checked (checkBinaryPaths); null clears one. */
+export function saveBinaryPaths(resolver: BinaryResolver, settings: Pick<SettingsStore, 'set'>, update: BinaryPathsUpdate): void {
+  const entries = entriesOf(update);
+  if (!entries.length) return;
   const next: Partial<Record<BinaryName, string>> = { ...resolver.overrides() };
   for (const [name, path] of entries) {
     if (path === null) delete next[name];
     else next[name] = path;
   }
   settings.set(BINARY_PATHS_KEY, next);
+}
+
+function entriesOf(update: BinaryPathsUpdate): Array<[BinaryName, string | null]> {
+  return Object.entries(update).filter((entry): entry is [BinaryName, string | null] => entry[1] !== undefined);
 }
 
 async function checkOverride(resolver: BinaryResolver, name: BinaryName, path: string) {

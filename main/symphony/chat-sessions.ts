@@ -276,8 +276,19 @@ export class ChatService {
     return this.messages(session.id).find((m) => m.id === id)!;
   }
 
-  /** Links the conversation to a CLI session the client knows of (it resumes from there). */
-  linkCliSession(key: ChatKey, cwd: string, cliSessionId: string): void {
+  /**
+   * Links the conversation to a CLI session the client knows of (it resumes from there). A CLI
+   * session of another caller's conversation is 404 to everyone; `ownOnly` (a paired origin, the
+   * relay) may link only one of its own conversations' sessions, never one the gateway did not
+   * start for it (the local user's own terminal sessions among them).
+   */
+  linkCliSession(key: ChatKey, cwd: string, cliSessionId: string, options: { ownOnly?: boolean } = {}): void {
+    const owners = (this.sql('SELECT DISTINCT caller FROM chat_sessions WHERE cli_session_id = ?').all(cliSessionId) as Array<{ caller: string }>)
+      .map((row) => row.caller);
+    const caller = key.caller ?? '';
+    if (owners.some((owner) => owner !== caller) || (options.ownOnly && !owners.includes(caller))) {
+      throw new NotFound('No conversation of yours has that CLI session.', 'cli_session_not_found');
+    }
     const session = this.findOrCreate({ ...key, cwd });
     this.setCliSession(session.id, cliSessionId);
   }

@@ -84,11 +84,13 @@ export class TicketConversations {
     repo: string,
     provider: ProviderId | undefined,
     body: { sessionId: string } | { message: { id: string; role: 'user' | 'assistant'; content: string; timestamp: string | number; sender?: string } },
+    /** A remote caller links only CLI sessions of its own conversations (see ChatService.linkCliSession). */
+    options: { ownSessionsOnly?: boolean } = {},
   ) {
     const key = ticketKey(caller, ticketId, provider);
     const cwd = this.deps.chats.get(key)?.cwd ?? (await this.place(repo, ticketId)).cwd;
     if ('sessionId' in body) {
-      this.deps.chats.linkCliSession(key, cwd, body.sessionId);
+      this.deps.chats.linkCliSession(key, cwd, body.sessionId, { ownOnly: options.ownSessionsOnly });
       return { success: true as const, sessionId: body.sessionId };
     }
     const { message } = body;

@@ -7,7 +7,7 @@ import {
   CommitMessageResponse, OptionalRepoQuery, Success, SymphonyChatBody, TicketParams, TicketSessionBody, TicketSessionDeleteQuery,
   TicketSessionsResponse, UnreadCountResponse,
 } from '../../../shared/schemas/symphony-chats.js';
-import { callerKey } from '../../auth/caller.js';
+import { callerKey, isRemoteCaller } from '../../auth/caller.js';
 import { BadRequest } from '../../errors.js';
 import { ticketSlug } from '../../symphony/ticket-worktree.js';
 import { ndjson } from '../reply.js';
@@ -140,7 +140,7 @@ export const routes: AnyRoute[] = [
     classify: ({ query }) => ({ repoPath: query.repo }),
     handler: ({ params, query, body }, { services, caller }) => {
       ticketSlug(params.ticketId);
-      return services.ticketConversations.store(callerKey(caller), params.ticketId, query.repo, query.provider, body);
+      return services.ticketConversations.store(callerKey(caller), params.ticketId, query.repo, query.provider, body, { ownSessionsOnly: isRemoteCaller(caller) });
     },
   }),
   defineRoute({
