@@ -74,7 +74,8 @@ export interface ServicesOptions {
   rendererOrigins?: string[];
   approvalTimeoutMs?: number;
   sessionPolicy?: Partial<SessionPolicy>;
-  /** Kill what a crashed gateway on this data dir left running (the serving process only). */
+  /** The serving process (serve, the desktop app): kill what a crashed gateway on this data dir left
+   *  running, reattach or finalise live runs and loops, follow PRs, prune worktrees. CLI commands: false. */
   reapOrphans?: boolean;
   /** The log level came from a flag for this run: the stored setting does not override it. */
   logLevelFixed?: boolean;
@@ -269,12 +270,16 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     if (options.reapOrphans) retention.start();
     // What earlier runs taught about a repository goes into its next runs' prompts.
     built.addPromptSections(async (repoPath) => (await learnings.load()).promptSections(repoPath));
-    // Live runs whose host survived are reattached, the others INTERRUPTED (and what a dead host left is reaped).
-    await built.reattach();
-    // Completed runs follow their pull requests from now on.
     const { PrFollower } = await import('./symphony/pr-follow.js');
     prFollower = new PrFollower({ runs: built, github, settings, log: log.child({ component: 'pr-follow' }) });
-    prFollower.start();
+    // Only the serving process: live runs whose host survived are reattached, the others
+    // INTERRUPTED (and what a dead host left is reaped), and resting runs follow their pull
+    // requests. A CLI command on the same data dir only reads: it must never finalise the
+    // serving gateway's launch that is still STARTING, nor poll the PRs a second time.
+    if (options.reapOrphans) {
+      await built.reattach();
+      prFollower.start();
+    }
     return built;
   });
   let port: number | null = null;
@@ -448,8 +453,9 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   // Start work of the lazy domains, only when the database holds some for them: live runs
   // to reattach (before the orphan reaping: a dead host's children are reaped at reattach),
   // an interrupted learnings batch to resume, loops to report to the cloud.
-  // Live runs to reattach, or completed ones that follow their pull request.
-  if (hasRow(db, "SELECT 1 FROM symphony_runs WHERE status IN ('STARTING', 'IN_PROGRESS') OR (status = 'COMPLETED' AND follow_pr = 1 AND discarded_at IS NULL) LIMIT 1")) await runs.load();
+  // Live runs to reattach, or resting ones that follow their pull request.
+  // The serving process only: a CLI command loads the runs when it reads them, and never finalises them.
+  if (options.reapOrphans && hasRow(db, "SELECT 1 FROM symphony_runs WHERE status IN ('STARTING', 'IN_PROGRESS') OR (follow_pr = 1 AND discarded_at IS NULL) LIMIT 1")) await runs.load();
   if (options.reapOrphans) {
     await supervisor.reapOrphans();
     if (

@@ -50,9 +50,9 @@ const jobLog = (at: string) => [
   `unit\tRun npm test\t${at} ##[error]Process completed with exit code 1.`,
 ].join('\n') + '\n';
 
-function ghAnswers(comments: unknown[], logAt = '2026-12-01T10:01:02.1234567Z'): FakeGhAnswer[] {
+function ghAnswers(comments: unknown[], logAt = '2026-12-01T10:01:02.1234567Z', ticket = TICKET): FakeGhAnswer[] {
   return [
-    { args: ['pr', 'list', `--head=feature/${TICKET}`, '--state=open', '--limit=1', '--json=number,url'], stdout: [{ number: 7, url: PR_URL }] },
+    { args: ['pr', 'list', `--head=feature/${ticket}`, '--state=open', '--limit=1', '--json=number,url'], stdout: [{ number: 7, url: PR_URL }] },
     { args: ['api', '--paginate', '--jq=.[]', 'repos/acme/demo/issues/7/comments'], stdout: jsonLines(comments) },
     {
       args: ['api', '--paginate', '--jq=.[]', 'repos/acme/demo/pulls/7/comments'],
@@ -78,7 +78,8 @@ function ghAnswers(comments: unknown[], logAt = '2026-12-01T10:01:02.1234567Z'):
 const get = (url: string) => gw.request(url, { auth: 'token' });
 const status = (done: (s: { status: string; reason: string | null; iteration: number; processRunning: boolean }) => boolean) =>
   waitForStatus(gw, TICKET, repo, done, 60_000);
-const prLooks = async () => (await fake.calls()).filter((c) => c.args[0] === 'pr' && c.args[1] === 'list').length;
+const prLooks = async (ticket?: string) =>
+  (await fake.calls()).filter((c) => c.args[0] === 'pr' && c.args[1] === 'list' && (!ticket || c.args[2] === `--head=feature/${ticket}`)).length;
 
 test('review comments and a failing check become one more iteration; seen again they do not; capped; switched off', async () => {
   await fake.answer(ghAnswers([comment(101, 'Please rename add() to sum().')]));
@@ -142,4 +143,42 @@ test('review comments and a failing check become one more iteration; seen again 
   await gw.services.prFollower.pollOnce();
   assert.equal(await prLooks(), before);
   assert.equal((await fake.calls()).filter((c) => c.env.GH_TOKEN || c.env.SYMPHONY_GATEWAY_TOKEN).length, 0, 'no token reached gh');
+});
+
+test('feedback on a run that waits at its plan is read and listed, never worked on; never read while the run works; its round comes once it completes', async () => {
+  const ticket = 'ENG-wait';
+  const statusOf = (done: (s: { status: string; reason: string | null; iteration: number; processRunning: boolean }) => boolean) => waitForStatus(gw, ticket, repo, done, 60_000);
+  api.script({ kind: 'text', text: PLAN_ANSWER });
+  const launched = await gw.request('/api/gateway/symphony/launch', { method: 'POST', auth: 'token', json: { ticketIdentifier: ticket, repoPath: repo, judges: [] } });
+  assert.equal(launched.status, 200, launched.text);
+  const waiting = await statusOf((s) => s.status === 'AWAITING_USER' && !s.processRunning);
+
+  // At the plan checkpoint: the PR's comment is read and listed, and no agent starts.
+  await fake.answer(ghAnswers([comment(501, 'Mind the README too.')], undefined, ticket).map((a) => (a.args[1] === 'checks' ? { ...a, exitCode: 0, stdout: [] } : a)));
+  const modelCalls = api.modelRequests().length;
+  await gw.services.prFollower.pollOnce();
+  let detail = (await get(`/api/gateway/symphony/runs/${waiting.runId}`)).json;
+  assert.deepEqual([detail.status, detail.iteration], ['AWAITING_USER', 0]);
+  assert.deepEqual(detail.feedback.map((f: { key: string; addressedIteration: number | null }) => [f.key, f.addressedIteration]).sort(), [['comment:501', null], ['review-comment:201', null]]);
+  assert.equal(api.modelRequests().length, modelCalls, 'no agent was started for a run waiting on the user');
+  const logs = (await get(`/api/gateway/symphony/logs/${ticket}?repo=${encodeURIComponent(repo)}&lines=1000`)).json.lines.map((l: string) => JSON.parse(l));
+  assert.ok(logs.some((e: { type: string; status?: string }) => e.type === 'pr_feedback_waiting' && e.status === 'AWAITING_USER'));
+
+  // Accepted: while iteration 1 works (a slow answer), the PR is not read.
+  api.script({ kind: 'text', text: '<task-done id="T1"/>\n<promise>COMPLETE</promise>', chunks: 4, delayMs: 800 }, { kind: 'text', text: 'README updated.' });
+  const accepted = await gw.request(`/api/gateway/symphony/runs/${waiting.runId}/accept`, { method: 'POST', auth: 'token' });
+  assert.equal(accepted.status, 200, accepted.text);
+  await statusOf((s) => s.status === 'IN_PROGRESS' && s.iteration === 1);
+  const looks = await prLooks(ticket);
+  await gw.services.prFollower.pollOnce();
+  if ((await get(`/api/gateway/symphony/status/${ticket}?repo=${encodeURIComponent(repo)}`)).json.status === 'IN_PROGRESS') {
+    assert.equal(await prLooks(ticket), looks, 'a working run\'s PR is not read');
+  }
+
+  // Completed: the waiting feedback gets its round (the timer's poll).
+  const done = await statusOf((s) => s.reason === 'review_addressed' && !s.processRunning);
+  assert.deepEqual([done.status, done.iteration, done.prRounds], ['COMPLETED', 2, 1]);
+  detail = (await get(`/api/gateway/symphony/runs/${waiting.runId}`)).json;
+  assert.match(detail.iterations[2].prompt, /Mind the README too/);
+  assert.equal(detail.feedback.find((f: { key: string }) => f.key === 'comment:501')?.addressedIteration, 2);
 });

@@ -1,16 +1,22 @@
 // A run follows its pull request: every few minutes the gateway looks, through gh, for
-// the open PR of each completed run's branch (opened by the run or by hand: found by
+// the open PR of each resting run's branch (opened by the run or by hand: found by
 // branch) and reads its review comments and failing CI checks (with the failed job's
 // log tail). Feedback not seen before becomes one more iteration of the run ("Addressing
 // review"); what an earlier iteration addressed is never sent again (a comment by its
 // id, a check by its name and failure text), rounds are capped, and each run has an
 // off switch (followPr).
+// Which runs: never one that is working (STARTING, IN_PROGRESS: the agent is still on
+// the branch; the poll after it rests reads what came meanwhile). A COMPLETED run gets
+// the round. A run that rests for another reason (waiting at its plan, stopped by the
+// user, failed, interrupted) has its feedback read and listed on its page, but no agent
+// is started behind the user's back: the feedback waits, and once the run completes
+// (the user resumed or accepted it) the next poll gives it its round.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GitHubService } from '../git/github.js';
 import type { SettingsStore } from '../store/settings.js';
 import { appendRunEvent } from './run-log.js';
-import type { FeedbackRow, RunRow } from './run-store.js';
+import { RESTING, type FeedbackRow, type RunRow } from './run-store.js';
 import type { RunService } from './runs.js';
 
 export const PR_SETTINGS = {
@@ -87,7 +93,7 @@ export class PrFollower {
   private async pollAll(): Promise<void> {
     for (const run of this.options.runs.list()) {
       if (this.closed) return;
-      if (!run.followPr || run.status !== 'COMPLETED' || run.discardedAt !== null) continue;
+      if (!run.followPr || !RESTING.has(run.status) || run.discardedAt !== null) continue;
       // A host that reported COMPLETED may still be shutting down: the next round waits for it.
       if (await this.options.runs.isHostAlive(run)) continue;
       try {
@@ -122,11 +128,15 @@ export class PrFollower {
     for (const check of checks.filter((c) => c.bucket === 'fail')) items.push(await this.checkFeedback(`${ref.owner}/${ref.repo}`, check, signal));
 
     const fresh = runs.store.addFeedback(run.id, items);
-    if (fresh.length === 0) return;
     const open = runs.store.feedback(run.id).filter((f) => f.addressedIteration === null).map((f) => f.key);
+    if (open.length === 0) return;
+    if (run.status !== 'COMPLETED') {
+      if (fresh.length) appendRunEvent(run.workDir, run.id, run.iteration, 'pr_feedback_waiting', { keys: fresh, status: run.status });
+      return;
+    }
     const maxRounds = this.options.settings.get<number>(PR_SETTINGS.maxRounds) ?? DEFAULT_MAX_ROUNDS;
     if (run.prRounds >= maxRounds) {
-      appendRunEvent(run.workDir, run.id, run.iteration, 'pr_feedback_capped', { keys: fresh, rounds: run.prRounds, maxRounds });
+      if (fresh.length) appendRunEvent(run.workDir, run.id, run.iteration, 'pr_feedback_capped', { keys: fresh, rounds: run.prRounds, maxRounds });
       return;
     }
     await runs.addressFeedback(run.id, open);

@@ -54,6 +54,8 @@ export async function startRunGateway(options: RunGatewayOptions): Promise<TestG
   const { root, api, settings, configure, homes, ...rest } = options;
   const gw = await startTestGateway({
     binarySearchDirs: [NODE_MODULES_BIN],
+    // A serving gateway: it reattaches live runs at start and follows PRs.
+    reapOrphans: true,
     ...rest,
     configure: async (services) => {
       await services.setWorkspaceRoot(root);

@@ -325,7 +325,11 @@ function FeedbackSection({ run }: { run: RunDetailView }) {
               <strong>{item.summary}</strong>
               {item.author ? <span className="muted small">by {item.author}</span> : null}
               <span className="muted small">
-                {item.addressedIteration !== null ? `addressed in iteration ${item.addressedIteration}` : 'not addressed yet'}
+                {item.addressedIteration !== null
+                  ? `addressed in iteration ${item.addressedIteration}`
+                  : run.status === 'COMPLETED' || LIVE.has(run.status)
+                    ? 'not addressed yet'
+                    : `waiting: addressed once the run completes (it is ${run.status.toLowerCase().replace('_', ' ')})`}
               </span>
             </div>
             {item.body ? <p className="small">{item.body.length > 600 ? `${item.body.slice(0, 600)}…` : item.body}</p> : null}
