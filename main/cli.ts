@@ -175,6 +175,8 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
     throw error;
   });
   services.relay.start();
+  // Read the login shell's PATH now, in the background: a GUI-launched app needs it to find the CLIs.
+  services.supervisor.binaries.probeLoginShell();
   writeRunningGateway(dataDir, { port: gateway.port, pid: process.pid });
   process.stdout.write(JSON.stringify({ event: 'listening', url: gateway.url, port: gateway.port, version: services.version }) + '\n');
   // For a person (as Jupyter prints its login URL): a one-time link that opens the UI paired.

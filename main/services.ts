@@ -390,7 +390,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     activity: new ActivityRing(),
     readiness: new ReadinessService(
       defaultReadinessChecks({
-        resolve: (name) => supervisor.binaries.resolve(name),
+        resolve: (name, options) => supervisor.binaries.resolve(name, options),
         version: (file, timeoutMs) => supervisor.binaries.version(file, timeoutMs),
         run: (command, args, runOptions) => supervisor.run(command, args, runOptions),
         worktreeSettings: () => repos.worktreeSettings(),

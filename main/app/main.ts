@@ -87,6 +87,8 @@ async function start(): Promise<void> {
   });
   running = { services, gateway, dispose: [] };
   services.relay.start();
+  // Read the login shell's PATH now, in the background: a GUI-launched app needs it to find the CLIs.
+  services.supervisor.binaries.probeLoginShell();
   app.on('before-quit', onBeforeQuit);
   // Ctrl-C under `npm start`, or a service manager stopping us: quit the same orderly way.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => app.quit());

@@ -27,20 +27,38 @@ describe('GitHub through gh', () => {
     assert.deepEqual(await github.user(), { login: 'octocat', name: 'The Octocat' });
   });
 
-  test('gh gets the SSH agent and no prompts, never a token from our environment', async () => {
+  test("gh gets the SSH agent, no prompts, and the user's GH_TOKEN/GITHUB_TOKEN; any other child (git, a judge, a dev server) gets no token", async () => {
     const saved = { ...process.env };
-    Object.assign(process.env, { SSH_AUTH_SOCK: '/tmp/agent.sock', GH_TOKEN: 'ghp_secret', GITHUB_TOKEN: 'ghp_secret2' });
+    Object.assign(process.env, { SSH_AUTH_SOCK: '/tmp/agent.sock', GH_TOKEN: 'ghp_secret', GITHUB_TOKEN: 'ghp_secret2', SYMPHONY_GATEWAY_TOKEN: 'ours' });
     try {
       await fake.answer([{ args: ['api', 'user'], stdout: { login: 'octocat', name: null } }]);
       await github.user();
+      // The same program started as every other child is: the supervisor's clean environment.
+      await fx.supervisor.run(fake.path, ['api', 'user']);
     } finally {
-      for (const name of ['SSH_AUTH_SOCK', 'GH_TOKEN', 'GITHUB_TOKEN']) {
+      for (const name of ['SSH_AUTH_SOCK', 'GH_TOKEN', 'GITHUB_TOKEN', 'SYMPHONY_GATEWAY_TOKEN']) {
         if (saved[name] === undefined) delete process.env[name];
         else process.env[name] = saved[name];
       }
     }
+    const [asGh, asOther] = (await fake.calls()).slice(-2);
+    assert.deepEqual(asGh?.env, { GH_PROMPT_DISABLED: '1', SSH_AUTH_SOCK: '/tmp/agent.sock', GH_TOKEN: 'ghp_secret', GITHUB_TOKEN: 'ghp_secret2' });
+    assert.deepEqual(asOther?.env, {}, 'no token, and not our own');
+  });
+
+  test('without GH_TOKEN/GITHUB_TOKEN in the environment gh gets none', async () => {
+    const saved = { GH_TOKEN: process.env.GH_TOKEN, GITHUB_TOKEN: process.env.GITHUB_TOKEN };
+    delete process.env.GH_TOKEN;
+    delete process.env.GITHUB_TOKEN;
+    try {
+      await fake.answer([{ args: ['api', 'user'], stdout: { login: 'octocat', name: null } }]);
+      await github.user();
+    } finally {
+      for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
+    }
     const last = (await fake.calls()).at(-1);
-    assert.deepEqual(last?.env, { GH_PROMPT_DISABLED: '1', SSH_AUTH_SOCK: '/tmp/agent.sock' });
+    assert.equal(last?.env.GH_TOKEN, undefined);
+    assert.equal(last?.env.GITHUB_TOKEN, undefined);
   });
 
   test('gh not logged in is a 424 telling the user to run gh auth login', async () => {

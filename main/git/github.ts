@@ -8,18 +8,9 @@ import { checkBranchScope, commentProjection, reviewSummary, withFailureReason, 
 import type { RunResult } from '../supervisor/supervisor.js';
 import { toolMissing } from './errors.js';
 import type { GitService } from './git.js';
-import { checkStarted, NETWORK_TIMEOUT_MS, toolEnv, type ProcessRunner } from './runner.js';
+import { checkStarted, ghEnv, NETWORK_TIMEOUT_MS, type ProcessRunner } from './runner.js';
 import type { PathGuard } from './types.js';
 
-// No prompts, no pager, no update notices, no colour: gh must answer and exit.
-const GH_ENV: Record<string, string> = {
-  GH_PROMPT_DISABLED: '1',
-  GH_NO_UPDATE_NOTIFIER: '1',
-  GH_SPINNER_DISABLED: '1',
-  GH_PAGER: 'cat',
-  NO_COLOR: '1',
-  LC_ALL: 'C',
-};
 const MAX_OUTPUT = 32 * 1024 * 1024;
 const NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/;
 const FULL_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}\/[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}$/;
@@ -265,7 +256,7 @@ export class GitHubService {
         signal: options.signal,
         timeoutMs: options.timeoutMs ?? NETWORK_TIMEOUT_MS,
         maxBuffer: MAX_OUTPUT,
-        env: toolEnv(GH_ENV),
+        env: ghEnv(),
       });
     } catch (error) {
       if (isAppError(error) && error.code === 'binary_missing') throw toolMissing('gh');

@@ -42,6 +42,33 @@ const PASSED_THROUGH = [
   'all_proxy',
 ];
 
+// No prompts, no pager, no update notices, no colour: gh must answer and exit.
+const GH_ENV: Record<string, string> = {
+  GH_PROMPT_DISABLED: '1',
+  GH_NO_UPDATE_NOTIFIER: '1',
+  GH_SPINNER_DISABLED: '1',
+  GH_PAGER: 'cat',
+  NO_COLOR: '1',
+  LC_ALL: 'C',
+};
+
+/**
+ * gh's own login, when the user's gh works from the environment rather than `gh auth login`:
+ * passed to gh and to nothing else (the supervisor's clean environment drops any *_TOKEN, so
+ * claude, codex, git, judges and dev servers never see them).
+ */
+const GH_LOGIN = ['GH_TOKEN', 'GITHUB_TOKEN', 'GH_ENTERPRISE_TOKEN', 'GITHUB_ENTERPRISE_TOKEN', 'GH_HOST'];
+
+/** The environment of every gh call: ours for gh, the user's network and agent, and gh's own login variables. */
+export function ghEnv(): Record<string, string> {
+  const login: Record<string, string> = {};
+  for (const name of GH_LOGIN) {
+    const value = process.env[name];
+    if (value) login[name] = value;
+  }
+  return { ...toolEnv(GH_ENV), ...login };
+}
+
 export function toolEnv(own: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of PASSED_THROUGH) {

@@ -2,13 +2,14 @@
 // blocks loop launches in the client, so `required` means the gateway cannot work
 // without it. No `plugin-*` rows (our own run engine replaces the original's plugins) and
 // no `*-mcp` rows (the client builds those from `mcpServers`).
+import { ghEnv } from '../git/runner.js';
 import { sandboxInstallHint, type ConfinementStatus } from '../providers/confinement.js';
 import type { BinaryName, ResolvedBinary } from '../supervisor/binaries.js';
 import type { RunOptions, RunResult } from '../supervisor/run.js';
 import { memoize, type ReadinessCheck, type RowResult } from './readiness.js';
 
 export interface ReadinessDeps {
-  resolve: (name: BinaryName) => Promise<ResolvedBinary>;
+  resolve: (name: BinaryName, options?: { loginShellWaitMs?: number }) => Promise<ResolvedBinary>;
   /** First line of `--version`, or null. */
   version: (file: string, timeoutMs: number) => Promise<string | null>;
   run: (command: string, args: readonly string[], options: RunOptions) => Promise<RunResult>;
@@ -62,8 +63,17 @@ export function defaultReadinessChecks(deps: ReadinessDeps): ReadinessCheck[] {
     label: row.label,
     required: row.required,
     run: async () => {
-      const resolved = await deps.resolve(row.binary);
+      // Within the check's budget: a slow login shell still being read is "check again", not "not installed".
+      const resolved = await deps.resolve(row.binary, { loginShellWaitMs: PROBE_TIMEOUT_MS });
       const fix = `${row.install}, or set its path under Settings → Binary paths, then check again.`;
+      if (resolved.probing) {
+        return {
+          passed: false,
+          error: `Still reading your login shell's PATH to find ${row.binary} (the shell is slow to start).`,
+          remediation: 'Check again in a few seconds.',
+          ...debugFor(row, resolved),
+        };
+      }
       if (!resolved.path) {
         return { passed: false, error: `${row.binary} was not found.`, remediation: fix, remediationLinks: [{ label: row.label, url: row.link }], ...debugFor(row, resolved) };
       }
@@ -85,12 +95,13 @@ export function defaultReadinessChecks(deps: ReadinessDeps): ReadinessCheck[] {
       label: 'GitHub CLI authentication',
       required: true,
       run: async (_query, signal) => {
-        const gh = await deps.resolve('gh');
+        const gh = await deps.resolve('gh', { loginShellWaitMs: PROBE_TIMEOUT_MS });
+        if (gh.probing) return { passed: false, error: "Still reading your login shell's PATH to find gh.", remediation: 'Check again in a few seconds.' };
         if (!gh.path) return { passed: false, error: 'The GitHub CLI (gh) is not installed.', remediation: 'Install the GitHub CLI, then run `gh auth login`.' };
         const file = gh.path;
         // Only a success is remembered: after `gh auth login` the next check sees it.
         const result = await auth(file, async () => {
-          const status = await deps.run('gh', ['auth', 'status'], { timeoutMs: PROBE_TIMEOUT_MS, signal });
+          const status = await deps.run('gh', ['auth', 'status'], { timeoutMs: PROBE_TIMEOUT_MS, signal, env: ghEnv() });
           if (status.exitCode !== 0) throw Object.assign(new Error('not logged in'), { status });
           return status;
         }).catch((error: { status?: RunResult }) => error.status ?? Promise.reject(error));
@@ -165,7 +176,7 @@ function debugFor(row: ToolRow, resolved: ResolvedBinary): Pick<RowResult, 'debu
   if (row.binary !== 'claude') return {};
   return {
     debug: {
-      errorCode: resolved.path ? 'version_failed' : 'not_found',
+      errorCode: resolved.path ? 'version_failed' : resolved.probing ? 'login_shell_pending' : 'not_found',
       platform: process.platform,
       shell: process.env.SHELL ?? '',
       overrideUsed: String(resolved.source === 'override'),

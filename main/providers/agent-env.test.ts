@@ -161,6 +161,30 @@ describe('the real CLIs get the agent environment (and the log only names it)', 
     assert.doesNotMatch(logged.join(''), /sk-ant-from-settings|hello-agent/, 'values never reach the log');
   });
 
+  test("the user's GH_TOKEN/GITHUB_TOKEN in the gateway's own environment (they go to gh) never reach an agent or its tools", async () => {
+    settings.delete(AGENT_ENV_SETTING);
+    const saved = { GH_TOKEN: process.env.GH_TOKEN, GITHUB_TOKEN: process.env.GITHUB_TOKEN };
+    Object.assign(process.env, { GH_TOKEN: 'ghp-user-login-1', GITHUB_TOKEN: 'ghp-user-login-2' });
+    try {
+      const environment = new AgentEnvironment({ settings, secrets: memorySecrets() });
+      assert.equal((await environment.forCli('claude')).GH_TOKEN, undefined);
+      const claude = new ClaudeProvider(supervisor, { ...claudeTestConfig(api, dirs.homes), confiner: confiner(environment) });
+      api.script({ kind: 'tool', name: 'Bash', input: { command: 'env', description: 'env' } }, { kind: 'text', text: 'done' });
+      const events = await collect(
+        await claude.startTurn({ prompt: 'go', cwd: dirs.cwd, confinement: { level: 'write', root: dirs.cwd }, signal: new AbortController().signal, onApproval: async () => 'allow' }),
+      );
+      assert.deepEqual(events.at(-1), { type: 'done' });
+      const shown = ofType(events, 'tool_result')[0]?.content ?? '';
+      assert.match(shown, /^PATH=/m, 'the tool did print its environment');
+      assert.doesNotMatch(shown, /ghp-user-login|GH_TOKEN|GITHUB_TOKEN/);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   test("codex: the custom provider's env_key, set only in the gateway's environment, reaches the model API", async () => {
     const base = codexTestConfig(api, dirs.homes);
     const { MOCK_MODEL_API_KEY: _dropped, ...env } = base.env!;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { AppError } from '../errors.js';
@@ -107,12 +107,69 @@ test('a program that does not answer --version in time has no version', async (t
 
 test('a login shell that hangs is given up on after its timeout (and its tree killed)', async (t) => {
   const dir = tempDir(t);
-  const hangingShell = writeScript(join(dir, 'hanging-shell'), 'sleep 30');
+  const hangingShell = writeScript(join(dir, 'hanging-shell'), '/bin/sleep 30');
   withPath(t, join(dir, 'empty'));
   withShell(t, hangingShell);
   const supervisor = new Supervisor({ loginShellTimeoutMs: 300, graceMs: 200 });
   const started = Date.now();
   assert.equal((await supervisor.binaries.resolve('gh')).source, 'missing');
   assert.ok(Date.now() - started < 2_000);
+  assert.deepEqual(supervisor.list(), []);
+});
+
+/** A login shell that takes `seconds` (an nvm or oh-my-zsh rc file), counts its runs in `runs`, then reports `path`. */
+function slowShell(dir: string, seconds: number, path: string): { shell: string; runs: () => number } {
+  const runs = join(dir, 'shell-runs');
+  const shell = writeScript(join(dir, 'slow-shell'), `echo run >> ${runs}\n/bin/sleep ${seconds}\nPATH=${path}; export PATH\nexec /bin/sh -c "$2"`);
+  return { shell, runs: () => (existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean).length : 0) };
+}
+
+test('a slow login shell (4 s, past the old 3 s limit): the background probe runs once and the CLIs are found, not missing', async (t) => {
+  const dir = tempDir(t);
+  const shellBin = join(dir, 'shell-bin');
+  mkdirSync(shellBin);
+  writeScript(join(shellBin, 'claude'), 'echo "9.9.9 (Claude Code)"');
+  writeScript(join(shellBin, 'python3'), 'echo "Python 3.99.0"');
+  const { shell, runs } = slowShell(dir, 4, `${shellBin}:/usr/bin:/bin`);
+  withPath(t, join(dir, 'empty'));
+  withShell(t, shell);
+  const supervisor = new Supervisor();
+  const started = Date.now();
+  supervisor.binaries.probeLoginShell();
+  // While the probe runs: what /health-check asks (describe), and an agent start (run by bare name), both wait for it.
+  const [claude, python, ran] = await Promise.all([
+    supervisor.binaries.describe('claude'),
+    supervisor.binaries.resolve('python3'),
+    supervisor.run('claude', ['--version']),
+  ]);
+  const waited = Date.now() - started;
+  assert.deepEqual(claude, { name: 'claude', path: join(shellBin, 'claude'), source: 'login-shell', note: undefined, version: '9.9.9 (Claude Code)' });
+  assert.equal(python.source, 'login-shell');
+  assert.equal(ran.stdout, '9.9.9 (Claude Code)\n');
+  assert.ok(waited >= 3_500 && waited < 10_000, `waited ${waited} ms: for the probe, bounded by its 10 s`);
+  // Cached: later lookups do not ask the shell again.
+  const again = Date.now();
+  assert.equal((await supervisor.binaries.resolve('claude')).source, 'login-shell');
+  assert.ok(Date.now() - again < 1_000);
+  supervisor.binaries.probeLoginShell();
+  await supervisor.binaries.loginShellPath();
+  assert.equal(runs(), 1, 'the login shell ran once');
+  assert.equal(supervisor.binaries.loginShellProbes, 1);
+});
+
+test('a login shell slower than the limit: missing within the limit, not asked again on every lookup, asked again after the retry delay', async (t) => {
+  const dir = tempDir(t);
+  const { shell, runs } = slowShell(dir, 30, '/nowhere');
+  withPath(t, join(dir, 'empty'));
+  withShell(t, shell);
+  const supervisor = new Supervisor({ loginShellTimeoutMs: 400, loginShellRetryMs: 1_500, graceMs: 200 });
+  const started = Date.now();
+  assert.equal((await supervisor.binaries.resolve('codex')).source, 'missing');
+  assert.ok(Date.now() - started < 3_000, 'bounded by the limit');
+  assert.equal((await supervisor.binaries.resolve('gh')).source, 'missing');
+  assert.equal(runs(), 1, 'a failure is cached too');
+  await new Promise((resolve) => setTimeout(resolve, 1_600));
+  assert.equal((await supervisor.binaries.resolve('gh')).source, 'missing');
+  assert.equal(runs(), 2, 'asked again once the retry delay passed');
   assert.deepEqual(supervisor.list(), []);
 });

@@ -1,7 +1,10 @@
 // Where claude, codex, gh, git and python3 live: the user's override (settings key
 // `binaryPaths`), else our PATH, else the login shell's PATH. An app started from a
 // desktop launcher does not get the user's shell PATH, the most common reason such apps
-// cannot find these CLIs; asking `$SHELL -lic` once (cached) fixes that.
+// cannot find these CLIs; asking `$SHELL -lic` once (cached) fixes that. A gateway starts
+// that probe in the background as it starts serving; it gets up to 10 s (nvm, oh-my-zsh and
+// the like take seconds), and whoever needs a CLI that is not on our own PATH (an agent
+// start, /health-check) waits for the probe in flight instead of calling the CLI missing.
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -19,6 +22,8 @@ export interface ResolvedBinary {
   source: BinarySource;
   /** Why an override was not used, when it was set but unusable. */
   note?: string;
+  /** Not found yet, and the login-shell probe is still running (only with `loginShellWaitMs`). */
+  probing?: true;
 }
 
 export interface DescribedBinary extends ResolvedBinary {
@@ -38,10 +43,17 @@ export interface BinaryResolverOptions {
   log: Logger;
   /** Searched before PATH (tests put node_modules/.bin here). */
   extraSearchDirs?: readonly string[];
+  /** How long the login shell may take (default 10 s). */
   loginShellTimeoutMs?: number;
+  /** A probe that found no PATH is asked again after this long (default 5 min). */
+  loginShellRetryMs?: number;
   versionTimeoutMs?: number;
 }
 
+export const LOGIN_SHELL_TIMEOUT_MS = 10_000;
+const LOGIN_SHELL_RETRY_MS = 5 * 60_000;
+
+const PROBING = Symbol('probing');
 const PATH_START = '__PATH_START__';
 const PATH_END = '__PATH_END__';
 
@@ -51,6 +63,9 @@ export function isManagedBinary(name: string): name is BinaryName {
 
 export class BinaryResolver {
   private loginShellPathPromise: Promise<string | null> | null = null;
+  private loginShellFailedAt: number | null = null;
+  /** How many times the login shell was asked (for tests and the log). */
+  loginShellProbes = 0;
 
   constructor(private readonly options: BinaryResolverOptions) {}
 
@@ -71,7 +86,12 @@ export class BinaryResolver {
     return overrides;
   }
 
-  async resolve(name: BinaryName): Promise<ResolvedBinary> {
+  /**
+   * Where `name` is. Off our PATH it waits for the login-shell probe, up to the probe's own
+   * limit, or only `loginShellWaitMs` (a readiness check with a budget of its own): past that
+   * the answer is "missing" with `probing: true`, which is "not known yet", not "not installed".
+   */
+  async resolve(name: BinaryName, options: { loginShellWaitMs?: number } = {}): Promise<ResolvedBinary> {
     const override = this.overrides()[name];
     let note: string | undefined;
     if (override) {
@@ -81,7 +101,8 @@ export class BinaryResolver {
     }
     const onPath = findOnPath(name, [...(this.options.extraSearchDirs ?? []), ...splitPath(process.env.PATH)]);
     if (onPath) return { name, path: onPath, source: 'path', note };
-    const loginPath = await this.loginShellPath();
+    const loginPath = await this.loginShellPathWithin(options.loginShellWaitMs);
+    if (loginPath === PROBING) return { name, path: null, source: 'missing', note, probing: true };
     const onLoginPath = loginPath ? findOnPath(name, splitPath(loginPath)) : null;
     if (onLoginPath) return { name, path: onLoginPath, source: 'login-shell', note };
     return { name, path: null, source: 'missing', note };
@@ -104,21 +125,61 @@ export class BinaryResolver {
     }
   }
 
-  /** The PATH an interactive login shell sets up (cached; null when there is none or it fails). */
+  private async loginShellPathWithin(waitMs: number | undefined): Promise<string | null | typeof PROBING> {
+    const probe = this.loginShellPath();
+    if (waitMs === undefined) return probe;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<typeof PROBING>((resolve) => (timer = setTimeout(() => resolve(PROBING), waitMs)));
+    try {
+      return await Promise.race([probe, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Starts the login-shell probe in the background (once; a later call shares it). */
+  probeLoginShell(): void {
+    void this.loginShellPath();
+  }
+
+  /**
+   * The PATH an interactive login shell sets up: null when there is none or it failed. The
+   * answer is cached; a failure (a shell slower than the timeout, a broken rc file) is asked
+   * again at most every few minutes, never on every lookup.
+   */
   loginShellPath(): Promise<string | null> {
-    this.loginShellPathPromise ??= this.askLoginShell();
+    const retryMs = this.options.loginShellRetryMs ?? LOGIN_SHELL_RETRY_MS;
+    if (this.loginShellFailedAt !== null && Date.now() - this.loginShellFailedAt >= retryMs) {
+      this.loginShellFailedAt = null;
+      this.loginShellPathPromise = null;
+    }
+    this.loginShellPathPromise ??= this.askLoginShell().then((path) => {
+      if (path === null) this.loginShellFailedAt = Date.now();
+      return path;
+    });
     return this.loginShellPathPromise;
   }
 
   private async askLoginShell(): Promise<string | null> {
     const shell = process.env.SHELL;
     if (process.platform === 'win32' || !shell || !isAbsolute(shell)) return null;
+    this.loginShellProbes++;
     // rc files may print banners: the markers pick PATH out of whatever else comes.
     const script = `printf '%s%s%s' '${PATH_START}' "$PATH" '${PATH_END}'`;
+    const timeoutMs = this.options.loginShellTimeoutMs ?? LOGIN_SHELL_TIMEOUT_MS;
+    const started = Date.now();
     try {
-      const result = await this.options.run(shell, ['-lic', script], { timeoutMs: this.options.loginShellTimeoutMs ?? 3_000 });
+      const result = await this.options.run(shell, ['-lic', script], { timeoutMs });
       const match = new RegExp(`${PATH_START}(.*?)${PATH_END}`, 's').exec(result.stdout);
-      if (!match) this.options.log.info({ shell, timedOut: result.timedOut }, 'login shell did not report a PATH');
+      const tookMs = Date.now() - started;
+      if (!match) {
+        this.options.log.warn(
+          { shell, timedOut: result.timedOut, tookMs },
+          result.timedOut ? `the login shell did not report a PATH within ${timeoutMs} ms; CLIs not on our PATH look missing until it is asked again` : 'the login shell did not report a PATH',
+        );
+      } else {
+        this.options.log.info({ shell, tookMs }, 'login shell PATH read');
+      }
       return match?.[1] || null;
     } catch (error) {
       this.options.log.info({ shell, err: (error as Error).message }, 'login shell PATH lookup failed');

@@ -53,6 +53,7 @@ export interface SupervisorOptions {
   ringLines?: number;
   logFileMaxBytes?: number;
   loginShellTimeoutMs?: number;
+  loginShellRetryMs?: number;
 }
 
 export interface ProcessInfo {
@@ -111,6 +112,7 @@ export class Supervisor {
       extraSearchDirs: options.extraSearchDirs,
       log: this.log,
       loginShellTimeoutMs: options.loginShellTimeoutMs,
+      loginShellRetryMs: options.loginShellRetryMs,
       run: (file, args, runOptions) => this.run(file, args, runOptions),
     });
   }
