@@ -271,14 +271,17 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     // What earlier runs taught about a repository goes into its next runs' prompts.
     built.addPromptSections(async (repoPath) => (await learnings.load()).promptSections(repoPath));
     const { PrFollower } = await import('./symphony/pr-follow.js');
-    prFollower = new PrFollower({ runs: built, github, settings, log: log.child({ component: 'pr-follow' }) });
+    prFollower = new PrFollower({ runs: built, github, git, policy: services.policy, settings, log: log.child({ component: 'pr-follow' }) });
     // Only the serving process: live runs whose host survived are reattached, the others
     // INTERRUPTED (and what a dead host left is reaped), and resting runs follow their pull
     // requests. A CLI command on the same data dir only reads: it must never finalise the
     // serving gateway's launch that is still STARTING, nor poll the PRs a second time.
     if (options.reapOrphans) {
+      const follower = prFollower;
+      // A run launched with openPr opens its PR as soon as it completes.
+      built.onRunEnded((run) => follower.runEnded(run));
       await built.reattach();
-      prFollower.start();
+      follower.start();
     }
     return built;
   });

@@ -80,6 +80,9 @@ export interface RunStatusView {
   followPr: boolean;
   prRounds: number;
   prUrl: string | null;
+  prNumber: number | null;
+  /** Launched with openPr: opening the PR on completion, and how it went (a denial's note); null when not asked. */
+  prOpen: { state: 'requested' | 'asking' | 'opened' | 'denied' | 'failed'; note: string | null; at: string } | null;
   /** Set when the user discarded the run (its worktree may then be removed by retention). */
   discardedAt: string | null;
   /** The worktree's size on disk as last measured (null: not measured yet, or gone). */

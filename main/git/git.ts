@@ -140,7 +140,9 @@ export class GitService {
       const status = await this.status(repoPath, signal);
       const branch = requireBranch(status);
       assertBranchShape(branch, 'branch');
-      if (status.upstream) {
+      // A branch created from a remote base (a worktree's `-b feature/x origin/main`) tracks
+      // that base: a plain push refuses, and the branch goes to its own name instead.
+      if (status.upstream && status.upstream.endsWith(`/${branch}`)) {
         await this.git.run(repoPath, ['push', '--porcelain'], 'push', { signal, timeoutMs: NETWORK_TIMEOUT_MS, runUserHooks: true });
         return { success: true, branch, upstream: status.upstream, setUpstream: false };
       }

@@ -8,6 +8,7 @@ import type { Statement } from 'better-sqlite3';
 import type { ProviderId } from '../providers/types.js';
 import { migrate, type Db } from '../store/database.js';
 import type { ProcessIdentity } from '../supervisor/supervisor.js';
+import type { CallerKind } from '../auth/caller.js';
 import type { JudgesReport, RunFeedbackView, RunPlan } from '../../shared/runs.js';
 
 export type { JudgeCase, JudgeMetric, JudgesReport, PlanTask, RunPlan } from '../../shared/runs.js';
@@ -97,6 +98,18 @@ export interface RunRow {
   /** PR feedback keys the next iteration must address. */
   pendingFeedback: string[];
   discardedAt: number | null;
+  /** Asked to open its pull request on completion (launch `openPr`), and how that went; null: not asked. */
+  prOpen: PrOpenState | null;
+}
+
+/** The launch's ask to open the run's PR: who launched (the approval policy asks as them), and the outcome. */
+export interface PrOpenState {
+  by: { kind: CallerKind; origin: string | null; claimedSource: string | null };
+  /** `requested`: not tried yet; `asking`: waiting for the approval or gh; then opened, denied or failed. */
+  state: 'requested' | 'asking' | 'opened' | 'denied' | 'failed';
+  /** What happened, for the status and the run page (a denial, gh's error). */
+  note: string | null;
+  at: number;
 }
 
 export interface IterationRow {
@@ -159,6 +172,7 @@ interface DbRow {
   pr_url: string | null;
   pending_feedback: string;
   discarded_at: number | null;
+  pr_open: string | null;
 }
 
 const COLUMNS: Record<string, string> = {
@@ -167,9 +181,9 @@ const COLUMNS: Record<string, string> = {
   planAccepted: 'plan_accepted', autoApprovePlan: 'auto_approve_plan', currentTaskId: 'current_task_id', followPr: 'follow_pr',
   prRounds: 'pr_rounds', prNumber: 'pr_number', prUrl: 'pr_url', baseBranch: 'base_branch', ticket: 'ticket', plan: 'plan',
   options: 'options', pendingFeedback: 'pending_feedback', discardedAt: 'discarded_at', model: 'model', provider: 'provider',
-  worktreePath: 'worktree_path', branch: 'branch',
+  worktreePath: 'worktree_path', branch: 'branch', prOpen: 'pr_open',
 };
-const JSON_FIELDS = new Set(['ticket', 'plan', 'options', 'pendingFeedback']);
+const JSON_FIELDS = new Set(['ticket', 'plan', 'options', 'pendingFeedback', 'prOpen']);
 const BOOL_FIELDS = new Set(['planAccepted', 'autoApprovePlan', 'followPr']);
 
 export type RunUpdate = Partial<Pick<RunRow, keyof typeof COLUMNS & keyof RunRow>>;
@@ -248,10 +262,12 @@ export class RunStore {
         addressed_iteration INTEGER,
         PRIMARY KEY (run_id, key)
       );`,
+      // A launch with openPr: the run opens its pull request when it completes (PrOpenState).
+      `ALTER TABLE symphony_runs ADD COLUMN pr_open TEXT;`,
     ]);
   }
 
-  create(input: Omit<RunRow, 'id' | 'startedAt' | 'updatedAt' | 'endedAt' | 'inputTokens' | 'outputTokens' | 'costUsd' | 'host' | 'discardedAt'>): RunRow {
+  create(input: Omit<RunRow, 'id' | 'startedAt' | 'updatedAt' | 'endedAt' | 'inputTokens' | 'outputTokens' | 'costUsd' | 'host' | 'discardedAt' | 'prOpen'>): RunRow {
     const now = Date.now();
     const id = randomUUID();
     this.sql(
@@ -331,6 +347,16 @@ export class RunStore {
       const current = this.get(id);
       if (!current || !from.includes(current.status)) return false;
       this.update(id, changes);
+      return true;
+    })();
+  }
+
+  /** Moves the PR ask of a run from `from` to `to` (one process, one attempt at a time). True when it moved. */
+  movePrOpen(id: string, from: PrOpenState['state'], to: Pick<PrOpenState, 'state' | 'note'>): boolean {
+    return this.db.transaction(() => {
+      const current = this.get(id)?.prOpen;
+      if (!current || current.state !== from) return false;
+      this.update(id, { prOpen: { ...current, ...to, at: Date.now() } });
       return true;
     })();
   }
@@ -440,5 +466,6 @@ function fromRow(row: DbRow): RunRow {
     autoApprovePlan: row.auto_approve_plan === 1, currentTaskId: row.current_task_id, options: JSON.parse(row.options) as RunOptions,
     followPr: row.follow_pr === 1, prRounds: row.pr_rounds, prNumber: row.pr_number, prUrl: row.pr_url,
     pendingFeedback: JSON.parse(row.pending_feedback) as string[], discardedAt: row.discarded_at,
+    prOpen: row.pr_open ? (JSON.parse(row.pr_open) as PrOpenState) : null,
   };
 }

@@ -25,7 +25,8 @@ export async function statusView(runs: RunService, run: RunRow): Promise<RunStat
     pid: processRunning ? (run.host?.pid ?? null) : null, processRunning, iteration: run.iteration, maxIterations: run.maxIterations,
     tokens: { input: run.inputTokens, output: run.outputTokens, total: run.inputTokens + run.outputTokens }, costUsd: run.costUsd,
     lastError: run.lastError, startedAt: new Date(run.startedAt).toISOString(), endedAt: run.endedAt ? new Date(run.endedAt).toISOString() : null,
-    followPr: run.followPr, prRounds: run.prRounds, prUrl: run.prUrl, discardedAt: run.discardedAt ? new Date(run.discardedAt).toISOString() : null,
+    followPr: run.followPr, prRounds: run.prRounds, prUrl: run.prUrl, prNumber: run.prNumber,
+    prOpen: run.prOpen ? { state: run.prOpen.state, note: run.prOpen.note, at: new Date(run.prOpen.at).toISOString() } : null, discardedAt: run.discardedAt ? new Date(run.discardedAt).toISOString() : null,
     ...runs.retention.view(run),
   };
 }

@@ -18,7 +18,7 @@ import type { RunHostJob, RunProviderConfigs } from './run-host.js';
 import { PRD_FILE } from './run-loop.js';
 import { appendRunEvent, eventsFile, followLog, logSize, readLogTail, sleep, type RunEvent } from './run-log.js';
 import { prdMarkdown, type PromptSectionProvider } from './run-prompts.js';
-import { RESTING, RunStore, type CommandJudgeSpec, type LlmJudgeSpec, type RunOptions, type RunRow, type RunStatus, type Ticket } from './run-store.js';
+import { RESTING, RunStore, type CommandJudgeSpec, type LlmJudgeSpec, type PrOpenState, type RunOptions, type RunRow, type RunStatus, type Ticket } from './run-store.js';
 import { ticketSlug, type TicketWorktrees } from './ticket-worktree.js';
 import type { WorktreeRetention } from './worktree-retention.js';
 
@@ -54,6 +54,10 @@ export interface LaunchInput {
   prompt?: string;
   skipPlan?: boolean;
   followPr?: boolean;
+  /** Open the run's pull request when it completes with every required judge passing (asked as `caller`, policy git_pr). */
+  openPr?: boolean;
+  /** Who launched (the route's caller): the PR opening goes through the approval policy as them. */
+  caller?: PrOpenState['by'];
   parentTicketId?: string;
 }
 
@@ -190,6 +194,7 @@ export class RunService {
       options: await this.runOptions(repoPath, worktree.path, input), followPr: input.followPr ?? true, prRounds: 0, prNumber: null, prUrl: null,
       pendingFeedback: [],
     });
+    if (input.openPr) this.store.update(run.id, { prOpen: prOpenRequest(input) });
     this.writePrd(run, input.ticket ?? {}, input.prompt);
     writeFileSync(path.join(workDir, 'launch-metadata.json'), JSON.stringify({ runId: run.id, ticketId: run.ticketId, parentTicketId: input.parentTicketId ?? null, baseBranch: base }, null, 2));
     appendRunEvent(workDir, run.id, 0, 'launched', {
@@ -204,6 +209,8 @@ export class RunService {
     const accepting = run.status === 'AWAITING_USER';
     const changes: Parameters<RunStore['update']>[1] = { status: 'STARTING', phase: accepting ? 'Plan accepted' : 'Resuming', lastError: null, endedAt: null };
     if (accepting) changes.planAccepted = true;
+    // A later launch may ask for the PR (or take the ask back) until it is open.
+    if (input.openPr !== undefined && run.prOpen?.state !== 'opened') changes.prOpen = input.openPr ? prOpenRequest(input) : null;
     if (input.maxIterations !== undefined) changes.maxIterations = input.maxIterations;
     else if (run.reason === 'max_iterations_reached') changes.maxIterations = run.maxIterations + DEFAULT_MAX_ITERATIONS;
     this.store.update(run.id, changes);
@@ -480,6 +487,10 @@ export class RunService {
       status: run.status, ...(extra.alreadyRunning ? { alreadyRunning: true } : {}), ...(extra.resumed ? { resumed: true } : {}),
     };
   }
+}
+
+function prOpenRequest(input: LaunchInput): PrOpenState {
+  return { by: input.caller ?? { kind: 'token', origin: null, claimedSource: null }, state: 'requested', note: null, at: Date.now() };
 }
 
 /** The host's entry beside this file: .ts under tsx (dev, tests), .js in dist/. */

@@ -34,6 +34,8 @@ export const LaunchBody = z.object({
   prompt: z.string().max(200_000).optional(),
   skipPlan: z.boolean().optional(),
   followPr: z.boolean().optional(),
+  /** Ours: when the run completes with every required judge passing, push its branch and open its PR (policy git_pr). */
+  openPr: z.boolean().optional(),
 });
 export type LaunchBody = z.infer<typeof LaunchBody>;
 

@@ -20,7 +20,8 @@ export const routes: AnyRoute[] = [
     summary: "Launch a ticket's run in its own worktree, or resume it, or accept its plan (a second launch); alreadyRunning when live.",
     body: LaunchBody,
     classify: ({ body }) => ({ repoPath: body.repoPath }),
-    handler: ({ body }, { services, signal }) => services.runs.launch(body, signal),
+    handler: ({ body }, { services, signal, caller }) =>
+      services.runs.launch({ ...body, caller: { kind: caller.kind, origin: caller.origin, claimedSource: caller.claimedSource } }, signal),
   }),
   defineRoute({
     method: 'GET', path: `${API}/status`,

@@ -186,14 +186,23 @@ function RunFacts({ run, events }: { run: RunDetailView; events: RunEvent[] }) {
           {run.disk ? formatBytes(run.disk.bytes) : 'not measured yet'}
           {run.retention ? <span className="muted small"> · {retentionText(run.retention)}</span> : null}
         </dd>
-        {run.prUrl ? (
+        {run.prUrl || run.prOpen ? (
           <>
             <dt>Pull request</dt>
-            <dd>
-              <a href={run.prUrl} target="_blank" rel="noreferrer">
-                {run.prUrl}
-              </a>{' '}
-              <span className="muted small">{run.followPr ? `followed (${run.prRounds} review round(s))` : 'not followed'}</span>
+            <dd data-testid="run-pr" data-pr-state={run.prOpen?.state ?? 'found'}>
+              {run.prUrl ? (
+                <>
+                  <a href={run.prUrl} target="_blank" rel="noreferrer">
+                    {run.prNumber !== null ? `#${run.prNumber} ` : ''}
+                    {run.prUrl}
+                  </a>{' '}
+                  <span className="muted small">{run.followPr ? `followed (${run.prRounds} review round(s))` : 'not followed'}</span>
+                </>
+              ) : (
+                <span className={run.prOpen?.state === 'denied' || run.prOpen?.state === 'failed' ? 'bad-text' : 'muted'}>
+                  {run.prOpen?.note ?? 'Opened when the run completes with every required judge passing.'}
+                </span>
+              )}
             </dd>
           </>
         ) : null}
