@@ -2,6 +2,7 @@
 // koa-body (its size limit and strict mode: objects and arrays only); around it, our 415
 // rule, the one body-size limiter (main/http/body-limit.ts), a deadline for the body to
 // arrive, and a nesting cap checked on the parsed value without recursion.
+import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
 import { AppError, BadRequest, PayloadTooLarge } from '../errors.js';
 import { declaredTooLarge, watchBodySize } from '../http/body-limit.js';
@@ -12,14 +13,15 @@ const MAX_NESTING = 64;
 /** A JSON body must have arrived within this time of its headers. */
 export const BODY_READ_TIMEOUT_MS = 30_000;
 
-export function hasBody(ctx: GatewayContext): boolean {
-  const length = ctx.get('Content-Length');
-  return Boolean(ctx.get('Transfer-Encoding')) || (length !== '' && length !== '0');
+/** From the request's headers alone, before anything reads it. */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return Boolean(req.headers['transfer-encoding']) || (length !== undefined && length !== '' && length !== '0');
 }
 
 /** Refuses bodies that are not what the route takes (415): a page can send text/plain or forms without a preflight. */
 export function checkContentType(ctx: GatewayContext, multipart: boolean): void {
-  if (!hasBody(ctx)) return;
+  if (!hasBody(ctx.req)) return;
   const type = ctx.request.type;
   const accepted = type === 'application/json' || (multipart && type === 'multipart/form-data');
   if (!accepted) {
@@ -64,7 +66,7 @@ function mapParseError(error: Error): AppError {
 }
 
 export async function readJsonBody(ctx: GatewayContext, deadlineMs = BODY_READ_TIMEOUT_MS): Promise<unknown> {
-  if (!hasBody(ctx)) return undefined;
+  if (!hasBody(ctx.req)) return undefined;
   // Before anything listens to the request stream: no byte may flow past the parser.
   const parseJson = await warmBodyParser();
   if (declaredTooLarge(ctx.req, JSON_BODY_LIMIT)) throw closing(ctx, new PayloadTooLarge(`The body is larger than ${JSON_BODY_LIMIT} bytes.`));

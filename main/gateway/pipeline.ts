@@ -1,6 +1,5 @@
 // Every route runs through the same chain, so no route can skip a check:
 // authenticate → content type → body → validate → classify → approval policy → handler.
-import type { Middleware } from 'koa';
 import type { z } from 'zod';
 import { isOperationId, type RouteEntry } from '../../shared/operations.js';
 import { AGENT_START } from '../auth/policy.js';
@@ -14,7 +13,7 @@ import { checkContentType, hasBody, readJsonBody } from './body.js';
 import { authenticate } from './middleware/authenticate.js';
 import { respond } from './respond.js';
 import type { AnyRoute, Classification, RequestContext, RouteInput } from './route.js';
-import type { GatewayContext, GatewayState } from './state.js';
+import type { GatewayContext, Stage } from './state.js';
 
 /**
  * The one chain a table route runs behind, whichever lookup (static map or router) finds it.
@@ -26,7 +25,7 @@ export function routeChain(
   route: () => AnyRoute | Promise<AnyRoute>,
   services: Services,
   bodyReadTimeoutMs?: number,
-): Middleware<GatewayState> {
+): Stage {
   const auth = authenticate(services, entry.kind);
   // The probes (health, version, pairing) leave nothing behind: no async context for them (process-guard.ts).
   const scoped = entry.kind !== 'public' && entry.kind !== 'health_check';
@@ -45,7 +44,7 @@ export function routeChain(
 // a request that waits for nothing (GET /version) makes no promise of ours.
 function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services, bodyReadTimeoutMs?: number): Promise<void> | void {
   checkContentType(ctx, Boolean(entry.multipart));
-  if ((entry.multipart && ctx.request.type === 'multipart/form-data') || !hasBody(ctx)) return withBody(ctx, route, entry, services, undefined);
+  if ((entry.multipart && ctx.request.type === 'multipart/form-data') || !hasBody(ctx.req)) return withBody(ctx, route, entry, services, undefined);
   return readJsonBody(ctx, bodyReadTimeoutMs).then((rawBody) => withBody(ctx, route, entry, services, rawBody));
 }
 

@@ -1,6 +1,6 @@
-// The desktop gateway: a Koa app bound to loopback only. Host check first, then CORS,
-// then the routes, each of which runs the shared auth/validation/policy chain.
-import { createServer, type Server } from 'node:http';
+// The desktop gateway, bound to loopback only: request scope, Host check, CORS, then the
+// routes, each behind the shared auth/validation/policy chain; Koa or the fast path runs them.
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Router from '@koa/router';
@@ -13,19 +13,23 @@ import { cors } from './middleware/cors.js';
 import { hostCheck } from './middleware/host.js';
 import { requestScope } from './middleware/request-scope.js';
 import { buildOpenApi } from './openapi.js';
-import { warmBodyParser } from './body.js';
+import { hasBody, warmBodyParser } from './body.js';
+import { Exchange, pathOf } from './exchange.js';
 import { routeChain } from './pipeline.js';
 import { serveRenderer } from './static-ui.js';
 import { defineRoute, type AnyRoute } from './route.js';
 import { claims, type RouteFamily } from './route-family.js';
 import { routeFamilies } from './routes/index.js';
-import type { GatewayState } from './state.js';
+import type { GatewayState, Stage } from './state.js';
+import { RENDERER_BASE_PATH } from '../desktop-ui/renderer-files.js';
 
 export const DEFAULT_PORTS = [19432, 19433, 19434, 19435] as const;
 const HOST = '127.0.0.1';
 
 export interface GatewayApp {
   app: Koa<GatewayState>;
+  /** The server's request listener: the fast path for exact table paths, Koa for the rest. */
+  handler: RequestListener;
   /** Every route of the table, registered at start (lazy families load on first use). */
   routes: readonly RouteEntry[];
   /** Every route's definition; loads the lazy families (the OpenAPI document, tests). */
@@ -39,40 +43,76 @@ export interface AppOptions {
   bodyReadTimeoutMs?: number;
 }
 
+/**
+ * One pipeline, two ways in. The stages (request scope, Host, CORS, the route's chain) are
+ * plain functions over a GatewayContext. Koa runs them for every request it gets; a request
+ * to a table path without parameters and without a body (most of what the web app sends)
+ * is answered by the fast path, which runs the very same stages over an Exchange and never
+ * builds a Koa context (exchange.ts). See ARCHITECTURE "The fast path".
+ */
 export function createGatewayApp(services: Services, options: AppOptions = {}): GatewayApp {
   const table = routeSlots(services);
+  const scope = requestScope(services);
+  const host = hostCheck(() => services.gatewayPort() ?? -1);
+  const allowOrigin = cors(services);
+  const { exact, lookup } = routeLookup(table.slots, services, options);
   const app = new Koa<GatewayState>({ proxy: false });
   app.silent = true;
-  app.use(requestScope(services));
-  app.use(hostCheck(() => services.gatewayPort() ?? -1));
+  app.use(scope);
+  app.use(host);
+  // The renderer's files are never table paths: the fast path has no /ui/ to pass.
   app.use(serveRenderer(options.rendererDir ?? join(packageRoot(), 'dist', 'renderer')));
-  app.use(cors(services));
-  app.use(routeLookup(table.slots, services, options));
-  return { app, routes: table.slots.map((slot) => slot.entry), loadRoutes: table.loadRoutes };
+  app.use(allowOrigin);
+  app.use(lookup);
+  const viaKoa = app.callback();
+  const handler: RequestListener = (req, res) => {
+    const path = pathOf(req.url ?? '/');
+    const chain = exact.get(req.method ?? '')?.get(path);
+    if (!chain || hasBody(req)) return void viaKoa(req, res);
+    const ctx = new Exchange(req, res, path);
+    const route = () => chain(ctx, done);
+    const cors = () => allowOrigin(ctx, route);
+    scope(ctx, () => host(ctx, cors)).then(
+      () => ctx.send(),
+      () => ctx.fail(),
+    );
+  };
+  return { app, handler, routes: table.slots.map((slot) => slot.entry), loadRoutes: table.loadRoutes };
 }
 
+const done = (): void => undefined;
+
 /**
- * Most paths have no parameters: an exact method + path finds them in a Map. The router
- * (which walks every layer) serves the parameterised paths and every spelling the exact
- * lookup misses (a trailing slash, another letter case, HEAD), with the same chains.
+ * Most paths have no parameters: an exact method + path finds them in a Map (per method, so
+ * no key string is built per request). The router (which walks every layer) serves the
+ * parameterised paths and every spelling the exact lookup misses (a trailing slash, another
+ * letter case, HEAD), with the same chains.
  */
-function routeLookup(slots: readonly RouteSlot[], services: Services, options: AppOptions): Koa.Middleware<GatewayState> {
+function routeLookup(
+  slots: readonly RouteSlot[],
+  services: Services,
+  options: AppOptions,
+): { exact: Map<string, Map<string, Stage>>; lookup: Koa.Middleware<GatewayState> } {
   const router = new Router<GatewayState>();
-  const exact = new Map<string, Koa.Middleware<GatewayState>>();
+  const exact = new Map<string, Map<string, Stage>>();
   for (const { entry, route } of slots) {
     const chain = routeChain(entry, route, services, options.bodyReadTimeoutMs);
     router.register(entry.path, [entry.method], chain);
-    if (!/[:*(]/.test(entry.path)) exact.set(routeKey(entry.method, entry.path), chain);
+    if (/[:*(]/.test(entry.path)) continue;
+    if (entry.path === '/ui' || entry.path.startsWith(RENDERER_BASE_PATH)) throw new Error(`${entry.path} lies under the renderer's /ui/.`);
+    if (!exact.has(entry.method)) exact.set(entry.method, new Map());
+    exact.get(entry.method)!.set(entry.path, chain);
   }
   const routed = router.routes();
-  return (ctx, next) => {
-    const chain = exact.get(`${ctx.method} ${ctx.path}`);
+  const lookup: Koa.Middleware<GatewayState> = (ctx, next) => {
+    const chain = exact.get(ctx.method)?.get(ctx.path);
     if (chain) {
       ctx.params = {};
       return chain(ctx, next);
     }
     return routed(ctx as Parameters<typeof routed>[0], next);
   };
+  return { exact, lookup };
 }
 
 /** A table route and where its definition comes from: known at start, or its family's module. */
@@ -176,12 +216,12 @@ const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 export async function startGateway(services: Services, options: StartOptions = {}): Promise<RunningGateway> {
-  const { app, routes, loadRoutes } = createGatewayApp(services, options);
+  const { handler, routes, loadRoutes } = createGatewayApp(services, options);
   const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   // requestTimeout covers receiving the request only: streamed replies and approval waits may take minutes.
   const server = createServer(
     { headersTimeout, requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.min(5_000, Math.ceil(headersTimeout / 4)) },
-    app.callback(),
+    handler,
   );
   server.keepAliveTimeout = 5_000;
   // Node's headers timeout starts with the first byte: a connection that sends nothing

@@ -1,5 +1,8 @@
-// What the gateway's middleware learns about a request, in the order it learns it.
-import type { ParameterizedContext } from 'koa';
+// What the gateway's middleware learns about a request, in the order it learns it, and the
+// one context every pipeline stage works on: a Koa context on the Koa path, an Exchange
+// (exchange.ts) on the fast path. The stages use only what is declared here.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { ParsedUrlQuery } from 'node:querystring';
 import type { RouteEntry } from '../../shared/operations.js';
 import type { Caller } from '../auth/caller.js';
 import type { ApprovalNote } from '../telemetry/activity.js';
@@ -18,4 +21,27 @@ export interface GatewayState {
   approval?: ApprovalNote;
 }
 
-export type GatewayContext = ParameterizedContext<GatewayState>;
+/**
+ * The part of a Koa context the pipeline stages use, with Koa's meaning: `get` reads a
+ * request header ('' when absent), `set` a response header, `status`/`body`/`type` the reply.
+ */
+export interface GatewayContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  state: GatewayState;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly query: ParsedUrlQuery;
+  readonly request: { readonly type: string };
+  params?: Record<string, string>;
+  status: number;
+  body: unknown;
+  type: string;
+  get(field: string): string;
+  set(field: string, value: string): void;
+  vary(field: string): void;
+}
+
+/** A pipeline stage: Koa's middleware shape over the GatewayContext (a Koa context satisfies it). */
+export type Stage = (ctx: GatewayContext, next: () => Promise<void> | void) => Promise<void> | void;

@@ -1,7 +1,6 @@
 // CORS for browser callers. Only origins we know are answered: the configured cloud
 // web app origins, origins with a live session or a pending challenge, and the
 // renderer. Anyone else gets no Access-Control-Allow-Origin at all.
-import type { Next } from 'koa';
 import { Forbidden } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { GatewayContext } from '../state.js';
@@ -28,7 +27,7 @@ export function isKnownOrigin(services: Services, origin: string): boolean {
 
 export function cors(services: Services) {
   // Not async: a middleware that only passes on returns next()'s promise instead of making its own.
-  return function corsMiddleware(ctx: GatewayContext, next: Next): Promise<void> | void {
+  return function corsMiddleware(ctx: GatewayContext, next: () => Promise<void> | void): Promise<void> | void {
     const origin = ctx.get('Origin');
     // Nothing set Vary yet on this path: straight on the response (ctx.vary parses and rebuilds the list).
     if (ctx.res.hasHeader('Vary')) ctx.vary('Origin');

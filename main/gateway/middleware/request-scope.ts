@@ -1,7 +1,6 @@
 // Outermost middleware: a request id on every reply, one JSON error shape for every
 // failure (no stack ever leaves), one log line and one telemetry sample per request.
 import { randomBytes } from 'node:crypto';
-import type { Next } from 'koa';
 import type { Services } from '../../services.js';
 import { errorReply } from '../../../shared/schemas/errors.js';
 import { isAppError, NoSuchRoute, WithReason } from '../../errors.js';
@@ -25,7 +24,7 @@ const ACTIVITY_READS = new Set(['/api/gateway/desktop/activity', '/api/gateway/d
 export function requestScope(services: Services) {
   const nextRequestId = requestIds();
   const logRequest = requestLogger(services.log);
-  return async function scope(ctx: GatewayContext, next: Next): Promise<void> {
+  return async function scope(ctx: GatewayContext, next: () => Promise<void> | void): Promise<void> {
     ctx.state = new RequestState(ctx, nextRequestId());
     // Straight on the response: Koa's ctx.set builds entry arrays on every call.
     ctx.res.setHeader('X-Request-Id', ctx.state.requestId);

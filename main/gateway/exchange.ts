@@ -1,0 +1,150 @@
+// The fast path's request context. A request to a table path without parameters and
+// without a body is answered without Koa: an Exchange is the small object the same
+// pipeline stages work on (state.ts GatewayContext, with Koa's meaning for each member),
+// and `send` writes the reply the way Koa's own respond does. Koa's context, request and
+// response objects, its delegates and its header helpers cost ~10 KB a request; this costs
+// a few hundred bytes. Everything else (parameterised paths, bodies, preflights, /ui/,
+// other spellings of a path) goes to Koa, through the same stages.
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { parse, type ParsedUrlQuery } from 'node:querystring';
+import { pipeline, Readable } from 'node:stream';
+import type { GatewayContext, GatewayState } from './state.js';
+
+/** Statuses whose replies carry no body (as Koa's `statuses.empty`). */
+const EMPTY = new Set([204, 205, 304]);
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/** Header names as the stages spell them, lowercased once. */
+const lowered = new Map<string, string>();
+
+function lower(field: string): string {
+  let name = lowered.get(field);
+  if (name === undefined) lowered.set(field, (name = field.toLowerCase()));
+  return name;
+}
+
+/** Where the path ends in a request target (`?` starts the query string). */
+export function pathOf(url: string): string {
+  const at = url.indexOf('?');
+  return at === -1 ? url : url.slice(0, at);
+}
+
+export class Exchange implements GatewayContext {
+  state!: GatewayState;
+  readonly params = NO_PARAMS;
+  private code = 404;
+  private explicitStatus = false;
+  private reply: unknown = undefined;
+  private parsedQuery: ParsedUrlQuery | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly path: string,
+  ) {}
+
+  get method(): string {
+    return this.req.method ?? 'GET';
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.req.headers;
+  }
+
+  get query(): ParsedUrlQuery {
+    const url = this.req.url ?? '';
+    return (this.parsedQuery ??= parse(url.length > this.path.length ? url.slice(this.path.length + 1) : ''));
+  }
+
+  /** The request's media type without parameters. */
+  get request(): { readonly type: string } {
+    const type = this.get('Content-Type');
+    return { type: type ? type.split(';', 1)[0].trim().toLowerCase() : '' };
+  }
+
+  get(field: string): string {
+    const value = this.req.headers[lower(field)];
+    return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  set(field: string, value: string): void {
+    this.res.setHeader(field, value);
+  }
+
+  vary(field: string): void {
+    const present = this.res.getHeader('Vary');
+    const list = present === undefined ? [] : String(present).split(/\s*,\s*/);
+    if (!list.some((name) => name.toLowerCase() === field.toLowerCase())) this.res.setHeader('Vary', [...list, field].join(', '));
+  }
+
+  get status(): number {
+    return this.code;
+  }
+
+  set status(code: number) {
+    this.code = code;
+    this.explicitStatus = true;
+    if (EMPTY.has(code)) this.reply = null;
+  }
+
+  get body(): unknown {
+    return this.reply;
+  }
+
+  set body(value: unknown) {
+    this.reply = value;
+    if (value === null || value === undefined) {
+      if (!EMPTY.has(this.code)) this.code = 204;
+      this.explicitStatus = true;
+    } else if (!this.explicitStatus) this.status = 200;
+  }
+
+  set type(value: string) {
+    this.res.setHeader('Content-Type', /^text\/|^application\/json$/.test(value) ? `${value}; charset=utf-8` : value);
+  }
+
+  get type(): string {
+    const value = this.res.getHeader('Content-Type');
+    return value === undefined ? '' : String(value).split(';', 1)[0];
+  }
+
+  /** Writes the reply as Koa's respond would: JSON, text, bytes, a stream, or no body. */
+  send(): void {
+    const { res } = this;
+    if (res.writableEnded || res.headersSent || (res.socket && !res.socket.writable)) return;
+    res.statusCode = this.code;
+    const body = this.reply;
+    if (EMPTY.has(this.code) || body === null || body === undefined) {
+      res.removeHeader('Content-Type');
+      res.removeHeader('Transfer-Encoding');
+      if (EMPTY.has(this.code) || body === null) return void res.end();
+      // A status with no body set: its reason phrase, as Koa answers.
+      return void this.end(STATUS_CODES[this.code] ?? String(this.code), 'text/plain; charset=utf-8');
+    }
+    if (body instanceof Readable) {
+      if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'application/octet-stream');
+      res.removeHeader('Content-Length');
+      // An error mid-stream can only cut the connection: the status has been sent.
+      return void pipeline(body, res, () => undefined);
+    }
+    if (typeof body === 'string') return this.end(body, /^\s*</.test(body) ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8');
+    if (Buffer.isBuffer(body)) return this.end(body, 'application/octet-stream');
+    // As Koa: a JSON body is application/json whatever type was set before.
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    this.end(JSON.stringify(body), 'application/json; charset=utf-8');
+  }
+
+  /** The stages failed outside their own error handling: a bare 500, never a stack. */
+  fail(): void {
+    const { res } = this;
+    if (res.headersSent) return void res.destroy();
+    res.statusCode = 500;
+    res.end();
+  }
+
+  private end(body: string | Buffer, type: string): void {
+    const { res } = this;
+    if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', type);
+    res.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+    res.end(body);
+  }
+}
