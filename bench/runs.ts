@@ -44,6 +44,23 @@ async function statuses(gw: TestGateway, samples?: number[]): Promise<Json[]> {
   return res.json.runs;
 }
 
+/** The load phase ends within this (the full size takes a few minutes on 2 quiet cores). */
+const LOAD_DEADLINE_MS = 30 * 60_000;
+const LIVE_DEADLINE_MS = 5 * 60_000;
+
+/** Polls the status route until RUNS runs are live; fails (never hangs) after LIVE_DEADLINE_MS. */
+async function untilLive(gw: TestGateway, isLive: (r: Json) => boolean, everyMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + LIVE_DEADLINE_MS;
+  for (;;) {
+    const runs = await statuses(gw);
+    if (runs.filter(isLive).length >= RUNS) return;
+    if (performance.now() > deadline) {
+      throw new Error(`not every live run was ${what} within ${LIVE_DEADLINE_MS / 60_000} min: ${JSON.stringify(runs.filter((r) => !isLive(r) && r.ticketId.startsWith('BENCH-live-')).map((r) => [r.ticketId, r.status, r.processRunning, r.lastError]))}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
 async function main(): Promise<void> {
   const api = await MockModelApi.start();
   const root = realpathSync(mkdtempSync(path.join(tmpdir(), 'bench-runs-')));
@@ -60,7 +77,8 @@ async function main(): Promise<void> {
   try {
     // Phase 1: the load. The judge fails every time (no fixed.txt), so each run goes its full ITERATIONS.
     const judges = [{ name: 'test', command: 'node check.js' }];
-    for (let i = 0; i < CLAUDE_RUNS * CLAUDE_ITERATIONS; i++) api.script({ kind: 'text', text: 'Still working on it.' });
+    // One answer per claude turn, and spares: a turn retried after a slow start must not find the queue dry.
+    for (let i = 0; i < CLAUDE_RUNS * (CLAUDE_ITERATIONS + 2); i++) api.script({ kind: 'text', text: 'Still working on it.' });
     const delay = monitorEventLoopDelay({ resolution: 10 });
     const gatewayRssBefore = process.memoryUsage().rss / 1024 / 1024;
     const started = performance.now();
@@ -84,6 +102,9 @@ async function main(): Promise<void> {
         if (rss !== null) hostRss.set(run.pid, Math.max(hostRss.get(run.pid) ?? 0, rss));
       }
       gatewayRssPeak = Math.max(gatewayRssPeak, process.memoryUsage().rss / 1024 / 1024);
+      if (performance.now() - started > LOAD_DEADLINE_MS) {
+        throw new Error(`the runs did not all end within ${LOAD_DEADLINE_MS / 60_000} min: ${JSON.stringify(runs.filter((r) => r.processRunning || ['STARTING', 'IN_PROGRESS'].includes(r.status)).map((r) => [r.ticketId, r.status, r.iteration, r.phase]))}`);
+      }
       if (runs.length === launches.length && runs.every((r) => !['STARTING', 'IN_PROGRESS'].includes(r.status) && !r.processRunning)) {
         failed = runs.filter((r) => r.status !== 'COMPLETED' || r.iteration !== r.maxIterations).length;
         if (failed) console.error(JSON.stringify(runs.filter((r) => r.status !== 'COMPLETED').map((r) => [r.ticketId, r.status, r.lastError])));
@@ -98,15 +119,17 @@ async function main(): Promise<void> {
     const hostRssValues = [...hostRss.values()];
 
     // Phase 2: reattach. Runs that stay live (many iterations), the gateway closed, a new one started.
-    const live = Array.from({ length: RUNS }, (_, i) => ({ ticketIdentifier: `BENCH-live-${i}`, provider: FAKE_PROVIDER_ID, maxIterations: 200 }));
+    // A fake turn takes ~250 ms: enough iterations that no run can finish before all 20 are live
+    // (worktree creation is one at a time per repository), at any machine load.
+    const live = Array.from({ length: RUNS }, (_, i) => ({ ticketIdentifier: `BENCH-live-${i}`, provider: FAKE_PROVIDER_ID, maxIterations: 100_000 }));
     await Promise.all(live.map((l) => gw.services.runs.start({ ...l, repoPath: repo, skipPlan: true, autoApprovePlan: true, judges: [] })));
     const isLive = (r: Json) => r.ticketId.startsWith('BENCH-live-') && r.status === 'IN_PROGRESS' && r.processRunning;
-    while ((await statuses(gw)).filter(isLive).length < RUNS) await new Promise((resolve) => setTimeout(resolve, 50));
+    await untilLive(gw, isLive, 50, 'started');
     await gw.close();
     const reattachStarted = performance.now();
     gw = await gatewayOf();
     const gatewayUpMs = performance.now() - reattachStarted;
-    while ((await statuses(gw)).filter(isLive).length < RUNS) await new Promise((resolve) => setTimeout(resolve, 10));
+    await untilLive(gw, isLive, 10, 'reattached');
     const reattachMs = performance.now() - reattachStarted;
     await Promise.all(gw.services.runs.list().filter((r) => r.ticketId.startsWith('BENCH-live-')).map((r) => gw.services.runs.stop(r)));
     const leftLive = (await statuses(gw)).filter((r) => r.processRunning).length;
