@@ -40,10 +40,13 @@ const USAGE = `symphony-gateway <command> [--data-dir DIR]
   deny APPROVAL_ID                                       deny a waiting request
   set-api-key                                            read the desktop API key from stdin into the keychain
   config [--api-origin URL] [--relay-origin URL|default] [--require-signed-commands on|off] [--allowed-origin O]... [--remove-allowed-origin O]... [--workspace-root DIR] [--log-level L|default]
-         [--agent-env KEY=VALUE|KEY]... [--unset KEY]... [--agent-confinement on|off] [--binary NAME=/path|NAME=]... [--json]
+         [--agent-env KEY=VALUE|KEY]... [--unset KEY]... [--agent-confinement on|off] [--binary NAME=/path|NAME=]...
+         [--max-agents N] [--run-viewer-max-gib N] [--run-viewer-max-days N] [--json]
                                                         change settings (--allowed-origin adds one, --remove-allowed-origin removes one;
                                                         --agent-env KEY=VALUE sets a variable for agent CLIs, --agent-env KEY passes KEY
-                                                        from the gateway's environment, --unset KEY forgets either; --binary NAME= clears)
+                                                        from the gateway's environment, --unset KEY forgets either; --binary NAME= clears;
+                                                        --max-agents: agents one paired origin may run at once, default 4, 16 more wait;
+                                                        run-viewer uploads kept: default 5 GiB, 7 days, oldest removed first)
   relay status|pause|resume [--json]                    the cloud relay: its state, or stop/start taking cloud commands
   relay keys [--json] | trust-key KEY [--label L] | untrust-key FINGERPRINT
                                                         the Ed25519 keys whose signed cloud commands run here
@@ -70,6 +73,9 @@ const OPTIONS = {
   unset: { type: 'string', multiple: true },
   'agent-confinement': { type: 'string' },
   binary: { type: 'string', multiple: true },
+  'max-agents': { type: 'string' },
+  'run-viewer-max-gib': { type: 'string' },
+  'run-viewer-max-days': { type: 'string' },
   label: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
   lines: { type: 'string', short: 'n' },
@@ -321,6 +327,18 @@ function agentEnvPatch(flags: Flags) {
   return Object.keys(set).length || pass.length || unset.length ? { set, pass, unset } : undefined;
 }
 
+/** `--max-agents 2` and the run-viewer caps; a value that is not a number is a usage error, one out of range the settings' 400. */
+function limitsPatch(flags: Flags) {
+  const number = (flag: 'max-agents' | 'run-viewer-max-gib' | 'run-viewer-max-days') => {
+    const value = flags[flag];
+    if (value === undefined) return undefined;
+    if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`--${flag} takes a number.`);
+    return Number(value);
+  };
+  const patch = { concurrentAgents: number('max-agents'), runViewerMaxGiB: number('run-viewer-max-gib'), runViewerMaxAgeDays: number('run-viewer-max-days') };
+  return Object.values(patch).some((value) => value !== undefined) ? patch : undefined;
+}
+
 function binaryPatch(flags: Flags): BinaryPathsUpdate {
   const update: BinaryPathsUpdate = {};
   for (const item of flags.binary ?? []) {
@@ -338,6 +356,7 @@ async function config(services: Services, flags: Flags): Promise<number> {
   const view = await services.gatewaySettings.update({
     agentEnv: agentEnvPatch(flags),
     binaryPaths: binaries,
+    limits: limitsPatch(flags),
     agentConfinement: confinement === undefined ? undefined : { enabled: confinement },
     apiOrigin: flags['api-origin'],
     relayOrigin: flags['relay-origin'] === 'default' ? null : flags['relay-origin'],
@@ -355,6 +374,7 @@ async function config(services: Services, flags: Flags): Promise<number> {
   print(`log level:       ${view.logLevel ?? 'info (default)'}`);
   print(`api key:         ${view.apiKeySet ? 'set' : '(not set)'}`);
   print(`secret store:    ${view.secretStore}`);
+  print(`limits:          ${view.limits.concurrentAgents} agents at once per paired origin; run viewer keeps ${view.limits.runViewerMaxGiB} GiB, ${view.limits.runViewerMaxAgeDays} days`);
   const { agentConfinement: sandbox } = view;
   print(`agent sandbox:   ${sandbox.enabled ? `on (${sandbox.osSandbox})` : 'OFF: agents see your whole home folder'}${sandbox.missing.length ? `; missing ${sandbox.missing.join(', ')}` : ''}`);
   print(`agent env:       ${view.agentEnv.entries.map((entry) => `${entry.name}=${entry.secret ? '(secret, set)' : entry.value}${entry.source === 'inherited' ? ' (from the environment)' : ''}`).join(', ') || '(nothing beyond the basics)'}`);

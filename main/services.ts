@@ -45,6 +45,8 @@ import { SettingsStore } from './store/settings.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { AgentEnvironment } from './providers/agent-env.js';
 import { Confiner, confinementEnabled } from './providers/confinement.js';
+import { AgentSlots } from './providers/agent-slots.js';
+import { readLimits } from './config/limits.js';
 import { createProviderRegistry } from './providers/defaults.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { ChatService } from './symphony/chat-sessions.js';
@@ -134,6 +136,8 @@ export interface Services {
   providers: ProviderRegistry;
   /** Builds every agent start's confinement (OS view, CLI sandboxes, tool checks); its on/off setting. */
   confiner: Confiner;
+  /** The concurrent-agent cap of remote callers (inside confiner.prepare). */
+  agentSlots: AgentSlots;
   /** What agent CLIs get of the environment: the allowlist and the user's values (`config --agent-env`). */
   agentEnv: AgentEnvironment;
   /** Terminal, ticket, run-viewer, ticket-worktree and PR-comment chat sessions and their turns. */
@@ -225,7 +229,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const github = new GitHubService({ processes: supervisor, git, guard: workspace });
   const fileSearch = new FileSearch({ git: gitRunner, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
   const agentEnv = new AgentEnvironment({ settings, secrets });
-  const confiner = new Confiner({ enabled: () => confinementEnabled(settings), environment: agentEnv, guard: workspace, log, trustedRoots: () => repos.trustedPaths() });
+  const agentSlots = new AgentSlots({ limit: () => readLimits(settings).concurrentAgents });
+  const confiner = new Confiner({
+    enabled: () => confinementEnabled(settings), environment: agentEnv, guard: workspace, log, trustedRoots: () => repos.trustedPaths(), slots: agentSlots,
+  });
   const providers = createProviderRegistry(supervisor, confiner);
   const chats = new ChatService({ db, providers, log, supervisor });
   const ticketWorktrees = new TicketWorktrees({ git, runner: gitRunner, repos, guard: workspace, dataDir });
@@ -363,7 +370,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     get learnings() {
       return loaded(learnings, 'learnings');
     },
-    runArchives: new RunArchives(dataDir),
+    runArchives: new RunArchives(dataDir, undefined, () => {
+      const limits = readLimits(settings);
+      return { maxTotalBytes: Math.round(limits.runViewerMaxGiB * 1024 ** 3), maxAgeMs: limits.runViewerMaxAgeDays * 86_400_000 };
+    }),
     relaySettings,
     get loops() {
       return loaded(loopGroup, 'loops').loops;
@@ -405,6 +415,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     supervisor,
     providers,
     confiner,
+    agentSlots,
     agentEnv,
     chats,
     ticketWorktrees,

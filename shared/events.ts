@@ -16,6 +16,8 @@ export const StatusEvent = z.object({
   of: z.number().int().nullable().optional(),
   error: z.string().optional(),
   retryInMs: z.number().optional(),
+  /** `queued`: the turn's place in its caller's queue for an agent slot (1: next). */
+  position: z.number().int().optional(),
 });
 
 export const SessionIdEvent = z.object({ type: z.literal('sessionId'), sessionId: z.string() });

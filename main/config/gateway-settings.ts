@@ -12,6 +12,7 @@ import { checkBinaryPaths, saveBinaryPaths, type BinaryPathsUpdate } from '../su
 import type { RelaySettings } from '../relay/settings.js';
 import { AppError } from '../errors.js';
 import { isLogLevel, LOG_LEVELS, type GatewayConfig, type LogLevel } from './gateway-config.js';
+import { checkLimits, LIMITS_SETTING, readLimits, type Limits } from './limits.js';
 
 export interface SettingsView {
   apiOrigin: string | null;
@@ -32,6 +33,8 @@ export interface SettingsView {
   agentEnv: AgentEnvView;
   /** The OS sandbox around agents: on unless the user turned it off; what this machine lacks for it. */
   agentConfinement: ConfinementStatus;
+  /** Caps on remote callers: agents at once, run-viewer storage (limits.ts). */
+  limits: Limits;
 }
 
 export interface SettingsPatch {
@@ -50,6 +53,8 @@ export interface SettingsPatch {
   agentConfinement?: { enabled: boolean };
   /** Binary overrides (`config --binary`): checked with the rest, saved with the rest or not at all. */
   binaryPaths?: BinaryPathsUpdate;
+  /** Only the limits named change. */
+  limits?: Partial<Limits>;
 }
 
 export interface GatewaySettingsDeps {
@@ -60,7 +65,7 @@ export interface GatewaySettingsDeps {
   gatewayPort: () => number | null;
   agentEnv: Pick<AgentEnvironment, 'view' | 'check' | 'update'>;
   confinement: { status(): ConfinementStatus };
-  settings: { set(key: string, value: unknown): void };
+  settings: { get<T>(key: string): T | undefined; set(key: string, value: unknown): void };
   binaries: BinaryResolver;
 }
 
@@ -82,6 +87,7 @@ export class GatewaySettings {
       logLevel: config.logLevel(),
       agentEnv: this.deps.agentEnv.view(),
       agentConfinement: this.deps.confinement.status(),
+      limits: readLimits(this.deps.settings),
     };
   }
 
@@ -98,12 +104,14 @@ export class GatewaySettings {
     }
     if (patch.agentEnv) this.deps.agentEnv.check(patch.agentEnv);
     const workspaceRoot = typeof patch.workspaceRoot === 'string' ? await workspace.checkWorkspaceRoot(patch.workspaceRoot) : patch.workspaceRoot;
+    const limits = patch.limits ? checkLimits(readLimits(this.deps.settings), patch.limits) : undefined;
     if (patch.binaryPaths) await checkBinaryPaths(this.deps.binaries, patch.binaryPaths);
     // Everything was checked: from here on nothing is refused.
     if (workspaceRoot !== undefined) await workspace.setWorkspaceRoot(workspaceRoot);
     if (patch.binaryPaths) saveBinaryPaths(this.deps.binaries, this.deps.settings, patch.binaryPaths);
     if (apiOrigin !== undefined) config.setApiOrigin(apiOrigin);
     if (patch.agentEnv) await this.deps.agentEnv.update(patch.agentEnv);
+    if (limits) this.deps.settings.set(LIMITS_SETTING, limits);
     if (patch.agentConfinement) setConfinementEnabled(this.deps.settings, patch.agentConfinement.enabled);
     if (patch.logLevel !== undefined) config.setLogLevel(patch.logLevel);
     if (relayOrigin !== undefined) this.deps.relay.setRelayOrigin(relayOrigin);

@@ -322,3 +322,15 @@ test('storage stays within its caps: runs over the age go, then the oldest until
   assert.equal(fourth.storage.totalBytes, 2000);
   assert.deepEqual((await readdir(archives.root)).sort(), [path.basename(third.runDir), path.basename(fourth.runDir)].sort());
 });
+
+test('the storage caps are read at each upload (the user setting): a lowered cap applies to the next upload', async () => {
+  let caps = { maxTotalBytes: 10_000, maxAgeMs: 86_400_000 };
+  archives = new RunArchives(dataDir, DEFAULT_RUN_ARCHIVE_LIMITS, () => caps);
+  const run = (byte: number) => makeZip([{ name: 'data.bin', data: Buffer.alloc(1000, byte) }]);
+  const first = (await upload(run(5), 'e.zip')).json as unknown as { runDir: string; storage: { removed: unknown[]; maxTotalBytes: number; maxAgeDays: number } };
+  assert.deepEqual([first.storage.removed.length, first.storage.maxTotalBytes, first.storage.maxAgeDays], [0, 10_000, 1]);
+  caps = { maxTotalBytes: 1500, maxAgeMs: 86_400_000 };
+  const second = (await upload(run(6), 'f.zip')).json as unknown as { storage: { removed: Array<{ runDir: string; reason: string }>; maxTotalBytes: number } };
+  assert.deepEqual(second.storage.removed.map((entry) => [entry.runDir, entry.reason]), [[first.runDir, 'size']]);
+  assert.equal(second.storage.maxTotalBytes, 1500);
+});

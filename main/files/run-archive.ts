@@ -38,6 +38,8 @@ export class RunArchives {
   constructor(
     dataDir: string,
     private readonly limits: RunArchiveLimits = DEFAULT_RUN_ARCHIVE_LIMITS,
+    /** The storage caps as the user set them (read at each upload); default: `limits`'. */
+    private readonly storageCaps?: () => Pick<RunArchiveLimits, 'maxTotalBytes' | 'maxAgeMs'>,
   ) {
     this.root = path.join(dataDir, 'run-viewer');
   }
@@ -106,6 +108,7 @@ export class RunArchives {
    * limit go first, then the oldest others until the total fits; the new run `keep` stays.
    */
   private async prune(root: string, keep: string): Promise<RunViewerExtract['storage']> {
+    const { maxTotalBytes, maxAgeMs } = { ...this.limits, ...this.storageCaps?.() };
     const runs = [];
     for (const name of await readdir(root)) {
       if (!RUN_ID.test(name)) continue;
@@ -118,13 +121,13 @@ export class RunArchives {
     const now = Date.now();
     for (const run of runs) {
       if (run.name === keep) continue;
-      const reason = now - run.createdAt > this.limits.maxAgeMs ? 'age' : total > this.limits.maxTotalBytes ? 'size' : null;
+      const reason = now - run.createdAt > maxAgeMs ? 'age' : total > maxTotalBytes ? 'size' : null;
       if (!reason) continue;
       await rm(path.join(root, run.name), { recursive: true, force: true });
       total -= run.bytes;
       removed.push({ runDir: path.join(root, run.name), reason, bytes: run.bytes });
     }
-    return { totalBytes: total, maxTotalBytes: this.limits.maxTotalBytes, maxAgeDays: this.limits.maxAgeMs / 86_400_000, removed };
+    return { totalBytes: total, maxTotalBytes, maxAgeDays: maxAgeMs / 86_400_000, removed };
   }
 
   /** Creates the root once and removes work files a crash left behind. */

@@ -83,7 +83,9 @@ describe('learnings', () => {
     assert.ok(done.json.malformed[0].issues.some((issue: string) => issue.startsWith('category:')));
 
     const turn = turns.at(-1)!;
-    assert.deepEqual(turn.confinement, { level: 'read', root: repo });
+    const { caller, ...profile } = turn.confinement;
+    assert.deepEqual(profile, { level: 'read', root: repo });
+    assert.equal(caller?.key, 'token', "the asker's start counts against its concurrent agents");
     assert.equal(turn.cwd, repo);
     const sent = JSON.stringify(api.modelRequests().slice(requests).map((r) => r.body));
     assert.match(sent, /always use pnpm here, npm breaks the lockfile/, 'the chat history reached the model');

@@ -86,7 +86,7 @@ export class LearningsService {
     const provider = this.options.providers.get(input.provider ?? 'claude');
     this.store.setStatus(repo, input.ticketId, 'extraction', { status: 'processing', count: 0 });
     const abort = new AbortController();
-    const done = this.runExtraction(repo, input.ticketId, root, provider.id, transcript, abort.signal)
+    const done = this.runExtraction(repo, input.ticketId, root, provider.id, transcript, abort.signal, caller)
       .catch((error: unknown) => {
         this.store.setStatus(repo, input.ticketId, 'extraction', { status: 'error', count: 0, message: (error as Error).message });
       })
@@ -95,11 +95,14 @@ export class LearningsService {
     return { status: 'processing', ticketId: input.ticketId, activeTab: input.activeTab ?? null, timestamp: new Date().toISOString() };
   }
 
-  private async runExtraction(repo: string, ticketId: string, root: string, providerId: ProviderId, transcript: string, signal: AbortSignal): Promise<void> {
+  private async runExtraction(
+    repo: string, ticketId: string, root: string, providerId: ProviderId, transcript: string, signal: AbortSignal, caller?: string,
+  ): Promise<void> {
     const turn = await this.options.providers.get(providerId).startTurn({
       prompt: extractionPrompt(ticketId, transcript),
       cwd: root,
-      confinement: { level: 'read', root },
+      // A remote asker's extraction counts against its concurrent agents (it waits for a slot like a chat turn).
+      confinement: { level: 'read', root, ...(caller === undefined ? {} : { caller: { key: caller, signal } }) },
       signal,
       owner: `learnings:${ticketId}`,
     });

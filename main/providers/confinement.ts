@@ -11,6 +11,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { FailedDependency } from '../errors.js';
 import type { AgentEnvironment } from './agent-env.js';
+import type { AgentSlots, SlotRequest } from './agent-slots.js';
 import { WorkspaceGuard } from '../files/workspace.js';
 import {
   bubblewrapArgs, findOnPath, gitCommonDir, installPaths, osSandboxKind, seatbeltArgs, type OsSandboxKind, type SandboxLayout,
@@ -31,6 +32,8 @@ export interface AgentConfinement {
   /** Load the folder's own project configuration (hooks, MCP servers, settings): only for a
    *  repository the user marked trusted; never for archives, PR branches or uploads. */
   trustProjectConfig?: boolean;
+  /** Whose request starts the agent: a remote caller's starts are capped (agent-slots.ts) and may wait for a slot. */
+  caller?: SlotRequest;
 }
 
 export function isReadOnly(confinement: AgentConfinement): boolean {
@@ -66,6 +69,8 @@ export interface ConfinerOptions {
   environment?: Pick<AgentEnvironment, 'forCli'>;
   /** Repositories the user marked trusted for their own project settings (Repositories screen); default none. */
   trustedRoots?: () => readonly string[];
+  /** The concurrent-agent cap of remote callers (the gateway's, with its setting); default: none. */
+  slots?: AgentSlots;
 }
 
 /** What a CLI needs from the view: its environment, config folders, and programs its own sandbox runs. */
@@ -127,6 +132,19 @@ export class Confiner {
    * what to install, never a silent fallback), makes the per-run temp folder, logs the profile.
    */
   async prepare(confinement: AgentConfinement, cli: CliLayout): Promise<PreparedConfinement> {
+    // First, before anything awaits: a start that must wait says so (or is refused) at once.
+    const release = await (this.options.slots?.acquire(confinement.caller) ?? Promise.resolve(() => {}));
+    try {
+      const prepared = await this.confine(confinement, cli);
+      prepared.onDispose(release);
+      return prepared;
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  private async confine(confinement: AgentConfinement, cli: CliLayout): Promise<PreparedConfinement> {
     const enabled = this.enabled();
     const osSandbox = enabled ? osSandboxKind(this.platform) : 'none';
     if (enabled) {
@@ -148,8 +166,9 @@ export class Confiner {
       .flat()
       .filter((path) => !config.some((kept) => kept === path || kept.startsWith(`${path}/`) || path.startsWith(`${kept}/`)));
     const tempDir = realpathSync(mkdtempSync(join(this.options.tempParent ?? tmpdir(), `symphony-agent-${cli.cli}-`)));
+    const { caller: _, ...profileOnly } = confinement;
     const prepared = new PreparedConfinement(
-      { ...confinement, root, readRoots, writeRoots, trustProjectConfig },
+      { ...profileOnly, root, readRoots, writeRoots, trustProjectConfig },
       {
         root, writable: confinement.level === 'write', readRoots, writeRoots, tempDir, home, configPaths: config, installPaths: [], masked,
         gitCommonDirs: [root, ...readRoots].map(gitCommonDir).filter((dir): dir is string => dir !== null),
@@ -248,9 +267,20 @@ export class PreparedConfinement {
     return { allowed: true, access: reads ? 'read' : 'write' };
   }
 
-  /** Removes the per-run temp folder. */
+  private readonly disposers: Array<() => void> = [];
+
+  /** Runs `action` when the start is disposed (its concurrent-agent slot is given back). */
+  onDispose(action: () => void): void {
+    this.disposers.push(action);
+  }
+
+  /** Removes the per-run temp folder and gives the slot back; once. */
   dispose(): void {
-    rmSync(this.layout.tempDir, { recursive: true, force: true });
+    try {
+      rmSync(this.layout.tempDir, { recursive: true, force: true });
+    } finally {
+      for (const action of this.disposers.splice(0)) action();
+    }
   }
 }
 

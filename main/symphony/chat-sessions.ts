@@ -350,27 +350,36 @@ export class ChatService {
       // A moved conversation starts a new CLI session in its new folder (resume is folder-bound), told what was said.
       const prompt = movedFrom !== null ? seededPrompt(transcript, request.message)
         : isNew && session.context ? `${session.context}\n\n${request.message}` : request.message;
-      entry.turn = await this.deps.providers.get(session.provider).startTurn({
+      const signal = AbortSignal.any([request.signal, entry.stop.signal]);
+      const queue = new QueuePlaces();
+      const starting = this.deps.providers.get(session.provider).startTurn({
         prompt,
         cwd: session.cwd,
         model: request.model,
         resumeSessionId: session.cli_session_id ?? undefined,
-        confinement: request.confinement,
+        // Whose start it is: a remote caller's agents are capped, and a start past the cap waits in its queue.
+        confinement: { ...request.confinement, caller: { key: request.caller ?? '', signal, onQueued: (position) => queue.push(position) } },
         transcript,
         priorUsageTotals: session.usage_totals ? (JSON.parse(session.usage_totals) as UsageTotals) : undefined,
-        signal: AbortSignal.any([request.signal, entry.stop.signal]),
+        signal,
         onApproval: request.onApproval,
         owner: OWNER_PREFIX + session.id,
       });
       const mode = request.confinement.level;
-      const notices: NormalizedEvent[] = [
-        ...(request.notice ? [{ type: 'status' as const, status: 'notice', pid: entry.turn.pid, mode, message: request.notice }] : []),
+      const notices = (turn: Turn): NormalizedEvent[] => [
+        ...(request.notice ? [{ type: 'status' as const, status: 'notice', pid: turn.pid, mode, message: request.notice }] : []),
         ...(movedFrom === null ? [] : [{
-          type: 'status' as const, status: 'moved', pid: entry.turn.pid, mode,
+          type: 'status' as const, status: 'moved', pid: turn.pid, mode,
           message: `This conversation moved from ${movedFrom} to ${session.cwd}; a new agent session started there with the stored history.`,
         }]),
       ];
-      return this.tiedToClient(this.follow(session.id, assistantId, entry.turn, notices), request.signal);
+      // Read below (or in afterQueue): a start that fails after it queued is reported in its stream.
+      void starting.catch(() => {});
+      // A start refused at once (429 queue full, 424 no binary) is the request's error; one that waits streams its place.
+      const first = await Promise.race([starting, queue.first]);
+      if (first === 'queued') return this.tiedToClient(this.afterQueue(session.id, assistantId, entry, starting, queue, mode, notices), request.signal);
+      entry.turn = first;
+      return this.tiedToClient(this.follow(session.id, assistantId, first, notices(first)), request.signal);
     } catch (error) {
       this.endTurn(session.id, assistantId, { text: '', parts: [] }, 'failed');
       throw error;
@@ -466,6 +475,40 @@ export class ChatService {
       // No result means the reader left mid-turn (the turn's own cleanup killed the child).
       this.endTurn(sessionId, assistantId, reply.snapshot(), outcome ?? 'killed');
     }
+  }
+
+  /** A turn waiting for an agent slot: `status queued {position}` as its place changes, then the turn, or why it never started. */
+  private async *afterQueue(
+    sessionId: string,
+    assistantId: number,
+    entry: ActiveTurn,
+    starting: Promise<Turn>,
+    queue: QueuePlaces,
+    mode: string,
+    notices: (turn: Turn) => NormalizedEvent[],
+  ): AsyncGenerator<NormalizedEvent> {
+    const settled = starting.then(() => true, () => true);
+    do {
+      for (const position of queue.take()) {
+        yield {
+          type: 'status', status: 'queued', pid: null, mode, position,
+          message: `Waiting for an agent slot: this caller's agents are all busy (${position === 1 ? 'next in line' : `${position - 1} ahead`}).`,
+        };
+      }
+    } while (!(await Promise.race([settled, queue.changed()])));
+    let turn: Turn;
+    try {
+      turn = await starting;
+    } catch (error) {
+      const left = entry.stop.signal.aborted || (error as { code?: string }).code === 'client_closed';
+      this.endTurn(sessionId, assistantId, { text: '', parts: [] }, left ? 'killed' : 'failed');
+      yield { type: 'error', message: error instanceof Error ? error.message : String(error) };
+      yield { type: 'result', success: false, reason: left ? 'killed' : 'failed' };
+      yield { type: 'done' };
+      return;
+    }
+    entry.turn = turn;
+    yield* this.follow(sessionId, assistantId, turn, notices(turn));
   }
 
   private savePartial(assistantId: number, reply: { text: string; parts: MessagePart[] }): void {
@@ -592,6 +635,34 @@ export class ChatService {
       if (message.content) entries.push({ role: message.role, content: message.content });
     }
     return entries;
+  }
+}
+
+/** A start's places in its caller's agent queue, as AgentSlots reports them, for the stream to say. */
+class QueuePlaces {
+  private readonly places: number[] = [];
+  private wake: (() => void) | null = null;
+  private markQueued!: (value: 'queued') => void;
+  /** Resolves when the start first has to wait. */
+  readonly first = new Promise<'queued'>((resolve) => (this.markQueued = resolve));
+
+  push(position: number): void {
+    this.places.push(position);
+    this.markQueued('queued');
+    this.wake?.();
+  }
+
+  take(): number[] {
+    return this.places.splice(0);
+  }
+
+  /** Resolves (false) at the next change of place, at once when one is not taken yet. */
+  changed(): Promise<false> {
+    if (this.places.length) return Promise.resolve(false);
+    return new Promise((resolve) => (this.wake = () => {
+      this.wake = null;
+      resolve(false);
+    }));
   }
 }
 

@@ -210,6 +210,13 @@ export const AgentConfinementStatus = z.object({
 export const RepoTrustResponse = z.object({ trusted: z.array(z.string()).describe('Paths of the trusted repositories') });
 export const RepoTrustRequest = z.object({ path: z.string().min(1).max(4096), trusted: z.boolean() }).strict();
 
+/** Caps on remote callers (main/config/limits.ts has the defaults and ranges). */
+export const Limits = z.object({
+  concurrentAgents: z.number().int().describe('Agent processes one paired origin may have at once (default 4); more wait in a queue of 16, beyond that 429'),
+  runViewerMaxGiB: z.number().describe('Run-viewer uploads kept in all, in GiB (default 5); the oldest are removed first'),
+  runViewerMaxAgeDays: z.number().int().describe('Run-viewer uploads older than this are removed (default 7)'),
+});
+
 export const ConfigResponse = z.object({
   apiOrigin: z.string().nullable(),
   relayOrigin: z.string().nullable(),
@@ -223,6 +230,7 @@ export const ConfigResponse = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).nullable(),
   agentEnv: AgentEnvView,
   agentConfinement: AgentConfinementStatus,
+  limits: Limits,
 });
 export const ConfigPatch = z
   .object({
@@ -236,6 +244,7 @@ export const ConfigPatch = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).nullable().optional(),
     agentEnv: AgentEnvPatch.optional(),
     agentConfinement: z.object({ enabled: z.boolean() }).strict().optional(),
+    limits: z.object({ concurrentAgents: z.number().optional(), runViewerMaxGiB: z.number().optional(), runViewerMaxAgeDays: z.number().optional() }).strict().optional(),
   })
   .strict();
 export const ApiKeyRequest = z.object({ apiKey: z.string().min(8).max(4096) }).strict();

@@ -1,6 +1,6 @@
 // How agents run: the OS sandbox (and its off switch, with what turning it off means) and
 // the environment agent CLIs get (the allowlist, values the user set; secrets never shown).
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useAction, useClient, usePolling } from '../api.js';
 import { Badge, Empty, ErrorNote, Loading, Section } from '../components/ui.js';
 
@@ -20,6 +20,7 @@ export function AgentsScreen() {
   return (
     <>
       <h1 className="screen-title">Agents</h1>
+      <LimitsSection limits={c?.limits} busy={save.busy} apply={apply} />
       <Section
         title="Sandbox"
         description="Agents (claude, codex) run inside an OS sandbox that shows them their working folder and nothing else of your home: not ~/.ssh, ~/.aws, other repositories or this gateway's data."
@@ -132,5 +133,48 @@ export function AgentsScreen() {
         )}
       </Section>
     </>
+  );
+}
+
+type Limits = { concurrentAgents: number; runViewerMaxGiB: number; runViewerMaxAgeDays: number };
+
+/** What a paired origin can make this desktop do at once, and how much of its uploads is kept. */
+function LimitsSection({ limits, busy, apply }: { limits?: Limits; busy: boolean; apply: (patch: { limits: Partial<Limits> }) => Promise<void> }) {
+  const [draft, setDraft] = useState<Record<keyof Limits, string> | null>(null);
+  useEffect(() => {
+    if (limits && !draft) setDraft({ concurrentAgents: String(limits.concurrentAgents), runViewerMaxGiB: String(limits.runViewerMaxGiB), runViewerMaxAgeDays: String(limits.runViewerMaxAgeDays) });
+  }, [limits, draft]);
+  const field = (name: keyof Limits, label: string, step: string) => (
+    <label>
+      {label}{' '}
+      <input
+        type="number" step={step} min={name === 'runViewerMaxGiB' ? 0.1 : 1} data-testid={`limit-${name}`} aria-label={label}
+        value={draft?.[name] ?? ''} onChange={(e) => setDraft((d) => (d ? { ...d, [name]: e.target.value } : d))}
+      />
+    </label>
+  );
+  return (
+    <Section
+      title="Limits"
+      description="Caps a paired web app cannot exceed: agents it may run at once (more wait in a queue of 16 and are told their place; beyond that it is refused), and how much of its uploaded runs the run viewer keeps (the oldest are removed first)."
+      testId="agent-limits"
+    >
+      {!limits || !draft ? (
+        <Loading />
+      ) : (
+        <form
+          className="inline"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void apply({ limits: { concurrentAgents: Number(draft.concurrentAgents), runViewerMaxGiB: Number(draft.runViewerMaxGiB), runViewerMaxAgeDays: Number(draft.runViewerMaxAgeDays) } });
+          }}
+        >
+          {field('concurrentAgents', 'Agents at once', '1')}
+          {field('runViewerMaxGiB', 'Run viewer GiB', '0.5')}
+          {field('runViewerMaxAgeDays', 'Run viewer days', '1')}
+          <button type="submit" disabled={busy} data-testid="limits-save">Save</button>
+        </form>
+      )}
+    </Section>
   );
 }

@@ -1,0 +1,133 @@
+// How many agent processes one remote caller (a paired origin, the cloud relay) may have at
+// once. Every gateway agent start asks here first (Confiner.prepare): under the limit it
+// runs, at the limit it waits in the caller's queue (told its place, and told again as the
+// queue moves), and with the queue full it is refused with 429 and Retry-After. The local
+// user (renderer, gateway token) is not capped.
+import { AppError } from '../errors.js';
+
+/** Starts one caller may have waiting for a slot; beyond that its requests get 429. */
+export const MAX_QUEUED_PER_CALLER = 16;
+/** Default number of agent processes one remote caller may have at once (setting `agentLimits.concurrentAgents`). */
+export const DEFAULT_CONCURRENT_AGENTS = 4;
+/** What a refused start is told to wait before trying again. */
+const RETRY_AFTER_SECONDS = 10;
+
+/** Whose start this is, and who hears that it waits. */
+export interface SlotRequest {
+  /** auth/caller.ts callerKey: `origin:<origin>`, `relay`, `renderer`, `token`. */
+  key: string;
+  /** Called with the start's place in its caller's queue (1: next) when it has to wait, and as the queue moves. */
+  onQueued?: (position: number) => void;
+  /** Aborting gives up the place in the queue (the client left). */
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  request: SlotRequest;
+  grant: () => void;
+}
+
+export interface AgentSlotsOptions {
+  /** Read at every start, so a changed setting applies to the next one. */
+  limit: () => number;
+  maxQueued?: number;
+}
+
+export class AgentSlots {
+  private readonly running = new Map<string, number>();
+  private readonly queues = new Map<string, Waiter[]>();
+
+  constructor(private readonly options: AgentSlotsOptions) {}
+
+  /** Only remote callers are capped: the person at the desktop starts what they like. */
+  static capped(key: string): boolean {
+    return key.startsWith('origin:') || key === 'relay';
+  }
+
+  /** Resolves with the slot's release (call it once the agent is gone; a second call does nothing). */
+  acquire(request: SlotRequest | undefined): Promise<() => void> {
+    if (!request || !AgentSlots.capped(request.key)) return Promise.resolve(() => {});
+    const { key } = request;
+    const queue = this.queues.get(key) ?? [];
+    if (queue.length === 0 && this.count(key) < this.limit()) return Promise.resolve(this.take(key));
+    const maxQueued = this.options.maxQueued ?? MAX_QUEUED_PER_CALLER;
+    if (queue.length >= maxQueued) {
+      return Promise.reject(
+        new AppError(
+          429,
+          'too_many_agents',
+          `This caller already has ${this.count(key)} agents running and ${queue.length} waiting (the limit is ${this.limit()} at once, ${maxQueued} waiting); try again when one has finished.`,
+          { running: this.count(key), limit: this.limit(), queued: queue.length, maxQueued },
+          { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+        ),
+      );
+    }
+    return new Promise<() => void>((resolve, reject) => {
+      const onAbort = () => {
+        this.leave(key, waiter);
+        reject(new AppError(499, 'client_closed', 'The client went away while its agent waited for a slot.'));
+      };
+      const waiter: Waiter = {
+        request,
+        grant: () => {
+          request.signal?.removeEventListener('abort', onAbort);
+          resolve(this.take(key));
+        },
+      };
+      if (request.signal?.aborted) return onAbort();
+      request.signal?.addEventListener('abort', onAbort, { once: true });
+      queue.push(waiter);
+      this.queues.set(key, queue);
+      request.onQueued?.(queue.length);
+    });
+  }
+
+  /** Agents running for `key` now (tests, the settings screen). */
+  count(key: string): number {
+    return this.running.get(key) ?? 0;
+  }
+
+  /** Starts waiting for `key` now. */
+  queued(key: string): number {
+    return this.queues.get(key)?.length ?? 0;
+  }
+
+  private limit(): number {
+    return Math.max(1, Math.floor(this.options.limit()));
+  }
+
+  private take(key: string): () => void {
+    this.running.set(key, this.count(key) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.count(key) - 1;
+      if (left > 0) this.running.set(key, left);
+      else this.running.delete(key);
+      this.next(key);
+    };
+  }
+
+  /** Hands freed slots to the waiting starts, first come first served, and tells the rest their new place. */
+  private next(key: string): void {
+    const queue = this.queues.get(key);
+    if (!queue) return;
+    let moved = false;
+    while (queue.length && this.count(key) < this.limit()) {
+      queue.shift()!.grant();
+      moved = true;
+    }
+    if (!queue.length) this.queues.delete(key);
+    else if (moved) queue.forEach((waiter, index) => waiter.request.onQueued?.(index + 1));
+  }
+
+  private leave(key: string, waiter: Waiter): void {
+    const queue = this.queues.get(key);
+    const index = queue?.indexOf(waiter) ?? -1;
+    if (!queue || index === -1) return;
+    queue.splice(index, 1);
+    if (!queue.length) this.queues.delete(key);
+    else queue.slice(index).forEach((each, offset) => each.request.onQueued?.(index + offset + 1));
+  }
+}
