@@ -192,26 +192,29 @@ export class PolicyService {
   }
 
   /**
-   * The tools of one agent start: its approver, and the level it may run at. A provider that
-   * cannot ask before a tool runs (codex exec) runs `read` where this caller's tool calls
-   * would be asked, and `notice` says so in the stream.
+   * The tools of one agent start: its approver, the level it may run at, and whether its
+   * writes are asked (`approveWrites`, for the confinement: where this caller's tool calls are
+   * not simply allowed, every write and command must reach the approver). A provider that
+   * cannot ask before a tool runs runs `read` where they would be asked, and `notice` says so.
    */
   agentTools(
     start: AgentStart,
     provider: Pick<Provider, 'id' | 'asksApproval'>,
     level: AgentConfinement['level'],
-  ): { level: AgentConfinement['level']; onApproval: ReturnType<PolicyService['toolApprover']>; notice: string | null } {
+  ): { level: AgentConfinement['level']; onApproval: ReturnType<PolicyService['toolApprover']>; notice: string | null; approveWrites: boolean } {
     const onApproval = this.toolApprover(start);
-    if (level === 'read' || provider.asksApproval) return { level, onApproval, notice: null };
+    if (level === 'read') return { level, onApproval, notice: null, approveWrites: false };
     const toolCalls = this.decide({
       operation: start.operation, caller: start.caller, method: start.method ?? 'POST', path: start.path, access: 'write',
       action: TOOL_USE, repoPath: start.repoPath ?? null, scope: start.scope ?? null, forceApproval: false,
     });
-    if (toolCalls === 'allow') return { level, onApproval, notice: null };
+    const approveWrites = toolCalls !== 'allow';
+    if (!approveWrites || provider.asksApproval) return { level, onApproval, notice: null, approveWrites };
     return {
       level: 'read',
       onApproval,
       notice: `${provider.id} cannot ask before it runs a command or edits a file, and this caller's tool calls need approval: it runs read-only here.`,
+      approveWrites,
     };
   }
 

@@ -1,9 +1,10 @@
 // Issue 9, items 2 and 3: routes that start an agent are writes (a paired origin is asked
 // on the first turn of a conversation), conversations belong to their caller, the provider
-// is a validated field, and codex, which cannot ask before a tool runs, runs read-only for
-// a caller whose tool calls need approval. Real claude and codex against the mock model API.
+// is a validated field, and codex's shell and patch requests wait for the policy's approval
+// as claude's tool calls do. Real claude and codex (app-server) against the mock model API,
+// inside real bubblewrap.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NormalizedEvent } from '../../shared/events.js';
@@ -151,32 +152,79 @@ describe('the provider field', () => {
   });
 });
 
-describe("codex for a paired origin", () => {
-  test('waits for the approval of its start, runs read-only and says so: its shell cannot write, a denial runs nothing', async () => {
-    const marker = join(dirs.cwd, 'codex-origin-marker.txt');
-    api.script(
-      { kind: 'tool', name: 'exec_command', input: { cmd: `touch ${marker} && echo wrote` } },
-      { kind: 'text', text: 'tried' },
-    );
-    const opening = gw.openStream('/api/gateway/terminal-chat', { message: '@codex make a file' }, { 'X-Desktop-Session-Token': sessionB, Origin: B });
-    await until(() => gw.services.approvals.list().length === 1, 'the codex start to ask');
-    const [pending] = gw.services.approvals.list();
-    assert.equal(pending.action, 'agent_start');
-    assert.match(JSON.stringify(pending.args), /make a file/);
-    gw.services.approvals.decide(pending.id, { decision: 'allow_once' });
+describe('codex for a paired origin: its shell and patch requests wait for an approval', () => {
+  const headersB = () => ({ 'X-Desktop-Session-Token': sessionB, Origin: B });
+  const escalated = (cmd: string) => ({ kind: 'tool' as const, name: 'exec_command', input: { cmd, sandbox_permissions: 'require_escalated', justification: 'make the file' } });
+
+  /** One `@codex` terminal turn as B, answering each approval in turn with `decisions`; returns its events and what was asked. */
+  async function codexTurn(message: string, decisions: Array<'allow_once' | 'deny'>) {
+    const opening = gw.openStream('/api/gateway/terminal-chat', { message }, headersB());
+    const asked = [];
+    for (const decision of decisions) {
+      await until(() => gw.services.approvals.list().length === 1, `approval ${asked.length + 1} to be pending`, 60_000);
+      const [pending] = gw.services.approvals.list();
+      asked.push(pending);
+      gw.services.approvals.decide(pending.id, { decision });
+      await until(() => gw.services.approvals.list().length === 0, 'the approval to be decided');
+    }
     const stream = await opening;
     const all: NormalizedEvent[] = [];
     for (let next = await stream.lines.next(); !next.done; next = await stream.lines.next()) all.push(NormalizedEvent.parse(JSON.parse(next.value)));
-    const notice = all.find((e) => e.type === 'status' && e.status === 'notice');
-    assert.ok(notice && notice.type === 'status' && /read-only/.test(notice.message ?? ''), JSON.stringify(all.slice(0, 3)));
-    assert.ok(all.some((e) => e.type === 'status' && e.mode === 'read-only'), 'codex ran in its read-only sandbox');
-    assert.equal(existsSync(marker), false);
+    assert.deepEqual(gw.services.approvals.list(), [], 'nothing left asking');
+    return { all, asked };
+  }
 
+  test('a shell command that writes asks (after the start); denied, no file; allowed, the file is made in the root and a write outside still fails', async () => {
+    const denied = join(dirs.cwd, 'codex-denied.txt');
+    api.script(escalated(`touch ${denied} && echo wrote`), { kind: 'text', text: 'tried' });
+    const first = await codexTurn('@codex make a file', ['allow_once', 'deny']);
+    assert.deepEqual(first.asked.map((a) => a.action), ['agent_start', 'tool_use']);
+    assert.equal(first.asked[1].operation, 'terminal_chat');
+    assert.match(JSON.stringify(first.asked[1].args), /command_execution[\s\S]*codex-denied\.txt/);
+    assert.equal(first.all.some((e) => e.type === 'status' && e.status === 'notice'), false, 'no read-only fallback');
+    assert.ok(first.all.some((e) => e.type === 'status' && e.mode === 'ask'), 'codex ran with its writes asked');
+    assert.deepEqual(first.all.flatMap((e) => (e.type === 'approval_request' ? [e.decision ?? null] : [])), [null, 'deny']);
+    assert.equal(existsSync(denied), false);
+
+    // The conversation's next turn is not asked to start; its command is.
+    const made = join(dirs.cwd, 'codex-allowed.txt');
+    const outside = join(dirs.homes, 'codex-outside.txt');
+    api.script(escalated(`touch ${made}; touch ${outside}; echo outside=$?`), { kind: 'text', text: 'done' });
+    const second = await codexTurn('@codex now make it', ['allow_once']);
+    assert.deepEqual(second.asked.map((a) => a.action), ['tool_use']);
+    assert.equal(existsSync(made), true);
+    assert.equal(existsSync(outside), false);
+    assert.ok(second.all.some((e) => e.type === 'result' && e.success), JSON.stringify(second.all.slice(-3)));
+  });
+
+  test('a patch that creates a file asks; denied, no file; allowed, the file is there', async () => {
+    const patch = (name: string) => ({ kind: 'patch' as const, patch: `*** Begin Patch\n*** Add File: ${name}\n+from codex\n*** End Patch\n` });
+    api.script(patch('codex-patch-denied.txt'), { kind: 'text', text: 'tried' });
+    const denied = await codexTurn('@codex patch it', ['deny']);
+    assert.deepEqual(denied.asked.map((a) => a.action), ['tool_use']);
+    assert.match(JSON.stringify(denied.asked[0].args), /file_change[\s\S]*codex-patch-denied\.txt/);
+    assert.equal(existsSync(join(dirs.cwd, 'codex-patch-denied.txt')), false);
+
+    api.script(patch('codex-patch-allowed.txt'), { kind: 'text', text: 'patched' });
+    await codexTurn('@codex patch it again', ['allow_once']);
+    assert.equal(readFileSync(join(dirs.cwd, 'codex-patch-allowed.txt'), 'utf8'), 'from codex\n');
+  });
+
+  test('the gateway token is not asked: its codex writes in the root as before', async () => {
+    const made = join(dirs.cwd, 'codex-token.txt');
+    api.script({ kind: 'tool', name: 'exec_command', input: { cmd: `touch ${made}` } }, { kind: 'text', text: 'made' });
+    const reply = await gw.request('/api/gateway/terminal-chat', { method: 'POST', json: { message: 'make it', provider: 'codex' }, auth: 'token' });
+    assert.equal(reply.status, 200);
+    assert.ok(events(reply).some((e) => e.type === 'status' && e.mode === 'workspace-write'));
+    assert.equal(existsSync(made), true);
+    assert.deepEqual(gw.services.approvals.list(), []);
+  });
+
+  test('a denied start of a new codex conversation runs nothing', async () => {
     const requests = api.modelRequests().length;
-    // A's terminal conversation with codex is new (A talked to @fake before): it asks, and a denial runs nothing.
+    // A's terminal conversation with codex is new: it asks, and a denial runs nothing.
     const denied = await answered('/api/gateway/terminal-chat', { message: '@codex make it anyway' }, A, 'deny');
     assert.equal(denied.reply.status, 403);
     assert.equal(api.modelRequests().length, requests);
-    assert.equal(existsSync(marker), false);
   });
 });

@@ -1,7 +1,7 @@
 // Issue 9, item 4: chat defects found by hand, each reproduced here. Real claude and codex
 // against the mock model API, through a real gateway.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NormalizedEvent } from '../../shared/events.js';
@@ -14,6 +14,8 @@ import { readUntil, startTestGateway, until, type TestGateway } from './testing.
 let api: MockModelApi;
 let dirs: TestDirs;
 let gw: TestGateway;
+/** The argv of every codex start, as the provider handed it to the supervisor. */
+const codexArgv: string[][] = [];
 
 async function gateway(dataDir?: string): Promise<TestGateway> {
   const claude = claudeTestConfig(api, dirs.homes);
@@ -22,7 +24,8 @@ async function gateway(dataDir?: string): Promise<TestGateway> {
     ...(dataDir ? { dataDir } : {}),
     configure: async (services) => {
       services.providers.register(new ClaudeProvider(services.supervisor, { ...claude, env: { ...claude.env, CLAUDE_CODE_MAX_RETRIES: '2' } }));
-      services.providers.register(new CodexProvider(services.supervisor, codexTestConfig(api, dirs.homes)));
+      const recording = { start: (spec: Parameters<typeof services.supervisor.start>[0]) => (codexArgv.push([...spec.args]), services.supervisor.start(spec)) };
+      services.providers.register(new CodexProvider(recording, codexTestConfig(api, dirs.homes)));
       await services.setWorkspaceRoot(dirs.cwd);
     },
   });
@@ -105,5 +108,26 @@ describe('chat defects', () => {
     }
   });
 
-});
+  test('a codex conversation whose CLI session is gone goes on from the stored transcript, sent on stdin (never argv)', async () => {
+    api.script({ kind: 'text', text: 'noted the pelican' });
+    const first = events((await post('/api/gateway/ticket-chat', { ticketId: 'T-gone', message: 'remember the word pelican', ticketContext: 'c', provider: 'codex' })).text);
+    const threadId = first.find((e) => e.type === 'sessionId');
+    assert.ok(threadId, JSON.stringify(first));
+    // codex's own record of the thread is gone (a cleaned CODEX_HOME, another machine).
+    rmSync(join(dirs.homes, 'codex-home', 'sessions'), { recursive: true, force: true });
 
+    api.script({ kind: 'text', text: 'the word was pelican' });
+    const starts = codexArgv.length;
+    const reply = await post('/api/gateway/ticket-chat', { ticketId: 'T-gone', message: 'which word (XYZZY)?', ticketContext: 'c', provider: 'codex' });
+    assert.equal(reply.status, 200);
+    const second = events(reply.text);
+    assert.deepEqual(second.flatMap((e) => (e.type === 'status' && e.status !== 'notice' ? [e.status] : [])), ['resumed', 'new_session']);
+    assert.ok(second.some((e) => e.type === 'result' && e.success), JSON.stringify(second.slice(-3)));
+    const fresh = second.find((e) => e.type === 'sessionId');
+    assert.ok(fresh?.type === 'sessionId' && threadId.type === 'sessionId' && fresh.sessionId !== threadId.sessionId);
+    assert.match(JSON.stringify(api.modelRequests().at(-1)?.body), /remember the word pelican[\s\S]*noted the pelican[\s\S]*which word \(XYZZY\)/);
+    assert.equal(codexArgv.length, starts + 1, 'one codex process for the whole fallback');
+    assert.doesNotMatch(codexArgv.at(-1)!.join(' '), /pelican|XYZZY/);
+    assert.equal(gw.services.chats.list('ticket', 'T-gone', 'token')[0].cliSessionId, fresh.sessionId);
+  });
+});

@@ -4,10 +4,10 @@
 // arrives stdin is closed so the process ends. One process per turn; `--resume` links turns.
 import type { NormalizedEvent } from '../../shared/events.js';
 import {
-  cliTurn, endedEarly, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
+  askApprover, cliTurn, endedEarly, NEW_SESSION_NOTICE, parseJsonLine, seededPrompt, StderrTail, TurnControl,
   type ChildLauncher, type LaunchedChild,
 } from './cli-turn.js';
-import type { ApprovalAnswer, ApprovalAsk, CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
+import type { ApprovalAnswer, CliProviderConfig, Provider, Turn, TurnOptions } from './types.js';
 import { Confiner, isReadOnly, sandboxFailureHint, type PreparedConfinement } from './confinement.js';
 
 /** Tools that only read: the whole toolset of read-only chats (each call still checked, nothing pre-allowed). */
@@ -165,22 +165,13 @@ export class ClaudeProvider implements Provider {
       answer = 'allow';
     } else {
       yield { type: 'approval_request', requestId, toolName, input: request.input };
-      answer = options.onApproval ? await ask(options.onApproval, { requestId, toolName, input: request.input }, stopped) : 'deny';
+      answer = options.onApproval ? await askApprover(options.onApproval, { requestId, toolName, input: request.input }, stopped) : 'deny';
       if (stopped.aborted) return;
     }
     yield { type: 'approval_request', requestId, toolName, input: request.input, decision: answer };
     const response = answer === 'allow' ? { behavior: 'allow', updatedInput: request.input ?? {} } : { behavior: 'deny', message: refusal };
     await child.write(controlLine({ subtype: 'success', request_id: requestId, response }));
   }
-}
-
-/** The approver's answer; a failing approver or a stopped turn is a denial. */
-function ask(onApproval: NonNullable<TurnOptions['onApproval']>, question: ApprovalAsk, stopped: AbortSignal): Promise<ApprovalAnswer> {
-  const whenStopped = new Promise<ApprovalAnswer>((resolve) => {
-    if (stopped.aborted) resolve('deny');
-    stopped.addEventListener('abort', () => resolve('deny'), { once: true });
-  });
-  return Promise.race([onApproval(question, stopped).catch(() => 'deny' as const), whenStopped]);
 }
 
 /**

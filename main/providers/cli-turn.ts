@@ -4,7 +4,7 @@
 // (`killed`, `result`, `done`) that every turn ends with, whatever happened.
 import type { NormalizedEvent } from '../../shared/events.js';
 import type { ChildSpec } from '../supervisor/child.js';
-import type { Turn } from './types.js';
+import type { ApprovalAnswer, ApprovalAsk, Turn, TurnOptions } from './types.js';
 
 /** The part of the supervisor a provider uses (`supervisor.start`). */
 export interface ChildLauncher {
@@ -172,4 +172,17 @@ export class StderrTail {
   text(): string {
     return this.lines.join('\n').slice(-1000);
   }
+}
+
+/** The approver's answer; a failing approver or a stopped turn is a denial. */
+export function askApprover(
+  onApproval: NonNullable<TurnOptions['onApproval']>,
+  question: ApprovalAsk,
+  stopped: AbortSignal,
+): Promise<ApprovalAnswer> {
+  const whenStopped = new Promise<ApprovalAnswer>((resolve) => {
+    if (stopped.aborted) resolve('deny');
+    stopped.addEventListener('abort', () => resolve('deny'), { once: true });
+  });
+  return Promise.race([onApproval(question, stopped).catch(() => 'deny' as const), whenStopped]);
 }

@@ -9,7 +9,7 @@ import { CodexProvider, refuseCodexHomeInTemp } from './codex.js';
 import { codexTestConfig, groupAlive, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from './testing/cli-env.js';
 import { collect, ofType, text } from './testing/events.js';
 import { MockModelApi } from './testing/mock-model-api.js';
-import type { TurnOptions } from './types.js';
+import type { ApprovalAnswer, ApprovalAsk, TurnOptions } from './types.js';
 
 let api: MockModelApi;
 let dirs: TestDirs;
@@ -242,5 +242,102 @@ describe('CodexProvider with the real codex CLI', () => {
     assert.doesNotMatch(argv[0].join(' '), /XYZZY/, 'the instructions go on stdin, never argv');
     assert.equal(argv[0].at(-1), '-');
     assert.equal((api.modelRequests().at(-1)?.body as { reasoning?: { effort?: string } }).reasoning?.effort, 'low');
+  });
+});
+
+describe('codex asks before it writes (app-server approvals through the turn\'s approver, inside bubblewrap)', () => {
+  /** A turn whose writes are asked; `answer` decides each approval, and what was asked is recorded. */
+  async function askedTurn(answer: ApprovalAnswer, extra: Partial<TurnOptions> = {}) {
+    const asked: ApprovalAsk[] = [];
+    const events = await collect(
+      await provider.startTurn(
+        turnOptions({
+          confinement: { level: 'write', root: dirs.cwd, approveWrites: true },
+          onApproval: async (ask) => (asked.push(ask), answer),
+          ...extra,
+        }),
+      ),
+    );
+    return { events, asked };
+  }
+  const escalated = (cmd: string) => ({ kind: 'tool' as const, name: 'exec_command', input: { cmd, sandbox_permissions: 'require_escalated', justification: 'write the file' } });
+  const addFile = (path: string) => ({ kind: 'patch' as const, patch: `*** Begin Patch\n*** Add File: ${path}\n+asked\n*** End Patch\n` });
+  /** What codex told the model about its last tool call. */
+  const lastToolOutput = () => JSON.stringify(lastInput().filter((item) => /_call_output$/.test(String(item.type))).at(-1) ?? null);
+
+  test('a write in its own sandbox fails unasked: the sandbox stays read-only where writes are asked', async () => {
+    api.script({ kind: 'tool', name: 'exec_command', input: { cmd: 'touch unasked.txt' } }, { kind: 'text', text: 'ok' });
+    const { events, asked } = await askedTurn('allow');
+    assert.equal(ofType(events, 'status')[0].mode, 'ask');
+    assert.equal(asked.length, 0);
+    assert.equal(existsSync(join(dirs.cwd, 'unasked.txt')), false);
+    assert.match(lastToolOutput(), /Read-only file system/);
+  });
+
+  test('a shell command that writes waits for the approver: denied, no file and the model is told', async () => {
+    api.script(escalated('touch denied-shell.txt && echo made'), { kind: 'text', text: 'ok' });
+    const { events, asked } = await askedTurn('deny');
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0].toolName, 'command_execution');
+    assert.match(JSON.stringify(asked[0].input), /touch denied-shell\.txt/);
+    assert.deepEqual(ofType(events, 'approval_request').map((e) => e.decision), [undefined, 'deny']);
+    assert.equal(existsSync(join(dirs.cwd, 'denied-shell.txt')), false);
+    assert.doesNotMatch(lastToolOutput(), /made/);
+    assert.deepEqual(ofType(events, 'result'), [{ type: 'result', success: true }]);
+  });
+
+  test('allowed, the command runs and writes inside the root', async () => {
+    api.script(escalated('touch allowed-shell.txt && echo made'), { kind: 'text', text: 'ok' });
+    const { events, asked } = await askedTurn('allow');
+    assert.equal(asked.length, 1);
+    assert.equal(existsSync(join(dirs.cwd, 'allowed-shell.txt')), true);
+    assert.match(ofType(events, 'tool_result')[0].content, /made/);
+  });
+
+  test('allowed, a write outside the root still fails: the filesystem view has nothing else writable', async () => {
+    // A folder the agent may read (a ticket chat's context repository) is there, read-only;
+    // any other folder of the host is not there at all.
+    const context = join(dirs.root, 'context-repo');
+    mkdirSync(context, { recursive: true });
+    const inContext = join(context, 'written.txt');
+    const elsewhere = join(dirs.homes, 'outside-allowed.txt');
+    api.script(escalated(`touch ${inContext}; echo context=$?; touch ${elsewhere}; echo elsewhere=$?`), { kind: 'text', text: 'ok' });
+    const { asked } = await askedTurn('allow', { confinement: { level: 'write', root: dirs.cwd, readRoots: [context], approveWrites: true } });
+    assert.equal(asked.length, 1);
+    assert.equal(existsSync(inContext), false);
+    assert.equal(existsSync(elsewhere), false);
+    assert.match(lastToolOutput(), /Read-only file system[\s\S]*context=1/);
+  });
+
+  test('a patch waits for the approver: denied, no file; allowed, the file is there', async () => {
+    api.script(addFile('denied-patch.txt'), { kind: 'text', text: 'ok' });
+    const denied = await askedTurn('deny');
+    assert.equal(denied.asked.length, 1);
+    assert.equal(denied.asked[0].toolName, 'file_change');
+    assert.match(JSON.stringify(denied.asked[0].input), /denied-patch\.txt/);
+    assert.equal(existsSync(join(dirs.cwd, 'denied-patch.txt')), false);
+
+    api.script(addFile('allowed-patch.txt'), { kind: 'text', text: 'ok' });
+    const allowed = await askedTurn('allow');
+    assert.equal(allowed.asked.length, 1);
+    assert.equal(readFileSync(join(dirs.cwd, 'allowed-patch.txt'), 'utf8'), 'asked\n');
+  });
+
+  test('a patch outside the root is refused by the confinement before anyone is asked', async () => {
+    const outside = join(dirs.root, 'outside-patch.txt');
+    api.script(addFile(outside), { kind: 'text', text: 'ok' });
+    const { events, asked } = await askedTurn('allow');
+    assert.equal(asked.length, 0);
+    assert.deepEqual(ofType(events, 'approval_request').map((e) => e.decision), ['deny']);
+    assert.equal(existsSync(outside), false);
+  });
+
+  test('a caller whose writes are not asked keeps the workspace-write sandbox: a write in the root runs unasked', async () => {
+    api.script({ kind: 'tool', name: 'exec_command', input: { cmd: 'touch unasked-allowed.txt' } }, { kind: 'text', text: 'ok' });
+    const asked: ApprovalAsk[] = [];
+    const events = await collect(await provider.startTurn(turnOptions({ onApproval: async (ask) => (asked.push(ask), 'allow') })));
+    assert.equal(ofType(events, 'status')[0].mode, 'workspace-write');
+    assert.equal(asked.length, 0);
+    assert.equal(existsSync(join(dirs.cwd, 'unasked-allowed.txt')), true);
   });
 });

@@ -34,6 +34,10 @@ export interface AgentConfinement {
   trustProjectConfig?: boolean;
   /** Whose request starts the agent: a remote caller's starts are capped (agent-slots.ts) and may wait for a slot. */
   caller?: SlotRequest;
+  /** Every write and command waits for the turn's approver (the policy asks this caller about
+   *  tool calls): a CLI that could write inside its own sandbox unasked (codex) keeps that
+   *  sandbox read-only, so each write comes as an approval request. */
+  approveWrites?: boolean;
 }
 
 export function isReadOnly(confinement: AgentConfinement): boolean {

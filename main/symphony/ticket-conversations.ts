@@ -26,6 +26,8 @@ interface TurnInput {
   onApproval?: TurnOptions['onApproval'];
   /** The ticket chat's tool level for this caller (default `write`; see PolicyService.agentTools). */
   level?: 'read' | 'write';
+  /** Every write asks the approver (see AgentConfinement.approveWrites). */
+  approveWrites?: boolean;
   notice?: string | null;
 }
 
@@ -58,7 +60,7 @@ export class TicketConversations {
       ...key, cwd, message: input.message, signal: input.signal, onApproval: input.onApproval, notice: input.notice,
       context: readRoots.length ? contextReposText(readRoots) : undefined,
       details: { repoPath: place.repoPath, contextRepoPaths: readRoots },
-      confinement: { level: input.level ?? 'write', root: cwd, readRoots },
+      confinement: { level: input.level ?? 'write', root: cwd, readRoots, approveWrites: input.approveWrites },
     });
   }
 

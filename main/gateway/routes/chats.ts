@@ -49,7 +49,7 @@ async function turn(
   return ndjson(
     await services.chats.send({
       ...which, caller: callerKey(caller), cwd: start.cwd, context: start.context, signal: ctx.signal,
-      confinement: { level: tools.level, root: start.cwd }, onApproval: tools.onApproval, notice: tools.notice,
+      confinement: { level: tools.level, root: start.cwd, approveWrites: tools.approveWrites }, onApproval: tools.onApproval, notice: tools.notice,
     }),
   );
 }

@@ -69,7 +69,7 @@ export const routes: AnyRoute[] = [
       return ndjson(
         await services.ticketConversations.chat(callerKey(caller), params.ticketId, {
           message: body.message, repo, contextRepoPaths: body.contextRepoPaths, provider: body.provider,
-          signal: ctx.signal, onApproval: tools.onApproval, level: tools.level, notice: tools.notice,
+          signal: ctx.signal, onApproval: tools.onApproval, level: tools.level, notice: tools.notice, approveWrites: tools.approveWrites,
         }),
       );
     },
