@@ -1,5 +1,5 @@
 // Token primitives: 256-bit random tokens, stored and compared as SHA-256 hashes.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export function newToken(): string {
   return randomBytes(32).toString('base64url');
@@ -9,8 +9,9 @@ export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(9).toString('base64url')}`;
 }
 
+/** One shot (no Hash object): this runs on every authenticated request. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /** Constant-time equality of two strings (compared through their hashes, so lengths never leak). */

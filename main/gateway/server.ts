@@ -72,7 +72,14 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
     const ctx = new Exchange(req, res, path);
     const route = () => chain(ctx, done);
     const cors = () => allowOrigin(ctx, route);
-    scope(ctx, () => host(ctx, cors)).then(
+    let pending: Promise<void> | void;
+    try {
+      pending = scope(ctx, () => host(ctx, cors));
+    } catch {
+      return ctx.fail();
+    }
+    if (!pending) return ctx.send();
+    pending.then(
       () => ctx.send(),
       () => ctx.fail(),
     );

@@ -1,10 +1,9 @@
 // The gateway's own JSON log on disk, as VS Code keeps one per window: <dataDir>/logs/gateway.log,
 // rotated by size (gateway.log.1 is the previous one, up to KEEP of them), 0600 in a 0700
 // folder. `serve` and the app both write here; `symphony-gateway logs` reads it back.
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import { ensurePrivateDir, PRIVATE_FILE_MODE, tightenIfPresent } from '../config/private-files.js';
 
 const FILE_NAME = 'gateway.log';
@@ -39,19 +38,61 @@ export function openGatewayLog(options: GatewayLogOptions): GatewayLog {
   ensurePrivateDir(dir);
   const keep = options.keep ?? KEEP;
   for (const name of [FILE_NAME, ...Array.from({ length: keep }, (_, i) => `${FILE_NAME}.${i + 1}`)]) tightenIfPresent(join(dir, name));
-  const file: RotatingFileStream = createStream(FILE_NAME, { path: dir, size: options.maxSize ?? MAX_SIZE, rotate: keep, mode: PRIVATE_FILE_MODE });
+  const path = logFilePath(options.dataDir);
+  const maxBytes = parseSize(options.maxSize ?? MAX_SIZE);
+  // Created here, 0600, so the file exists (and is private) before the first line arrives.
+  closeSync(openSync(path, 'a', PRIVATE_FILE_MODE));
+  // pino's own buffered destination: a line is appended to one pending string and written
+  // when the previous write is done, so a line costs its own bytes, not a copy per stream
+  // stage (a rotating stream's per-chunk promise writes cost ~2 KB a line).
+  const file = pino.destination({ dest: path, sync: false, mode: PRIVATE_FILE_MODE, append: true });
   // A disk that fills up must not take the gateway down: the tee (stderr) still has the lines.
-  file.on('error', (error) => options.tee?.write(`${JSON.stringify({ level: 50, time: Date.now(), msg: 'log file write failed', err: String(error) })}\n`));
+  file.on('error', (error: unknown) => options.tee?.write(`${JSON.stringify({ level: 50, time: Date.now(), msg: 'log file write failed', err: String(error) })}\n`));
+  let written = statSync(path).size;
+  let closed: Promise<void> | undefined;
+  const append = (line: string) => {
+    // A line after close (a late rejection at shutdown) is the tee's alone.
+    if (closed) return;
+    file.write(line);
+    // Characters, not bytes: the cap is approximate for non-ASCII lines, and costs nothing.
+    written += line.length;
+    if (written >= maxBytes) {
+      rotate(dir, keep);
+      file.reopen();
+      written = 0;
+    }
+  };
   const tee = options.tee;
   // One plain object: the request line of request-log.ts is written straight into it.
   const destination: DestinationStream = tee
-    ? { write: (line: string) => { tee.write(line); file.write(line); } }
-    : { write: (line: string) => void file.write(line) };
+    ? { write: (line: string) => { tee.write(line); append(line); } }
+    : { write: append };
   return {
     log: pino({ level: options.level }, destination),
-    file: logFilePath(options.dataDir),
-    close: () => new Promise<void>((resolve) => (file.writableEnded ? resolve() : file.end(() => resolve()))),
+    file: path,
+    close: () => (closed ??= new Promise<void>((resolve) => {
+      file.once('close', () => resolve());
+      file.end();
+    })),
   };
+}
+
+/** gateway.log becomes gateway.log.1, .1 becomes .2, ..., the oldest beyond `keep` goes. */
+function rotate(dir: string, keep: number): void {
+  for (let i = keep; i >= 1; i--) {
+    const from = join(dir, i === 1 ? FILE_NAME : `${FILE_NAME}.${i - 1}`);
+    if (existsSync(from)) renameSync(from, join(dir, `${FILE_NAME}.${i}`));
+  }
+  // The new file exists at once (0600): a second rotation before the reopen lands finds it.
+  closeSync(openSync(join(dir, FILE_NAME), 'a', PRIVATE_FILE_MODE));
+}
+
+/** `10M`, `2K`, `512` (bytes). */
+function parseSize(size: string): number {
+  const match = /^(\d+)([KMG]?)$/i.exec(size.trim());
+  if (!match) throw new Error(`Not a log size: ${size} (e.g. 10M, 512K).`);
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Number(match[1]) * unit;
 }
 
 /** The log files oldest first (rotated ones, then the current), as they exist now. */

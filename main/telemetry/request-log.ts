@@ -35,7 +35,8 @@ export function requestLogger(log: Logger): (record: RequestRecord) => void {
     stream.write(
       `${head}${time()}${internals[chindingsSym] as string},"requestId":"${r.requestId}","operation":"${r.operation}",` +
         `"callerKind":${r.callerKind === null ? 'null' : `"${r.callerKind}"`},"origin":${r.origin === null ? 'null' : JSON.stringify(r.origin)},` +
-        `"method":${JSON.stringify(r.method)},"route":${r.route === null ? 'null' : JSON.stringify(r.route)},` +
+        // The method is one Node's parser knows and the route a table path: neither needs escaping.
+        `"method":"${r.method}","route":${r.route === null ? 'null' : `"${r.route}"`},` +
         `"status":${r.status},"durationMs":${r.durationMs}${tail}`,
     );
   };

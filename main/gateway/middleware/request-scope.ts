@@ -24,19 +24,34 @@ const ACTIVITY_READS = new Set(['/api/gateway/desktop/activity', '/api/gateway/d
 export function requestScope(services: Services) {
   const nextRequestId = requestIds();
   const logRequest = requestLogger(services.log);
-  return async function scope(ctx: GatewayContext, next: () => Promise<void> | void): Promise<void> {
-    ctx.state = new RequestState(ctx, nextRequestId());
-    // Straight on the response: Koa's ctx.set builds entry arrays on every call.
-    ctx.res.setHeader('X-Request-Id', ctx.state.requestId);
+  const settle = (ctx: GatewayContext, error: unknown): void => {
     try {
-      // What a route's work leaves behind is logged with this id: the pipeline opens that context.
-      await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw notFound();
-    } catch (error) {
       writeError(ctx, error, services);
     } finally {
       finish(ctx, services, logRequest);
     }
+  };
+  const close = (ctx: GatewayContext): void => {
+    if (ctx.status === 404 && ctx.body === undefined) return settle(ctx, notFound());
+    finish(ctx, services, logRequest);
+  };
+  // Not async: a request whose chain waits for nothing (GET /version) makes no promise here.
+  return function scope(ctx: GatewayContext, next: () => Promise<void> | void): Promise<void> | void {
+    ctx.state = new RequestState(ctx, nextRequestId());
+    // Straight on the response: Koa's ctx.set builds entry arrays on every call.
+    ctx.res.setHeader('X-Request-Id', ctx.state.requestId);
+    let pending: Promise<void> | void;
+    try {
+      // What a route's work leaves behind is logged with this id: the pipeline opens that context.
+      pending = next();
+    } catch (error) {
+      return settle(ctx, error);
+    }
+    if (!pending) return close(ctx);
+    return pending.then(
+      () => close(ctx),
+      (error: unknown) => settle(ctx, error),
+    );
   };
 }
 
