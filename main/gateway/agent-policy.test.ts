@@ -73,6 +73,15 @@ describe('agent starts are writes for the policy', () => {
     assert.deepEqual(gw.services.approvals.list(), []);
     const token = await gw.request('/api/gateway/terminal-chat', { method: 'POST', json: { message: '@fake from a tool' }, auth: 'token' });
     assert.equal(token.status, 200);
+
+    // A provider that cannot ask before a tool runs (the fake; no shipped CLI any more) runs
+    // read-only for a caller whose tool calls are asked, and the stream says why; the token's does not.
+    const notice = (all: NormalizedEvent[]) => all.find((e) => e.type === 'status' && e.status === 'notice');
+    const origins = notice(events(second));
+    assert.ok(origins?.type === 'status' && /cannot ask[\s\S]*read-only/.test(origins.message ?? ''), JSON.stringify(events(second).slice(0, 2)));
+    assert.ok(events(second).some((e) => e.type === 'status' && e.status === 'resumed' && e.mode === 'read-only'));
+    assert.equal(notice(events(token)), undefined);
+    assert.ok(events(token).some((e) => e.type === 'status' && e.status === 'started' && e.mode !== 'read-only'));
   });
 
   test('a denied first turn is 403 naming the operation, and no agent ran', async () => {
