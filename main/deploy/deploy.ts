@@ -306,7 +306,7 @@ export class DeployService {
       }
       if (Date.now() > deadline) {
         live.record.phase = 'health_failed';
-        live.record.error = `The dev server did not answer on port ${live.record.port} within ${Math.round((this.options.healthTimeoutMs ?? 120_000) / 1000)} s; it is still running (see the log, and whether it reads PORT). Stop it, or wait and check again.`;
+        live.record.error = `The dev server did not answer on port ${live.record.port} within ${Math.round((this.options.healthTimeoutMs ?? 120_000) / 1000)} s; it is still running (see its log, ${live.record.logFile}, and whether it reads PORT). Stop it, or wait and check again.`;
         this.save(live);
         return;
       }
@@ -332,6 +332,7 @@ export class DeployService {
       progress: { step: live?.step ?? null, installLines: record.installLines, lastLine: record.lastLine },
       command: record.command,
       worktreePath: record.worktreePath,
+      logFile: record.logFile,
       startedAt: record.startedAt,
       endedAt: record.endedAt,
     };
@@ -439,7 +440,8 @@ export class DeployService {
 
   private end(live: LiveDeployment, phase: DeploymentPhase, error: string | null, exitCode: number | null = null): void {
     live.record.phase = phase;
-    live.record.error = error;
+    // A failure names the file with the whole output (the status shows only its tail).
+    live.record.error = error && `${error} Its output is in ${live.record.logFile}.`;
     live.record.exitCode = exitCode;
     live.record.pid = null;
     live.record.endedAt = new Date().toISOString();

@@ -179,6 +179,8 @@ describe('deploy', () => {
     assert.equal(started.status, 200, started.text);
     const ended = await waitForStatus('SHOP-1', (r) => r.json.status === 'failed');
     assert.match(ended.json.error, /exited with 0/);
+    assert.ok(ended.json.logFile && ended.json.error.includes(`Its output is in ${ended.json.logFile}.`), `the error names the dev server's log: ${ended.json.error}`);
+    assert.match(readFileSync(ended.json.logFile, 'utf8'), /exited with 0/, 'and that file holds the output');
     assert.deepEqual(JSON.parse(readFileSync(join(worktree, 'args.json'), 'utf8')), words);
     assert.equal(existsSync(join(worktree, 'pwned')), false);
     assert.equal(existsSync(join(root, 'pwned')), false);

@@ -94,6 +94,8 @@ export const DeployStatusResponse = z.object({
   progress: z.object({ step: z.enum(['install', 'start']).nullable(), installLines: z.number(), lastLine: z.string().nullable() }).optional(),
   command: z.string().optional(),
   worktreePath: z.string().optional(),
+  /** The dev server's whole output (the status carries only its tail). */
+  logFile: z.string().optional(),
   startedAt: z.string().optional(),
   endedAt: z.string().nullable().optional(),
 });
