@@ -5,7 +5,9 @@
 //     rounds interleave the four, 50 keep-alive connections from a client process of its own;
 //   - bytes allocated per request (token and session, and Koa for scale): a fresh server with
 //     --expose-gc and a young generation large enough that no collection runs in the window;
-//   - headless start to `listening` (median), idle RSS.
+//   - headless start to `listening` (median: wall clock, and the process's own CPU time, which
+//     a busy machine does not inflate), idle RSS;
+//   - the 1-minute load average beside each figure (each round, allocation window, start).
 // Run: npm run build && node --import tsx bench/gateway.ts [--seconds 5] [--rounds 3] [--connections 50] [--pin]
 //   --pin: the servers on the last CPU and the load client on CPU 0 (taskset), so the client
 //   does not take the server's core; without it the scheduler places both.
@@ -16,7 +18,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LoadOptions, LoadResult } from './load.js';
-import { loadAverage, numberOption, printReport, round } from './support.js';
+import { loadAverage, loadNow, numberOption, printReport, round } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const seconds = numberOption('seconds', 5, 1);
@@ -41,7 +43,10 @@ if (!existsSync(CLI)) throw new Error('Build first: npm run build (the benchmark
 interface Server {
   child: ChildProcess;
   port: number;
+  /** Wall-clock from spawn to the `listening` line. */
   startMs: number;
+  /** CPU time (user + system) the process had used by then: compares across machine loads. */
+  startCpuMs: number;
 }
 
 async function startServer(args: string[], nodeFlags: string[] = [], ipc = false): Promise<Server> {
@@ -56,7 +61,8 @@ async function startServer(args: string[], nodeFlags: string[] = [], ipc = false
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
   });
-  return { child, port: JSON.parse(line).port, startMs: performance.now() - begun };
+  const startMs = performance.now() - begun;
+  return { child, port: JSON.parse(line).port, startMs, startCpuMs: cpuMicros(child.pid!) / 1000 };
 }
 
 const gatewayArgs = (dataDir: string) => [CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file'];
@@ -123,17 +129,23 @@ interface Target {
 
 interface Sample extends LoadResult {
   cpuUsPerRequest: number;
+  /** The 1-minute load average when the sample ended. */
+  loadAverage: number;
 }
 
 async function measure(target: Target, durationMs: number): Promise<Sample> {
   const cpuBefore = cpuMicros(target.server.child.pid!);
   const result = await runLoadProcess({ port: target.server.port, path: target.path, headers: { Host: `127.0.0.1:${target.server.port}`, ...target.headers }, connections, durationMs });
   const cpu = cpuMicros(target.server.child.pid!) - cpuBefore;
-  return { ...result, cpuUsPerRequest: Math.round(cpu / Math.max(1, result.requests)) };
+  return { ...result, cpuUsPerRequest: Math.round(cpu / Math.max(1, result.requests)), loadAverage: loadNow() };
 }
 
 /** Bytes allocated per request, from a fresh server whose heap the probe watches. */
-async function allocationPerRequest(args: string[], path: string, headers: (server: Server) => Promise<Record<string, string>>): Promise<{ bytesPerRequest: number | null; collections: number }> {
+async function allocationPerRequest(
+  args: string[],
+  path: string,
+  headers: (server: Server) => Promise<Record<string, string>>,
+): Promise<{ bytesPerRequest: number | null; collections: number; loadAverage: number }> {
   // A fixed 128 MB young generation: no scavenge in a window of a few thousand requests.
   const probe = ['--expose-gc', '--min-semi-space-size=128', '--max-semi-space-size=128', '--import', join(ROOT, 'bench', 'heap-probe.js')];
   const isTs = args[0].endsWith('.ts');
@@ -151,7 +163,7 @@ async function allocationPerRequest(args: string[], path: string, headers: (serv
     const result = await runLoadProcess({ ...options, maxRequests: allocationRequests });
     const end = await ask('end');
     // A collection inside the window makes the heap growth meaningless: say so rather than guess.
-    return { bytesPerRequest: end.collections === 0 ? Math.round(end.grownBytes / result.requests) : null, collections: end.collections };
+    return { bytesPerRequest: end.collections === 0 ? Math.round(end.grownBytes / result.requests) : null, collections: end.collections, loadAverage: loadNow() };
   } finally {
     await stop(server);
   }
@@ -167,6 +179,8 @@ function summarize(samples: Sample[]) {
     cpuUsPerRequest: median(samples.map((s) => s.cpuUsPerRequest)),
     errors: samples.reduce((sum, s) => sum + s.errors, 0),
     rounds: samples.map((s) => s.requestsPerSecond),
+    /** Beside each round's figure: the 1-minute load average when it ended. */
+    loadAverages: samples.map((s) => s.loadAverage),
   };
 }
 
@@ -174,9 +188,13 @@ const dataDir = mkdtempSync(join(tmpdir(), 'symphony-bench-'));
 const servers: Server[] = [];
 try {
   const startTimes: number[] = [];
+  const startCpu: number[] = [];
+  const startLoads: number[] = [];
   for (let i = 0; i < starts; i++) {
     const started = await startServer(gatewayArgs(dataDir));
     startTimes.push(started.startMs);
+    startCpu.push(started.startCpuMs);
+    startLoads.push(loadNow());
     await stop(started);
   }
 
@@ -184,6 +202,7 @@ try {
   servers.push(gateway);
   await new Promise((resolve) => setTimeout(resolve, smokeSafeIdleWaitMs()));
   const idleRss = rssMb(gateway.child.pid!);
+  const idleLoad = loadNow();
   const token = readFileSync(join(dataDir, 'secrets', 'gateway-token'), 'utf8').trim();
   const sessionToken = await pairSession(gateway.port, token);
   const koa = await startServer(baselineArgs('koa-router'), ['--import', 'tsx']);
@@ -221,6 +240,7 @@ try {
       ? allocation[name].bytesPerRequest! - allocation.koaRouter.bytesPerRequest!
       : null;
   startTimes.sort((a, b) => a - b);
+  startCpu.sort((a, b) => a - b);
   printReport('gateway', {
     loadAverageAtStart: loadAtStart,
     pinned: pin ? { servers: `cpu ${SERVER_CPU}`, loadClient: 'cpu 0' } : false,
@@ -232,8 +252,11 @@ try {
     sessionCpuOverToken: round(results.gatewaySession.cpuUsPerRequest / results.gatewayToken.cpuUsPerRequest),
     allocation,
     allocationBeyondKoaRouter: { token: beyondKoa('gatewayToken'), session: beyondKoa('gatewaySession') },
-    startToListeningMs: { median: Math.round(median(startTimes)), min: Math.round(startTimes[0]), max: Math.round(startTimes.at(-1)!) },
+    startToListeningMs: { median: Math.round(median(startTimes)), min: Math.round(startTimes[0]), max: Math.round(startTimes.at(-1)!), loadAverages: startLoads },
+    // The process's own CPU until listening: on a busy machine the wall clock waits for a core, this does not.
+    startCpuMs: { median: Math.round(median(startCpu)), min: Math.round(startCpu[0]), max: Math.round(startCpu.at(-1)!) },
     idleRssMb: idleRss,
+    idleRssLoadAverage: idleLoad,
     rssAfterLoadMb: loadedRss,
     errors: Object.values(results).reduce((sum, r) => sum + r.errors, 0),
     targets: { throughputRatio: '>= 0.8', sessionCpuOverToken: '<= 1.2', p99Ms: '< 5', bytesPerRequest: '<= 8192', startToListeningMs: '< 400', idleRssMb: '< 100' },

@@ -13,6 +13,11 @@ export function numberOption(name: string, fullSize: number, smokeSize = fullSiz
   return smoke ? smokeSize : fullSize;
 }
 
+/** The 1-minute load average now, printed beside a figure. */
+export function loadNow(): number {
+  return Math.round(loadavg()[0] * 100) / 100;
+}
+
 export function loadAverage(): string {
   return loadavg().map((l) => l.toFixed(2)).join(' ');
 }

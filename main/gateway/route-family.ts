@@ -22,6 +22,8 @@ export type RouteFamily =
       /** Table paths that start with one of these belong to this family (and to no other). */
       readonly prefixes: readonly string[];
       readonly load: () => Promise<RouteFamilyModule>;
+      /** Whether its module was asked for yet (tests: nothing loads before an authenticated request). */
+      readonly loaded: () => boolean;
     };
 
 export function eager(routes: readonly AnyRoute[]): RouteFamily {
@@ -31,7 +33,7 @@ export function eager(routes: readonly AnyRoute[]): RouteFamily {
 /** `name` is for errors and logs; `load` is `() => import('./<family>.js')`, imported once. */
 export function lazy(name: string, prefixes: readonly string[], load: () => Promise<RouteFamilyModule>): RouteFamily {
   let loading: Promise<RouteFamilyModule> | undefined;
-  return { kind: 'lazy', name, prefixes, load: () => (loading ??= load()) };
+  return { kind: 'lazy', name, prefixes, load: () => (loading ??= load()), loaded: () => loading !== undefined };
 }
 
 export function claims(family: RouteFamily & { kind: 'lazy' }, entry: Pick<RouteEntry, 'path'>): boolean {
