@@ -3,42 +3,27 @@
 // the run STOPPED with no process left. The run's planning turn is the real claude CLI
 // waiting on the mock model API (a turn that never answers).
 import assert from 'node:assert/strict';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli, startServe, type ServeProcess } from './cli/testing/serve.js';
+import { runCli, setUpServe, startServe, type ServeProcess, type ServeSetup } from './cli/testing/serve.js';
 import { sendRequest } from './gateway/testing.js';
-import { claudeTestConfig, groupAlive, NODE_MODULES_BIN, testHomesDir } from './providers/testing/cli-env.js';
-import { MockModelApi } from './providers/testing/mock-model-api.js';
+import { groupAlive } from './providers/testing/cli-env.js';
+import type { MockModelApi } from './providers/testing/mock-model-api.js';
 import { createRunRepo, waitForStatus } from './symphony/testing/run-fixture.js';
 
+let setup: ServeSetup;
 let api: MockModelApi;
-let root: string;
-let homes: string;
 let dataDir: string;
 let repo: string;
 let env: NodeJS.ProcessEnv;
 let token: string;
 
 before(async () => {
-  api = await MockModelApi.start();
-  root = realpathSync(mkdtempSync(join(tmpdir(), 'serve-runs-')));
-  homes = mkdtempSync(join(testHomesDir(), 'serve-runs-'));
-  dataDir = join(root, 'data');
-  repo = await createRunRepo(root);
-  // The CLIs find their model API (the mock) and themselves the way a user's setup does: environment and PATH.
-  env = { ...process.env, ...claudeTestConfig(api, homes).env, PATH: `${NODE_MODULES_BIN}:${process.env.PATH}`, SYMPHONY_LOG_LEVEL: 'warn' };
-  const configured = await runCli(['config', '--workspace-root', root, '--data-dir', dataDir, '--secret-store', 'file'], undefined, env);
-  assert.equal(configured.code, 0, configured.stderr);
-  token = (await runCli(['token', '--data-dir', dataDir, '--secret-store', 'file'], undefined, env)).stdout.trim();
+  setup = await setUpServe('serve-runs');
+  ({ api, dataDir, env, token } = setup);
+  repo = await createRunRepo(setup.root);
 });
 
-after(async () => {
-  await api.close();
-  rmSync(root, { recursive: true, force: true });
-  rmSync(homes, { recursive: true, force: true });
-});
+after(() => setup.cleanup());
 
 /** The host leads its own process group; a zombie (PID 1 here may never reap it) does not count. */
 const alive = (pid: number) => groupAlive(pid);

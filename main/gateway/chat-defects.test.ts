@@ -2,6 +2,7 @@
 // against the mock model API, through a real gateway.
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NormalizedEvent } from '../../shared/events.js';
@@ -129,5 +130,32 @@ describe('chat defects', () => {
     assert.equal(codexArgv.length, starts + 1, 'one codex process for the whole fallback');
     assert.doesNotMatch(codexArgv.at(-1)!.join(' '), /pelican|XYZZY/);
     assert.equal(gw.services.chats.list('ticket', 'T-gone', 'token')[0].cliSessionId, fresh.sessionId);
+  });
+
+  test('a client gone before the first byte leaves no child and no running turn: the next turn runs (not 409)', async () => {
+    // The request is sent whole, then the socket closed before a byte of the reply is read.
+    const body = JSON.stringify({ ticketId: 'T-left', message: 'are you there?', ticketContext: 'c' });
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest({
+        host: '127.0.0.1', port: gw.port, path: '/api/gateway/ticket-chat', method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), 'X-Desktop-Gateway-Token': gw.services.gatewayToken },
+      });
+      req.on('error', () => {}); // the reset we cause
+      req.on('response', () => reject(new Error('the reply arrived before the client left')));
+      req.end(body, () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    // The turn did start (the conversation holds the message) and ended killed, its child gone.
+    await until(() => gw.services.chats.list('ticket', 'T-left', 'token')[0]?.state === 'killed', 'the abandoned turn to end killed', 30_000);
+    const [session] = gw.services.chats.list('ticket', 'T-left', 'token');
+    assert.deepEqual(session.messages.map((m) => [m.role, m.status]), [['user', 'complete'], ['assistant', 'killed']]);
+    await until(() => !gw.services.supervisor.list().some((child) => child.owner === `chat:${session.id}`), 'the turn\'s claude to be gone', 30_000);
+
+    api.script({ kind: 'text', text: 'here now' });
+    const next = await post('/api/gateway/ticket-chat', { ticketId: 'T-left', message: 'again?', ticketContext: 'c' });
+    assert.equal(next.status, 200, next.text);
+    assert.ok(events(next.text).some((e) => e.type === 'result' && e.success));
   });
 });

@@ -137,7 +137,8 @@ export interface OpenStream {
   close(): void;
 }
 
-function openStream(port: number, path: string, json: unknown, auth: Record<string, string>): Promise<OpenStream> {
+/** POSTs `json` and resolves with the NDJSON reply as it arrives (a gateway started elsewhere: `port`). */
+export function openStream(port: number, path: string, json: unknown, auth: Record<string, string>): Promise<OpenStream> {
   const body = JSON.stringify(json);
   return new Promise((resolve, reject) => {
     const req = httpRequest(

@@ -1,6 +1,10 @@
 // The headless CLI as a user runs it, for tests: real processes on one data dir.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { claudeTestConfig, NODE_MODULES_BIN, testHomesDir } from '../../providers/testing/cli-env.js';
+import { MockModelApi } from '../../providers/testing/mock-model-api.js';
 import { createInterface } from 'node:readline';
 
 const CLI = join(import.meta.dirname, '..', '..', 'cli.ts');
@@ -67,6 +71,38 @@ export async function startServe(dataDir: string, extraArgs: string[] = [], env:
     exited,
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+export interface ServeSetup {
+  api: MockModelApi;
+  /** A temp folder, the workspace root; the data dir is `root/data`. */
+  root: string;
+  dataDir: string;
+  /** What serve and the CLI run with: claude finds the mock model API and itself as a user's setup would (environment and PATH). */
+  env: NodeJS.ProcessEnv;
+  /** The gateway token of the data dir. */
+  token: string;
+  cleanup(): Promise<void>;
+}
+
+/** A mock model API, a data dir configured through the CLI with `root` as its workspace root, and its token. */
+export async function setUpServe(prefix: string): Promise<ServeSetup> {
+  const api = await MockModelApi.start();
+  const root = realpathSync(mkdtempSync(join(tmpdir(), `${prefix}-`)));
+  const homes = mkdtempSync(join(testHomesDir(), `${prefix}-`));
+  const dataDir = join(root, 'data');
+  const env = { ...process.env, ...claudeTestConfig(api, homes).env, PATH: `${NODE_MODULES_BIN}:${process.env.PATH}`, SYMPHONY_LOG_LEVEL: 'warn' };
+  const configured = await runCli(['config', '--workspace-root', root, '--data-dir', dataDir, '--secret-store', 'file'], undefined, env);
+  if (configured.code !== 0) throw new Error(`config failed: ${configured.stderr}`);
+  const token = (await runCli(['token', '--data-dir', dataDir, '--secret-store', 'file'], undefined, env)).stdout.trim();
+  return {
+    api, root, dataDir, env, token,
+    async cleanup() {
+      await api.close();
+      rmSync(root, { recursive: true, force: true });
+      rmSync(homes, { recursive: true, force: true });
     },
   };
 }
