@@ -207,6 +207,35 @@ describe('relay client', () => {
     }
   });
 
+  test('through the gateway: two commands on one repository one after the other, on two repositories at once, a third queued', async () => {
+    // Commands the cloud marks requiresApproval wait for a person: they hold their slot until decided.
+    const held = (commandId: string, lockKey: string) =>
+      relay.sendCommand({ commandId, operationId: 'health_check', method: 'GET', path: '/api/gateway/version', lockKey, requiresApproval: true, approvalReason: commandId });
+    const plain = (commandId: string, lockKey: string) => relay.sendCommand({ commandId, operationId: 'health_check', method: 'GET', path: '/api/gateway/version', lockKey });
+    const [a1, a2, b1, c1] = [id('repo-a'), id('repo-a'), id('repo-b'), id('repo-c')];
+    held(a1, '/repos/a');
+    plain(a2, '/repos/a');
+    held(b1, '/repos/b');
+    plain(c1, '/repos/c');
+    await relay.until(() => gw.services.approvals.list().length === 2, 'a1 and b1 asking at once');
+    const view = () => gw.services.relay.status().commands;
+    assert.deepEqual(view().inFlight.map((c) => c.commandId).sort(), [a1, b1].sort(), 'two repositories in parallel');
+    assert.deepEqual(view().queued.map((c) => c.commandId), [a2, c1], 'a2 waits for its repository, c1 for a slot');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(relay.eventsOf(a2).length + relay.eventsOf(c1).length, 0, 'neither started');
+    const approvalOf = (commandId: string) => gw.services.approvals.list().find((a) => a.claimedReason === commandId)!;
+    gw.services.approvals.decide(approvalOf(a1).id, { decision: 'allow_once' });
+    await relay.finished(a1);
+    await relay.finished(a2);
+    await relay.finished(c1);
+    const order = relay.received.map((e) => `${e.commandId}:${e.eventType}`);
+    assert.ok(order.indexOf(`${a2}:status`) > order.indexOf(`${a1}:done`), `a2 started only after a1 was done: ${order.join(' ')}`);
+    assert.equal(relay.eventsOf(b1).length, 1, 'b1 is still running (its status event only), waiting for its approval');
+    gw.services.approvals.decide(approvalOf(b1).id, { decision: 'allow_once' });
+    const b1Events = await relay.finished(b1);
+    assert.deepEqual(types(b1Events), ['status', 'result', 'done']);
+  });
+
   test('relay commands are the `relay` caller: its own policy and approvals; the relay secret cannot be forged and is never logged', async () => {
     gw.services.policy.replaceOverrides([{ callerKind: 'relay', operation: 'health_check', access: 'read', decision: 'deny' }]);
     try {
