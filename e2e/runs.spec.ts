@@ -2,14 +2,17 @@
 // claude CLI against the mock model API (as main/gateway/runs.test.ts does): one run is
 // followed from launch through the plan checkpoint (a notice, Accept plan) to COMPLETED
 // with its task ticked, its judge passed and its log followed live; another is stopped
-// mid-turn from its page.
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+// mid-turn from its page. Then the same screen lists a cloud loop with its events, changes the
+// worktree retention, and prunes the discarded run's worktree after a dry-run preview.
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { GatewayClient } from '../shared/client.js';
 import type { TestGateway } from '../main/gateway/testing.js';
 import { MockModelApi } from '../main/providers/testing/mock-model-api.js';
+import { LoopStore } from '../main/relay/loops/loop-store.js';
 import { createRunRepo, PLAN_ANSWER, startRunGateway } from '../main/symphony/testing/run-fixture.js';
 import { saveScreenshot } from './support/artifacts.js';
 
@@ -112,4 +115,55 @@ test('the Runs screen follows a run through its plan checkpoint to completion, a
   await expect(secondPage.getByTestId('run-log')).toHaveAttribute('data-following', 'false', { timeout: 10_000 });
   const status = await admin.ticketRun('SHOP-2', repo);
   expect(status).toMatchObject({ status: 'STOPPED', processRunning: false });
+});
+
+test('the Runs screen lists cloud loops with their events, and changes the worktree retention and prunes after a dry run', async ({ page }, testInfo) => {
+  const response = await fetch(`${gw.url}/ui/`);
+  test.skip(response.status !== 200, `the gateway does not serve /ui/ (${response.status}): run \`npm run build\``);
+  // A cloud loop that ran here (its own table; the web app starts them through the cloud).
+  await gw.services.load('loops');
+  const loops = new LoopStore(gw.services.db);
+  const loopId = randomUUID();
+  loops.create({ loopId, command: 'EXECUTE', repoPath: repo, worktreePath: repo, workDir: join(root, 'loop-work') });
+  gw.services.loopOutbox.enqueue(loopId, 'events', { type: 'started', timestamp: new Date().toISOString() });
+  loops.finish(loopId, 'completed', null, [{ call: 'events', body: { type: 'completed', branchName: 'feature/loop-e2e', timestamp: new Date().toISOString() }, final: true }]);
+  // The stopped run of the first test, discarded: with 0 days kept its worktree is due.
+  const stopped = await admin.ticketRun('SHOP-2', repo);
+  expect(stopped).toMatchObject({ status: 'STOPPED' });
+  await admin.discardRun((stopped as { runId: string }).runId);
+
+  await openUi(page);
+  const loopRow = page.locator(`[data-testid=loop-row][data-loop="${loopId}"]`);
+  await expect(loopRow).toHaveAttribute('data-status', 'completed');
+  await expect(loopRow).toContainText('cloud loop');
+  await expect(loopRow.getByTestId('loop-command')).toHaveText('EXECUTE');
+  await loopRow.getByTestId('loop-events').locator('summary').click();
+  await expect(loopRow.locator('[data-testid=loop-event]')).toHaveCount(2);
+  await expect(loopRow.locator('[data-testid=loop-event][data-type=completed]')).toContainText('feature/loop-e2e');
+  // Loops are not ticket runs: no run row for it.
+  await expect(page.locator('[data-testid=run-row]')).toHaveCount(2);
+
+  // The retention setting, shown and changed.
+  const retention = page.getByTestId('retention');
+  await expect(retention.getByTestId('retention-current')).toContainText('7 day(s), removed by the gateway');
+  await retention.getByTestId('retention-days').fill('0');
+  await retention.getByTestId('retention-auto').uncheck();
+  await retention.getByTestId('retention-save').click();
+  await expect(retention.getByTestId('retention-current')).toContainText('0 day(s), removed only by a prune');
+  expect(await admin.runRetention()).toEqual({ days: 0, auto: false });
+
+  // Prune: a dry run first lists what would go and what stays; nothing is removed.
+  const worktree = (stopped as { worktreeDir: string }).worktreeDir;
+  await expect(retention.getByTestId('prune-now')).toBeDisabled();
+  await retention.getByTestId('prune-preview').click();
+  await expect(retention.getByTestId('prune-result')).toHaveAttribute('data-dry-run', 'true');
+  await expect(retention.locator('[data-testid=prune-row][data-ticket=SHOP-2]')).toHaveAttribute('data-action', 'would_remove');
+  await expect(retention.locator('[data-testid=prune-row][data-ticket=SHOP-1]')).toHaveAttribute('data-action', 'kept');
+  expect(existsSync(worktree)).toBe(true);
+  await saveScreenshot(page, 'runs-retention-preview', testInfo);
+  await retention.getByTestId('prune-now').click();
+  await expect(retention.getByTestId('prune-result')).toHaveAttribute('data-dry-run', 'false');
+  await expect(retention.locator('[data-testid=prune-row][data-ticket=SHOP-2]')).toHaveAttribute('data-action', 'removed');
+  expect(existsSync(worktree)).toBe(false);
+  await expect(page.locator('[data-testid=run-row][data-ticket=SHOP-2]')).toContainText('removed');
 });

@@ -23,9 +23,9 @@ import type { Finding, FindingsResponse, ReviewBody, Verdict, VerdictResponse } 
 import type { SupervisedProcess as ProcessView } from './schemas/processes.js';
 import type { BinaryInfo as BinaryInfoSchema, BinaryPathsPatch, BinaryPathsResponse } from './schemas/settings.js';
 import type { LaunchBody } from './schemas/symphony.js';
-import type { NoRunStatus, RunDetailView, RunEvent, RunStatusView } from './runs.js';
+import type { CloudLoopView, NoRunStatus, RunDetailView, RunEvent, RunStatusView, WorktreePruneOutcome } from './runs.js';
 
-export type { JudgeCase, JudgesReport, NoRunStatus, PlanTask, RetentionView, RunDetailView, RunEvent, RunFeedbackView, RunStatusName, RunStatusView } from './runs.js';
+export type { CloudLoopView, JudgeCase, JudgesReport, NoRunStatus, PlanTask, RetentionView, RunDetailView, RunEvent, RunFeedbackView, RunStatusName, RunStatusView, WorktreePruneOutcome } from './runs.js';
 
 /** Timestamps arrive as ISO strings (or epoch milliseconds from older routes). */
 export type Timestamp = string | number;
@@ -83,6 +83,12 @@ export type RunLaunchBody = z.input<typeof LaunchBody>;
 export interface RunLaunchReply {
   success: true; runId: string; ticketId: string; branchName: string; worktreePath: string; pid: number | null; status: string;
   alreadyRunning?: boolean; resumed?: boolean;
+}
+export interface RunRetentionView {
+  /** Days a merged or discarded run's worktree is kept. */
+  days: number;
+  /** The gateway removes due worktrees by itself (else only on a prune). */
+  auto: boolean;
 }
 export interface RunKillReply {
   success: true; message: string; pid: number | null; status: string | null;
@@ -216,6 +222,13 @@ export class GatewayClient {
   stopRun = (ticketId: string, repoPath: string) => this.call<RunKillReply>('POST', '/api/gateway/symphony/kill', { ticketId, repoPath });
   acceptRunPlan = (runId: string) => this.call<RunLaunchReply>('POST', `/api/gateway/symphony/runs/${enc(runId)}/accept`);
   discardRun = (runId: string) => this.call<RunStatusView>('POST', `/api/gateway/symphony/runs/${enc(runId)}/discard`);
+  /** Worktree retention of finished runs: the setting, and pruning what is due (dryRun: only say which). */
+  runRetention = () => this.call<RunRetentionView>('GET', '/api/gateway/symphony/worktrees/retention');
+  setRunRetention = (body: { days?: number; auto?: boolean }) => this.call<RunRetentionView>('PUT', '/api/gateway/symphony/worktrees/retention', body);
+  pruneRunWorktrees = (dryRun: boolean) =>
+    this.call<{ retentionDays: number; dryRun: boolean; worktrees: WorktreePruneOutcome[] }>('POST', '/api/gateway/symphony/worktrees/prune', { dryRun });
+  /** Cloud loops (their own table), newest first, with the events each sent or queues for the cloud. */
+  listCloudLoops = () => this.call<{ loops: CloudLoopView[] }>('GET', '/api/gateway/symphony/loop/list');
   setRunFollowPr = (runId: string, enabled: boolean) =>
     this.call<{ success: true; followPr: boolean }>('POST', `/api/gateway/symphony/runs/${enc(runId)}/follow-pr`, { enabled });
   /** The run's whole log, then each new event as it is written, until the run rests (resolves) or `signal` aborts. */

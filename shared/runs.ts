@@ -149,3 +149,29 @@ export interface RunEvent {
   type: string;
   [field: string]: unknown;
 }
+
+/** A cloud loop as the Runs screen lists it (GET /symphony/loop/list): its own table, not a ticket run. */
+export interface CloudLoopView {
+  loopId: string;
+  command: string;
+  status: string;
+  repoPath: string | null;
+  worktreePath: string;
+  startedAt: string;
+  endedAt: string | null;
+  lastError: string | null;
+  /** What the loop told (or will tell) the cloud, oldest first: started, output, completed, error, artifacts. */
+  events: Array<{ id: number; call: string; type: string; at: string | null; summary: string; delivery: 'pending' | 'delivered' | 'failed' }>;
+}
+
+/** One worktree of a finished run, as a prune (or its dry run) left it. */
+export interface WorktreePruneOutcome {
+  runId: string;
+  ticketId: string;
+  worktreePath: string;
+  diskBytes: number | null;
+  retention: RetentionView;
+  /** `removed`, `would_remove` (dry run), `kept`, or `failed` with `error`. */
+  action: 'removed' | 'would_remove' | 'kept' | 'failed';
+  error?: string;
+}

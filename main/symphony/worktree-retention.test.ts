@@ -149,4 +149,23 @@ describe('worktree retention on real repositories', () => {
     assert.equal(bad.status, 400);
     assert.match(bad.text, /dryRun/);
   });
+
+  test('the retention setting through its route (the Runs screen): read, changed, bad input named, desktop callers only', async () => {
+    const url = '/api/gateway/symphony/worktrees/retention';
+    assert.deepEqual((await gw.request(url, { auth: 'token' })).json, { days: gw.services.runs.retention.days(), auto: gw.services.runs.retention.auto() });
+    const changed = await gw.request(url, { method: 'PUT', json: { days: 3, auto: false }, auth: 'token' });
+    assert.equal(changed.status, 200, changed.text);
+    assert.deepEqual(changed.json, { days: 3, auto: false });
+    assert.equal(gw.services.settings.get(RETENTION_SETTINGS.days), 3);
+    for (const json of [{ days: -1 }, { days: 1.5 }, { auto: 'no' }, { keep: 3 }]) {
+      const bad = await gw.request(url, { method: 'PUT', json, auth: 'token' });
+      assert.equal(bad.status, 400, JSON.stringify(json));
+      assert.match(bad.text, new RegExp(Object.keys(json)[0]));
+    }
+    assert.deepEqual((await gw.request(url, { auth: 'token' })).json, { days: 3, auto: false }, 'nothing half-written');
+    const origin = 'https://app.example.test';
+    const session = await gw.pair(origin);
+    assert.equal((await gw.request(url, { method: 'PUT', json: { days: 0 }, auth: { session, origin } })).status, 403);
+    assert.equal((await gw.request('/api/gateway/symphony/loop/list', { auth: { session, origin } })).status, 403);
+  });
 });

@@ -8,7 +8,7 @@ import { lstat, opendir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { RetentionView } from '../../shared/runs.js';
+import type { RetentionView, WorktreePruneOutcome } from '../../shared/runs.js';
 import type { GitRunner } from '../git/runner.js';
 import { migrate, type Db } from '../store/database.js';
 import type { SettingsStore } from '../store/settings.js';
@@ -96,16 +96,8 @@ export interface WorktreeRecord {
   removedAt: number | null;
 }
 
-export interface PruneOutcome {
-  runId: string;
-  ticketId: string;
-  worktreePath: string;
-  diskBytes: number | null;
-  retention: RetentionView;
-  /** `removed`, `would_remove` (dry run), `kept`, or `failed` with `error`. */
-  action: 'removed' | 'would_remove' | 'kept' | 'failed';
-  error?: string;
-}
+/** One worktree's prune outcome (the shape the route and `runs prune` answer with). */
+export type PruneOutcome = WorktreePruneOutcome;
 
 export interface WorktreeRetentionOptions {
   db: Db;

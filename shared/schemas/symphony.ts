@@ -56,3 +56,7 @@ export const KillBody = z.union([
 export const RunIdParams = z.object({ runId: z.string().uuid() });
 export const FollowPrBody = z.object({ enabled: z.boolean() });
 export const PruneBody = z.object({ dryRun: z.boolean().default(false) });
+export const RetentionBody = z.object({
+  days: z.number().int().min(0).max(3650).optional(),
+  auto: z.boolean().optional(),
+}).strict();

@@ -14,6 +14,7 @@ import {
 } from '../../../shared/schemas/loops.js';
 import type { z } from 'zod';
 import { BadRequest, NotFound } from '../../errors.js';
+import { cloudLoopViews } from '../../relay/loops/loop-views.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 import type { LazyServiceName } from '../../services.js';
 
@@ -34,6 +35,11 @@ export const routes: AnyRoute[] = [
     method: 'POST', path: `${LOOP}/kill`, body: LoopKillBody, response: LoopKillResponse,
     summary: 'Stop a loop this desktop runs (409 while it is initializing, 404 when unknown).',
     handler: ({ body }, { services }) => services.loops.kill(body.loopId),
+  }),
+  defineRoute({
+    method: 'GET', path: `${LOOP}/list`,
+    summary: 'The cloud loops this desktop ran or runs (newest first), each with the events it sent or queues for the cloud (for the Runs screen).',
+    handler: (_input, { services }) => ({ loops: cloudLoopViews(services.loops.list(), (loopId) => services.loopOutbox.items(loopId)) }),
   }),
   defineRoute({
     method: 'POST', path: '/api/gateway/symphony/plan-loop/*action', params: PlanLoopParams, body: PlanLoopAnyBody,

@@ -2,12 +2,15 @@
 // NDJSON follow), plan, judges, the work directory, and the run page's detail. The run
 // engine is main/symphony/runs.ts; this file only parses and shapes.
 import {
-  FollowPrBody, KillBody, LaunchBody, LogsQuery, PruneBody, RepoQuery, RunIdParams, TicketParams, WorkDirectoryQuery,
+  FollowPrBody, KillBody, LaunchBody, LogsQuery, PruneBody, RepoQuery, RetentionBody, RunIdParams, TicketParams, WorkDirectoryQuery,
 } from '../../../shared/schemas/symphony.js';
 import { judgesView, planView, runDetail, statusView, ticketStatus, workDirectory } from '../../symphony/run-views.js';
 import { ndjson } from '../reply.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 import type { LazyServiceName } from '../../services.js';
+import { RETENTION_SETTINGS, type WorktreeRetention } from '../../symphony/worktree-retention.js';
+
+const retentionView = (retention: WorktreeRetention) => ({ days: retention.days(), auto: retention.auto() });
 
 const API = '/api/gateway/symphony';
 
@@ -108,6 +111,21 @@ export const routes: AnyRoute[] = [
     handler: async ({ body }, { services, signal }) => ({
       retentionDays: services.runs.retention.days(), dryRun: body.dryRun, worktrees: await services.runs.retention.prune({ dryRun: body.dryRun, signal }),
     }),
+  }),
+  defineRoute({
+    method: 'GET', path: `${API}/worktrees/retention`,
+    summary: "How long merged or discarded runs' worktrees are kept (days) and whether the gateway prunes them by itself (auto).",
+    handler: (_input, { services }) => retentionView(services.runs.retention),
+  }),
+  defineRoute({
+    method: 'PUT', path: `${API}/worktrees/retention`,
+    summary: 'Change the worktree retention: days (0-3650) and/or auto (the gateway prunes due worktrees by itself).',
+    body: RetentionBody,
+    handler: ({ body }, { services }) => {
+      if (body.days !== undefined) services.settings.set(RETENTION_SETTINGS.days, body.days);
+      if (body.auto !== undefined) services.settings.set(RETENTION_SETTINGS.auto, body.auto);
+      return retentionView(services.runs.retention);
+    },
   }),
   defineRoute({
     method: 'POST', path: `${API}/runs/:runId/follow-pr`,

@@ -1,12 +1,15 @@
 // Every ticket run: ticket, repository, status, phase, iteration/max, elapsed time, tokens,
 // cost and the worktree's size; a row opens the ticket's page (its run, log, plan, judges,
 // reviews and dev server). A ticket without a run opens the same page from the form below,
-// for its reviews and dev server.
+// for its reviews and dev server. Below: the cloud loops (their own table), and the worktree
+// retention with a prune and its dry-run preview.
 import { useState, type FormEvent } from 'react';
 import type { RunStatusView } from '../../../shared/client.js';
 import { usePolling } from '../api.js';
 import { Empty, ErrorNote, Loading, Section } from '../components/ui.js';
 import { elapsed, formatBytes, formatCost, formatCount } from '../format.js';
+import { CloudLoops } from '../runs/CloudLoops.js';
+import { RetentionPanel } from '../runs/RetentionPanel.js';
 import { RunStatusBadge } from '../runs/RunStatusBadge.js';
 import type { TicketRef } from '../runs/TicketPage.js';
 
@@ -50,6 +53,8 @@ export function RunsScreen({ onOpen }: { onOpen: (ticket: TicketRef) => void }) 
           </div>
         )}
       </Section>
+      <CloudLoops />
+      <RetentionPanel onPruned={() => void runs.reload()} />
       <OpenTicket onOpen={onOpen} />
     </>
   );
