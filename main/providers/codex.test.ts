@@ -332,6 +332,29 @@ describe('codex asks before it writes (app-server approvals through the turn\'s 
     assert.equal(existsSync(outside), false);
   });
 
+  test('a kill while an approval is pending stops the turn and withdraws the question; nothing was written', async () => {
+    api.script(escalated('touch killed-pending.txt'));
+    let withdrawn: AbortSignal | null = null;
+    let asked!: () => void;
+    const askedOnce = new Promise<void>((resolve) => (asked = resolve));
+    const turn = await provider.startTurn(
+      turnOptions({
+        confinement: { level: 'write', root: dirs.cwd, approveWrites: true },
+        onApproval: (_ask, signal) => ((withdrawn = signal), asked(), new Promise<ApprovalAnswer>(() => {})),
+      }),
+    );
+    const collecting = collect(turn);
+    await askedOnce;
+    const pid = turn.pid!;
+    await turn.kill();
+    const events = await collecting;
+    assert.equal(withdrawn!.aborted, true);
+    assert.equal(groupAlive(pid), false);
+    assert.deepEqual(ofType(events, 'result'), [{ type: 'result', success: false, reason: 'killed' }]);
+    assert.deepEqual(ofType(events, 'approval_request').map((e) => e.decision), [undefined]);
+    assert.equal(existsSync(join(dirs.cwd, 'killed-pending.txt')), false);
+  });
+
   test('a caller whose writes are not asked keeps the workspace-write sandbox: a write in the root runs unasked', async () => {
     api.script({ kind: 'tool', name: 'exec_command', input: { cmd: 'touch unasked-allowed.txt' } }, { kind: 'text', text: 'ok' });
     const asked: ApprovalAsk[] = [];
