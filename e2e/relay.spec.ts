@@ -3,7 +3,7 @@
 // set through the CLI before `serve` starts. The screen shows the link connected; a command
 // that waits for a person shows in flight, then in the recent list with its status; a dropped
 // link shows as the last error and comes back; the toggle pauses (presence `paused`, commands
-// refused) and resumes.
+// refused) and resumes; the Activity screen lists the cloud's requests as the relay caller.
 import { randomUUID } from 'node:crypto';
 import { expect, test } from '@playwright/test';
 import { FakeRelay } from '../main/relay/testing/fake-relay.js';
@@ -111,5 +111,18 @@ test('the Relay screen shows the link, commands in flight and recent, the last e
   await expect(recent).toHaveCount(3);
 
   // The API key never reaches the page.
+  expect(await page.locator('body').innerText()).not.toContain(API_KEY);
+
+  // The same commands on the Activity screen, as the cloud relay caller, with the approval decided.
+  await page.getByTestId('nav-activity').click();
+  await page.getByTestId('activity-caller').selectOption('relay');
+  const rows = page.getByTestId('activity-trail').getByTestId('activity-entry');
+  await expect(rows).toHaveCount(3);
+  await expect(rows.filter({ hasText: 'GET /api/gateway/version' })).toHaveCount(2);
+  const askedRow = rows.filter({ hasText: 'GET /api/gateway/repos' });
+  await expect(askedRow).toContainText('cloud relay');
+  await expect(askedRow).toContainText('says: cloud-socket');
+  await expect(askedRow).toContainText('allow once');
+  await expect(askedRow).toContainText('by gateway token');
   expect(await page.locator('body').innerText()).not.toContain(API_KEY);
 });
