@@ -438,7 +438,8 @@ class AppServerTurn {
     const cwd = typeof params.cwd === 'string' ? params.cwd : this.options.cwd;
     if (method === 'item/commandExecution/requestApproval') {
       const command = typeof params.command === 'string' ? params.command : this.items.get(String(params.itemId))?.command;
-      const input = { command, cwd, reason: params.reason ?? null };
+      // `kind`: a new command, or input for one already running (`writeStdin`).
+      const input = { command, cwd, reason: params.reason ?? null, kind: params.kind ?? 'command' };
       return { toolName: 'command_execution', input, verdict: await this.confined.checkTool('Bash', { command }, cwd) };
     }
     if (method === 'item/fileChange/requestApproval') {
