@@ -178,6 +178,14 @@ test('the Agents screen: the sandbox switch says what off means, and a secret ag
   await row.getByRole('button', { name: 'Remove' }).click();
   await expect(row).toHaveCount(0);
   expect((await admin.getConfig()).agentEnv.entries.some((entry) => entry.name === 'CORP_API_KEY')).toBe(false);
+
+  // The caps on a paired web app: agents at once is stored and shown.
+  const limits = page.getByTestId('agent-limits');
+  await expect(limits.getByLabel('Agents at once')).toHaveValue('4');
+  await limits.getByLabel('Agents at once').fill('2');
+  await page.getByTestId('limits-save').click();
+  await expect.poll(async () => (await admin.getConfig()).limits.concurrentAgents).toBe(2);
+  await admin.patchConfig({ limits: { concurrentAgents: 4 } });
 });
 
 test('policy edits and "allow always" rules take effect', async ({ page }, testInfo) => {

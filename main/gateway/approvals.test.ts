@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { MAX_PENDING_PER_CALLER } from '../auth/approvals.js';
 import { startTestGateway, type TestGateway, type TestResponse } from './testing.js';
 
 const APP = 'https://app.example.test';
@@ -181,6 +182,24 @@ describe('approval policy', () => {
     });
     await aborted;
     await waitFor(async () => ((await pending()).length === 0 ? true : undefined), 'the approval to be withdrawn');
+  });
+
+  it('caps the approvals one paired origin may have waiting at 20: the 21st is 429 with Retry-After, another origin still asks', async () => {
+    const ask = (auth: { session: string; origin: string }, i: number) =>
+      gw.request(`/api/gateway/version?n=${i}`, { auth, headers: { 'X-Desktop-Force-Approval': '1' } });
+    const waiting = Array.from({ length: MAX_PENDING_PER_CALLER }, (_, i) => ask(asApp, i));
+    await waitFor(async () => ((await pending()).length === MAX_PENDING_PER_CALLER ? true : undefined), 'twenty waiting approvals');
+    const refused = await ask(asApp, 99);
+    assert.equal(refused.status, 429, refused.text);
+    assert.equal(refused.json.code, 'too_many_pending_approvals');
+    assert.equal(typeof refused.json.error, 'string');
+    assert.deepEqual(refused.json.details, { pending: MAX_PENDING_PER_CALLER, limit: MAX_PENDING_PER_CALLER });
+    assert.ok(Number(refused.headers['retry-after']) > 0);
+    const other = 'https://other.example.test';
+    const otherAsk = ask({ session: await gw.pair(other), origin: other }, 100);
+    await waitFor(async () => ((await pending()).some((approval) => approval.caller.origin === other) ? true : undefined), "the other origin's approval");
+    for (const approval of await pending()) assert.equal((await decide(approval.id, 'deny')).status, 200);
+    assert.deepEqual([...new Set((await Promise.all([...waiting, otherAsk])).map((reply: TestResponse) => reply.status))], [403]);
   });
 
   it('validates decisions and policy edits', async () => {

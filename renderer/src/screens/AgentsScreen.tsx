@@ -170,7 +170,7 @@ function LimitsSection({ limits, busy, apply }: { limits?: Limits; busy: boolean
           }}
         >
           {field('concurrentAgents', 'Agents at once', '1')}
-          {field('runViewerMaxGiB', 'Run viewer GiB', '0.5')}
+          {field('runViewerMaxGiB', 'Run viewer GiB', 'any')}
           {field('runViewerMaxAgeDays', 'Run viewer days', '1')}
           <button type="submit" disabled={busy} data-testid="limits-save">Save</button>
         </form>
