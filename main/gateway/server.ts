@@ -3,8 +3,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import Router from '@koa/router';
-import Koa from 'koa';
 import { ROUTE_TABLE, findRouteEntry, routeKey, type RouteEntry } from '../../shared/operations.js';
 import { NoSuchRoute } from '../errors.js';
 import { packageRoot } from '../config/paths.js';
@@ -27,9 +25,10 @@ export const DEFAULT_PORTS = [19432, 19433, 19434, 19435] as const;
 const HOST = '127.0.0.1';
 
 export interface GatewayApp {
-  app: Koa<GatewayState>;
   /** The server's request listener: the fast path for exact table paths, Koa for the rest. */
   handler: RequestListener;
+  /** Loads Koa and the router now (startGateway calls it once listening) rather than on the first request that needs them. */
+  warm(): Promise<void>;
   /** Every route of the table, registered at start (lazy families load on first use). */
   routes: readonly RouteEntry[];
   /** Every route's definition; loads the lazy families (the OpenAPI document, tests). */
@@ -45,30 +44,40 @@ export interface AppOptions {
 
 /**
  * One pipeline, two ways in. The stages (request scope, Host, CORS, the route's chain) are
- * plain functions over a GatewayContext. Koa runs them for every request it gets; a request
- * to a table path without parameters and without a body (most of what the web app sends)
- * is answered by the fast path, which runs the very same stages over an Exchange and never
- * builds a Koa context (exchange.ts). See ARCHITECTURE "The fast path".
+ * plain functions over a GatewayContext. A request to a table path without parameters and
+ * without a body (most of what the web app sends) is answered by the fast path, which runs
+ * them over an Exchange and never builds a Koa context (exchange.ts); Koa runs the very same
+ * stage objects for every other request. Koa and the router (~150 ms of CPU to import and
+ * compile 118 paths) load once the port is open, not before. See ARCHITECTURE "The fast path".
  */
 export function createGatewayApp(services: Services, options: AppOptions = {}): GatewayApp {
   const table = routeSlots(services);
   const scope = requestScope(services);
   const host = hostCheck(() => services.gatewayPort() ?? -1);
   const allowOrigin = cors(services);
-  const { exact, lookup } = routeLookup(table.slots, services, options);
-  const app = new Koa<GatewayState>({ proxy: false });
-  app.silent = true;
-  app.use(scope);
-  app.use(host);
-  // The renderer's files are never table paths: the fast path has no /ui/ to pass.
-  app.use(serveRenderer(options.rendererDir ?? join(packageRoot(), 'dist', 'renderer')));
-  app.use(allowOrigin);
-  app.use(lookup);
-  const viaKoa = app.callback();
+  const chains = table.slots.map(({ entry, route }) => ({ entry, chain: routeChain(entry, route, services, options.bodyReadTimeoutMs) }));
+  const exact = exactLookup(chains);
+  const stages = { scope, host, allowOrigin, exact, chains, rendererDir: options.rendererDir ?? join(packageRoot(), 'dist', 'renderer') };
+  let koa: Promise<RequestListener> | undefined;
+  const koaListener = () =>
+    (koa ??= koaApp(stages).catch((error: unknown) => {
+      koa = undefined;
+      throw error;
+    }));
+  const viaKoa: RequestListener = (req, res) => {
+    koaListener().then(
+      (listener) => listener(req, res),
+      (error: unknown) => {
+        services.log.error({ err: error }, 'the gateway could not load Koa');
+        res.statusCode = 500;
+        res.end();
+      },
+    );
+  };
   const handler: RequestListener = (req, res) => {
     const path = pathOf(req.url ?? '/');
     const chain = exact.get(req.method ?? '')?.get(path);
-    if (!chain || hasBody(req)) return void viaKoa(req, res);
+    if (!chain || hasBody(req)) return viaKoa(req, res);
     const ctx = new Exchange(req, res, path);
     const route = () => chain(ctx, done);
     const cors = () => allowOrigin(ctx, route);
@@ -84,10 +93,15 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
       () => ctx.fail(),
     );
   };
-  return { app, handler, routes: table.slots.map((slot) => slot.entry), loadRoutes: table.loadRoutes };
+  return { handler, warm: async () => void (await koaListener()), routes: table.slots.map((slot) => slot.entry), loadRoutes: table.loadRoutes };
 }
 
 const done = (): void => undefined;
+
+interface Chained {
+  entry: RouteEntry;
+  chain: Stage;
+}
 
 /**
  * Most paths have no parameters: an exact method + path finds them in a Map (per method, so
@@ -95,31 +109,46 @@ const done = (): void => undefined;
  * parameterised paths and every spelling the exact lookup misses (a trailing slash, another
  * letter case, HEAD), with the same chains.
  */
-function routeLookup(
-  slots: readonly RouteSlot[],
-  services: Services,
-  options: AppOptions,
-): { exact: Map<string, Map<string, Stage>>; lookup: Koa.Middleware<GatewayState> } {
-  const router = new Router<GatewayState>();
+function exactLookup(chains: readonly Chained[]): Map<string, Map<string, Stage>> {
   const exact = new Map<string, Map<string, Stage>>();
-  for (const { entry, route } of slots) {
-    const chain = routeChain(entry, route, services, options.bodyReadTimeoutMs);
-    router.register(entry.path, [entry.method], chain);
+  for (const { entry, chain } of chains) {
     if (/[:*(]/.test(entry.path)) continue;
     if (entry.path === '/ui' || entry.path.startsWith(RENDERER_BASE_PATH)) throw new Error(`${entry.path} lies under the renderer's /ui/.`);
     if (!exact.has(entry.method)) exact.set(entry.method, new Map());
     exact.get(entry.method)!.set(entry.path, chain);
   }
+  return exact;
+}
+
+/** The Koa way in: the same stage objects, the renderer's files, the exact map, then the router. */
+async function koaApp(stages: {
+  scope: Stage;
+  host: Stage;
+  allowOrigin: Stage;
+  exact: Map<string, Map<string, Stage>>;
+  chains: readonly Chained[];
+  rendererDir: string;
+}): Promise<RequestListener> {
+  const [{ default: Koa }, { default: Router }] = await Promise.all([import('koa'), import('@koa/router')]);
+  const router = new Router<GatewayState>();
+  for (const { entry, chain } of stages.chains) router.register(entry.path, [entry.method], chain);
   const routed = router.routes();
-  const lookup: Koa.Middleware<GatewayState> = (ctx, next) => {
-    const chain = exact.get(ctx.method)?.get(ctx.path);
+  const app = new Koa<GatewayState>({ proxy: false });
+  app.silent = true;
+  app.use(stages.scope);
+  app.use(stages.host);
+  // The renderer's files are never table paths: the fast path has no /ui/ to pass.
+  app.use(serveRenderer(stages.rendererDir));
+  app.use(stages.allowOrigin);
+  app.use((ctx, next) => {
+    const chain = stages.exact.get(ctx.method)?.get(ctx.path);
     if (chain) {
       ctx.params = {};
       return chain(ctx, next);
     }
     return routed(ctx as Parameters<typeof routed>[0], next);
-  };
-  return { exact, lookup };
+  });
+  return app.callback();
 }
 
 /** A table route and where its definition comes from: known at start, or its family's module. */
@@ -223,7 +252,7 @@ const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 export async function startGateway(services: Services, options: StartOptions = {}): Promise<RunningGateway> {
-  const { handler, routes, loadRoutes } = createGatewayApp(services, options);
+  const { handler, warm, routes, loadRoutes } = createGatewayApp(services, options);
   const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   // requestTimeout covers receiving the request only: streamed replies and approval waits may take minutes.
   const server = createServer(
@@ -242,6 +271,7 @@ export async function startGateway(services: Services, options: StartOptions = {
   // Tool detection can take seconds (a login shell); start it now so the first /health is quick.
   void services.toolAvailability();
   void warmBodyParser();
+  warm().catch((error: unknown) => services.log.error({ err: error }, 'the gateway could not load Koa'));
   const url = `http://${HOST}:${port}`;
   return {
     server,
