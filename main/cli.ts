@@ -393,9 +393,11 @@ async function relay(dataDir: string, flags: Flags, action: string): Promise<num
   if (!running) {
     return withServices(dataDir, flags, async (services) => {
       if (action !== 'status') services.relaySettings.setPaused(action === 'pause');
-      const offline = { state: 'stopped', paused: services.relaySettings.paused(), relayOrigin: services.relaySettings.relayOrigin() ?? null, reason: 'no gateway is running for this data dir' };
+      const identity = await services.deviceIdentity.describe();
+      const offline = { state: 'stopped', paused: services.relaySettings.paused(), relayOrigin: services.relaySettings.relayOrigin() ?? null, reason: 'no gateway is running for this data dir', identity };
       if (flags.json) return print(JSON.stringify(offline));
-      return print(`relay: not running (no gateway serves ${dataDir}); cloud commands ${offline.paused ? 'paused' : 'allowed'} when it starts.`);
+      print(`relay: not running (no gateway serves ${dataDir}); cloud commands ${offline.paused ? 'paused' : 'allowed'} when it starts.`);
+      return printIdentity(identity);
     });
   }
   const path = '/api/gateway/desktop/relay';
@@ -406,6 +408,7 @@ async function relay(dataDir: string, flags: Flags, action: string): Promise<num
   print(`relay:    ${status.state}${status.presence ? ` (${status.presence})` : ''}${status.paused ? ', cloud commands paused' : ''}`);
   print(`origin:   ${status.relayOrigin ?? '(not set)'}`);
   if (status.reason) print(`why:      ${status.reason}`);
+  if (status.identity) printIdentity(status.identity);
   if (status.lastError) print(`last error: ${status.lastError.message} at ${status.lastError.at}`);
   const { inFlight, queued, recent } = status.commands;
   print(`commands: ${inFlight.length} running, ${queued.length} queued`);
@@ -416,6 +419,13 @@ async function relay(dataDir: string, flags: Flags, action: string): Promise<num
 }
 
 type RelayStatusView = z.infer<typeof RelayStatusResponse>;
+
+/** What the user registers with the cloud so it can check the gateway's PoP. */
+function printIdentity(identity: { gatewayId: string; publicKey: string }): number {
+  print(`gateway id: ${identity.gatewayId}`);
+  print(`public key: ${identity.publicKey} (Ed25519, raw, base64url)`);
+  return 0;
+}
 
 async function relayKeys(services: Services, flags: Flags, [action, value]: string[]): Promise<number> {
   if (action === 'trust-key') {

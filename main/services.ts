@@ -27,6 +27,7 @@ import { GitRunner } from './git/runner.js';
 import { RelayClient, type RelayClientOptions } from './relay/client.js';
 import { RelaySettings } from './relay/settings.js';
 import { ExecutionCredentials } from './relay/credentials.js';
+import { DeviceIdentity } from './relay/device-identity.js';
 import { CommandSignatures, TrustedKeys } from './relay/signatures.js';
 import { openSecretStore, type SecretStoreMode } from './secrets/open.js';
 import type { SecretStore } from './secrets/secret-store.js';
@@ -178,6 +179,8 @@ export interface Services {
   /** Uploaded run archives unpacked for the run viewer (<dataDir>/run-viewer). */
   runArchives: RunArchives;
   relaySettings: RelaySettings;
+  /** The gateway's id and Ed25519 key pair: PoP on every call made with a managed key. */
+  deviceIdentity: DeviceIdentity;
   /** Loops the cloud starts here, and their callbacks (through the outbox) to the API origin. */
   loops: LoopService;
   loopOutbox: LoopOutbox;
@@ -297,7 +300,10 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     const [{ LoopCloud }, { LoopOutbox }, { LoopService }, { PlanLoops }] = await Promise.all([
       import('./relay/loops/cloud-api.js'), import('./relay/loops/outbox.js'), import('./relay/loops/loops.js'), import('./relay/loops/plan-loops.js'),
     ]);
-    const loopCloud = new LoopCloud({ apiOrigin: () => config.apiOrigin(), secrets, log: log.child({ component: 'loops' }) });
+    const loopCloud = new LoopCloud({
+      apiOrigin: () => config.apiOrigin(), secrets, log: log.child({ component: 'loops' }),
+      apiKey: () => secrets.get('desktop-api-key'), pop: deviceIdentity.popHeaders,
+    });
     const loopOutbox: LoopOutbox = new LoopOutbox({
       db, cloud: loopCloud, log: log.child({ component: 'loops' }), backoff: options.loops?.retryBackoff,
       onGone: (loopId) => loops.cloudGone(loopId),
@@ -320,10 +326,12 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     return service.value;
   };
   const relaySettings = new RelaySettings(settings, config);
+  const deviceIdentity = new DeviceIdentity({ secrets });
   const trustedKeys = new TrustedKeys(settings);
   const signatures = new CommandSignatures({ keys: trustedKeys, required: () => relaySettings.requireSignatures() });
   const credentials = new ExecutionCredentials({
     apiOrigin: () => config.apiOrigin(), apiKey: () => secrets.get('desktop-api-key'), computeTargetId: () => relay.status().computeTargetId,
+    pop: deviceIdentity.popHeaders,
   });
   const relay: RelayClient = new RelayClient({
     prepare: (command, signal) => credentials.prepare(command, signal),
@@ -331,6 +339,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     version: appVersion(),
     settings: relaySettings,
     apiKey: () => secrets.get('desktop-api-key'),
+    pop: deviceIdentity.popHeaders,
     gatewayPort: () => port,
     gatewayToken: () => gatewayTokens.current(),
     relaySecret,
@@ -375,6 +384,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       return { maxTotalBytes: Math.round(limits.runViewerMaxGiB * 1024 ** 3), maxAgeMs: limits.runViewerMaxAgeDays * 86_400_000 };
     }),
     relaySettings,
+    deviceIdentity,
     get loops() {
       return loaded(loopGroup, 'loops').loops;
     },

@@ -1,6 +1,11 @@
 // The one way the desktop calls the cloud's HTTP API: POST JSON to a path of the CONFIGURED
 // API origin (never a URL from a request body) with a bearer token, no redirects, a timeout,
-// and the answer read through the cloud's `{success, data}` envelope.
+// and the answer read through the cloud's `{success, data}` envelope. With a managed
+// `sk_live_` key, the call carries the gateway's proof of possession (`pop`, built by
+// main/relay/device-identity.ts over this request's method and pathname).
+
+/** Builds the PoP headers for one request (empty for a token that is not a managed key). */
+export type PopSigner = (method: string, pathname: string, token: string) => Promise<Record<string, string>>;
 
 export type CloudOutcome =
   | { kind: 'ok'; status: number; data: unknown }
@@ -19,19 +24,24 @@ export interface CloudCall {
   body?: unknown;
   headers?: Record<string, string>;
   timeoutMs: number;
+  /** Aborts the call early (besides the timeout). */
+  signal?: AbortSignal;
+  /** The PoP headers; it sends none for a token that is not a managed key. */
+  pop?: PopSigner;
 }
 
 export async function callCloud(call: CloudCall): Promise<CloudOutcome> {
   if (!call.origin) return { kind: 'retry', status: null, error: 'no API origin is configured' };
   const url = new URL(call.path, call.origin);
+  const pop = call.pop ? await call.pop('POST', url.pathname, call.token) : {};
   let response: Response;
   try {
     response = await fetch(url, {
       method: 'POST',
-      headers: { authorization: `Bearer ${call.token}`, ...(call.body === undefined ? {} : { 'content-type': 'application/json' }), ...call.headers },
+      headers: { authorization: `Bearer ${call.token}`, ...(call.body === undefined ? {} : { 'content-type': 'application/json' }), ...call.headers, ...pop },
       body: call.body === undefined ? undefined : JSON.stringify(call.body),
       redirect: 'error',
-      signal: AbortSignal.timeout(call.timeoutMs),
+      signal: AbortSignal.any([AbortSignal.timeout(call.timeoutMs), ...(call.signal ? [call.signal] : [])]),
     });
   } catch (error) {
     return { kind: 'retry', status: null, error: `the cloud is unreachable: ${(error as Error).message}` };

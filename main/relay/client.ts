@@ -20,6 +20,10 @@ import {
   type PresenceState,
 } from './protocol.js';
 import type { RelaySettings } from './settings.js';
+import type { PopSigner } from '../http/cloud-call.js';
+
+/** Socket.IO's default handshake path (the relay serves the `/desktop-gateway` namespace on it). */
+const SOCKET_IO_PATH = '/socket.io/';
 
 export type RelayState = 'stopped' | 'disconnected' | 'connecting' | 'connected';
 
@@ -44,6 +48,8 @@ export interface RelayClientOptions {
   version: string;
   settings: RelaySettings;
   apiKey(): Promise<string | null>;
+  /** The gateway's proof of possession on the socket's handshake (sent only with a managed key). */
+  pop?: PopSigner;
   gatewayPort(): number | null;
   /** Read at each replay: a rotated token applies to the next command. */
   gatewayToken(): string;
@@ -167,6 +173,9 @@ export class RelayClient {
     if (generation !== this.generation || this.state === 'stopped') return;
     if (!origin) return this.waitFor('No relay origin: set the API origin (symphony-gateway config --api-origin URL) or --relay-origin.');
     if (!apiKey) return this.waitFor('No desktop API key: set one (symphony-gateway set-api-key, or the Pairing screen) to connect to the cloud.');
+    // The handshake is a GET of the Socket.IO path: that is what the relay sees and checks.
+    const pop = (await this.options.pop?.('GET', SOCKET_IO_PATH, apiKey)) ?? {};
+    if (generation !== this.generation) return;
     this.state = 'connecting';
     this.reason = 'connecting';
     this.connectedOrigin = origin;
@@ -178,7 +187,9 @@ export class RelayClient {
       reconnection: false,
       timeout: 10_000,
       forceNew: true,
+      path: SOCKET_IO_PATH,
       auth: { apiKey },
+      extraHeaders: pop,
     });
     this.socket = socket;
     socket.on('connect', () => {

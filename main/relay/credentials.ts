@@ -1,9 +1,10 @@
 // A signed loop launch arrives as `{loopId, userIntent}` (spec: original-loop-protocol.md §6):
 // the loop body itself (token, artifacts, repository) is fetched from the cloud's
 // `execution-credentials` endpoint, only at the configured API origin, with the desktop API
-// key. Unlike the original, the fetched body must be what the user signed: the same loop id,
+// key and the gateway's PoP (main/relay/device-identity.ts). Unlike the original, the fetched body must be what the user signed: the same loop id,
 // and the command, prompt and repositories of the signed intent; else nothing runs.
 import { LoopBody } from '../../shared/schemas/loops.js';
+import { callCloud, type PopSigner } from '../http/cloud-call.js';
 import type { DesktopCommand } from './protocol.js';
 import { intentMismatch, isIntentOnlyLaunch } from './signatures.js';
 
@@ -16,6 +17,8 @@ export interface ExecutionCredentialsOptions {
   apiOrigin(): string | undefined;
   apiKey(): Promise<string | null>;
   computeTargetId(): string | null;
+  /** The gateway's proof of possession: the cloud requires it with the managed key. */
+  pop?: PopSigner;
   timeoutMs?: number;
 }
 
@@ -36,24 +39,14 @@ export class ExecutionCredentials {
     const computeTargetId = this.options.computeTargetId();
     const apiKey = await this.options.apiKey();
     if (!origin || !computeTargetId || !apiKey) throw new PreparationFailed('execution-credentials: no API origin, compute target or desktop API key is configured');
-    const url = new URL(`/compute-targets/${encodeURIComponent(computeTargetId)}/loops/${outer.loopId}/execution-credentials`, origin);
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ commandId: command.commandId }),
-        redirect: 'error',
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs ?? FETCH_TIMEOUT_MS), ...(signal ? [signal] : [])]),
-      });
-    } catch (error) {
-      throw new PreparationFailed(`execution-credentials: the cloud is unreachable: ${(error as Error).message}`);
+    const outcome = await callCloud({
+      origin, path: `/compute-targets/${encodeURIComponent(computeTargetId)}/loops/${outer.loopId}/execution-credentials`, token: apiKey,
+      body: { commandId: command.commandId }, timeoutMs: this.options.timeoutMs ?? FETCH_TIMEOUT_MS, signal, pop: this.options.pop,
+    });
+    if (outcome.kind !== 'ok') {
+      throw new PreparationFailed(outcome.status === null ? `execution-credentials: ${outcome.error}` : `execution-credentials: the cloud answered ${outcome.status}: ${outcome.error}`);
     }
-    const payload = (await response.json().catch(() => null)) as { success?: boolean; data?: unknown; error?: unknown } | null;
-    if (!response.ok || payload?.success === false) {
-      throw new PreparationFailed(`execution-credentials: the cloud answered ${response.status}${typeof payload?.error === 'string' ? `: ${payload.error}` : ''}`);
-    }
-    const parsed = LoopBody.safeParse(payload && 'data' in payload ? payload.data : payload);
+    const parsed = LoopBody.safeParse(outcome.data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new PreparationFailed(`execution-credentials: the loop body is invalid: ${issue.path.join('.') || 'body'}: ${issue.message}`);

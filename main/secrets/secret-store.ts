@@ -1,11 +1,11 @@
-// Where the gateway keeps its secrets (the gateway token, the desktop API key):
+// Where the gateway keeps its secrets (the gateway token, the desktop API key, the gateway's signing identity):
 // the OS keychain when there is one, else 0600 files the user asked for explicitly
 // (or `auto` fell back to, with a warning).
 
 export type SecretStoreKind = 'keychain' | 'file';
 
 /** The secrets the desktop keeps; a closed list so a typo cannot create a new one. */
-export const SECRET_NAMES = ['gateway-token', 'desktop-api-key'] as const;
+export const SECRET_NAMES = ['gateway-token', 'desktop-api-key', 'gateway-identity'] as const;
 /** A cloud loop's own token, kept only while the loop reports (deleted when it ends). */
 export type LoopTokenName = `loop-token-${string}`;
 /** A value the user set for agent CLIs whose name looks like a credential (`config --agent-env`). */

@@ -30,6 +30,8 @@ export const RelayStatusResponse = z.object({
   computeTargetId: z.string().nullable(),
   sessionId: z.string().nullable(),
   signingRequired: z.boolean(),
+  /** The gateway's id and Ed25519 public key (raw, base64url): what the cloud registers for PoP. */
+  identity: z.object({ gatewayId: z.string(), publicKey: z.string() }).optional(),
   commands: z.object({ inFlight: z.array(RelayCommandView), queued: z.array(RelayCommandView), recent: z.array(RelayCommandView) }),
 });
 

@@ -5,7 +5,11 @@ import { defineRoute, type AnyRoute } from '../route.js';
 
 const PATH = '/api/gateway/desktop/relay';
 
-const view = (services: Services) => ({ ...services.relay.status(), relayOriginSetting: services.relaySettings.relayOriginSetting() });
+const view = async (services: Services) => ({
+  ...services.relay.status(),
+  relayOriginSetting: services.relaySettings.relayOriginSetting(),
+  identity: await services.deviceIdentity.describe(),
+});
 
 export const routes: AnyRoute[] = [
   defineRoute({

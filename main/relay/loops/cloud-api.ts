@@ -4,10 +4,13 @@
 // `data.token` of the `{success, data}` envelope), and deleted when the loop ends.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { callCloud, type CloudOutcome } from '../../http/cloud-call.js';
+import { callCloud, type CloudOutcome, type PopSigner } from '../../http/cloud-call.js';
+import { isManagedKey } from '../device-identity.js';
 import { loopTokenName, type SecretStore } from '../../secrets/secret-store.js';
 
 export const REFRESH_BEFORE_EXP_MS = 30 * 60_000;
+/** A heartbeat falls back to the managed key (with PoP) when the loop token is this close to `exp`. */
+export const HEARTBEAT_FALLBACK_MS = 30_000;
 const CALL_TIMEOUT_MS = 30_000;
 const REFRESH_TIMEOUT_MS = 10_000;
 
@@ -29,6 +32,10 @@ export interface LoopCloudOptions {
   apiOrigin(): string | undefined;
   secrets: Pick<SecretStore, 'get' | 'set' | 'delete'>;
   log: Logger;
+  /** The desktop API key: the heartbeat's fallback when the loop token is about to expire. */
+  apiKey?: () => Promise<string | null>;
+  /** The gateway's proof of possession, sent with every call made with a managed key. */
+  pop?: PopSigner;
   now?: () => number;
 }
 
@@ -65,11 +72,22 @@ export class LoopCloud {
     if (!token) return { kind: 'rejected', status: 401, error: 'no token is kept for this loop' };
     const exp = tokenExpiry(token);
     if (exp !== null && exp - REFRESH_BEFORE_EXP_MS < this.now() && (await this.refresh(loopId))) token = (await this.token(loopId))!;
+    if (call === 'heartbeat') token = await this.heartbeatAuth(loopId, token);
     let outcome = await this.send(loopId, call, token, body, headers);
     if (outcome.kind === 'rejected' && outcome.status === 401 && (await this.refresh(loopId))) {
       outcome = await this.send(loopId, call, (await this.token(loopId))!, body, headers);
     }
     return outcome;
+  }
+
+  /** The loop token, or the managed API key when the token is within 30 s of `exp` (the cloud accepts it, with PoP, for heartbeats). */
+  private async heartbeatAuth(loopId: string, token: string): Promise<string> {
+    const exp = tokenExpiry(token);
+    if (exp === null || exp - HEARTBEAT_FALLBACK_MS > this.now()) return token;
+    const apiKey = await this.options.apiKey?.();
+    if (!apiKey || !isManagedKey(apiKey)) return token;
+    this.options.log.info({ loopId }, 'loop token about to expire: heartbeat with the managed key');
+    return apiKey;
   }
 
   /** Single-flight per loop: the cloud rotates the token's id, so two refreshes would race. */
@@ -96,6 +114,6 @@ export class LoopCloud {
   }
 
   private send(loopId: string, call: LoopCall, token: string, body: unknown, headers: Record<string, string>, timeoutMs = CALL_TIMEOUT_MS): Promise<CloudOutcome> {
-    return callCloud({ origin: this.options.apiOrigin(), path: `/loops/${encodeURIComponent(loopId)}/${call}`, token, body, headers, timeoutMs });
+    return callCloud({ origin: this.options.apiOrigin(), path: `/loops/${encodeURIComponent(loopId)}/${call}`, token, body, headers, timeoutMs, pop: this.options.pop });
   }
 }

@@ -23,7 +23,7 @@ export class FakeRelay {
   /** Events in arrival order, duplicates included. */
   readonly received: CommandEvent[] = [];
   readonly presence: Array<Record<string, unknown>> = [];
-  readonly authAttempts: Array<{ apiKey: unknown; ok: boolean }> = [];
+  readonly authAttempts: Array<{ apiKey: unknown; ok: boolean; headers: Record<string, string | string[] | undefined>; pathname: string }> = [];
   private readonly changes = new Changes();
   private socket: Socket | null = null;
   autoAck: boolean;
@@ -48,7 +48,8 @@ export class FakeRelay {
     nsp.use((socket, next) => {
       const apiKey = (socket.handshake.auth as { apiKey?: unknown }).apiKey;
       const ok = apiKey === relay.options.apiKey;
-      relay.authAttempts.push({ apiKey, ok });
+      const pathname = new URL(socket.handshake.url, 'http://relay').pathname;
+      relay.authAttempts.push({ apiKey, ok, headers: socket.handshake.headers, pathname });
       relay.changed();
       next(ok ? undefined : new Error('Unauthorized'));
     });

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isManagedKey, verifyPop } from '../device-identity.js';
 import { Changes } from './changes.js';
 
 export interface CloudRequest {
@@ -15,6 +16,8 @@ export interface CloudRequest {
   body: unknown;
   status: number;
   at: number;
+  /** With a managed key: null when the PoP checked out, else why not (undefined: no managed key). */
+  pop?: string | null;
 }
 
 /** A JWT-shaped token whose `exp` the desktop can decode (the signature is not checked). */
@@ -34,10 +37,14 @@ export class MockCloud {
   private readonly changes = new Changes();
   /** Answer this status to heartbeats (e.g. 410). */
   heartbeatStatus = 200;
+  /** Answer refresh-token with this status (e.g. 409: the token cannot be refreshed). */
+  refreshStatus = 200;
   /** Answer the next N event posts with 401 (forces a refresh). */
   unauthorizedEvents = 0;
-  /** The desktop API key execution-credentials wants as Bearer. */
+  /** The desktop API key execution-credentials wants as Bearer (and a heartbeat may use, with PoP). */
   apiKey = '';
+  /** Registered gateways (id -> raw Ed25519 public key, base64url): once one is, a managed key needs a valid PoP. */
+  readonly gatewayKeys = new Map<string, string>();
   /** execution-credentials: the loop body per loop id, handed out once per command id. */
   readonly executionBodies = new Map<string, unknown>();
   private readonly consumedCommands = new Set<string>();
@@ -112,8 +119,10 @@ export class MockCloud {
       body = text;
     }
     const path = req.url ?? '/';
-    const [status, reply] = this.answer(req, path, body);
-    this.requests.push({ method: req.method ?? '', path, headers: req.headers, body, status, at: Date.now() });
+    const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+    const pop = isManagedKey(bearer) ? verifyPop(req.headers, req.method ?? '', new URL(path, this.origin).pathname, this.gatewayKeys) : undefined;
+    const [status, reply] = pop && this.gatewayKeys.size > 0 ? [403, { success: false, error: `PoP: ${pop}` }] : this.answer(req, path, body);
+    this.requests.push({ method: req.method ?? '', path, headers: req.headers, body, status, at: Date.now(), pop });
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
     this.changes.notify();
   }
@@ -137,7 +146,9 @@ export class MockCloud {
     const [, loopId, call] = match;
     if (req.method === 'DELETE' && !call) return [200, { success: true, data: { cancelled: true } }];
     const token = this.tokens.get(loopId);
-    if (!token || req.headers.authorization !== `Bearer ${token}`) return fail(401, 'invalid loop token');
+    // A heartbeat may come with the managed key instead (its PoP was checked above).
+    const managedBeat = call === 'heartbeat' && this.apiKey && this.gatewayKeys.size > 0 && req.headers.authorization === `Bearer ${this.apiKey}`;
+    if (!managedBeat && (!token || req.headers.authorization !== `Bearer ${token}`)) return fail(401, 'invalid loop token');
     switch (call) {
       case 'events': {
         const nonce = String(req.headers['x-loop-event-nonce'] ?? '');
@@ -160,6 +171,7 @@ export class MockCloud {
       case 'heartbeat':
         return this.heartbeatStatus === 200 ? [200, { success: true, data: { bumped: true } }] : fail(this.heartbeatStatus, 'TERMINAL_LOOP');
       case 'refresh-token': {
+        if (this.refreshStatus !== 200) return fail(this.refreshStatus, 'RACE_LOST');
         const next = loopToken(loopId);
         this.tokens.set(loopId, next);
         return [200, { success: true, data: { token: next, expiresAt: new Date(Date.now() + 8 * 3600_000).toISOString(), jti: randomUUID() } }];
