@@ -42,10 +42,11 @@ export function openGatewayLog(options: GatewayLogOptions): GatewayLog {
   const maxBytes = parseSize(options.maxSize ?? MAX_SIZE);
   // Created here, 0600, so the file exists (and is private) before the first line arrives.
   closeSync(openSync(path, 'a', PRIVATE_FILE_MODE));
-  // pino's own buffered destination: a line is appended to one pending string and written
-  // when the previous write is done, so a line costs its own bytes, not a copy per stream
-  // stage (a rotating stream's per-chunk promise writes cost ~2 KB a line).
-  const file = pino.destination({ dest: path, sync: false, mode: PRIVATE_FILE_MODE, append: true });
+  // pino's own destination, synchronous: a line is one write(2) of its own bytes, with no
+  // copy per stream stage (a rotating stream's per-chunk promise writes cost ~2 KB a line)
+  // and no backlog. Asynchronous, a backlog built up under load landed in the next file after
+  // a rotation, past the cap (the rotation test caught 5.9 KB in a 2 KB file at load ~8).
+  const file = pino.destination({ dest: path, sync: true, mode: PRIVATE_FILE_MODE, append: true });
   // A disk that fills up must not take the gateway down: the tee (stderr) still has the lines.
   file.on('error', (error: unknown) => options.tee?.write(`${JSON.stringify({ level: 50, time: Date.now(), msg: 'log file write failed', err: String(error) })}\n`));
   let written = statSync(path).size;
