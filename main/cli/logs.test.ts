@@ -1,5 +1,5 @@
 // Following the gateway's log across rotations: lines written just before the file is
-// renamed (rotating-file-stream renames gateway.log to gateway.log.1 and begins a new one)
+// renamed (the log rotation renames gateway.log to gateway.log.1 and begins a new one)
 // are read from the old file before the new one, in order, none lost or repeated.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
