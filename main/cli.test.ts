@@ -171,6 +171,9 @@ describe('symphony-gateway CLI', () => {
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /cloud commands paused/);
     assert.match(status.stdout, /origin: +https:\/\/api\.example\.test/);
+    // What the user registers with the cloud for PoP: the gateway id and its Ed25519 public key, the same on every status.
+    assert.match(status.stdout, /gateway id: gw_[0-9a-f-]{36}\npublic key: [A-Za-z0-9_-]{43} \(Ed25519, raw, base64url\)/);
+    assert.equal(JSON.parse(paused.stdout).identity.gatewayId, /gateway id: (\S+)/.exec(status.stdout)![1]);
     const resumed = await cli(['relay', 'resume', '--json', '--data-dir', dataDir]);
     assert.equal(JSON.parse(resumed.stdout).paused, false);
     const insecure = await cli(['config', '--relay-origin', 'http://relay.example.test', '--data-dir', dataDir]);
