@@ -3,6 +3,7 @@
 // runs, at the limit it waits in the caller's queue (told its place, and told again as the
 // queue moves), and with the queue full it is refused with 429 and Retry-After. The local
 // user (renderer, gateway token) is not capped.
+import type { NormalizedEvent } from '../../shared/events.js';
 import { AppError } from '../errors.js';
 
 /** Starts one caller may have waiting for a slot; beyond that its requests get 429. */
@@ -129,5 +130,43 @@ export class AgentSlots {
     queue.splice(index, 1);
     if (!queue.length) this.queues.delete(key);
     else queue.slice(index).forEach((each, offset) => each.request.onQueued?.(index + offset + 1));
+  }
+}
+
+/** A start's places in its caller's agent queue, as AgentSlots reports them, for the stream to say. */
+export class QueuePlaces {
+  private readonly places: number[] = [];
+  private wake: (() => void) | null = null;
+  private markQueued!: (value: 'queued') => void;
+  /** Resolves when the start first has to wait. */
+  readonly first = new Promise<'queued'>((resolve) => (this.markQueued = resolve));
+
+  /** The `onQueued` of the start's SlotRequest. */
+  readonly push = (position: number): void => {
+    this.places.push(position);
+    this.markQueued('queued');
+    this.wake?.();
+  };
+
+  /** `status queued {position}` events, one per place, until `starting` settles (its outcome is the caller's to read). */
+  async *statusUntil(starting: Promise<unknown>, mode: string): AsyncGenerator<NormalizedEvent> {
+    const settled = starting.then(() => true, () => true);
+    do {
+      for (const position of this.places.splice(0)) {
+        yield {
+          type: 'status', status: 'queued', pid: null, mode, position,
+          message: `Waiting for an agent slot: this caller's agents are all busy (${position === 1 ? 'next in line' : `${position - 1} ahead`}).`,
+        };
+      }
+    } while (!(await Promise.race([settled, this.changed()])));
+  }
+
+  /** Resolves (false) at the next change of place, at once when one is not taken yet. */
+  private changed(): Promise<false> {
+    if (this.places.length) return Promise.resolve(false);
+    return new Promise((resolve) => (this.wake = () => {
+      this.wake = null;
+      resolve(false);
+    }));
   }
 }

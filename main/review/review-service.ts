@@ -15,6 +15,7 @@ import type {
 import { AppError, BadRequest, Conflict, NotFound } from '../errors.js';
 import type { WorkspaceGuard } from '../files/workspace.js';
 import type { GitService } from '../git/git.js';
+import { QueuePlaces } from '../providers/agent-slots.js';
 import type { AgentConfinement } from '../providers/confinement.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Turn } from '../providers/types.js';
@@ -99,8 +100,12 @@ export class ReviewService {
 
   // Reviews
 
-  /** Starts a review; 409 while the same reviewer reviews the same ticket. The stream ends when the review does. */
-  async review(ticketId: string, body: ReviewBody, signal: AbortSignal): Promise<AsyncIterable<ReviewEvent>> {
+  /**
+   * Starts a review; 409 while the same reviewer reviews the same ticket. The stream ends when the review does.
+   * `caller` (callerKey) takes an agent slot like a chat turn: past a remote caller's cap the stream says
+   * `status queued` until one is free, and with its queue full the request is 429 `too_many_agents`.
+   */
+  async review(ticketId: string, body: ReviewBody, signal: AbortSignal, caller?: string): Promise<AsyncIterable<ReviewEvent>> {
     const scope = await this.scope(body.repoPath, ticketId, body.provider);
     const key = scopeKey(scope);
     const running = this.active.get(key);
@@ -125,25 +130,53 @@ export class ReviewService {
           instructions: body.instructions ?? null, branchName: body.branchName ?? null, useBaseRepo: Boolean(body.useBaseRepo),
         },
       });
+      const turnSignal = AbortSignal.any([signal, entry.stop.signal]);
+      const queue = new QueuePlaces();
       const options = {
-        cwd, model: body.model, reasoningEffort: body.reasoningEffort, confinement: { level: READ_ONLY, root: cwd },
-        signal: AbortSignal.any([signal, entry.stop.signal]), owner: OWNER_PREFIX + entry.runId,
+        cwd, model: body.model, reasoningEffort: body.reasoningEffort, signal: turnSignal, owner: OWNER_PREFIX + entry.runId,
+        confinement: { level: READ_ONLY, root: cwd, ...(caller === undefined ? {} : { caller: { key: caller, signal: turnSignal, onQueued: queue.push } }) },
       };
       const target = baseBranch ? { kind: 'base' as const, branch: baseBranch } : { kind: 'uncommitted' as const };
       const provider = this.deps.providers.get(scope.provider);
-      if (provider.review) {
-        entry.turn = await provider.review({ ...options, target, instructions: body.instructions });
-      } else {
-        const prompt = await this.claudePrompt(ticketId, cwd, baseBranch, body.instructions, signal);
-        entry.turn = await provider.startTurn({ ...options, prompt });
-      }
-      this.store.updateRun(run.id, { pid: entry.turn.pid });
-      return withKeepalive(this.follow(key, scope, run, entry.turn), this.deps.keepaliveMs ?? 25_000, () => ({ type: 'keepalive' as const }));
+      const prompt = provider.review ? '' : await this.claudePrompt(ticketId, cwd, baseBranch, body.instructions, signal);
+      const starting = provider.review ? provider.review({ ...options, target, instructions: body.instructions }) : provider.startTurn({ ...options, prompt });
+      const started = run;
+      // A start that fails after it queued (the client left, the provider refused) ends the review, read or not.
+      starting.catch(() => {
+        if (this.active.get(key) === entry) this.active.delete(key);
+        this.store.updateRun(started.id, { status: turnSignal.aborted ? 'stopped' : 'failed' });
+      });
+      const keepalive = (events: AsyncGenerator<ReviewEvent>) => withKeepalive(events, this.deps.keepaliveMs ?? 25_000, () => ({ type: 'keepalive' as const }));
+      // A start refused at once (429 queue full, 424 no binary) is the request's error; one that waits streams its place.
+      const first = await Promise.race([starting, queue.first]);
+      if (first === 'queued') return keepalive(this.afterQueue(key, scope, run, entry, starting, queue));
+      return keepalive(this.begin(key, scope, run, entry, first));
     } catch (error) {
       this.active.delete(key);
       if (run) this.store.updateRun(run.id, { status: 'failed' });
       throw error;
     }
+  }
+
+  private async *afterQueue(key: string, scope: ReviewScope, run: ReviewRun, entry: ActiveReview, starting: Promise<Turn>, queue: QueuePlaces): AsyncGenerator<ReviewEvent> {
+    yield* queue.statusUntil(starting, 'read-only');
+    let turn: Turn;
+    try {
+      turn = await starting;
+    } catch (error) {
+      const left = entry.stop.signal.aborted || (error as { code?: string }).code === 'client_closed';
+      yield { type: 'error', message: error instanceof Error ? error.message : String(error) };
+      yield { type: 'result', success: false, reason: left ? 'killed' : 'failed' };
+      yield { type: 'done' };
+      return;
+    }
+    yield* this.begin(key, scope, run, entry, turn);
+  }
+
+  private begin(key: string, scope: ReviewScope, run: ReviewRun, entry: ActiveReview, turn: Turn): AsyncGenerator<ReviewEvent> {
+    entry.turn = turn;
+    this.store.updateRun(run.id, { pid: turn.pid });
+    return this.follow(key, scope, run, turn);
   }
 
   private async *follow(key: string, scope: ReviewScope, run: ReviewRun, turn: Turn): AsyncGenerator<ReviewEvent> {
@@ -377,7 +410,7 @@ export class ReviewService {
   }
 
   /** A premise review: the reviewer's session resumed read-only, asked for `<pr_verdict>`. Never throws for the agent's failure. */
-  async verdict(ticketId: string, body: { repoPath: string; sessionId: string; provider: ReviewProvider }, signal: AbortSignal): Promise<{ verdict: Verdict | null; error?: string }> {
+  async verdict(ticketId: string, body: { repoPath: string; sessionId: string; provider: ReviewProvider }, signal: AbortSignal, caller?: string): Promise<{ verdict: Verdict | null; error?: string }> {
     const run = await this.runBySession(ticketId, body.repoPath, body.sessionId, body.provider);
     const transcript = [
       { role: 'user' as const, content: `Review the changes of ticket ${ticketId}.` },
@@ -385,11 +418,13 @@ export class ReviewService {
     ];
     let text = '';
     let error: string | undefined;
+    // Past a remote caller's agent cap the request waits for a slot (within the same timeout), or is 429 with its queue full.
+    const turnSignal = AbortSignal.any([signal, AbortSignal.timeout(this.deps.verdictTimeoutMs ?? 10 * 60_000)]);
     try {
       const turn = await this.deps.providers.get(run.provider).startTurn({
         prompt: VERDICT_PROMPT, cwd: run.cwd, model: run.config.model ?? undefined, resumeSessionId: run.sessionId ?? undefined, transcript,
-        confinement: { level: READ_ONLY, root: run.cwd }, owner: OWNER_PREFIX + run.id,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.deps.verdictTimeoutMs ?? 10 * 60_000)]),
+        confinement: { level: READ_ONLY, root: run.cwd, ...(caller === undefined ? {} : { caller: { key: caller, signal: turnSignal } }) },
+        owner: OWNER_PREFIX + run.id, signal: turnSignal,
       });
       for await (const event of turn.events) {
         if (event.type === 'text') text += event.content;
@@ -397,7 +432,7 @@ export class ReviewService {
         else if (event.type === 'result' && !event.success) error ??= `The ${run.provider} turn ended: ${event.reason ?? 'failed'}.`;
       }
     } catch (caught) {
-      if (!(caught instanceof AppError)) throw caught;
+      if (!(caught instanceof AppError) || caught.code === 'too_many_agents') throw caught;
       return { verdict: null, error: caught.message };
     }
     const verdict = parseVerdict(text);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { NormalizedEvent, UsageTotals } from '../../shared/events.js';
 import { Conflict, NotFound } from '../errors.js';
 import type { AgentConfinement } from '../providers/confinement.js';
+import { QueuePlaces } from '../providers/agent-slots.js';
 import { seededPrompt } from '../providers/cli-turn.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderId, TranscriptEntry, Turn, TurnOptions } from '../providers/types.js';
@@ -487,15 +488,7 @@ export class ChatService {
     mode: string,
     notices: (turn: Turn) => NormalizedEvent[],
   ): AsyncGenerator<NormalizedEvent> {
-    const settled = starting.then(() => true, () => true);
-    do {
-      for (const position of queue.take()) {
-        yield {
-          type: 'status', status: 'queued', pid: null, mode, position,
-          message: `Waiting for an agent slot: this caller's agents are all busy (${position === 1 ? 'next in line' : `${position - 1} ahead`}).`,
-        };
-      }
-    } while (!(await Promise.race([settled, queue.changed()])));
+    yield* queue.statusUntil(starting, mode);
     let turn: Turn;
     try {
       turn = await starting;
@@ -635,34 +628,6 @@ export class ChatService {
       if (message.content) entries.push({ role: message.role, content: message.content });
     }
     return entries;
-  }
-}
-
-/** A start's places in its caller's agent queue, as AgentSlots reports them, for the stream to say. */
-class QueuePlaces {
-  private readonly places: number[] = [];
-  private wake: (() => void) | null = null;
-  private markQueued!: (value: 'queued') => void;
-  /** Resolves when the start first has to wait. */
-  readonly first = new Promise<'queued'>((resolve) => (this.markQueued = resolve));
-
-  push(position: number): void {
-    this.places.push(position);
-    this.markQueued('queued');
-    this.wake?.();
-  }
-
-  take(): number[] {
-    return this.places.splice(0);
-  }
-
-  /** Resolves (false) at the next change of place, at once when one is not taken yet. */
-  changed(): Promise<false> {
-    if (this.places.length) return Promise.resolve(false);
-    return new Promise((resolve) => (this.wake = () => {
-      this.wake = null;
-      resolve(false);
-    }));
   }
 }
 

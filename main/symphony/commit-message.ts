@@ -4,6 +4,7 @@
 // hold secrets by their name are left out of the diff and the file list (and named in
 // the reply); credential-looking values elsewhere are redacted. Any failure, or no
 // answer within the timeout, gives a default message built from the ticket and files.
+import { AppError } from '../errors.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -37,7 +38,7 @@ export class CommitMessages {
     },
   ) {}
 
-  async write(input: { ticketId: string; cwd: string; provider?: ProviderId; signal: AbortSignal }): Promise<CommitMessage> {
+  async write(input: { ticketId: string; cwd: string; provider?: ProviderId; signal: AbortSignal; caller?: string }): Promise<CommitMessage> {
     const diff = await this.deps.git.diff(input.cwd, { maxBytes: DIFF_CAP_BYTES, excludeSecrets: true }, input.signal);
     const excludedFiles = diff.files.filter((f) => isSecretFile(f.path) || (f.oldPath !== undefined && isSecretFile(f.oldPath))).map((f) => f.path);
     const visible = diff.files.filter((f) => !excludedFiles.includes(f.path));
@@ -45,24 +46,28 @@ export class CommitMessages {
     if (diff.files.length === 0) return fallback;
     const provider = input.provider === 'codex' ? 'codex' : 'claude';
     try {
-      const answer = await this.ask(provider, prompt(input.ticketId, visible, withoutSecretFiles(diff.diff), diff.truncated), input.signal);
+      const answer = await this.ask(provider, prompt(input.ticketId, visible, withoutSecretFiles(diff.diff), diff.truncated), input.signal, input.caller);
       const parsed = firstMessageObject(answer);
       if (!parsed) throw new Error('the answer held no {title, description} object');
       return { title: parsed.title.slice(0, 200), description: parsed.description, source: provider, excludedFiles };
     } catch (error) {
+      // A remote caller past its agent cap with a full queue is told so (429); one that waited out the timeout gets the default.
+      if (error instanceof AppError && error.code === 'too_many_agents') throw error;
       this.deps.log.info({ err: (error as Error).message, ticketId: input.ticketId }, 'commit message: using the default');
       return fallback;
     }
   }
 
-  private async ask(provider: ProviderId, text: string, signal: AbortSignal): Promise<string> {
+  private async ask(provider: ProviderId, text: string, signal: AbortSignal, caller: string | undefined): Promise<string> {
     // An empty folder of its own: the model has nothing to read but the prompt.
     const scratch = path.join(this.deps.dataDir, 'chats', 'commit-message');
     await mkdir(scratch, { recursive: true, mode: 0o700 });
     const timeout = AbortSignal.timeout(this.deps.timeoutMs ?? COMMIT_MESSAGE_TIMEOUT_MS);
+    const turnSignal = AbortSignal.any([signal, timeout]);
+    // A remote caller's start takes an agent slot; past its cap it waits (within the timeout) like a chat turn.
     const turn = await this.deps.providers.get(provider).startTurn({
-      prompt: text, cwd: scratch, model: FAST_MODEL[provider], signal: AbortSignal.any([signal, timeout]),
-      confinement: { level: 'read', root: scratch }, owner: 'commit-message',
+      prompt: text, cwd: scratch, model: FAST_MODEL[provider], signal: turnSignal, owner: 'commit-message',
+      confinement: { level: 'read', root: scratch, ...(caller === undefined ? {} : { caller: { key: caller, signal: turnSignal } }) },
     });
     let answer = '';
     let success = false;

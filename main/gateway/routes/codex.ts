@@ -2,6 +2,7 @@
 // stop reviews, their status and findings, dedup, extract, verdict, and the chats about a
 // review or one finding. Every agent here runs read-only; routes that start one are
 // writes for the policy. `provider` is validated as an enum everywhere.
+import { callerKey } from '../../auth/caller.js';
 import {
   ArgueBody, DedupBody, DedupResponse, ExtractBody, ExtractResponse, FindingChatPatch, FindingChatPost, FindingChatQuery,
   FindingParams, FindingsPostBody, FindingsResponse, ReviewBody, ReviewChatBody, ReviewScopeQuery, StopBody, TicketParams,
@@ -26,7 +27,7 @@ export const routes: AnyRoute[] = [
     summary: "Review a ticket's changes with codex or claude (read-only), streamed as NDJSON; 409 while the same review runs.",
     params: TicketParams, body: ReviewBody,
     classify: ({ body }) => ({ repoPath: body.repoPath }),
-    handler: async ({ params, body }, { services, signal }) => ndjson(await services.reviews.review(params.ticketId, body, signal)),
+    handler: async ({ params, body }, { services, signal, caller }) => ndjson(await services.reviews.review(params.ticketId, body, signal, callerKey(caller))),
   }),
   defineRoute({
     method: 'GET', path: `${CODEX}/status/:ticketId`, summary: "A ticket's latest review: state, process, session, config, log tail.",
@@ -79,7 +80,7 @@ export const routes: AnyRoute[] = [
     method: 'POST', path: `${CODEX}/review-verdict/:ticketId`, summary: "The reviewer's verdict on the whole change, from its resumed read-only session.",
     params: TicketParams, body: VerdictBody, response: VerdictResponse,
     classify: ({ body }) => ({ repoPath: body.repoPath }),
-    handler: ({ params, body }, { services, signal }) => services.reviews.verdict(params.ticketId, body, signal),
+    handler: ({ params, body }, { services, signal, caller }) => services.reviews.verdict(params.ticketId, body, signal, callerKey(caller)),
   }),
   defineRoute({
     method: 'POST', path: `${CODEX}/argue/:ticketId`, streams: true,

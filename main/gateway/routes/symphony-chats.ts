@@ -120,9 +120,9 @@ export const routes: AnyRoute[] = [
     summary: "A commit title and description for the worktree's changes (secret files never shown to the model; 30 s, else a default).",
     params: TicketParams, query: CommitMessageQuery, response: CommitMessageResponse,
     classify: ({ query }) => ({ repoPath: query.repo }),
-    handler: async ({ params, query }, { services, signal }) => {
+    handler: async ({ params, query }, { services, signal, caller }) => {
       const place = await services.ticketConversations.place(query.repo, params.ticketId, signal);
-      return services.commitMessages.write({ ticketId: params.ticketId, cwd: place.cwd, provider: query.provider, signal });
+      return services.commitMessages.write({ ticketId: params.ticketId, cwd: place.cwd, provider: query.provider, signal, caller: callerKey(caller) });
     },
   }),
 
