@@ -262,7 +262,7 @@ export class PolicyService {
         if (entry.decision === defaultDecision(entry.callerKind, entry.operation, entry.access, entry.action ?? null)) continue;
         insert.run(entry.callerKind, entry.operation, entry.access, entry.action ?? '', entry.decision);
       }
-    })();
+    }).immediate();
     this.cachedOverrides = null;
   }
 

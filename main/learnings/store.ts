@@ -111,7 +111,7 @@ export class LearningsStore {
     const insert = this.db.prepare('INSERT INTO learning_pending (repo_path, ticket_id, learning, created_at) VALUES (?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const learning of learnings) insert.run(repoPath, ticketId, JSON.stringify(learning), Date.now());
-    })();
+    }).immediate();
   }
 
   pendingCount(repoPath: string, ticketId: string): number {
@@ -169,7 +169,7 @@ export class LearningsStore {
       }
       alsoInTransaction?.(rows.length);
       return { merged: rows.length, created };
-    })();
+    }).immediate();
   }
 
   patterns(options: { repo?: string; now?: number } = {}): Pattern[] {
@@ -197,7 +197,7 @@ export class LearningsStore {
         .prepare('UPDATE learning_patterns SET seen_count = seen_count + 1, success_count = success_count + ?, failure_count = failure_count + ?, last_used_at = ? WHERE n = ?')
         .run(input.outcome === 'success' ? 1 : 0, input.outcome === 'failure' ? 1 : 0, now, row.n);
       return toPattern(this.db.prepare('SELECT * FROM learning_patterns WHERE n = ?').get(row.n) as PatternRow, now);
-    })();
+    }).immediate();
   }
 
   getStatus(repoPath: string, ticketId: string, kind: StatusKind): TicketStatus | null {

@@ -221,7 +221,7 @@ export class ReviewStore {
       this.db.prepare(`DELETE FROM review_meta WHERE ${SCOPE}`).run(...args);
       const runs = this.db.prepare(`DELETE FROM review_runs WHERE ${SCOPE}`).run(...args).changes;
       return { runs, logPaths: logs.map((row) => row.log_path) };
-    })();
+    }).immediate();
   }
 
   // Findings
@@ -250,7 +250,7 @@ export class ReviewStore {
            ON CONFLICT (repo_path, ticket_id, provider) DO UPDATE SET model = excluded.model, declined = 0, decline_reason = NULL`,
         )
         .run(...args, model);
-    })();
+    }).immediate();
     return this.findings(scope);
   }
 

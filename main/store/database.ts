@@ -15,6 +15,9 @@ export function openDatabase(file: string): Db {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  // Waits for another process's write lock. Transactions that read and then write begin
+  // IMMEDIATE (`.immediate()`): a deferred one that read an old snapshot is refused at
+  // once with "database is locked" when another process committed meanwhile (database.test.ts).
   db.pragma('busy_timeout = 5000');
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     family TEXT PRIMARY KEY,
@@ -39,7 +42,7 @@ export function migrate(db: Db, family: string, steps: readonly string[]): void 
       db.prepare(
         'INSERT INTO schema_migrations (family, version) VALUES (?, ?) ON CONFLICT(family) DO UPDATE SET version = excluded.version',
       ).run(family, version);
-    })();
+    }).immediate();
   }
 }
 

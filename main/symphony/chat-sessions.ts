@@ -273,7 +273,7 @@ export class ChatService {
         .run(session.id, message.role, message.content, 'complete', message.createdAt ?? now, message.clientId ?? null, message.sender ?? null);
       this.sql('UPDATE chat_sessions SET updated_at = ? WHERE id = ?').run(now, session.id);
       return Number(inserted.lastInsertRowid);
-    })();
+    }).immediate();
     return this.messages(session.id).find((m) => m.id === id)!;
   }
 
@@ -433,7 +433,7 @@ export class ChatService {
     await Promise.all(rows.map(({ id }) => this.stop(id)));
     const removed = this.deps.db.transaction(() =>
       rows.reduce((count, { id }) => count + this.sql('DELETE FROM chat_sessions WHERE id = ?').run(id).changes, 0),
-    )();
+    ).immediate();
     return { ended: removed };
   }
 
@@ -553,7 +553,7 @@ export class ChatService {
       const assistant = insert.run(sessionId, 'assistant', '', 'running', now);
       this.sql("UPDATE chat_sessions SET state = 'running', turns = turns + 1, updated_at = ? WHERE id = ?").run(now, sessionId);
       return Number(assistant.lastInsertRowid);
-    })();
+    }).immediate();
   }
 
   private endTurn(sessionId: string, assistantId: number | null, reply: { text: string; parts: MessagePart[] }, outcome: Exclude<MessageStatus, 'running'>): void {
@@ -565,7 +565,7 @@ export class ChatService {
           this.sql('UPDATE chat_messages SET content = ?, parts = ?, status = ? WHERE id = ?').run(reply.text, partsJson(reply.parts), outcome, assistantId);
         }
         this.sql('UPDATE chat_sessions SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), sessionId);
-      })();
+      }).immediate();
     } catch (error) {
       // The database may already be closed at shutdown; the next start marks the turn interrupted.
       this.deps.log.warn({ err: (error as Error).message, sessionId }, 'could not record the end of a chat turn');
@@ -595,7 +595,7 @@ export class ChatService {
         this.sql("UPDATE chat_sessions SET state = 'interrupted', updated_at = ? WHERE id = ?").run(Date.now(), id);
         this.sql("UPDATE chat_messages SET status = 'interrupted' WHERE session_id = ? AND status = 'running'").run(id);
       }
-    })();
+    }).immediate();
     if (stale.length) this.deps.log.warn({ sessions: stale.map(({ id }) => id) }, 'chat turns interrupted by a gateway restart');
   }
 

@@ -348,7 +348,7 @@ export class RunStore {
       if (!current || !from.includes(current.status)) return false;
       this.update(id, changes);
       return true;
-    })();
+    }).immediate();
   }
 
   /** Moves the PR ask of a run from `from` to `to` (one process, one attempt at a time). True when it moved. */
@@ -358,7 +358,7 @@ export class RunStore {
       if (!current || current.state !== from) return false;
       this.update(id, { prOpen: { ...current, ...to, at: Date.now() } });
       return true;
-    })();
+    }).immediate();
   }
 
   setHost(id: string, host: ProcessIdentity | null): void {
@@ -425,7 +425,7 @@ export class RunStore {
         ).run(runId, item.key, item.kind, item.author, item.summary, item.body, item.url, Date.now());
         if (result.changes > 0) fresh.push(item.key);
       }
-    })();
+    }).immediate();
     return fresh;
   }
 
@@ -441,7 +441,7 @@ export class RunStore {
   markAddressed(runId: string, keys: readonly string[], iteration: number): void {
     this.db.transaction(() => {
       for (const key of keys) this.sql('UPDATE symphony_run_feedback SET addressed_iteration = ? WHERE run_id = ? AND key = ?').run(iteration, runId, key);
-    })();
+    }).immediate();
   }
 
   private sql(text: string): Statement {

@@ -52,7 +52,7 @@ export class TicketSessions {
     if (gone.length) {
       this.deps.db.transaction(() => {
         for (const row of gone) this.sql('DELETE FROM ticket_sessions WHERE caller = ? AND ticket_id = ?').run(caller, row.ticket_id);
-      })();
+      }).immediate();
     }
     return rows.filter((_, i) => alive[i]).map((row) => JSON.parse(row.data) as TicketSession);
   }

@@ -127,6 +127,6 @@ export class LoopStore {
         .run(status, Date.now(), error, loopId).changes === 1;
       if (moved) for (const call of calls) insertOutboxCall(this.db, loopId, call.call, call.body, { final: call.final });
       return moved;
-    })();
+    }).immediate();
   }
 }
