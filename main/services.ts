@@ -31,7 +31,7 @@ import { DeviceIdentity } from './relay/device-identity.js';
 import { CommandSignatures, TrustedKeys } from './relay/signatures.js';
 import { openSecretStore, type SecretStoreMode } from './secrets/open.js';
 import type { SecretStore } from './secrets/secret-store.js';
-import { openDatabase, type Db } from './store/database.js';
+import { getIfMigrated, openDatabase, type Db } from './store/database.js';
 import { lazy, type Lazy } from './lazy.js';
 import type { LoopCloud } from './relay/loops/cloud-api.js';
 import type { LoopService } from './relay/loops/loops.js';
@@ -39,7 +39,8 @@ import type { LoopOutbox } from './relay/loops/outbox.js';
 import type { PlanLoops } from './relay/loops/plan-loops.js';
 import type { ReviewService } from './review/review-service.js';
 import type { RunService } from './symphony/runs.js';
-import type { RunRow } from './symphony/run-store.js';
+import { RunStore, type RunRow } from './symphony/run-store.js';
+import { LoopStore } from './relay/loops/loop-store.js';
 import type { DeployService } from './deploy/deploy.js';
 import type { LearningsService } from './learnings/learnings.js';
 import { SettingsStore } from './store/settings.js';
@@ -232,7 +233,12 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const github = new GitHubService({ processes: supervisor, git, guard: workspace });
   const fileSearch = new FileSearch({ git: gitRunner, guard: workspace, onError: (error) => log.warn({ err: error }, 'file index refresh failed') });
   const agentEnv = new AgentEnvironment({ settings, secrets });
-  const agentSlots = new AgentSlots({ limit: () => readLimits(settings).concurrentAgents });
+  // A remote caller's live ticket runs and cloud loops hold its cap too, counted in the database:
+  // their hosts may belong to another process, and the lazy run and loop services need not be loaded.
+  const agentSlots = new AgentSlots({
+    limit: () => readLimits(settings).concurrentAgents,
+    elsewhere: (key) => RunStore.liveLaunchedBy(db, key) + LoopStore.liveLaunchedBy(db, key),
+  });
   const confiner = new Confiner({
     enabled: () => confinementEnabled(settings), environment: agentEnv, guard: workspace, log, trustedRoots: () => repos.trustedPaths(), slots: agentSlots,
   });
@@ -263,16 +269,14 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const runEndListeners: Array<(run: RunRow) => void> = [];
   let prFollower: PrFollower | undefined;
   const runs: Lazy<RunService> = lazy(async () => {
-    const [{ RunService }, { RunStore }, { WorktreeRetention }] = await Promise.all([
-      import('./symphony/runs.js'), import('./symphony/run-store.js'), import('./symphony/worktree-retention.js'),
-    ]);
+    const [{ RunService }, { WorktreeRetention }] = await Promise.all([import('./symphony/runs.js'), import('./symphony/worktree-retention.js')]);
     const retention = new WorktreeRetention({
       db, settings, runs: new RunStore(db), git: gitRunner, log,
       removeWorktree: (worktreePath) => git.worktrees.remove({ worktreePath }),
     });
     const built = new RunService({
       db, dbFile: join(dataDir, 'symphony.db'), dataDir, settings, supervisor, ticketWorktrees, log,
-      binarySearchDirs: options.binarySearchDirs, providerConfigs: cliProviderConfigs(), agentEnv: () => agentEnv.handover(), retention,
+      binarySearchDirs: options.binarySearchDirs, providerConfigs: cliProviderConfigs(), agentEnv: () => agentEnv.handover(), retention, slots: agentSlots,
     });
     // A run that ends has its worktree measured again; only the serving process prunes due worktrees.
     built.onRunEnded((run) => retention.refresh(run));
@@ -312,7 +316,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     // A loop's agent runs in the run engine's detached host.
     const hosts = await runs.load();
     const loops: LoopService = new LoopService({
-      db, dataDir, cloud: loopCloud, outbox: loopOutbox, supervisor, hosts, repos, worktrees: ticketWorktrees, workspace, log: log.child({ component: 'loops' }),
+      db, dataDir, cloud: loopCloud, outbox: loopOutbox, supervisor, hosts, repos, worktrees: ticketWorktrees, workspace, log: log.child({ component: 'loops' }), slots: agentSlots,
       heartbeatMs: options.loops?.heartbeatMs, outputEveryMs: options.loops?.outputEveryMs, watchMs: options.loops?.watchMs,
     });
     const planLoops = new PlanLoops({ repos, worktrees: ticketWorktrees, workspace, git: gitRunner, loops, secrets, apiOrigin: () => config.apiOrigin() });
@@ -497,12 +501,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
 
 /** Whether a start-time probe finds a row (false when its table does not exist yet). */
 function hasRow(db: Db, sql: string): boolean {
-  try {
-    return db.prepare(sql).get() !== undefined;
-  } catch (error) {
-    if (/no such table/.test((error as Error).message)) return false;
-    throw error;
-  }
+  return getIfMigrated(db, sql) !== undefined;
 }
 
 /** This desktop's stable id in the cloud's records (not a secret). */

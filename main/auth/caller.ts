@@ -19,7 +19,12 @@ export function isRemoteCaller(caller: Pick<Caller, 'kind'>): boolean {
   return caller.kind === 'origin' || caller.kind === 'relay';
 }
 
+/** The same for a callerKey: a paired origin's (`origin:<origin>`) or the relay's. */
+export function isRemoteKey(key: string): boolean {
+  return key.startsWith('origin:') || key === 'relay';
+}
+
 /** Whose data a request may see: the renderer, the gateway token, the cloud relay, or one paired origin. */
-export function callerKey(caller: Caller): string {
+export function callerKey(caller: Pick<Caller, 'kind' | 'origin'>): string {
   return caller.kind === 'origin' ? `origin:${caller.origin ?? ''}` : caller.kind;
 }

@@ -1,9 +1,12 @@
 // How many agent processes one remote caller (a paired origin, the cloud relay) may have at
 // once. Every gateway agent start asks here first (Confiner.prepare): under the limit it
 // runs, at the limit it waits in the caller's queue (told its place, and told again as the
-// queue moves), and with the queue full it is refused with 429 and Retry-After. The local
-// user (renderer, gateway token) is not capped.
+// queue moves), and with the queue full it is refused with 429 and Retry-After. Ticket runs
+// and cloud loops count too (`elsewhere`: their agents live in run hosts, any process), and
+// their launches are refused at the limit rather than queued (`reserve`). The local user
+// (renderer, gateway token) is not capped.
 import type { NormalizedEvent } from '../../shared/events.js';
+import { isRemoteKey } from '../auth/caller.js';
 import { AppError } from '../errors.js';
 
 /** Starts one caller may have waiting for a slot; beyond that its requests get 429. */
@@ -12,6 +15,8 @@ export const MAX_QUEUED_PER_CALLER = 16;
 export const DEFAULT_CONCURRENT_AGENTS = 4;
 /** What a refused start is told to wait before trying again. */
 const RETRY_AFTER_SECONDS = 10;
+/** How often a non-empty queue looks again at `elsewhere` (a run's end happens in another process and tells nobody here). */
+const RECHECK_MS = 1_000;
 
 /** Whose start this is, and who hears that it waits. */
 export interface SlotRequest {
@@ -32,17 +37,21 @@ export interface AgentSlotsOptions {
   /** Read at every start, so a changed setting applies to the next one. */
   limit: () => number;
   maxQueued?: number;
+  /** The caller's agents outside this process's turns: its live ticket runs and cloud loops, read from SQLite. */
+  elsewhere?: (key: string) => number;
+  recheckMs?: number;
 }
 
 export class AgentSlots {
   private readonly running = new Map<string, number>();
   private readonly queues = new Map<string, Waiter[]>();
+  private recheck: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: AgentSlotsOptions) {}
 
   /** Only remote callers are capped: the person at the desktop starts what they like. */
   static capped(key: string): boolean {
-    return key.startsWith('origin:') || key === 'relay';
+    return isRemoteKey(key);
   }
 
   /** Resolves with the slot's release (call it once the agent is gone; a second call does nothing). */
@@ -50,19 +59,8 @@ export class AgentSlots {
     if (!request || !AgentSlots.capped(request.key)) return Promise.resolve(() => {});
     const { key } = request;
     const queue = this.queues.get(key) ?? [];
-    if (queue.length === 0 && this.count(key) < this.limit()) return Promise.resolve(this.take(key));
-    const maxQueued = this.options.maxQueued ?? MAX_QUEUED_PER_CALLER;
-    if (queue.length >= maxQueued) {
-      return Promise.reject(
-        new AppError(
-          429,
-          'too_many_agents',
-          `This caller already has ${this.count(key)} agents running and ${queue.length} waiting (the limit is ${this.limit()} at once, ${maxQueued} waiting); try again when one has finished.`,
-          { running: this.count(key), limit: this.limit(), queued: queue.length, maxQueued },
-          { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-        ),
-      );
-    }
+    if (queue.length === 0 && this.busy(key) < this.limit()) return Promise.resolve(this.take(key));
+    if (queue.length >= this.maxQueued()) return Promise.reject(this.refusal(key));
     return new Promise<() => void>((resolve, reject) => {
       const onAbort = () => {
         this.leave(key, waiter);
@@ -79,13 +77,30 @@ export class AgentSlots {
       request.signal?.addEventListener('abort', onAbort, { once: true });
       queue.push(waiter);
       this.queues.set(key, queue);
+      this.watchElsewhere();
       request.onQueued?.(queue.length);
     });
   }
 
-  /** Agents running for `key` now (tests, the settings screen). */
+  /**
+   * A launch that starts agents beyond one turn (a ticket run, a cloud loop): under the limit
+   * it holds a slot until its release (once its row is live, `elsewhere` counts it); at the
+   * limit it is refused at once, never queued (runs are long). `key` null: a launch from code.
+   */
+  reserve(key: string | null): () => void {
+    if (key === null || !AgentSlots.capped(key)) return () => {};
+    if (this.busy(key) >= this.limit()) throw this.refusal(key);
+    return this.take(key);
+  }
+
+  /** Agent turns running for `key` in this process now (tests, the settings screen). */
   count(key: string): number {
     return this.running.get(key) ?? 0;
+  }
+
+  /** Everything of `key` that holds the limit: its turns here, and its live runs and loops wherever their hosts run. */
+  busy(key: string): number {
+    return this.count(key) + (this.options.elsewhere?.(key) ?? 0);
   }
 
   /** Starts waiting for `key` now. */
@@ -95,6 +110,41 @@ export class AgentSlots {
 
   private limit(): number {
     return Math.max(1, Math.floor(this.options.limit()));
+  }
+
+  private maxQueued(): number {
+    return this.options.maxQueued ?? MAX_QUEUED_PER_CALLER;
+  }
+
+  /** THE 429 of the cap, for queued starts and launches alike. */
+  private refusal(key: string): AppError {
+    const running = this.busy(key);
+    const queued = this.queued(key);
+    const maxQueued = this.maxQueued();
+    return new AppError(
+      429,
+      'too_many_agents',
+      `This caller already has ${running} agents running (ticket runs and loops included) and ${queued} waiting (the limit is ${this.limit()} at once, ${maxQueued} waiting); try again when one has finished.`,
+      { running, limit: this.limit(), queued, maxQueued },
+      { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    );
+  }
+
+  /** While starts wait and runs or loops count, the queues look again now and then: their ends free slots unseen. */
+  private watchElsewhere(): void {
+    if (this.recheck || !this.options.elsewhere) return;
+    this.recheck = setInterval(() => {
+      try {
+        for (const key of [...this.queues.keys()]) this.next(key);
+      } catch {
+        // The count could not be read (the database closing at quit): the queue waits for the next look or a release.
+      }
+      if (this.queues.size === 0) {
+        clearInterval(this.recheck);
+        this.recheck = undefined;
+      }
+    }, this.options.recheckMs ?? RECHECK_MS);
+    this.recheck.unref();
   }
 
   private take(key: string): () => void {
@@ -115,7 +165,7 @@ export class AgentSlots {
     const queue = this.queues.get(key);
     if (!queue) return;
     let moved = false;
-    while (queue.length && this.count(key) < this.limit()) {
+    while (queue.length && this.busy(key) < this.limit()) {
       queue.shift()!.grant();
       moved = true;
     }

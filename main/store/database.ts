@@ -47,6 +47,19 @@ export function migrate(db: Db, family: string, steps: readonly string[]): void 
 }
 
 /**
+ * One row of a query on a table family this process may not have migrated yet (a lazy
+ * domain not loaded): undefined where the table or column does not exist.
+ */
+export function getIfMigrated<T>(db: Db, sql: string, ...params: unknown[]): T | undefined {
+  try {
+    return db.prepare(sql).get(...params) as T | undefined;
+  } catch (error) {
+    if (/no such (table|column)/.test((error as Error).message)) return undefined;
+    throw error;
+  }
+}
+
+/**
  * Whether another connection (a CLI command, a run host) committed since the last look.
  * It asks SQLite (`PRAGMA data_version`) at most once per `intervalMs`, so an in-memory
  * cache stays fresh without a query on every request.

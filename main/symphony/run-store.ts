@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { ProviderId } from '../providers/types.js';
-import { migrate, type Db } from '../store/database.js';
+import { getIfMigrated, migrate, type Db } from '../store/database.js';
 import type { ProcessIdentity } from '../supervisor/supervisor.js';
 import type { CallerKind } from '../auth/caller.js';
 import type { JudgesReport, RunFeedbackView, RunPlan } from '../../shared/runs.js';
@@ -100,6 +100,8 @@ export interface RunRow {
   discardedAt: number | null;
   /** Asked to open its pull request on completion (launch `openPr`), and how that went; null: not asked. */
   prOpen: PrOpenState | null;
+  /** callerKey of whoever launched it last (new or resumed): a remote caller's live runs count against its agent cap. Null: launched from code. */
+  launchedBy: string | null;
 }
 
 /** The launch's ask to open the run's PR: who launched (the approval policy asks as them), and the outcome. */
@@ -173,6 +175,7 @@ interface DbRow {
   pending_feedback: string;
   discarded_at: number | null;
   pr_open: string | null;
+  launched_by: string | null;
 }
 
 const COLUMNS: Record<string, string> = {
@@ -181,7 +184,7 @@ const COLUMNS: Record<string, string> = {
   planAccepted: 'plan_accepted', autoApprovePlan: 'auto_approve_plan', currentTaskId: 'current_task_id', followPr: 'follow_pr',
   prRounds: 'pr_rounds', prNumber: 'pr_number', prUrl: 'pr_url', baseBranch: 'base_branch', ticket: 'ticket', plan: 'plan',
   options: 'options', pendingFeedback: 'pending_feedback', discardedAt: 'discarded_at', model: 'model', provider: 'provider',
-  worktreePath: 'worktree_path', branch: 'branch', prOpen: 'pr_open',
+  worktreePath: 'worktree_path', branch: 'branch', prOpen: 'pr_open', launchedBy: 'launched_by',
 };
 const JSON_FIELDS = new Set(['ticket', 'plan', 'options', 'pendingFeedback', 'prOpen']);
 const BOOL_FIELDS = new Set(['planAccepted', 'autoApprovePlan', 'followPr']);
@@ -264,21 +267,32 @@ export class RunStore {
       );`,
       // A launch with openPr: the run opens its pull request when it completes (PrOpenState).
       `ALTER TABLE symphony_runs ADD COLUMN pr_open TEXT;`,
+      // Who launched the run (auth/caller.ts callerKey): the agent cap counts a remote caller's live runs.
+      `ALTER TABLE symphony_runs ADD COLUMN launched_by TEXT;
+       CREATE INDEX symphony_runs_live_by_caller ON symphony_runs(launched_by, status);`,
     ]);
   }
 
-  create(input: Omit<RunRow, 'id' | 'startedAt' | 'updatedAt' | 'endedAt' | 'inputTokens' | 'outputTokens' | 'costUsd' | 'host' | 'discardedAt' | 'prOpen'>): RunRow {
+  /**
+   * Live runs `key` launched, read straight from the database (any process's hosts), without
+   * a RunStore: 0 where the table or its column is not there yet (this process never migrated it).
+   */
+  static liveLaunchedBy(db: Db, key: string): number {
+    return getIfMigrated<{ n: number }>(db, "SELECT COUNT(*) AS n FROM symphony_runs WHERE launched_by = ? AND status IN ('STARTING', 'IN_PROGRESS')", key)?.n ?? 0;
+  }
+
+  create(input: Omit<RunRow, 'id' | 'startedAt' | 'updatedAt' | 'endedAt' | 'inputTokens' | 'outputTokens' | 'costUsd' | 'host' | 'discardedAt' | 'prOpen' | 'launchedBy'> & { launchedBy?: string | null }): RunRow {
     const now = Date.now();
     const id = randomUUID();
     this.sql(
       `INSERT INTO symphony_runs (id, ticket_id, ticket_slug, ticket, repo_path, worktree_path, branch, base_branch, work_dir, provider, model,
         status, phase, reason, iteration, completed_iteration, max_iterations, session_id, started_at, updated_at, last_error, plan,
-        plan_accepted, auto_approve_plan, current_task_id, options, follow_pr, pr_rounds, pr_number, pr_url, pending_feedback)
+        plan_accepted, auto_approve_plan, current_task_id, options, follow_pr, pr_rounds, pr_number, pr_url, pending_feedback, launched_by)
        VALUES (@id, @ticketId, @ticketSlug, @ticket, @repoPath, @worktreePath, @branch, @baseBranch, @workDir, @provider, @model,
         @status, @phase, @reason, @iteration, @completedIteration, @maxIterations, @sessionId, @now, @now, @lastError, @plan,
-        @planAccepted, @autoApprovePlan, @currentTaskId, @options, @followPr, @prRounds, @prNumber, @prUrl, @pendingFeedback)`,
+        @planAccepted, @autoApprovePlan, @currentTaskId, @options, @followPr, @prRounds, @prNumber, @prUrl, @pendingFeedback, @launchedBy)`,
     ).run({
-      ...input, id, now, ticket: JSON.stringify(input.ticket), plan: input.plan ? JSON.stringify(input.plan) : null,
+      ...input, id, now, launchedBy: input.launchedBy ?? null, ticket: JSON.stringify(input.ticket), plan: input.plan ? JSON.stringify(input.plan) : null,
       options: JSON.stringify(input.options), pendingFeedback: JSON.stringify(input.pendingFeedback),
       planAccepted: input.planAccepted ? 1 : 0, autoApprovePlan: input.autoApprovePlan ? 1 : 0, followPr: input.followPr ? 1 : 0,
     });
@@ -466,6 +480,6 @@ function fromRow(row: DbRow): RunRow {
     autoApprovePlan: row.auto_approve_plan === 1, currentTaskId: row.current_task_id, options: JSON.parse(row.options) as RunOptions,
     followPr: row.follow_pr === 1, prRounds: row.pr_rounds, prNumber: row.pr_number, prUrl: row.pr_url,
     pendingFeedback: JSON.parse(row.pending_feedback) as string[], discardedAt: row.discarded_at,
-    prOpen: row.pr_open ? (JSON.parse(row.pr_open) as PrOpenState) : null,
+    prOpen: row.pr_open ? (JSON.parse(row.pr_open) as PrOpenState) : null, launchedBy: row.launched_by,
   };
 }

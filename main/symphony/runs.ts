@@ -8,7 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { callerKey } from '../auth/caller.js';
 import { BadRequest, Conflict, NotFound } from '../errors.js';
+import type { AgentSlots } from '../providers/agent-slots.js';
 import type { ProviderId } from '../providers/types.js';
 import type { SettingsStore } from '../store/settings.js';
 import type { Db } from '../store/database.js';
@@ -91,6 +93,8 @@ export interface RunServiceOptions {
   agentEnv?: () => Promise<RunHostJob['agentEnv']>;
   /** Worktree sizes and removal of finished runs' worktrees (their facts shown in status). */
   retention: WorktreeRetention;
+  /** The agent cap: a remote caller's launch at its limit is 429 (its live runs count there through `launchedBy`). */
+  slots?: Pick<AgentSlots, 'reserve'>;
 }
 
 const LLM_DEFAULT: LlmJudgeSpec = {
@@ -168,8 +172,14 @@ export class RunService {
         if (input.ticket) this.writePrd(latest, input.ticket);
         return this.launchResult(latest, { alreadyRunning: true });
       }
-      if (latest && latest.status !== 'COMPLETED' && latest.discardedAt === null) return await this.resume(latest, input);
-      return await this.startNew(repoPath, slug, input, signal);
+      // A new host is an agent more for the launching caller: at its cap this is 429, and the slot is held until the row (live, launchedBy) counts.
+      const release = this.options.slots?.reserve(launcherKey(input)) ?? (() => {});
+      try {
+        if (latest && latest.status !== 'COMPLETED' && latest.discardedAt === null) return await this.resume(latest, input);
+        return await this.startNew(repoPath, slug, input, signal);
+      } finally {
+        release();
+      }
     } finally {
       this.launching.delete(lockKey);
     }
@@ -192,7 +202,7 @@ export class RunService {
       maxIterations: input.maxIterations ?? this.setting<number>(RUN_SETTINGS.maxIterations) ?? DEFAULT_MAX_ITERATIONS, sessionId: null,
       lastError: null, plan: null, planAccepted: false, autoApprovePlan: Boolean(input.autoApprovePlan), currentTaskId: null,
       options: await this.runOptions(repoPath, worktree.path, input), followPr: input.followPr ?? true, prRounds: 0, prNumber: null, prUrl: null,
-      pendingFeedback: [],
+      pendingFeedback: [], launchedBy: launcherKey(input),
     });
     if (input.openPr) this.store.update(run.id, { prOpen: prOpenRequest(input) });
     this.writePrd(run, input.ticket ?? {}, input.prompt);
@@ -207,7 +217,9 @@ export class RunService {
 
   private async resume(run: RunRow, input: LaunchInput): Promise<LaunchResult> {
     const accepting = run.status === 'AWAITING_USER';
-    const changes: Parameters<RunStore['update']>[1] = { status: 'STARTING', phase: accepting ? 'Plan accepted' : 'Resuming', lastError: null, endedAt: null };
+    const changes: Parameters<RunStore['update']>[1] = {
+      status: 'STARTING', phase: accepting ? 'Plan accepted' : 'Resuming', lastError: null, endedAt: null, launchedBy: launcherKey(input),
+    };
     if (accepting) changes.planAccepted = true;
     // A later launch may ask for the PR (or take the ask back) until it is open.
     if (input.openPr !== undefined && run.prOpen?.state !== 'opened') changes.prOpen = input.openPr ? prOpenRequest(input) : null;
@@ -242,10 +254,10 @@ export class RunService {
   }
 
   /** The user accepted the plan (the Accept button; the web client sends a second launch instead). */
-  async acceptPlan(runId: string): Promise<LaunchResult> {
+  async acceptPlan(runId: string, caller?: LaunchInput['caller']): Promise<LaunchResult> {
     const run = this.requireRun(runId);
     if (run.status !== 'AWAITING_USER') throw new Conflict(`The run is ${run.status}, not waiting at the plan checkpoint.`, 'not_awaiting_user');
-    return this.launch({ ticketIdentifier: run.ticketId, repoPath: run.repoPath });
+    return this.launch({ ticketIdentifier: run.ticketId, repoPath: run.repoPath, caller });
   }
 
   /** Starts (or restarts) the run's host; the run row holds its identity. */
@@ -487,6 +499,11 @@ export class RunService {
       status: run.status, ...(extra.alreadyRunning ? { alreadyRunning: true } : {}), ...(extra.resumed ? { resumed: true } : {}),
     };
   }
+}
+
+/** Whose agent cap a launch counts against (auth/caller.ts callerKey); null for a launch from code. */
+function launcherKey(input: LaunchInput): string | null {
+  return input.caller ? callerKey(input.caller) : null;
 }
 
 function prOpenRequest(input: LaunchInput): PrOpenState {

@@ -13,6 +13,7 @@ import {
   PlanLoopPrepareBody,
 } from '../../../shared/schemas/loops.js';
 import type { z } from 'zod';
+import { callerKey } from '../../auth/caller.js';
 import { BadRequest, NotFound } from '../../errors.js';
 import { cloudLoopViews } from '../../relay/loops/loop-views.js';
 import { defineRoute, type AnyRoute } from '../route.js';
@@ -29,7 +30,7 @@ export const routes: AnyRoute[] = [
     summary: 'Start a cloud loop (PLAN, EXECUTE, ...): the agent works in the loop worktree or a scratch folder and reports to the configured API origin.',
     classify: ({ body }) => ({ repoPath: body.localRepoPath ?? undefined }),
     // The loop outlives the request (and the gateway): it runs unattended in its own host, confined to its folders.
-    handler: ({ body }, { services }) => services.loops.start(body),
+    handler: ({ body }, { services, caller }) => services.loops.start(body, undefined, callerKey(caller)),
   }),
   defineRoute({
     method: 'POST', path: `${LOOP}/kill`, body: LoopKillBody, response: LoopKillResponse,

@@ -5,6 +5,8 @@ import {
   FollowPrBody, KillBody, LaunchBody, LogsQuery, PruneBody, RepoQuery, RetentionBody, RunIdParams, TicketParams, WorkDirectoryQuery,
 } from '../../../shared/schemas/symphony.js';
 import { judgesView, planView, runDetail, statusView, ticketStatus, workDirectory } from '../../symphony/run-views.js';
+import type { Caller } from '../../auth/caller.js';
+import type { LaunchInput } from '../../symphony/runs.js';
 import { ndjson } from '../reply.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 import type { LazyServiceName } from '../../services.js';
@@ -13,6 +15,9 @@ import { RETENTION_SETTINGS, type WorktreeRetention } from '../../symphony/workt
 const retentionView = (retention: WorktreeRetention) => ({ days: retention.days(), auto: retention.auto() });
 
 const API = '/api/gateway/symphony';
+
+/** Who launches (the PR opening asks as them; their agent cap counts the run). */
+const launcher = (caller: Caller): LaunchInput['caller'] => ({ kind: caller.kind, origin: caller.origin, claimedSource: caller.claimedSource });
 
 /** Built before this family's first request (see LazyServiceName in services.ts). */
 export const needs: readonly LazyServiceName[] = ['runs'];
@@ -23,8 +28,7 @@ export const routes: AnyRoute[] = [
     summary: "Launch a ticket's run in its own worktree, or resume it, or accept its plan (a second launch); alreadyRunning when live.",
     body: LaunchBody,
     classify: ({ body }) => ({ repoPath: body.repoPath }),
-    handler: ({ body }, { services, signal, caller }) =>
-      services.runs.launch({ ...body, caller: { kind: caller.kind, origin: caller.origin, claimedSource: caller.claimedSource } }, signal),
+    handler: ({ body }, { services, signal, caller }) => services.runs.launch({ ...body, caller: launcher(caller) }, signal),
   }),
   defineRoute({
     method: 'GET', path: `${API}/status`,
@@ -96,7 +100,7 @@ export const routes: AnyRoute[] = [
     method: 'POST', path: `${API}/runs/:runId/accept`,
     summary: "Accept a run's plan at the plan checkpoint (the Runs screen's button; the web client sends a second launch).",
     params: RunIdParams,
-    handler: ({ params }, { services }) => services.runs.acceptPlan(params.runId),
+    handler: ({ params }, { services, caller }) => services.runs.acceptPlan(params.runId, launcher(caller)),
   }),
   defineRoute({
     method: 'POST', path: `${API}/runs/:runId/discard`,

@@ -4,7 +4,7 @@
 // row to its end and queues its last calls to the cloud in one transaction, so a host and
 // a gateway that both try can never both report it.
 import type { LoopCommand } from '../../../shared/schemas/loops.js';
-import { migrate, type Db } from '../../store/database.js';
+import { getIfMigrated, migrate, type Db } from '../../store/database.js';
 import type { ProcessIdentity } from '../../supervisor/supervisor.js';
 import { insertOutboxCall, type OutboxCall } from './outbox.js';
 
@@ -27,6 +27,8 @@ export interface LoopRow {
   startedAt: number;
   endedAt: number | null;
   lastError: string | null;
+  /** callerKey of whoever started it (the relay, for the cloud's loops): a remote caller's live loops count against its agent cap. */
+  launchedBy: string | null;
 }
 
 interface DbRow {
@@ -43,12 +45,13 @@ interface DbRow {
   started_at: number;
   ended_at: number | null;
   last_error: string | null;
+  launched_by: string | null;
 }
 
 const toRow = (r: DbRow): LoopRow => ({
   loopId: r.loop_id, command: r.command, status: r.status, repoPath: r.repo_path, worktreePath: r.worktree_path, workDir: r.work_dir,
   pid: r.pid, host: r.pid ? { pid: r.pid, procStartTime: r.host_start_time, bootId: r.host_boot_id } : null,
-  stopRequest: r.stop_request, startedAt: r.started_at, endedAt: r.ended_at, lastError: r.last_error,
+  stopRequest: r.stop_request, startedAt: r.started_at, endedAt: r.ended_at, lastError: r.last_error, launchedBy: r.launched_by,
 });
 
 export const LIVE_LOOP: readonly LoopStatus[] = ['initializing', 'running'];
@@ -81,7 +84,13 @@ export class LoopStore {
       `ALTER TABLE loops ADD COLUMN host_start_time INTEGER;
        ALTER TABLE loops ADD COLUMN host_boot_id TEXT;
        ALTER TABLE loops ADD COLUMN stop_request TEXT;`,
+      `ALTER TABLE loops ADD COLUMN launched_by TEXT;`,
     ]);
+  }
+
+  /** Live loops `key` started, straight from the database (any process's hosts): 0 where the table or column is not there yet. */
+  static liveLaunchedBy(db: Db, key: string): number {
+    return getIfMigrated<{ n: number }>(db, "SELECT COUNT(*) AS n FROM loops WHERE launched_by = ? AND status IN ('initializing', 'running')", key)?.n ?? 0;
   }
 
   get(loopId: string): LoopRow | undefined {
@@ -98,12 +107,13 @@ export class LoopStore {
   }
 
   /** A new loop (or a finished one started again under its id), initializing, with no host yet. */
-  create(loop: Pick<LoopRow, 'loopId' | 'command' | 'repoPath' | 'worktreePath' | 'workDir'>): void {
+  create(loop: Pick<LoopRow, 'loopId' | 'command' | 'repoPath' | 'worktreePath' | 'workDir'> & { launchedBy?: string | null }): void {
     this.db
-      .prepare(`INSERT INTO loops (loop_id, command, status, repo_path, worktree_path, work_dir, started_at) VALUES (?, ?, 'initializing', ?, ?, ?, ?)
+      .prepare(`INSERT INTO loops (loop_id, command, status, repo_path, worktree_path, work_dir, started_at, launched_by) VALUES (?, ?, 'initializing', ?, ?, ?, ?, ?)
         ON CONFLICT(loop_id) DO UPDATE SET command = excluded.command, status = 'initializing', repo_path = excluded.repo_path, worktree_path = excluded.worktree_path,
-        work_dir = excluded.work_dir, pid = NULL, host_start_time = NULL, host_boot_id = NULL, stop_request = NULL, started_at = excluded.started_at, ended_at = NULL, last_error = NULL`)
-      .run(loop.loopId, loop.command, loop.repoPath, loop.worktreePath, loop.workDir, Date.now());
+        work_dir = excluded.work_dir, pid = NULL, host_start_time = NULL, host_boot_id = NULL, stop_request = NULL, started_at = excluded.started_at, ended_at = NULL, last_error = NULL,
+        launched_by = excluded.launched_by`)
+      .run(loop.loopId, loop.command, loop.repoPath, loop.worktreePath, loop.workDir, Date.now(), loop.launchedBy ?? null);
   }
 
   setHost(loopId: string, host: ProcessIdentity): void {

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { LoopBody } from '../../../shared/schemas/loops.js';
 import { BadRequest, Conflict, NotFound } from '../../errors.js';
 import type { WorkspaceGuard } from '../../files/workspace.js';
+import type { AgentSlots } from '../../providers/agent-slots.js';
 import type { RepoRegistry } from '../../git/repos.js';
 import type { ProviderId } from '../../providers/types.js';
 import type { Db } from '../../store/database.js';
@@ -49,6 +50,8 @@ export interface LoopServiceOptions {
   worktrees: TicketWorktrees;
   workspace: Pick<WorkspaceGuard, 'resolve'>;
   log: Logger;
+  /** The agent cap: a remote caller's loop start at its limit is 429 (its live loops count there through `launchedBy`). */
+  slots?: Pick<AgentSlots, 'reserve'>;
   heartbeatMs?: number;
   outputEveryMs?: number;
   watchMs?: number;
@@ -101,7 +104,8 @@ export class LoopService {
     return { reattached, interrupted };
   }
 
-  async start(body: LoopBody, signal?: AbortSignal): Promise<{ success: true; loopId: string; pid: number | null; worktreePath: string }> {
+  /** `caller`: auth/caller.ts callerKey of who starts it (its agent cap counts the loop); absent for a start from code. */
+  async start(body: LoopBody, signal?: AbortSignal, caller?: string): Promise<{ success: true; loopId: string; pid: number | null; worktreePath: string }> {
     const existing = this.get(body.loopId);
     if (this.starting.has(body.loopId) || (existing && LIVE_LOOP.includes(existing.status))) throw new Conflict('Loop is already running on this machine', 'loop_running');
     const spec = COMMANDS[body.command];
@@ -109,13 +113,15 @@ export class LoopService {
     if (body.harness && body.harness !== 'claude' && body.harness !== 'codex') throw new BadRequest(`The ${body.harness} harness is not available on this desktop.`, { field: 'harness' }, 'unsupported_harness');
     const provider: ProviderId = body.harness === 'codex' ? 'codex' : 'claude';
     const repoPath = await this.repository(body, spec.inWorktree);
+    // At the caller's cap this is 429; the slot is held until the loop's row (live, launchedBy) counts.
+    const release = this.options.slots?.reserve(caller ?? null) ?? (() => {});
     this.starting.add(body.loopId);
     try {
       const { worktreePath, workDir } = await this.workFolder(body, repoPath, spec.inWorktree, signal);
       const files = inputFiles(body.artifacts, body.prompt);
       for (const [name, content] of Object.entries(files)) writeFileSync(path.join(workDir, name), content, { mode: 0o600 });
       await this.options.cloud.saveToken(body.loopId, body.closedLoopAuthToken);
-      this.store.create({ loopId: body.loopId, command: body.command, repoPath, worktreePath, workDir });
+      this.store.create({ loopId: body.loopId, command: body.command, repoPath, worktreePath, workDir, launchedBy: caller ?? null });
       this.options.outbox.enqueue(body.loopId, 'events', { type: 'started', timestamp: new Date().toISOString() });
       const root = spec.inWorktree ? worktreePath : workDir;
       const loop: LoopHostJob = {
@@ -138,6 +144,7 @@ export class LoopService {
       return { success: true, loopId: body.loopId, pid: host.pid, worktreePath };
     } finally {
       this.starting.delete(body.loopId);
+      release();
     }
   }
 
