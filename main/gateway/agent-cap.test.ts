@@ -3,8 +3,6 @@
 // (its stream says `status queued {position}`), runs when a slot frees, and with the queue
 // full the reply is 429 with Retry-After in our error envelope; the local user is not capped.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NormalizedEvent } from '../../shared/events.js';
 import { AGENT_START } from '../auth/policy.js';
@@ -12,7 +10,7 @@ import { MAX_QUEUED_PER_CALLER } from '../providers/agent-slots.js';
 import { ClaudeProvider } from '../providers/claude.js';
 import { claudeTestConfig, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
 import { MockModelApi } from '../providers/testing/mock-model-api.js';
-import { seededBugRepo } from '../review/testing/seeded-repo.js';
+import { registeredBugRepo } from '../review/testing/seeded-repo.js';
 import { readUntil, startTestGateway, until, type OpenStream, type TestGateway } from './testing.js';
 
 const ORIGIN = 'https://app.example.test';
@@ -38,10 +36,7 @@ before(async () => {
   originAuth = { 'X-Desktop-Session-Token': await gw.pair(ORIGIN), Origin: ORIGIN };
   // The origin's agent starts are allowed here, so the test is about the cap, not the approval.
   gw.services.policy.replaceOverrides((['ticket_chat', 'codex_review'] as const).map((operation) => ({ callerKind: 'origin' as const, operation, access: 'write' as const, action: AGENT_START, decision: 'allow' as const })));
-  repo = join(dirs.cwd, 'app');
-  mkdirSync(repo);
-  await seededBugRepo(gw.services.supervisor, repo, 'main');
-  await gw.services.repos.add({ path: repo });
+  repo = await registeredBugRepo(gw.services, dirs.cwd);
 });
 
 after(async () => {

@@ -12,6 +12,7 @@ import type { NormalizedEvent, EventOf } from '../../shared/events.js';
 import type {
   ArgueBody, DedupBody, Finding, FindingInput, FindingsPostBody, InvalidFinding, ReviewBody, Verdict,
 } from '../../shared/schemas/review.js';
+import { isRemoteKey } from '../auth/caller.js';
 import { AppError, BadRequest, Conflict, NotFound } from '../errors.js';
 import type { WorkspaceGuard } from '../files/workspace.js';
 import type { GitService } from '../git/git.js';
@@ -124,7 +125,7 @@ export class ReviewService {
       const baseBranch = body.reviewMode === 'base' ? (body.baseBranch ?? (await this.defaultBranch(scope.repoPath, signal))) : null;
       mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
       run = this.store.createRun({
-        id: entry.runId, repoPath: scope.repoPath, ticketId, provider: scope.provider, cwd, logPath: join(this.logDir, `${entry.runId}.log`),
+        id: entry.runId, repoPath: scope.repoPath, ticketId, provider: scope.provider, cwd, logPath: join(this.logDir, `${entry.runId}.log`), caller: caller ?? null,
         config: {
           model: body.model ?? null, reasoningEffort: body.reasoningEffort ?? null, reviewMode: body.reviewMode, baseBranch,
           instructions: body.instructions ?? null, branchName: body.branchName ?? null, useBaseRepo: Boolean(body.useBaseRepo),
@@ -396,8 +397,8 @@ export class ReviewService {
   }
 
   /** Findings read again from a finished review's log (no agent runs). */
-  async extract(ticketId: string, body: { repoPath: string; sessionId: string; provider?: ReviewProvider }) {
-    const run = await this.runBySession(ticketId, body.repoPath, body.sessionId, body.provider);
+  async extract(ticketId: string, body: { repoPath: string; sessionId: string; provider?: ReviewProvider }, caller?: string) {
+    const run = await this.runBySession(ticketId, body.repoPath, body.sessionId, body.provider, caller);
     const text = await readLog(run.logPath);
     const extraction = extractFindings(text, run.cwd);
     return {
@@ -411,7 +412,7 @@ export class ReviewService {
 
   /** A premise review: the reviewer's session resumed read-only, asked for `<pr_verdict>`. Never throws for the agent's failure. */
   async verdict(ticketId: string, body: { repoPath: string; sessionId: string; provider: ReviewProvider }, signal: AbortSignal, caller?: string): Promise<{ verdict: Verdict | null; error?: string }> {
-    const run = await this.runBySession(ticketId, body.repoPath, body.sessionId, body.provider);
+    const run = await this.runBySession(ticketId, body.repoPath, body.sessionId, body.provider, caller);
     const transcript = [
       { role: 'user' as const, content: `Review the changes of ticket ${ticketId}.` },
       { role: 'assistant' as const, content: (await readLog(run.logPath)).slice(-200_000) },
@@ -549,8 +550,13 @@ export class ReviewService {
     return finding;
   }
 
-  private async runBySession(ticketId: string, repoPath: string, sessionId: string, provider?: ReviewProvider): Promise<ReviewRun> {
-    const run = this.store.runBySession(await this.mainRepo(repoPath), ticketId, sessionId, provider);
+  /**
+   * A review session for extract and verdict: a remote caller (callerKey) reaches only the runs it
+   * started, and another's is the same 404 as none; the local user reaches every run.
+   */
+  private async runBySession(ticketId: string, repoPath: string, sessionId: string, provider: ReviewProvider | undefined, caller: string | undefined): Promise<ReviewRun> {
+    const ownedBy = caller !== undefined && isRemoteKey(caller) ? caller : null;
+    const run = this.store.runBySession(await this.mainRepo(repoPath), ticketId, sessionId, provider, ownedBy);
     if (!run) throw new NotFound(`No review of ticket ${ticketId} has session ${sessionId}.`, 'review_not_found');
     return run;
   }

@@ -43,6 +43,8 @@ export interface ReviewRun {
   logPath: string;
   verdict: Verdict | null;
   summary: string | null;
+  /** callerKey of who started the review: a remote caller reaches only its own runs' sessions. Null: before callers were recorded. */
+  caller: string | null;
 }
 
 interface RunRow {
@@ -61,6 +63,7 @@ interface RunRow {
   log_path: string;
   verdict: string | null;
   summary: string | null;
+  caller: string | null;
 }
 
 interface FindingRow {
@@ -147,19 +150,21 @@ export class ReviewStore {
         decline_reason TEXT,
         PRIMARY KEY (repo_path, ticket_id, provider)
       );`,
+      // Who started the run (auth/caller.ts callerKey): its session is theirs to resume.
+      `ALTER TABLE review_runs ADD COLUMN caller TEXT;`,
     ]);
   }
 
   // Runs
 
-  createRun(run: Omit<ReviewRun, 'status' | 'pid' | 'sessionId' | 'completedAt' | 'exitCode' | 'verdict' | 'summary' | 'startedAt'>): ReviewRun {
+  createRun(run: Omit<ReviewRun, 'status' | 'pid' | 'sessionId' | 'completedAt' | 'exitCode' | 'verdict' | 'summary' | 'startedAt' | 'caller'> & { caller?: string | null }): ReviewRun {
     const startedAt = Date.now();
     this.db
       .prepare(
-        `INSERT INTO review_runs (id, repo_path, ticket_id, provider, cwd, status, started_at, config, log_path)
-         VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
+        `INSERT INTO review_runs (id, repo_path, ticket_id, provider, cwd, status, started_at, config, log_path, caller)
+         VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)`,
       )
-      .run(run.id, run.repoPath, run.ticketId, run.provider, run.cwd, startedAt, JSON.stringify(run.config), run.logPath);
+      .run(run.id, run.repoPath, run.ticketId, run.provider, run.cwd, startedAt, JSON.stringify(run.config), run.logPath, run.caller ?? null);
     return this.run(run.id)!;
   }
 
@@ -175,14 +180,14 @@ export class ReviewStore {
     return row ? toRun(row) : null;
   }
 
-  /** The ticket's run that has this CLI session, for extract and verdict. */
-  runBySession(repoPath: string, ticketId: string, sessionId: string, provider?: ReviewProvider): ReviewRun | null {
+  /** The ticket's run that has this CLI session, for extract and verdict; `ownedBy`: only a run that caller started (null: any). */
+  runBySession(repoPath: string, ticketId: string, sessionId: string, provider: ReviewProvider | undefined, ownedBy: string | null): ReviewRun | null {
     const row = this.db
       .prepare(
-        `SELECT * FROM review_runs WHERE repo_path = ? AND ticket_id = ? AND session_id = ? AND (? IS NULL OR provider = ?)
+        `SELECT * FROM review_runs WHERE repo_path = ? AND ticket_id = ? AND session_id = ? AND (? IS NULL OR provider = ?) AND (? IS NULL OR caller = ?)
          ORDER BY CASE provider WHEN 'claude' THEN 0 ELSE 1 END, started_at DESC LIMIT 1`,
       )
-      .get(repoPath, ticketId, sessionId, provider ?? null, provider ?? null) as RunRow | undefined;
+      .get(repoPath, ticketId, sessionId, provider ?? null, provider ?? null, ownedBy, ownedBy) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
@@ -309,7 +314,7 @@ function toRun(row: RunRow): ReviewRun {
     sessionId: row.session_id, startedAt: new Date(row.started_at).toISOString(),
     completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(), exitCode: row.exit_code,
     config: JSON.parse(row.config) as ReviewConfig, logPath: row.log_path, verdict: row.verdict ? (JSON.parse(row.verdict) as Verdict) : null,
-    summary: row.summary,
+    summary: row.summary, caller: row.caller,
   };
 }
 

@@ -74,7 +74,7 @@ export const routes: AnyRoute[] = [
     method: 'POST', path: `${CODEX}/review-extract/:ticketId`, summary: "Findings read from a finished review's log (no agent runs).",
     params: TicketParams, body: ExtractBody, response: ExtractResponse,
     classify: ({ body }) => ({ access: 'read', repoPath: body.repoPath }),
-    handler: ({ params, body }, { services }) => services.reviews.extract(params.ticketId, body),
+    handler: ({ params, body }, { services, caller }) => services.reviews.extract(params.ticketId, body, callerKey(caller)),
   }),
   defineRoute({
     method: 'POST', path: `${CODEX}/review-verdict/:ticketId`, summary: "The reviewer's verdict on the whole change, from its resumed read-only session.",

@@ -2,6 +2,7 @@
 // add(), branch `feature/bug` makes it subtract. The bug is on line 2 of src/math.js.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RepoRegistry } from '../../git/repos.js';
 import type { Supervisor } from '../../supervisor/supervisor.js';
 
 export const BUG_FILE = 'src/math.js';
@@ -23,5 +24,12 @@ export async function seededBugRepo(supervisor: Pick<Supervisor, 'run'>, repo: s
   writeFileSync(join(repo, BUG_FILE), 'export function add(a, b) {\n  return a - b;\n}\n');
   await git('commit', '-q', '-am', 'tweak add()');
   if (checkout !== 'feature/bug') await git('checkout', '-q', checkout);
+  return repo;
+}
+
+/** The gateway tests' review repository: `<parent>/app` on main, registered with the gateway. */
+export async function registeredBugRepo(services: { supervisor: Pick<Supervisor, 'run'>; repos: Pick<RepoRegistry, 'add'> }, parent: string): Promise<string> {
+  const repo = await seededBugRepo(services.supervisor, join(parent, 'app'), 'main');
+  await services.repos.add({ path: repo });
   return repo;
 }

@@ -1,0 +1,89 @@
+// Issue 9, item 3: a review run belongs to its caller. A paired origin cannot read or
+// resume (extract, verdict) a review session another caller started: it is the same 404 as
+// a session that does not exist, and no agent starts; its own sessions work; the local user
+// reaches every run. Real claude against the mock model API through a real gateway.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { AGENT_START } from '../auth/policy.js';
+import { ClaudeProvider } from '../providers/claude.js';
+import { claudeTestConfig, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
+import { MockModelApi } from '../providers/testing/mock-model-api.js';
+import { registeredBugRepo } from '../review/testing/seeded-repo.js';
+import { startTestGateway, type TestGateway } from './testing.js';
+
+const ORIGIN = 'https://app.example.test';
+const OTHER = 'https://other.example.test';
+const CODEX = '/api/gateway/codex';
+
+let api: MockModelApi;
+let dirs: TestDirs;
+let gw: TestGateway;
+let repo: string;
+let origin: { session: string; origin: string };
+let other: { session: string; origin: string };
+
+before(async () => {
+  api = await MockModelApi.start();
+  dirs = makeTestDirs('review-owner');
+  gw = await startTestGateway({
+    binarySearchDirs: [NODE_MODULES_BIN],
+    configure: async (services) => {
+      services.providers.register(new ClaudeProvider(services.supervisor, { ...claudeTestConfig(api, dirs.homes), confiner: services.confiner }));
+      await services.setWorkspaceRoot(dirs.cwd);
+    },
+  });
+  origin = { session: await gw.pair(ORIGIN), origin: ORIGIN };
+  other = { session: await gw.pair(OTHER), origin: OTHER };
+  // The origins' reviews and verdicts start without asking: the test is about whose run it is.
+  gw.services.policy.replaceOverrides([{ callerKind: 'origin', operation: 'codex_review', access: 'write', action: AGENT_START, decision: 'allow' }]);
+  repo = await registeredBugRepo(gw.services, dirs.cwd);
+});
+
+after(async () => {
+  await gw.close();
+  await api.close();
+  dirs.cleanup();
+});
+
+type Auth = 'token' | { session: string; origin: string };
+
+/** A claude review of `ticketId` as `auth`; returns its CLI session. */
+async function review(ticketId: string, auth: Auth): Promise<string> {
+  api.script({ kind: 'text', text: 'Reviewed: nothing found.' });
+  const res = await gw.request(`${CODEX}/review/${ticketId}`, { method: 'POST', json: { repoPath: repo, provider: 'claude', useBaseRepo: true }, auth });
+  assert.equal(res.status, 200, res.text);
+  const events = res.text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; sessionId?: string });
+  const sessionId = events.find((e) => e.type === 'sessionId')?.sessionId;
+  assert.ok(sessionId, res.text);
+  return sessionId;
+}
+
+const extract = (ticketId: string, sessionId: string, auth: Auth) =>
+  gw.request(`${CODEX}/review-extract/${ticketId}`, { method: 'POST', json: { repoPath: repo, sessionId, provider: 'claude' }, auth });
+const verdict = (ticketId: string, sessionId: string, auth: Auth) =>
+  gw.request(`${CODEX}/review-verdict/${ticketId}`, { method: 'POST', json: { repoPath: repo, sessionId, provider: 'claude' }, auth });
+
+test("another caller's review session is 404 to a paired origin (as one that does not exist, no agent started); its own and the local user's reach work", async () => {
+  const desktop = await review('T-D', 'token');
+  const mine = await review('T-O', origin);
+
+  // The desktop's session, asked for by the origin: exactly the reply for a session nobody has.
+  const requests = api.modelRequests().length;
+  for (const call of [extract, verdict]) {
+    const theirs = await call('T-D', desktop, origin);
+    const none = await call('T-D', 'no-such-session', origin);
+    assert.equal(theirs.status, 404, theirs.text);
+    assert.equal(theirs.json.code, 'review_not_found');
+    assert.deepEqual({ ...theirs.json, error: theirs.json.error.replace(desktop, '<session>') }, { ...none.json, error: none.json.error.replace('no-such-session', '<session>') });
+    assert.equal(theirs.json.details, undefined, 'nothing of the run is named');
+  }
+  assert.equal(api.modelRequests().length, requests, 'no agent started for a session the origin does not own');
+
+  // One origin's session is another origin's 404 too.
+  assert.equal((await extract('T-O', mine, other)).status, 404);
+
+  // Its own session is the origin's to read; the local user reaches every run.
+  assert.equal((await extract('T-O', mine, origin)).status, 200);
+  assert.equal((await extract('T-D', desktop, 'token')).status, 200);
+  assert.equal((await extract('T-O', mine, 'token')).status, 200);
+});
