@@ -58,7 +58,7 @@ test('the local user (renderer, token) is never capped; each remote caller has i
   relay();
 });
 
-test("runs and loops elsewhere hold the caller's slots: a launch at the limit is refused (never queued), a queued turn starts once they end", async () => {
+test("runs and loops elsewhere hold the caller's slots: a launch at the limit is refused (never queued), a queued turn starts once they end", { timeout: 10_000 }, async () => {
   let elsewhere = 1;
   const slots = new AgentSlots({ limit: () => 2, elsewhere: (key) => (key === ORIGIN ? elsewhere : 0), recheckMs: 20 });
   const launch = slots.reserve(ORIGIN);
@@ -74,7 +74,10 @@ test("runs and loops elsewhere hold the caller's slots: a launch at the limit is
   assert.deepEqual(places, [1]);
   // Both runs end in their hosts: nothing here is told, the queue looks again on its own.
   elsewhere = 0;
-  const release = await turn;
+  // The queue's re-check timer is unref'd (it must not keep a gateway alive); here nothing
+  // else holds the event loop open while the test waits for it.
+  const keepAlive = setInterval(() => {}, 1000);
+  const release = await turn.finally(() => clearInterval(keepAlive));
   assert.deepEqual([slots.count(ORIGIN), slots.queued(ORIGIN)], [1, 0]);
   release();
   // Launches from code and the local user's are never capped.
