@@ -319,7 +319,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       db, dataDir, cloud: loopCloud, outbox: loopOutbox, supervisor, hosts, repos, worktrees: ticketWorktrees, workspace, log: log.child({ component: 'loops' }), slots: agentSlots,
       heartbeatMs: options.loops?.heartbeatMs, outputEveryMs: options.loops?.outputEveryMs, watchMs: options.loops?.watchMs,
     });
-    const planLoops = new PlanLoops({ repos, worktrees: ticketWorktrees, workspace, git: gitRunner, loops, secrets, apiOrigin: () => config.apiOrigin() });
+    const planLoops = new PlanLoops({ repos, worktrees: ticketWorktrees, workspace, git: gitRunner, loops, secrets, apiOrigin: () => config.apiOrigin(), pop: deviceIdentity.popHeaders });
     // Only the serving process reports loops: a CLI command on the same data dir must not deliver twice.
     if (options.reapOrphans) await loops.recover();
     return { loopCloud, loopOutbox, loops, planLoops };

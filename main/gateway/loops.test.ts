@@ -270,7 +270,7 @@ describe('cloud loops', () => {
     assert.match(execute.json.error, /parentLoopId/);
   });
 
-  test('plan-loop: prepare and confirm (old client names too), cancel validates the loop id before any cloud call', async () => {
+  test('plan-loop: prepare and confirm (old client names too), cancel validates the loop id before any cloud call and signs its DELETE', async () => {
     const prepare = await gw.request('/api/gateway/symphony/plan-loop/T-7/prepare', { method: 'POST', json: { repoPath: fixture.repo }, auth: 'token' });
     assert.equal(prepare.status, 200, prepare.text);
     assert.equal(prepare.json.repo.branch, 'main');
@@ -284,9 +284,17 @@ describe('cloud loops', () => {
     const cancel = await gw.request('/api/gateway/symphony/plan-loop/T-7/cancel', { method: 'POST', json: { repoPath: fixture.repo, loopId: '../../compute-targets/x' }, auth: 'token' });
     assert.equal(cancel.status, 400);
     assert.equal(cloud.requests.length, before, 'nothing reached the cloud');
-    const ok = await gw.request('/api/gateway/symphony/plan-loop/T-7/cancel', { method: 'POST', json: { repoPath: fixture.repo, loopId: randomUUID() }, auth: 'token' });
-    assert.equal(ok.status, 200, ok.text);
-    assert.deepEqual(ok.json, { cancelled: true, warning: 'process-unknown' });
-    assert.equal(cloud.requests.at(-1)?.headers.authorization, `Bearer ${API_KEY}`);
+    // Registered with the cloud, the gateway's managed key must carry a valid PoP, on the DELETE too.
+    const identity = await gw.services.deviceIdentity.describe();
+    cloud.gatewayKeys.set(identity.gatewayId, identity.publicKey);
+    try {
+      const ok = await gw.request('/api/gateway/symphony/plan-loop/T-7/cancel', { method: 'POST', json: { repoPath: fixture.repo, loopId: randomUUID() }, auth: 'token' });
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(ok.json, { cancelled: true, warning: 'process-unknown' });
+      const sent = cloud.requests.at(-1)!;
+      assert.deepEqual([sent.method, sent.headers.authorization, sent.pop], ['DELETE', `Bearer ${API_KEY}`, null], 'the cloud verified the DELETE\'s PoP');
+    } finally {
+      cloud.gatewayKeys.clear();
+    }
   });
 });

@@ -1,4 +1,4 @@
-// The one way the desktop calls the cloud's HTTP API: POST JSON to a path of the CONFIGURED
+// The one way the desktop calls the cloud's HTTP API: POST JSON (or DELETE) to a path of the CONFIGURED
 // API origin (never a URL from a request body) with a bearer token, no redirects, a timeout,
 // and the answer read through the cloud's `{success, data}` envelope. With a managed
 // `sk_live_` key, the call carries the gateway's proof of possession (`pop`, built by
@@ -19,6 +19,8 @@ export type CloudOutcome =
 export interface CloudCall {
   /** The configured API origin; undefined when none is set. */
   origin: string | undefined;
+  /** POST unless told; the PoP signs the method actually sent. */
+  method?: 'POST' | 'DELETE';
   path: string;
   token: string;
   body?: unknown;
@@ -33,11 +35,12 @@ export interface CloudCall {
 export async function callCloud(call: CloudCall): Promise<CloudOutcome> {
   if (!call.origin) return { kind: 'retry', status: null, error: 'no API origin is configured' };
   const url = new URL(call.path, call.origin);
-  const pop = call.pop ? await call.pop('POST', url.pathname, call.token) : {};
+  const method = call.method ?? 'POST';
+  const pop = call.pop ? await call.pop(method, url.pathname, call.token) : {};
   let response: Response;
   try {
     response = await fetch(url, {
-      method: 'POST',
+      method,
       headers: { authorization: `Bearer ${call.token}`, ...(call.body === undefined ? {} : { 'content-type': 'application/json' }), ...call.headers, ...pop },
       body: call.body === undefined ? undefined : JSON.stringify(call.body),
       redirect: 'error',

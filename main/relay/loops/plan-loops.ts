@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import type { PlanLoopCancelBody, PlanLoopConfirmBody, PlanLoopPrepareBody } from '../../../shared/schemas/loops.js';
 import { AppError, NotFound, ServiceUnavailable } from '../../errors.js';
+import { callCloud, type PopSigner } from '../../http/cloud-call.js';
 import type { WorkspaceGuard } from '../../files/workspace.js';
 import type { RepoRegistry } from '../../git/repos.js';
 import type { GitRunner } from '../../git/runner.js';
@@ -22,6 +23,8 @@ export interface PlanLoopOptions {
   loops: LoopService;
   secrets: Pick<SecretStore, 'get'>;
   apiOrigin(): string | undefined;
+  /** The gateway's proof of possession for the managed key (main/relay/device-identity.ts). */
+  pop: PopSigner;
 }
 
 export class PlanLoops {
@@ -59,17 +62,13 @@ export class PlanLoops {
     if (!apiKey) throw new ServiceUnavailable('API key required: set the desktop API key to cancel a loop in the cloud.', 'api_key_required');
     const origin = this.options.apiOrigin();
     if (!origin) throw new ServiceUnavailable('No cloud API origin is configured (symphony-gateway config --api-origin URL).', 'api_origin_required');
-    let response: Response;
-    try {
-      response = await fetch(new URL(`/loops/${encodeURIComponent(body.loopId)}`, origin), {
-        method: 'DELETE', headers: { authorization: `Bearer ${apiKey}` }, redirect: 'error', signal: AbortSignal.timeout(10_000),
-      });
-    } catch {
-      throw new AppError(502, 'cloud_unreachable', 'The cloud could not be reached to cancel the loop.');
-    }
-    if (!response.ok && response.status !== 404) {
-      const text = (await response.text().catch(() => '')).slice(0, 300);
-      throw new AppError(response.status >= 500 ? 502 : response.status, 'cloud_cancel_failed', `DB cancel failed: ${text || response.statusText}`);
+    const outcome = await callCloud({
+      origin, method: 'DELETE', path: `/loops/${encodeURIComponent(body.loopId)}`, token: apiKey, timeoutMs: 10_000, pop: this.options.pop,
+    });
+    if (outcome.kind === 'retry' && outcome.status === null) throw new AppError(502, 'cloud_unreachable', 'The cloud could not be reached to cancel the loop.');
+    // The web client matches the original's "DB cancel failed: …" wording.
+    if (outcome.kind !== 'ok' && outcome.status !== 404) {
+      throw new AppError(outcome.status === null || outcome.status >= 500 ? 502 : outcome.status, 'cloud_cancel_failed', `DB cancel failed: ${outcome.error}`);
     }
     try {
       await this.options.loops.kill(body.loopId);
