@@ -9,7 +9,7 @@ import { ClaudeProvider } from '../providers/claude.js';
 import { claudeTestConfig, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
 import { MockModelApi } from '../providers/testing/mock-model-api.js';
 import { registeredBugRepo } from '../review/testing/seeded-repo.js';
-import { startTestGateway, type TestGateway } from './testing.js';
+import { readUntil, startTestGateway, type TestGateway } from './testing.js';
 
 const ORIGIN = 'https://app.example.test';
 const OTHER = 'https://other.example.test';
@@ -86,4 +86,57 @@ test("another caller's review session is 404 to a paired origin (as one that doe
   assert.equal((await extract('T-O', mine, origin)).status, 200);
   assert.equal((await extract('T-D', desktop, 'token')).status, 200);
   assert.equal((await extract('T-O', mine, 'token')).status, 200);
+});
+
+const status = (ticketId: string, auth: Auth) => gw.request(`${CODEX}/status/${ticketId}?repoPath=${encodeURIComponent(repo)}&provider=claude`, { auth });
+const forget = (ticketId: string, auth: Auth) => gw.request(`${CODEX}/status/${ticketId}?repoPath=${encodeURIComponent(repo)}&provider=claude`, { method: 'DELETE', auth });
+const stop = (ticketId: string, auth: Auth) => gw.request(`${CODEX}/stop/${ticketId}`, { method: 'POST', json: { repoPath: repo, provider: 'claude' }, auth });
+
+test("a review's status, stop and forget: another caller's review is the same reply as none to a paired origin; the local user reaches every one", async () => {
+  const desktop = await review('T-S', 'token');
+  const none = { hasReview: false, message: 'No review of ticket T-S by claude yet.' };
+
+  // The desktop's latest review, asked for by the origin: no review (its session named nowhere).
+  const theirs = await status('T-S', origin);
+  assert.equal(theirs.status, 200, theirs.text);
+  assert.deepEqual(theirs.json, none);
+  assert.doesNotMatch(theirs.text, new RegExp(desktop));
+  assert.equal((await status('T-S', 'token')).json.sessionId, desktop);
+  // Stopping or forgetting it from the origin touches nothing of the desktop's.
+  assert.equal((await stop('T-S', origin)).status, 404);
+  const forgot = await forget('T-S', origin);
+  assert.deepEqual([forgot.status, forgot.json], [200, { success: true, deleted: [] }]);
+  assert.equal((await status('T-S', 'token')).json.sessionId, desktop);
+
+  // The origin's own review of the same ticket is its to read and forget; another origin sees none.
+  const mine = await review('T-S', origin);
+  assert.equal((await status('T-S', origin)).json.sessionId, mine);
+  assert.deepEqual((await status('T-S', other)).json, none);
+  assert.equal((await status('T-S', 'token')).json.sessionId, mine, "the local user's status is the ticket's latest, whoever ran it");
+  assert.deepEqual((await forget('T-S', other)).json, { success: true, deleted: [] });
+  const gone = await forget('T-S', origin);
+  assert.equal(gone.json.deleted.length, 1, gone.text);
+  assert.deepEqual((await status('T-S', origin)).json, none);
+  assert.equal((await status('T-S', 'token')).json.sessionId, desktop, "the desktop's review outlived the origin's forget");
+});
+
+test("a paired origin cannot stop or forget the desktop's running review: it is as if none ran", async () => {
+  api.script({ kind: 'hang' });
+  const requests = api.modelRequests().length;
+  const stream = await gw.openStream(`${CODEX}/review/T-R`, { repoPath: repo, provider: 'claude', useBaseRepo: true });
+  assert.equal(stream.res.statusCode, 200);
+  await api.waitForModelRequests(requests + 1);
+  try {
+    assert.equal((await status('T-R', 'token')).json.processRunning, true);
+    const refused = await stop('T-R', origin);
+    assert.deepEqual([refused.status, refused.json.code], [404, 'review_not_found']);
+    assert.deepEqual((await forget('T-R', origin)).json, { success: true, deleted: [] }, 'not the 409 a running review gives its owner');
+    assert.deepEqual((await status('T-R', origin)).json, { hasReview: false, message: 'No review of ticket T-R by claude yet.' });
+    assert.equal((await status('T-R', 'token')).json.processRunning, true, 'the review still runs');
+    assert.equal((await forget('T-R', 'token')).status, 409);
+  } finally {
+    const stopped = await stop('T-R', 'token');
+    assert.equal(stopped.json.stopped, true, stopped.text);
+    await readUntil(stream.lines, 'done');
+  }
 });

@@ -66,6 +66,8 @@ export interface ReviewServiceDeps {
 
 interface ActiveReview {
   runId: string;
+  /** callerKey of who started it (null: from code). */
+  caller: string | null;
   stop: AbortController;
   turn?: Turn;
 }
@@ -117,7 +119,7 @@ export class ReviewService {
         { runId: running.runId, provider: scope.provider },
       );
     }
-    const entry: ActiveReview = { runId: randomUUID(), stop: new AbortController() };
+    const entry: ActiveReview = { runId: randomUUID(), caller: caller ?? null, stop: new AbortController() };
     this.active.set(key, entry);
     let run: ReviewRun | null = null;
     try {
@@ -284,10 +286,11 @@ export class ReviewService {
     }
   }
 
-  // Status, stop, forget
+  // Status, stop, forget: a remote caller (callerKey) sees and stops only the reviews it started, and
+  // another's is the same reply as none; the local user reaches every review.
 
-  async status(ticketId: string, repoPath: string, provider?: ReviewProvider) {
-    const run = await this.latest(repoPath, ticketId, provider);
+  async status(ticketId: string, repoPath: string, provider?: ReviewProvider, caller?: string) {
+    const run = await this.latest(repoPath, ticketId, provider, ownRuns(caller));
     if (!run) return { hasReview: false as const, message: `No review of ticket ${ticketId}${provider ? ` by ${provider}` : ''} yet.` };
     const entry = this.active.get(scopeKey(run));
     const { log, logSize } = await logTail(run.logPath);
@@ -299,11 +302,11 @@ export class ReviewService {
   }
 
   /** Stops a running review and its whole process tree. */
-  async stop(ticketId: string, repoPath: string, provider: ReviewProvider): Promise<{ stopped: boolean; pid?: number | null; message?: string }> {
+  async stop(ticketId: string, repoPath: string, provider: ReviewProvider, caller?: string): Promise<{ stopped: boolean; pid?: number | null; message?: string }> {
     const scope = await this.scope(repoPath, ticketId, provider);
-    const entry = this.active.get(scopeKey(scope));
+    const entry = this.activeFor(scope, caller);
     if (!entry) {
-      const run = this.store.latestRun(scope);
+      const run = this.store.latestRun(scope, ownRuns(caller));
       if (!run) throw new NotFound(`No ${provider} review of ticket ${ticketId}.`, 'review_not_found');
       return { stopped: false, message: `The ${provider} review of ticket ${ticketId} is not running (${run.status}).` };
     }
@@ -314,17 +317,17 @@ export class ReviewService {
   }
 
   /** DELETE /codex/status: forgets the review(s); a running one must be stopped first. */
-  async forget(ticketId: string, repoPath: string, provider?: ReviewProvider): Promise<{ success: true; deleted: string[] }> {
+  async forget(ticketId: string, repoPath: string, provider?: ReviewProvider, caller?: string): Promise<{ success: true; deleted: string[] }> {
     const providers: ReviewProvider[] = provider ? [provider] : ['claude', 'codex'];
     const scopes = await Promise.all(providers.map((p) => this.scope(repoPath, ticketId, p)));
     for (const scope of scopes) {
-      if (this.active.has(scopeKey(scope))) {
+      if (this.activeFor(scope, caller)) {
         throw new Conflict(`The ${scope.provider} review of ticket ${ticketId} is running; stop it first (POST /codex/stop/${ticketId}).`, 'review_running');
       }
     }
     const deleted: string[] = [];
     for (const scope of scopes) {
-      const { logPaths } = this.store.forget(scope);
+      const { logPaths } = this.store.forget(scope, ownRuns(caller));
       await Promise.all(logPaths.map((file) => rm(file, { force: true })));
       deleted.push(...logPaths.map((file) => basename(file)));
     }
@@ -332,16 +335,16 @@ export class ReviewService {
   }
 
   /** DELETE /codex/stop: stops the review (if it runs) and forgets it. */
-  async stopAndForget(ticketId: string, repoPath: string, provider?: ReviewProvider): Promise<{ deleted: string[] }> {
+  async stopAndForget(ticketId: string, repoPath: string, provider?: ReviewProvider, caller?: string): Promise<{ deleted: string[] }> {
     for (const p of provider ? [provider] : (['claude', 'codex'] as const)) {
-      const entry = this.active.get(scopeKey(await this.scope(repoPath, ticketId, p)));
+      const entry = this.activeFor(await this.scope(repoPath, ticketId, p), caller);
       if (entry) {
         entry.stop.abort();
         await entry.turn?.kill();
         await this.whenEnded(entry);
       }
     }
-    const { deleted } = await this.forget(ticketId, repoPath, provider);
+    const { deleted } = await this.forget(ticketId, repoPath, provider, caller);
     return { deleted };
   }
 
@@ -555,19 +558,25 @@ export class ReviewService {
    * started, and another's is the same 404 as none; the local user reaches every run.
    */
   private async runBySession(ticketId: string, repoPath: string, sessionId: string, provider: ReviewProvider | undefined, caller: string | undefined): Promise<ReviewRun> {
-    const ownedBy = caller !== undefined && isRemoteKey(caller) ? caller : null;
-    const run = this.store.runBySession(await this.mainRepo(repoPath), ticketId, sessionId, provider, ownedBy);
+    const run = this.store.runBySession(await this.mainRepo(repoPath), ticketId, sessionId, provider, ownRuns(caller));
     if (!run) throw new NotFound(`No review of ticket ${ticketId} has session ${sessionId}.`, 'review_not_found');
     return run;
   }
 
-  private async latest(repoPath: string, ticketId: string, provider?: ReviewProvider): Promise<ReviewRun | null> {
+  private async latest(repoPath: string, ticketId: string, provider: ReviewProvider | undefined, ownedBy: string | null): Promise<ReviewRun | null> {
     const main = await this.mainRepo(repoPath);
     for (const p of provider ? [provider] : (['claude', 'codex'] as const)) {
-      const run = this.store.latestRun({ repoPath: main, ticketId, provider: p });
+      const run = this.store.latestRun({ repoPath: main, ticketId, provider: p }, ownedBy);
       if (run) return run;
     }
     return null;
+  }
+
+  /** The scope's running review if the caller may see it (its own, or any for the local user). */
+  private activeFor(scope: ReviewScope, caller: string | undefined): ActiveReview | undefined {
+    const entry = this.active.get(scopeKey(scope));
+    const ownedBy = ownRuns(caller);
+    return entry && (ownedBy === null || entry.caller === ownedBy) ? entry : undefined;
   }
 
   private async scope(repoPath: string, ticketId: string, provider: ReviewProvider): Promise<ReviewScope> {
@@ -586,6 +595,11 @@ export class ReviewService {
   private async whenEnded(entry: ActiveReview): Promise<void> {
     for (let i = 0; i < 100 && this.isLive(entry.runId); i++) await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Whose review runs a caller reaches: a remote caller (callerKey) only its own; the local user (null) all. */
+function ownRuns(caller: string | undefined): string | null {
+  return caller !== undefined && isRemoteKey(caller) ? caller : null;
 }
 
 function scopeKey(scope: Pick<ReviewScope, 'repoPath' | 'ticketId' | 'provider'>): string {

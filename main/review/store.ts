@@ -173,10 +173,11 @@ export class ReviewStore {
     return row ? toRun(row) : null;
   }
 
-  latestRun(scope: ReviewScope): ReviewRun | null {
+  /** The scope's newest run; `ownedBy`: the newest that caller started (null: anyone's). */
+  latestRun(scope: ReviewScope, ownedBy: string | null = null): ReviewRun | null {
     const row = this.db
-      .prepare(`SELECT * FROM review_runs WHERE ${SCOPE} ORDER BY started_at DESC, rowid DESC LIMIT 1`)
-      .get(scope.repoPath, scope.ticketId, scope.provider) as RunRow | undefined;
+      .prepare(`SELECT * FROM review_runs WHERE ${SCOPE} AND (? IS NULL OR caller = ?) ORDER BY started_at DESC, rowid DESC LIMIT 1`)
+      .get(scope.repoPath, scope.ticketId, scope.provider, ownedBy, ownedBy) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
@@ -217,11 +218,21 @@ export class ReviewStore {
     return stale;
   }
 
-  /** Forgets a scope's runs, findings, and declined mark; returns the log files to delete. */
-  forget(scope: ReviewScope): { runs: number; logPaths: string[] } {
+  /**
+   * Forgets a scope's runs, findings, and declined mark; returns the log files to delete.
+   * `ownedBy`: only the runs that caller started and the findings they found (others' stay).
+   */
+  forget(scope: ReviewScope, ownedBy: string | null = null): { runs: number; logPaths: string[] } {
     return this.db.transaction(() => {
-      const logs = this.db.prepare(`SELECT log_path FROM review_runs WHERE ${SCOPE} ORDER BY started_at, rowid`).all(scope.repoPath, scope.ticketId, scope.provider) as Array<{ log_path: string }>;
       const args = [scope.repoPath, scope.ticketId, scope.provider];
+      if (ownedBy !== null) {
+        const mine = `${SCOPE} AND caller = ?`;
+        const logs = this.db.prepare(`SELECT log_path FROM review_runs WHERE ${mine} ORDER BY started_at, rowid`).all(...args, ownedBy) as Array<{ log_path: string }>;
+        this.db.prepare(`DELETE FROM review_findings WHERE run_id IN (SELECT id FROM review_runs WHERE ${mine})`).run(...args, ownedBy);
+        const runs = this.db.prepare(`DELETE FROM review_runs WHERE ${mine}`).run(...args, ownedBy).changes;
+        return { runs, logPaths: logs.map((row) => row.log_path) };
+      }
+      const logs = this.db.prepare(`SELECT log_path FROM review_runs WHERE ${SCOPE} ORDER BY started_at, rowid`).all(...args) as Array<{ log_path: string }>;
       this.db.prepare(`DELETE FROM review_findings WHERE ${SCOPE}`).run(...args);
       this.db.prepare(`DELETE FROM review_meta WHERE ${SCOPE}`).run(...args);
       const runs = this.db.prepare(`DELETE FROM review_runs WHERE ${SCOPE}`).run(...args).changes;

@@ -1,7 +1,9 @@
 // Code review by agents (/codex/*, operations codex_review and codex_argue): start and
 // stop reviews, their status and findings, dedup, extract, verdict, and the chats about a
 // review or one finding. Every agent here runs read-only; routes that start one are
-// writes for the policy. `provider` is validated as an enum everywhere.
+// writes for the policy. `provider` is validated as an enum everywhere. Reviews and their
+// conversations belong to their caller: a paired origin (or the relay) sees, stops and resumes
+// only its own, and another's is the same reply as none; the local user reaches every review.
 import { callerKey } from '../../auth/caller.js';
 import {
   ArgueBody, DedupBody, DedupResponse, ExtractBody, ExtractResponse, FindingChatPatch, FindingChatPost, FindingChatQuery,
@@ -30,27 +32,27 @@ export const routes: AnyRoute[] = [
     handler: async ({ params, body }, { services, signal, caller }) => ndjson(await services.reviews.review(params.ticketId, body, signal, callerKey(caller))),
   }),
   defineRoute({
-    method: 'GET', path: `${CODEX}/status/:ticketId`, summary: "A ticket's latest review: state, process, session, config, log tail.",
+    method: 'GET', path: `${CODEX}/status/:ticketId`, summary: "A ticket's latest review the caller may see (a paired origin: its own): state, process, session, config, log tail.",
     params: TicketParams, query: ReviewScopeQuery,
-    handler: ({ params, query }, { services }) => services.reviews.status(params.ticketId, query.repoPath, query.provider),
+    handler: ({ params, query }, { services, caller }) => services.reviews.status(params.ticketId, query.repoPath, query.provider, callerKey(caller)),
   }),
   defineRoute({
-    method: 'DELETE', path: `${CODEX}/status/:ticketId`, summary: "Forget a ticket's review(s): runs, logs, findings (409 while one runs).",
+    method: 'DELETE', path: `${CODEX}/status/:ticketId`, summary: "Forget a ticket's review(s) the caller may see (a paired origin: its own): runs, logs, findings (409 while one runs).",
     params: TicketParams, query: ReviewScopeQuery,
     classify: ({ query }) => ({ repoPath: query.repoPath }),
-    handler: ({ params, query }, { services }) => services.reviews.forget(params.ticketId, query.repoPath, query.provider),
+    handler: ({ params, query }, { services, caller }) => services.reviews.forget(params.ticketId, query.repoPath, query.provider, callerKey(caller)),
   }),
   defineRoute({
     method: 'POST', path: `${CODEX}/stop/:ticketId`, summary: 'Stop a running review and its whole process tree.',
     params: TicketParams, body: StopBody,
     classify: ({ body }) => ({ repoPath: body.repoPath }),
-    handler: ({ params, body }, { services }) => services.reviews.stop(params.ticketId, body.repoPath, body.provider),
+    handler: ({ params, body }, { services, caller }) => services.reviews.stop(params.ticketId, body.repoPath, body.provider, callerKey(caller)),
   }),
   defineRoute({
     method: 'DELETE', path: `${CODEX}/stop/:ticketId`, summary: 'Stop a review (if it runs) and forget it.',
     params: TicketParams, query: ReviewScopeQuery,
     classify: ({ query }) => ({ repoPath: query.repoPath }),
-    handler: ({ params, query }, { services }) => services.reviews.stopAndForget(params.ticketId, query.repoPath, query.provider),
+    handler: ({ params, query }, { services, caller }) => services.reviews.stopAndForget(params.ticketId, query.repoPath, query.provider, callerKey(caller)),
   }),
   defineRoute({
     method: 'GET', path: `${CODEX}/review-findings/:ticketId`, summary: "A reviewer's current findings on a ticket.",
