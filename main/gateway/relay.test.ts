@@ -51,7 +51,7 @@ const types = (events: CommandEvent[]) => events.map((e) => e.eventType);
 const sequences = (events: CommandEvent[]) => events.map((e) => e.sequence);
 
 describe('relay client', () => {
-  test('connects with the API key in auth and says hello with the spec fields', async () => {
+  test('connects with the API key in auth and says hello with the spec fields (and the gateway id)', async () => {
     assert.ok(relay.authAttempts.some((a) => a.apiKey === API_KEY && a.ok));
     const hello = relay.hellos[0];
     assert.equal(hello.protocolVersion, '1');
@@ -62,6 +62,7 @@ describe('relay client', () => {
     assert.equal(hello.desktopClientVersion, gw.services.version);
     assert.ok((hello.supportedOperations as string[]).includes('symphony_loop'));
     assert.match(String(hello.allowedDirectoriesHash), /^[0-9a-f]{64}$/);
+    assert.equal(hello.gatewayId, (await gw.services.deviceIdentity.describe()).gatewayId, 'a managed key\'s hello names the gateway identity its PoP proved');
     const status = gw.services.relay.status();
     assert.equal(status.computeTargetId, 'ct-test');
     await relay.until(() => relay.presence.some((p) => p.state === 'online'), 'presence online');

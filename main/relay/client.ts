@@ -21,6 +21,7 @@ import {
 } from './protocol.js';
 import type { RelaySettings } from './settings.js';
 import type { PopSigner } from '../http/cloud-call.js';
+import { POP_HEADERS } from './device-identity.js';
 
 /** Socket.IO's default handshake path (the relay serves the `/desktop-gateway` namespace on it). */
 const SOCKET_IO_PATH = '/socket.io/';
@@ -71,6 +72,7 @@ const DEFAULT_BACKOFF: Backoff = { baseMs: 1_000, capMs: 60_000 };
 export class RelayClient {
   readonly queue: CommandQueue;
   private socket: Socket | null = null;
+  private gatewayId: string | undefined;
   private state: RelayState = 'stopped';
   private presence: PresenceState | null = null;
   private reason: string | null = 'not started';
@@ -176,6 +178,8 @@ export class RelayClient {
     // The handshake is a GET of the Socket.IO path: that is what the relay sees and checks.
     const pop = (await this.options.pop?.('GET', SOCKET_IO_PATH, apiKey)) ?? {};
     if (generation !== this.generation) return;
+    // The hello names the identity the handshake proved (a managed key only, as the PoP).
+    this.gatewayId = pop[POP_HEADERS.gatewayId];
     this.state = 'connecting';
     this.reason = 'connecting';
     this.connectedOrigin = origin;
@@ -230,6 +234,7 @@ export class RelayClient {
       OUT.hello,
       envelope({
         computeTargetId: this.ack?.computeTargetId ?? undefined,
+        gatewayId: this.gatewayId,
         machineName: hostname(),
         platform: process.platform,
         pluginVersion: this.options.version,
