@@ -15,12 +15,14 @@ import { MockModelApi } from '../main/providers/testing/mock-model-api.js';
 import { LoopStore } from '../main/relay/loops/loop-store.js';
 import { createRunRepo, PLAN_ANSWER, startRunGateway } from '../main/symphony/testing/run-fixture.js';
 import { saveScreenshot } from './support/artifacts.js';
+import { uiUnavailable } from './support/gateway.js';
 
 let api: MockModelApi;
 let root: string;
 let repo: string;
 let gw: TestGateway;
 let admin: GatewayClient;
+let unavailable: string | null = null;
 
 test.beforeAll(async () => {
   api = await MockModelApi.start();
@@ -29,6 +31,8 @@ test.beforeAll(async () => {
   gw = await startRunGateway({ root, api });
   admin = new GatewayClient({ baseUrl: gw.url, credential: { gatewayToken: gw.token } });
   await admin.addRepo(repo);
+  unavailable = await uiUnavailable(gw.url);
+  if (unavailable) console.log(`skipped (e2e/runs.spec.ts): ${unavailable}`);
 });
 
 test.afterAll(async () => {
@@ -47,8 +51,7 @@ async function openUi(page: import('@playwright/test').Page): Promise<void> {
 }
 
 test('the Runs screen follows a run through its plan checkpoint to completion, and stops another', async ({ page }, testInfo) => {
-  const response = await fetch(`${gw.url}/ui/`);
-  test.skip(response.status !== 200, `the gateway does not serve /ui/ (${response.status}): run \`npm run build\``);
+  test.skip(unavailable !== null, unavailable ?? '');
   await openUi(page);
 
   // A run launched (as the web app does) while the screen is open: it plans, then waits for the user.
@@ -118,8 +121,7 @@ test('the Runs screen follows a run through its plan checkpoint to completion, a
 });
 
 test('the Runs screen lists cloud loops with their events, and changes the worktree retention and prunes after a dry run', async ({ page }, testInfo) => {
-  const response = await fetch(`${gw.url}/ui/`);
-  test.skip(response.status !== 200, `the gateway does not serve /ui/ (${response.status}): run \`npm run build\``);
+  test.skip(unavailable !== null, unavailable ?? '');
   // A cloud loop that ran here (its own table; the web app starts them through the cloud).
   await gw.services.load('loops');
   const loops = new LoopStore(gw.services.db);

@@ -21,6 +21,18 @@ export interface Challenge {
   url?: string;
 }
 
+/**
+ * Why the gateway at `url` cannot serve the desktop UI at /ui/, or null when it does. A gateway
+ * without the static middleware mounted is a reason to skip; a missing build is not.
+ */
+export async function uiUnavailable(url: string): Promise<string | null> {
+  const response = await fetch(`${url}/ui/`);
+  const text = await response.text();
+  if (response.status === 200 && response.headers.get('content-type')?.startsWith('text/html')) return null;
+  if (text.includes('ui_not_built')) throw new Error('dist/renderer is missing: run `npm run build` before the e2e.');
+  return `the gateway does not serve /ui/ (GET /ui/ answered ${response.status}); serveRenderer is not mounted`;
+}
+
 export class HeadlessGateway {
   private constructor(
     private readonly child: ChildProcess,
@@ -73,16 +85,9 @@ export class HeadlessGateway {
     return new GatewayClient({ baseUrl: this.url, credential: { gatewayToken: await this.token() } });
   }
 
-  /**
-   * Why this gateway cannot serve the desktop UI at /ui/, or null when it does. A gateway
-   * without the static middleware mounted is a reason to skip; a missing build is not.
-   */
-  async uiUnavailable(): Promise<string | null> {
-    const response = await fetch(`${this.url}/ui/`);
-    const text = await response.text();
-    if (response.status === 200 && response.headers.get('content-type')?.startsWith('text/html')) return null;
-    if (text.includes('ui_not_built')) throw new Error('dist/renderer is missing: run `npm run build` before the e2e.');
-    return `the gateway does not serve /ui/ (GET /ui/ answered ${response.status}); serveRenderer is not mounted in \`serve\``;
+  /** Why this gateway cannot serve the desktop UI at /ui/, or null when it does (uiUnavailable). */
+  uiUnavailable(): Promise<string | null> {
+    return uiUnavailable(this.url);
   }
 
   /** What the gateway logged on stderr, for a failing test's message. */
