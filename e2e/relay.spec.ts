@@ -45,6 +45,10 @@ test('the Relay screen shows the link, commands in flight and recent, the last e
   await expect(card).toContainText('connected');
   await expect(card).toContainText(relay.origin);
   await expect(page.getByTestId('relay-last-error')).toHaveText('none');
+  const { identity } = await admin.relayStatus();
+  expect(identity?.gatewayId).toMatch(/^gw_/);
+  await expect(page.getByTestId('relay-identity')).toContainText(identity!.gatewayId);
+  await expect(page.getByTestId('relay-identity')).toContainText(identity!.publicKey);
 
   // A command the cloud marks as needing approval waits for a person: in flight until decided.
   const asked = `e2e-asked-${randomUUID()}`;

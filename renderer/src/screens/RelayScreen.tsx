@@ -98,6 +98,16 @@ export function RelayScreen() {
             </dd>
             <dt>Signed commands</dt>
             <dd>{s.signingRequired ? 'required for loop and write operations' : 'checked when present'}</dd>
+            {s.identity ? (
+              <>
+                <dt>Gateway identity</dt>
+                <dd data-testid="relay-identity">
+                  <span className="mono">{s.identity.gatewayId}</span>
+                  <div className="mono small muted">public key {s.identity.publicKey}</div>
+                  <div className="small muted">With a managed (sk_live_) key, every cloud call and the relay link prove this identity; register its public key with the cloud.</div>
+                </dd>
+              </>
+            ) : null}
           </dl>
         )}
       </Section>
