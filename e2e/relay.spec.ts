@@ -103,6 +103,9 @@ test('the Relay screen shows the link, commands in flight and recent, the last e
   await relay.until(() => Boolean(relay.ackOf(refused)), 'the paused ack');
   expect(relay.ackOf(refused)).toMatchObject({ accepted: false, reason: 'cloud commands paused by user' });
   expect(relay.eventsOf(refused)).toEqual([]);
+  const refusal = page.getByTestId('relay-refused').getByTestId('relay-refusal').first();
+  await expect(refusal).toContainText('GET /api/gateway/version');
+  await expect(refusal).toContainText('cloud commands paused by user');
   await saveScreenshot(page, 'relay-paused', testInfo);
 
   // Resume: presence online again and commands run.

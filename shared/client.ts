@@ -58,6 +58,7 @@ export type AllowRule = z.infer<typeof RuleView>;
 export type SupervisedProcess = z.infer<typeof ProcessView>;
 export type RelayStatus = z.infer<typeof RelayStatusResponse>;
 export type RelayCommand = RelayStatus['commands']['recent'][number];
+export type RelayRefusal = RelayStatus['commands']['refused'][number];
 export type Repo = z.infer<typeof RepoView>;
 export type BinaryInfo = z.infer<typeof BinaryInfoSchema>;
 export type BinaryPaths = z.infer<typeof BinaryPathsResponse>;

@@ -268,5 +268,14 @@ describe('command queue', () => {
       ],
     );
     assert.equal(held.length, 0);
+    // The screen lists each refusal, newest first, with what the cloud asked for and why.
+    const { refused } = queue.view();
+    assert.deepEqual(refused.map((r) => [r.commandId, r.method, r.path, r.reason]), [
+      ['m3', 'GET', '/api/gateway/version', 'cloud commands paused by user'],
+      ['unsigned', 'GET', '/api/gateway/version', 'unauthorized: unsigned command'],
+      ['m2', 'GET', '/health', 'path must start with /api/gateway/'],
+      ['m1', 'TRACE', '/api/gateway/version', 'unsupported method'],
+      ['', 'GET', '/api/gateway/version', 'commandId is required'],
+    ]);
   });
 });

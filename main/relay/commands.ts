@@ -42,6 +42,16 @@ export interface CommandView {
   events: number;
 }
 
+/** A command refused at its ack (never run): what the Relay screen lists under "Refused". */
+export interface RefusalView {
+  commandId: string;
+  operationId: string;
+  method: string;
+  path: string;
+  reason: string;
+  receivedAt: string;
+}
+
 /** A command's signature check (issue: signed commands): the failed-ack reason, or null to run it. */
 export type CommandVerifier = (command: DesktopCommand) => string | null;
 
@@ -126,6 +136,8 @@ export function operationMismatch(command: DesktopCommand): string | null {
 
 export class CommandQueue {
   private readonly records = new Map<string, CommandRecord>();
+  /** Newest last, at most RECENT_SHOWN: not records, so a re-send after a resume is judged again. */
+  private readonly refusals: RefusalView[] = [];
   private readonly maxInFlight: number;
   private readonly bufferLimit: number;
   private readonly now: () => number;
@@ -150,6 +162,7 @@ export class CommandQueue {
     if (reason) {
       this.options.log.warn({ commandId, reason }, 'relay: command refused');
       this.ack({ commandId, accepted: false, state: 'failed', reason });
+      this.refused(raw, commandId, reason);
       return;
     }
     const command = DesktopCommand.parse(raw);
@@ -173,6 +186,16 @@ export class CommandQueue {
     this.options.log.info({ commandId, operationId: command.operationId, method: command.method, path: command.path.split('?')[0] }, 'relay: command accepted');
     this.changed();
     this.pump();
+  }
+
+  private refused(raw: unknown, commandId: string, reason: string): void {
+    const field = (name: string) => {
+      const value = raw && typeof raw === 'object' ? (raw as Record<string, unknown>)[name] : undefined;
+      return typeof value === 'string' ? value.slice(0, 200) : '';
+    };
+    this.refusals.push({ commandId: commandId.slice(0, 200), operationId: field('operationId'), method: field('method').toUpperCase(), path: field('path').split('?')[0]!, reason, receivedAt: new Date(this.now()).toISOString() });
+    if (this.refusals.length > RECENT_SHOWN) this.refusals.shift();
+    this.changed();
   }
 
   private gate(command: DesktopCommand): string | null {
@@ -230,7 +253,7 @@ export class CommandQueue {
     }
   }
 
-  view(): { inFlight: CommandView[]; queued: CommandView[]; recent: CommandView[] } {
+  view(): { inFlight: CommandView[]; queued: CommandView[]; recent: CommandView[]; refused: RefusalView[] } {
     const all = [...this.records.values()];
     return {
       inFlight: all.filter((r) => r.state === 'running').map((r) => this.viewOf(r)),
@@ -240,6 +263,7 @@ export class CommandQueue {
         .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0))
         .slice(0, RECENT_SHOWN)
         .map((r) => this.viewOf(r)),
+      refused: [...this.refusals].reverse(),
     };
   }
 

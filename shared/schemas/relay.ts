@@ -16,6 +16,16 @@ export const RelayCommandView = z.object({
   events: z.number().int(),
 });
 
+/** A command refused at its ack (paused, malformed, unsigned): it never ran. */
+export const RelayRefusalView = z.object({
+  commandId: z.string(),
+  operationId: z.string(),
+  method: z.string(),
+  path: z.string(),
+  reason: z.string(),
+  receivedAt: z.string(),
+});
+
 export const RelayStatusResponse = z.object({
   state: z.enum(['stopped', 'disconnected', 'connecting', 'connected']),
   presence: z.enum(['online', 'degraded', 'paused']).nullable(),
@@ -32,7 +42,7 @@ export const RelayStatusResponse = z.object({
   signingRequired: z.boolean(),
   /** The gateway's id and Ed25519 public key (raw, base64url): what the cloud registers for PoP. */
   identity: z.object({ gatewayId: z.string(), publicKey: z.string() }).optional(),
-  commands: z.object({ inFlight: z.array(RelayCommandView), queued: z.array(RelayCommandView), recent: z.array(RelayCommandView) }),
+  commands: z.object({ inFlight: z.array(RelayCommandView), queued: z.array(RelayCommandView), recent: z.array(RelayCommandView), refused: z.array(RelayRefusalView) }),
 });
 
 /** Settings (relay origin, signatures) change through PATCH /desktop/config; this is the switch. */

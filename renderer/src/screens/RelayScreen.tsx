@@ -1,6 +1,6 @@
 // The cloud relay: whether the link is up (and why not), the last error, what the cloud
 // is running here now and did recently, and the switch that stops cloud commands.
-import type { RelayCommand } from '../../../shared/client.js';
+import type { RelayCommand, RelayRefusal } from '../../../shared/client.js';
 import { useAction, useClient, usePolling } from '../api.js';
 import { Badge, Empty, ErrorNote, Loading, Section, Time } from '../components/ui.js';
 
@@ -34,6 +34,36 @@ function CommandRows({ commands, testId }: { commands: RelayCommand[]; testId: s
             <td className="mono small">{c.durationMs === null ? '—' : `${c.durationMs} ms`}</td>
             <td>
               <Time value={c.receivedAt} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function RefusedRows({ refusals }: { refusals: RelayRefusal[] }) {
+  if (refusals.length === 0) return <Empty>None.</Empty>;
+  return (
+    <table data-testid="relay-refused">
+      <thead>
+        <tr>
+          <th>Operation</th>
+          <th>Path</th>
+          <th>Why refused</th>
+          <th>Received</th>
+        </tr>
+      </thead>
+      <tbody>
+        {refusals.map((r, index) => (
+          <tr key={`${r.commandId}-${index}`} data-testid="relay-refusal">
+            <td className="mono">{r.operationId || '—'}</td>
+            <td className="mono small">
+              {r.method} {r.path}
+            </td>
+            <td>{r.reason}</td>
+            <td>
+              <Time value={r.receivedAt} />
             </td>
           </tr>
         ))}
@@ -116,6 +146,9 @@ export function RelayScreen() {
       </Section>
       <Section title="Recent" description="The last commands the cloud sent, newest first.">
         <CommandRows commands={s?.commands.recent ?? []} testId="relay-recent" />
+      </Section>
+      <Section title="Refused" description="Commands the cloud sent that never ran here: paused, malformed or unsigned, newest first.">
+        <RefusedRows refusals={s?.commands.refused ?? []} />
       </Section>
     </>
   );
