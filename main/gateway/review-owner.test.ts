@@ -4,48 +4,25 @@
 // reaches every run. Real claude against the mock model API through a real gateway.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { AGENT_START } from '../auth/policy.js';
-import { ClaudeProvider } from '../providers/claude.js';
-import { claudeTestConfig, makeTestDirs, NODE_MODULES_BIN, type TestDirs } from '../providers/testing/cli-env.js';
-import { MockModelApi } from '../providers/testing/mock-model-api.js';
-import { registeredBugRepo } from '../review/testing/seeded-repo.js';
-import { readUntil, startTestGateway, type TestGateway } from './testing.js';
+import type { MockModelApi } from '../providers/testing/mock-model-api.js';
+import { startReviewGateway, type Auth, type PairedOrigin, type ReviewGateway } from '../review/testing/review-gateway.js';
+import { readUntil, type TestGateway } from './testing.js';
 
-const ORIGIN = 'https://app.example.test';
-const OTHER = 'https://other.example.test';
 const CODEX = '/api/gateway/codex';
 
+let setup: ReviewGateway;
 let api: MockModelApi;
-let dirs: TestDirs;
 let gw: TestGateway;
 let repo: string;
-let origin: { session: string; origin: string };
-let other: { session: string; origin: string };
+let origin: PairedOrigin;
+let other: PairedOrigin;
 
 before(async () => {
-  api = await MockModelApi.start();
-  dirs = makeTestDirs('review-owner');
-  gw = await startTestGateway({
-    binarySearchDirs: [NODE_MODULES_BIN],
-    configure: async (services) => {
-      services.providers.register(new ClaudeProvider(services.supervisor, { ...claudeTestConfig(api, dirs.homes), confiner: services.confiner }));
-      await services.setWorkspaceRoot(dirs.cwd);
-    },
-  });
-  origin = { session: await gw.pair(ORIGIN), origin: ORIGIN };
-  other = { session: await gw.pair(OTHER), origin: OTHER };
-  // The origins' reviews and verdicts start without asking: the test is about whose run it is.
-  gw.services.policy.replaceOverrides([{ callerKind: 'origin', operation: 'codex_review', access: 'write', action: AGENT_START, decision: 'allow' }]);
-  repo = await registeredBugRepo(gw.services, dirs.cwd);
+  setup = await startReviewGateway('review-owner', ['codex_review']);
+  ({ api, gw, repo, origin, other } = setup);
 });
 
-after(async () => {
-  await gw.close();
-  await api.close();
-  dirs.cleanup();
-});
-
-type Auth = 'token' | { session: string; origin: string };
+after(() => setup.close());
 
 /** A claude review of `ticketId` as `auth`; returns its CLI session. */
 async function review(ticketId: string, auth: Auth): Promise<string> {

@@ -444,17 +444,19 @@ export class ReviewService {
     return verdict ? { verdict } : { verdict: null, error: error ?? 'The reviewer gave no <pr_verdict>.' };
   }
 
-  // Conversations (through the chat sessions: one turn at a time, history, resume)
+  // Conversations (through the chat sessions: one turn at a time, history, resume). Each belongs to
+  // the caller that opened it (`caller`: callerKey), as every chat does: another caller's is none to
+  // it, and its agents take the caller's agent slots.
 
   /** One round of a debate: the other reviewer argues a finding; both sides and every round are kept. */
-  async argue(ticketId: string, body: ArgueBody, signal: AbortSignal): Promise<AsyncIterable<ReviewEvent>> {
+  async argue(ticketId: string, body: ArgueBody, signal: AbortSignal, caller: string): Promise<AsyncIterable<ReviewEvent>> {
     const repoPath = await this.mainRepo(body.repoPath ?? body.repo!);
     const finding = body.findingId ? this.ticketFinding(body.findingId, repoPath, ticketId) : null;
     const summary = finding ? findingText(finding) : body.findingSummary!;
     const argument = body.claudeArgument ?? finding!.body;
     const firstSide = finding?.provider ?? 'claude';
     const arguer: ReviewProvider = body.provider ?? (firstSide === 'claude' ? 'codex' : 'claude');
-    const key = { kind: 'review_argue' as const, scope: `${repoPath}#${ticketId}#${finding?.id ?? hashText(summary)}`, provider: arguer };
+    const key = { kind: 'review_argue' as const, scope: `${repoPath}#${ticketId}#${finding?.id ?? hashText(summary)}`, provider: arguer, caller };
     const previous = this.deps.chats.get(key);
     // Checked before the round is recorded, so a refused round leaves nothing behind.
     if (previous?.state === 'running') throw new Conflict('This finding is being argued already; wait for the answer.', 'turn_in_progress');
@@ -484,19 +486,19 @@ export class ReviewService {
   }
 
   /** The chat beside a review (`chatContextId: "review"`) or the general one about the ticket, read-only. */
-  async chat(ticketId: string, body: { prompt: string; repoPath: string; chatContextId?: string; provider: ReviewProvider; model?: string }, signal: AbortSignal) {
+  async chat(ticketId: string, body: { prompt: string; repoPath: string; chatContextId?: string; provider: ReviewProvider; model?: string }, signal: AbortSignal, caller: string) {
     const repoPath = await this.mainRepo(body.repoPath);
     const cwd = await this.ticketTree(repoPath, ticketId, signal);
     const scope = `${repoPath}#${ticketId}#${body.chatContextId === 'review' ? 'review' : 'general'}`;
     return this.deps.chats.send({
-      kind: 'review', scope, provider: body.provider, cwd, message: body.prompt, model: body.model, signal,
+      kind: 'review', scope, provider: body.provider, caller, cwd, message: body.prompt, model: body.model, signal,
       confinement: { level: READ_ONLY, root: cwd },
     });
   }
 
-  async findingChat(findingId: string, ticketId: string, repo: string) {
+  async findingChat(findingId: string, ticketId: string, repo: string, caller: string) {
     const repoPath = await this.mainRepo(repo);
-    const conversations = (['claude', 'codex'] as const).map((provider) => this.deps.chats.get(findingChatKey(repoPath, ticketId, findingId, provider)));
+    const conversations = (['claude', 'codex'] as const).map((provider) => this.deps.chats.get(findingChatKey(repoPath, ticketId, findingId, provider, caller)));
     const chat = conversations.find(Boolean) ?? null;
     return {
       ticketId, repoPath, findingId, provider: chat?.provider ?? null, sessionId: chat?.cliSessionId ?? null,
@@ -508,21 +510,24 @@ export class ReviewService {
     findingId: string, ticketId: string, repo: string,
     body: { message: string; findingContext?: { severity?: string; priority?: string; file?: string | null; line?: number | null; message?: string; suggestion?: string | null }; provider: ReviewProvider },
     signal: AbortSignal,
+    caller: string,
   ) {
     const repoPath = await this.mainRepo(repo);
     const stored = this.store.finding(findingId);
     const finding = stored && stored.repoPath === repoPath && stored.ticketId === ticketId ? findingText(stored) : contextText(body.findingContext);
     const cwd = await this.ticketTree(repoPath, ticketId, signal);
     return this.deps.chats.send({
-      ...findingChatKey(repoPath, ticketId, findingId, body.provider), cwd, message: body.message, signal,
+      ...findingChatKey(repoPath, ticketId, findingId, body.provider, caller), cwd, message: body.message, signal,
       context: findingChatContext(finding, ticketId), confinement: { level: READ_ONLY, root: cwd },
     });
   }
 
   /** `{message}` appends (the old client's PATCH); `{messageId?, responded}` marks a reply as answered. */
-  async patchFindingChat(findingId: string, ticketId: string, repo: string, body: { message: string; role?: 'user' | 'assistant' } | { messageId?: string | number; responded: boolean }) {
+  async patchFindingChat(
+    findingId: string, ticketId: string, repo: string, body: { message: string; role?: 'user' | 'assistant' } | { messageId?: string | number; responded: boolean }, caller: string,
+  ) {
     const repoPath = await this.mainRepo(repo);
-    const key = this.existingFindingChat(repoPath, ticketId, findingId);
+    const key = this.existingFindingChat(repoPath, ticketId, findingId, caller);
     if ('message' in body) {
       this.deps.chats.append(key, await this.ticketTree(repoPath, ticketId), { role: body.role ?? 'user', content: body.message });
     } else {
@@ -531,19 +536,19 @@ export class ReviewService {
     return { success: true as const };
   }
 
-  async deleteFindingChat(findingId: string, ticketId: string, repo: string) {
+  async deleteFindingChat(findingId: string, ticketId: string, repo: string, caller: string) {
     const repoPath = await this.mainRepo(repo);
     for (const provider of ['claude', 'codex'] as const) {
-      const key = findingChatKey(repoPath, ticketId, findingId, provider);
-      await this.deps.chats.end(key.kind, key.scope, provider);
+      const key = findingChatKey(repoPath, ticketId, findingId, provider, caller);
+      await this.deps.chats.end(key.kind, key.scope, provider, caller);
     }
     return { success: true as const };
   }
 
   // Helpers
 
-  private existingFindingChat(repoPath: string, ticketId: string, findingId: string) {
-    const keys = (['claude', 'codex'] as const).map((provider) => findingChatKey(repoPath, ticketId, findingId, provider));
+  private existingFindingChat(repoPath: string, ticketId: string, findingId: string, caller: string) {
+    const keys = (['claude', 'codex'] as const).map((provider) => findingChatKey(repoPath, ticketId, findingId, provider, caller));
     return keys.find((key) => this.deps.chats.get(key)) ?? keys[0];
   }
 
@@ -606,8 +611,8 @@ function scopeKey(scope: Pick<ReviewScope, 'repoPath' | 'ticketId' | 'provider'>
   return JSON.stringify([scope.repoPath, scope.ticketId, scope.provider]);
 }
 
-function findingChatKey(repoPath: string, ticketId: string, findingId: string, provider: ReviewProvider) {
-  return { kind: 'review_finding' as const, scope: `${repoPath}#${ticketId}#${findingId}`, provider };
+function findingChatKey(repoPath: string, ticketId: string, findingId: string, provider: ReviewProvider, caller: string) {
+  return { kind: 'review_finding' as const, scope: `${repoPath}#${ticketId}#${findingId}`, provider, caller };
 }
 
 function hashText(text: string): string {

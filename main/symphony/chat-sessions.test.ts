@@ -214,4 +214,16 @@ describe('ChatService', () => {
     db.prepare("DELETE FROM chat_sessions WHERE id = 's1'").run();
     assert.deepEqual(db.prepare('SELECT COUNT(*) AS n FROM chat_messages').get(), { n: 0 });
   });
+
+  test("review chats from before they were keyed by caller become the desktop's own, so no paired origin reaches them", () => {
+    chats();
+    const key = { kind: 'review_finding' as const, scope: '/repo#T-1#F-1', provider: FAKE_PROVIDER_ID };
+    db.exec(`INSERT INTO chat_sessions (id, caller, kind, scope, provider, cwd, state, created_at, updated_at)
+      VALUES ('old', '', 'review_finding', '/repo#T-1#F-1', '${FAKE_PROVIDER_ID}', '/tmp', 'idle', 1, 2);
+      UPDATE schema_migrations SET version = 5 WHERE family = 'chats';`);
+    const service = chats();
+    assert.equal(service.get({ ...key, caller: 'renderer' })?.id, 'old');
+    assert.equal(service.get({ ...key, caller: 'origin:https://a.test' }), null);
+    assert.equal(service.get(key), null);
+  });
 });

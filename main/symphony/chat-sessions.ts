@@ -63,7 +63,7 @@ export interface ChatKey {
   kind: ChatKind;
   scope: string;
   provider: ProviderId;
-  /** Whose conversation (auth/caller.ts callerKey); '' for conversations not yet keyed by caller. */
+  /** Whose conversation (auth/caller.ts callerKey); every route passes its caller's ('' is no caller's: code and tests). */
   caller?: string;
 }
 
@@ -231,6 +231,9 @@ export class ChatService {
       UPDATE chat_sessions SET turns = 1 WHERE EXISTS
         (SELECT 1 FROM chat_messages m WHERE m.session_id = chat_sessions.id AND m.role = 'assistant' AND m.client_id IS NULL);
       UPDATE chat_sessions SET caller = 'renderer' WHERE caller = '' AND kind IN ('terminal', 'ticket', 'run_viewer');`,
+      // The review chats (review, argue, finding chats) are keyed by caller too; their older
+      // conversations become the desktop's own, as the other kinds' did.
+      `UPDATE chat_sessions SET caller = 'renderer' WHERE caller = '' AND kind IN ('review', 'review_argue', 'review_finding');`,
     ]);
     // This process has no turn yet, so any turn the database calls running died with
     // an earlier gateway; the supervisor reaps its process, we close its books.

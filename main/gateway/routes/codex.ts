@@ -89,38 +89,38 @@ export const routes: AnyRoute[] = [
     summary: 'The other reviewer argues one finding (read-only), streamed as NDJSON; every round is kept.',
     params: TicketParams, body: ArgueBody,
     classify: ({ body }) => ({ repoPath: body.repoPath ?? body.repo }),
-    handler: async ({ params, body }, { services, signal }) => ndjson(await services.reviews.argue(params.ticketId, body, signal)),
+    handler: async ({ params, body }, { services, signal, caller }) => ndjson(await services.reviews.argue(params.ticketId, body, signal, callerKey(caller))),
   }),
   defineRoute({
     method: 'POST', path: `${CODEX}/chat/:ticketId`, streams: true,
     summary: 'A read-only chat about the ticket or its review, streamed as NDJSON.',
     params: TicketParams, body: ReviewChatBody,
     classify: ({ body }) => ({ repoPath: body.repoPath }),
-    handler: async ({ params, body }, { services, signal }) => ndjson(await services.reviews.chat(params.ticketId, body, signal)),
+    handler: async ({ params, body }, { services, signal, caller }) => ndjson(await services.reviews.chat(params.ticketId, body, signal, callerKey(caller))),
   }),
   defineRoute({
     method: 'GET', path: `${CODEX}/finding-chat/:findingId`, summary: 'The conversation about one finding.',
     params: FindingParams, query: FindingChatQuery,
-    handler: ({ params, query }, { services }) => services.reviews.findingChat(params.findingId, query.ticketId, query.repo),
+    handler: ({ params, query }, { services, caller }) => services.reviews.findingChat(params.findingId, query.ticketId, query.repo, callerKey(caller)),
   }),
   defineRoute({
     method: 'POST', path: `${CODEX}/finding-chat/:findingId`, streams: true,
     summary: 'One read-only chat turn about a finding, streamed as NDJSON.',
     params: FindingParams, query: FindingChatQuery, body: FindingChatPost,
     classify: ({ query }) => ({ repoPath: query.repo }),
-    handler: async ({ params, query, body }, { services, signal }) =>
-      ndjson(await services.reviews.sendFindingChat(params.findingId, query.ticketId, query.repo, body, signal)),
+    handler: async ({ params, query, body }, { services, signal, caller }) =>
+      ndjson(await services.reviews.sendFindingChat(params.findingId, query.ticketId, query.repo, body, signal, callerKey(caller))),
   }),
   defineRoute({
     method: 'PATCH', path: `${CODEX}/finding-chat/:findingId`, summary: 'Mark a reply answered ({messageId?, responded}) or append a message ({message}).',
     params: FindingParams, query: FindingChatQuery, body: FindingChatPatch,
     classify: ({ query }) => ({ repoPath: query.repo }),
-    handler: ({ params, query, body }, { services }) => services.reviews.patchFindingChat(params.findingId, query.ticketId, query.repo, body),
+    handler: ({ params, query, body }, { services, caller }) => services.reviews.patchFindingChat(params.findingId, query.ticketId, query.repo, body, callerKey(caller)),
   }),
   defineRoute({
     method: 'DELETE', path: `${CODEX}/finding-chat/:findingId`, summary: 'Forget the conversation about a finding (stopping a running turn).',
     params: FindingParams, query: FindingChatQuery,
     classify: ({ query }) => ({ repoPath: query.repo }),
-    handler: ({ params, query }, { services }) => services.reviews.deleteFindingChat(params.findingId, query.ticketId, query.repo),
+    handler: ({ params, query }, { services, caller }) => services.reviews.deleteFindingChat(params.findingId, query.ticketId, query.repo, callerKey(caller)),
   }),
 ];
