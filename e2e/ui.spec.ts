@@ -137,7 +137,10 @@ test('a paired origin repointing a binary waits for approval; the change then sh
   const card = page.getByTestId('approval');
   await expect(card.getByTestId('approval-operation')).toHaveText('binary_paths_settings');
   await expect(card).toContainText('PATCH /api/gateway/settings/binary-paths');
-  await expect(card.getByTestId('approval-args')).toContainText(gitPath!);
+  // One row per value asked for, the raw JSON one click away.
+  await expect(card.getByTestId('approval-args').locator('dt')).toHaveText(['binaryPaths.git']);
+  await expect(card.getByTestId('approval-args').locator('dd')).toHaveText([gitPath!]);
+  await expect(card.getByTestId('approval-raw')).toBeHidden();
   await card.getByTestId('allow-once').click();
   const applied = await waiting;
   expect(applied.status).toBe(200);

@@ -68,3 +68,35 @@ export function formatCost(usd: number | null | undefined): string {
 export function formatCount(value: number): string {
   return value >= 10_000 ? `${Math.round(value / 1000)}k` : value >= 1000 ? `${(value / 1000).toFixed(1)}k` : String(value);
 }
+
+export interface ArgRow {
+  /** Dotted path of the value inside the request: `binaryPaths.git`, `files.0`. */
+  key: string;
+  value: string;
+}
+
+const MAX_ARG_ROWS = 40;
+const MAX_ARG_CHARS = 400;
+
+/**
+ * A request's parameters, query and body as one row per value, so a person reads what is
+ * asked (`binaryPaths.git  /usr/bin/git`) instead of nested JSON. Long texts are cut with
+ * their full length noted; the raw JSON stays one click away.
+ */
+export function argRows(args: unknown): ArgRow[] {
+  const rows: ArgRow[] = [];
+  const visit = (value: unknown, key: string) => {
+    if (rows.length >= MAX_ARG_ROWS) return;
+    if (value === null || value === undefined) return;
+    if (typeof value === 'object') {
+      for (const [name, inner] of Object.entries(value as Record<string, unknown>)) visit(inner, key ? `${key}.${name}` : name);
+      return;
+    }
+    const text = String(value);
+    rows.push({ key, value: text.length > MAX_ARG_CHARS ? `${text.slice(0, MAX_ARG_CHARS)}… (${text.length} characters)` : text });
+  };
+  // The pipeline's envelope ({params, query, body}) is ours, not the caller's: its names go.
+  const envelope = args && typeof args === 'object' ? (args as Record<string, unknown>) : { value: args };
+  for (const part of Object.values(envelope)) visit(part, '');
+  return rows;
+}

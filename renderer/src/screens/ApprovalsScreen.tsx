@@ -1,10 +1,10 @@
 // Requests waiting for a person, the policy that decides when to ask, and the
 // "allow always" rules that past decisions created.
-import { useEffect, useMemo, useState } from 'react';
+import { Fragment, useEffect, useMemo, useState } from 'react';
 import type { ApprovalDecision, CallerKind, PendingApproval, PolicyDecision, PolicyOverride, PolicyRow } from '../../../shared/client.js';
 import { useAction, useClient, usePolling } from '../api.js';
 import { Badge, Empty, ErrorNote, Loading, Section, Time } from '../components/ui.js';
-import { prettyJson } from '../format.js';
+import { argRows, prettyJson } from '../format.js';
 
 const RULE_EXPIRIES = [
   { seconds: 3600, label: 'for 1 hour' },
@@ -49,6 +49,7 @@ function ApprovalCard({ approval, onDecided }: { approval: PendingApproval; onDe
   const decide = useAction();
   const [expiry, setExpiry] = useState(RULE_EXPIRIES[1].seconds);
   const args = prettyJson(approval.args);
+  const rows = argRows(approval.args);
   const hasClaims = Boolean(approval.caller.claimedSource || approval.claimedReason);
 
   const send = (decision: ApprovalDecision) =>
@@ -105,11 +106,22 @@ function ApprovalCard({ approval, onDecided }: { approval: PendingApproval; onDe
           </dl>
         </div>
       ) : null}
-      {args && args !== 'null' && args !== '{}' ? (
-        <details open className="args">
-          <summary>Arguments</summary>
-          <pre data-testid="approval-args">{args}</pre>
-        </details>
+      {rows.length > 0 ? (
+        <div className="args">
+          <p className="claims-title">What it asks</p>
+          <dl className="facts" data-testid="approval-args">
+            {rows.map((row) => (
+              <Fragment key={row.key}>
+                <dt className="mono small">{row.key || 'value'}</dt>
+                <dd className="mono small pre-wrap">{row.value}</dd>
+              </Fragment>
+            ))}
+          </dl>
+          <details>
+            <summary>Raw request</summary>
+            <pre data-testid="approval-raw">{args}</pre>
+          </details>
+        </div>
       ) : null}
       <div className="decision-bar">
         <button className="primary" disabled={decide.busy} onClick={() => send('allow_once')} data-testid="allow-once">
