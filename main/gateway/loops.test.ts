@@ -1,7 +1,8 @@
 // Cloud loops end to end: the fake relay sends `symphony/loop`, the gateway runs the real
 // claude (against the mock model API) in the loop worktree, and the mock cloud receives
 // started, output, heartbeats, artifacts and completed, in order, with the loop token;
-// an unreachable cloud loses nothing; apiBaseUrl in the body is never contacted.
+// an unreachable cloud loses nothing; apiBaseUrl in the body is never contacted; at the
+// relay's agent cap a loop start is the 429 the cloud sees, with nothing started.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
@@ -252,6 +253,42 @@ describe('cloud loops', () => {
     const killed = await gw.request('/api/gateway/symphony/loop/kill', { method: 'POST', json: { loopId }, auth: 'token' });
     assert.equal(killed.status, 200, killed.text);
     gw.services.trustedKeys.remove(key.fingerprint);
+  });
+
+  test("at the relay's agent cap a loop start through the relay is the 429 too_many_agents the cloud sees, and nothing of it starts", async () => {
+    const limit = (concurrentAgents: number) => gw.request('/api/gateway/desktop/config', { method: 'PATCH', json: { limits: { concurrentAgents } }, auth: 'token' });
+    assert.equal((await limit(1)).status, 200);
+    const live = randomUUID();
+    try {
+      // The relay's first loop runs (its agent hangs in its first model call): the relay's one agent.
+      api.script({ kind: 'hang' });
+      const requests = api.modelRequests().length;
+      const first = await relay.finished(sendLoop(loopBody(live, { artifactSlug: null })), 60_000);
+      assert.equal(first.at(-2)?.data.statusCode, 200, JSON.stringify(first.at(-1)?.data));
+      await api.waitForModelRequests(requests + 1);
+      assert.equal(gw.services.loops.get(live)?.launchedBy, 'relay');
+
+      // The second is refused at once: the relay's caller gets the cap's 429 in the spec's error event.
+      const refusedId = randomUUID();
+      const body = loopBody(refusedId);
+      const events = await relay.finished(sendLoop(body), 30_000);
+      const error = events.at(-1)!;
+      assert.deepEqual([error.eventType, error.data.statusCode, error.data.terminal], ['error', 429, true]);
+      const reply = JSON.parse(String(error.data.error).replace(/^gateway returned 429: /, '')) as { code: string; details: unknown };
+      assert.equal(reply.code, 'too_many_agents');
+      assert.deepEqual(reply.details, { running: 1, limit: 1, queued: 0, maxQueued: 16 });
+
+      // Nothing of it was started: no loop, no worktree, no work folder, no token kept, no agent, nothing told to the cloud.
+      assert.equal(gw.services.loops.get(refusedId), undefined);
+      assert.equal(existsSync(`${fixture.repo}-loop-${body.artifactSlug}`), false);
+      assert.equal(existsSync(workFolder(refusedId)), false);
+      assert.equal(await gw.services.secrets.get(loopTokenName(refusedId)), null);
+      assert.equal(api.modelRequests().length, requests + 1);
+      assert.deepEqual(cloud.eventTypes(refusedId), []);
+    } finally {
+      await gw.request('/api/gateway/symphony/loop/kill', { method: 'POST', json: { loopId: live }, auth: 'token' });
+      assert.equal((await limit(4)).status, 200);
+    }
   });
 
   test('bad loop bodies: a non-UUID loop id, an unknown command, a repository that is not here (404 naming it); nothing started', async () => {
