@@ -18,7 +18,7 @@ import { createServices, type Services } from './services.js';
 import { isManagedBinary, MANAGED_BINARIES } from './supervisor/binaries.js';
 import { binaryPathsView, type BinaryPathsUpdate } from './supervisor/binary-settings.js';
 import { followLogFile, formatLogLine } from './cli/logs.js';
-import { logFilePath, openGatewayLog, tailLogFiles } from './telemetry/log-files.js';
+import { fdDestination, logFilePath, openGatewayLog, tailLogFiles } from './telemetry/log-files.js';
 import { formatBytes } from '../shared/units.js';
 import { statusView } from './symphony/run-views.js';
 import { latestPerWorktree, RETENTION_SETTINGS, type PruneOutcome } from './symphony/worktree-retention.js';
@@ -172,7 +172,7 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
   if (flagLevel !== undefined && !isLogLevel(flagLevel)) throw new UsageError(`--log-level takes ${LOG_LEVELS.join(', ')}.`);
   const other = findRunningGateway(dataDir);
   if (other) throw new Error(`A gateway (pid ${other.pid}) already serves ${dataDir} on port ${other.port}.`);
-  const gatewayLog = openGatewayLog({ dataDir, level: flagLevel ?? process.env.SYMPHONY_LOG_LEVEL ?? 'info', tee: pino.destination(2) });
+  const gatewayLog = openGatewayLog({ dataDir, level: flagLevel ?? process.env.SYMPHONY_LOG_LEVEL ?? 'info', tee: fdDestination(2) });
   const log = gatewayLog.log;
   guardProcess(log);
   const services = await createServices({ dataDir, secretStore: secretStoreMode(flags), gatewayLog, reapOrphans: true, logLevelFixed: flagLevel !== undefined, stopRunsOnExit: Boolean(flags['stop-runs-on-exit']) });

@@ -4,13 +4,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, dialog, BrowserWindow } from 'electron';
-import { pino } from 'pino';
 import { findDeepLink } from '../auth/deep-link.js';
 import { PRODUCT_NAME, packageRoot, resolveDataDir } from '../config/paths.js';
 import { startGateway, stopGateway, type RunningGateway } from '../gateway/server.js';
 import { guardProcess } from '../process-guard.js';
 import { createServices, type Services } from '../services.js';
-import { openGatewayLog } from '../telemetry/log-files.js';
+import { fdDestination, openGatewayLog } from '../telemetry/log-files.js';
 import { QUIT_RUNS_SETTING, quitRunsAnswer, quitRunsPlan, type QuitRunsChoice } from '../desktop-ui/quit-runs.js';
 import { RENDERER_ORIGIN } from '../desktop-ui/renderer-files.js';
 import { createDeepLinkHandler, registerDeepLinkProtocol } from './deep-links.js';
@@ -76,7 +75,7 @@ async function start(): Promise<void> {
   const services = await createServices({
     secretStore: 'keychain',
     dataDir,
-    gatewayLog: openGatewayLog({ dataDir, level: process.env.SYMPHONY_LOG_LEVEL ?? 'info', tee: pino.destination(1) }),
+    gatewayLog: openGatewayLog({ dataDir, level: process.env.SYMPHONY_LOG_LEVEL ?? 'info', tee: fdDestination(1) }),
     rendererOrigins: [RENDERER_ORIGIN],
     reapOrphans: true,
   });

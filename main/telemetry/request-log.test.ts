@@ -20,7 +20,45 @@ const record: RequestRecord = {
   route: '/api/gateway/version', status: 200, durationMs: 0.42,
 };
 
+/** A destination that takes bytes, as the gateway's log files do (log-files.ts). */
+function captureBytes(level = 'info') {
+  const lines: string[] = [];
+  const stream = {
+    write: (line: string) => void lines.push(`string:${line}`),
+    writeBytes: (bytes: Uint8Array, length: number) => void lines.push(Buffer.from(bytes.subarray(0, length)).toString()),
+  };
+  return { lines, log: pino({ level }, stream) };
+}
+
 describe('requestLogger', () => {
+  it('encodes the same line into a destination that takes bytes: numbers, escapes, a new origin, a huge one', () => {
+    const ours = captureBytes();
+    const theirs = capture();
+    const write = requestLogger(ours.log.child({ component: 'gateway' }));
+    const records: RequestRecord[] = [
+      record,
+      { ...record, origin: 'https://app.example', durationMs: 0.05, status: 404 },
+      { ...record, origin: 'https://app.example', durationMs: 12.3, callerKind: null, route: null },
+      { ...record, origin: null, durationMs: 5, status: 201 },
+      { ...record, origin: 'https://ünï.example/\u2028', durationMs: 1234.56 },
+      { ...record, origin: 'https://x.test/"', durationMs: 0.5 },
+      { ...record, origin: `https://${'a'.repeat(5000)}.test`, durationMs: 100.01 },
+    ];
+    for (const r of records) {
+      write(r);
+      theirs.log.child({ component: 'gateway' }).info(r, 'request');
+    }
+    assert.equal(ours.lines.length, records.length);
+    ours.lines.forEach((line, i) => {
+      assert.equal(line.startsWith('string:'), i === records.length - 1, `line ${i} ${i === records.length - 1 ? 'is' : 'is not'} built as a string`);
+      const [a, b] = [JSON.parse(line.replace(/^string:/, '')), JSON.parse(theirs.lines[i])];
+      assert.ok(Math.abs(a.time - b.time) < 1000);
+      assert.deepEqual({ ...a, time: 0 }, { ...b, time: 0 }, `line ${i}`);
+      assert.equal(line.split('\n').length, 2);
+    });
+  });
+
+
   it('writes exactly the line pino would write for the same fields', () => {
     const ours = capture();
     const theirs = capture();
