@@ -56,6 +56,8 @@ export class ChallengeStore {
 
   /** Origins with a live challenge: their CORS preflights are answered. */
   hasPendingOrigin(origin: string): boolean {
+    // Asked on every browser request: most of the time nothing is pending (no iterator then).
+    if (this.pending.size === 0) return false;
     const now = this.now();
     for (const entry of this.pending.values()) {
       if (entry.origin === origin && entry.expiresAt > now) return true;

@@ -1,18 +1,18 @@
-// The gateway token: the credential of the executor and local tools. Held in memory as the
-// token and its hash (every request compares against the hash); rotating it stores the new
-// one first, then swaps, so the old token is refused from the very next request.
+// The gateway token: the credential of the executor and local tools. Held in memory (every
+// request is compared with it in constant time); rotating it stores the new one first, then
+// swaps, so the old token is refused from the very next request.
 import type { SecretStore } from '../secrets/secret-store.js';
-import { hashesEqual, hashToken, newToken } from './tokens.js';
+import { newToken, SecretMatcher } from './tokens.js';
 
 const SECRET = 'gateway-token';
 
 export class GatewayToken {
   private token: string;
-  private hash: string;
+  private matcher: SecretMatcher;
 
   private constructor(private readonly secrets: SecretStore, token: string) {
     this.token = token;
-    this.hash = hashToken(token);
+    this.matcher = new SecretMatcher(token);
   }
 
   /** The stored token, or a new one stored on first start. */
@@ -31,7 +31,7 @@ export class GatewayToken {
 
   /** Constant-time check of a presented token. */
   matches(candidate: string): boolean {
-    return hashesEqual(hashToken(candidate), this.hash);
+    return this.matcher.matches(candidate);
   }
 
   /** A fresh token replaces the old one, in the secret store and here. */
@@ -39,6 +39,6 @@ export class GatewayToken {
     const token = newToken();
     await this.secrets.set(SECRET, token);
     this.token = token;
-    this.hash = hashToken(token);
+    this.matcher = new SecretMatcher(token);
   }
 }

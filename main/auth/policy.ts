@@ -11,7 +11,7 @@ import { migrate, type Db } from '../store/database.js';
 import type { AgentConfinement } from '../providers/confinement.js';
 import type { ApprovalAnswer, ApprovalAsk, Provider } from '../providers/types.js';
 import type { ApprovalOutcome, ApprovalQueue } from './approvals.js';
-import { isRemoteCaller, type Caller, type CallerKind } from './caller.js';
+import type { Caller, CallerKind } from './caller.js';
 import { newId } from './tokens.js';
 
 export type Decision = 'allow' | 'ask' | 'deny';
@@ -56,8 +56,7 @@ export interface AgentStart {
 }
 
 const RANK: Record<Decision, number> = { allow: 0, ask: 1, deny: 2 };
-const strictest = (...decisions: Decision[]): Decision =>
-  decisions.reduce((worst, next) => (RANK[next] > RANK[worst] ? next : worst), 'allow');
+const strictest = (a: Decision, b: Decision): Decision => (RANK[b] > RANK[a] ? b : a);
 
 /** The sub-action of every route that starts an agent (shared/operations.ts `agent`). */
 export const AGENT_START = 'agent_start';
@@ -278,16 +277,21 @@ export class PolicyService {
     }
   }
 
+  /** The policy table's decision alone (overrides, then defaults), before rules and forced asks. */
   private baseDecision(callerKind: CallerKind, operation: OperationId, access: Access, action: string | null): Decision {
     const overrides = this.overrides();
-    const find = (act: string | null): Decision | undefined =>
-      overrides.find((o) => same(o, callerKind, operation, access, act))?.decision ??
-      (act === null || hasDefault(callerKind, operation, access, act)
-        ? defaultDecision(callerKind, operation, access, act)
-        : undefined);
-    const generic = find(null) ?? 'allow';
-    const specific = action ? find(action) : undefined;
+    const defaults = defaultsOf(callerKind);
+    const generic = tableDecision(overrides, defaults, callerKind, operation, access, null) ?? 'allow';
+    const specific = action ? tableDecision(overrides, defaults, callerKind, operation, access, action) : undefined;
     return specific ? strictest(generic, specific) : generic;
+  }
+
+  /**
+   * Whether the policy allows a request outright, from its table alone: what most requests
+   * need to know, asked without building the request (`decide` has the whole rule set).
+   */
+  allowsOutright(callerKind: CallerKind, operation: OperationId, access: Access, action: string | null, forceApproval: boolean): boolean {
+    return !forceApproval && this.baseDecision(callerKind, operation, access, action) === 'allow';
   }
 
   private overrides(): PolicyEntry[] {
@@ -398,18 +402,35 @@ function same(entry: PolicyEntry, callerKind: CallerKind, operation: OperationId
  */
 function defaultsOf(callerKind: CallerKind): ReadonlyArray<Omit<PolicyEntry, 'callerKind'>> {
   if (callerKind === 'origin') return ORIGIN_DEFAULTS;
-  return isRemoteCaller({ kind: callerKind }) ? RELAY_DEFAULTS : [];
+  return callerKind === 'relay' ? RELAY_DEFAULTS : NO_DEFAULTS;
 }
 
 const RELAY_DEFAULTS = ORIGIN_DEFAULTS.filter((entry) => entry.action !== AGENT_START);
+const NO_DEFAULTS: ReadonlyArray<Omit<PolicyEntry, 'callerKind'>> = [];
 
-function hasDefault(callerKind: CallerKind, operation: OperationId, access: Access, action: string) {
-  return defaultsOf(callerKind).some((d) => d.operation === operation && d.access === access && d.action === action);
+/**
+ * The user's override, else the default; for an action, only one the defaults name (undefined
+ * otherwise), and a generic entry is allowed when nothing names it. Plain loops: this runs on
+ * every request, and a callback per search would be allocated each time.
+ */
+function tableDecision(
+  overrides: readonly PolicyEntry[],
+  defaults: ReadonlyArray<Omit<PolicyEntry, 'callerKind'>>,
+  callerKind: CallerKind,
+  operation: OperationId,
+  access: Access,
+  action: string | null,
+): Decision | undefined {
+  for (let i = 0; i < overrides.length; i++) if (same(overrides[i], callerKind, operation, access, action)) return overrides[i].decision;
+  for (let i = 0; i < defaults.length; i++) {
+    const entry = defaults[i];
+    if (entry.operation === operation && entry.access === access && (entry.action ?? null) === action) return entry.decision;
+  }
+  return action === null ? 'allow' : undefined;
 }
 
 function defaultDecision(callerKind: CallerKind, operation: OperationId, access: Access, action: string | null): Decision {
-  const entry = defaultsOf(callerKind).find((d) => d.operation === operation && d.access === access && (d.action ?? null) === action);
-  return entry?.decision ?? 'allow';
+  return tableDecision([], defaultsOf(callerKind), callerKind, operation, access, action) ?? 'allow';
 }
 
 function denied(operation: OperationId, message: string): AppError {

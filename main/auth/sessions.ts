@@ -32,6 +32,8 @@ interface Row {
   created_at: number;
   last_used_at: number;
   expires_at: number;
+  /** The row as a Session, made on its first request and kept in step (not a column). */
+  view?: Session;
 }
 
 const toSession = (row: Row): Session => ({
@@ -53,6 +55,8 @@ export class SessionStore {
   private readonly sql: Record<'insert' | 'all' | 'delete' | 'touch' | 'prune', Statement>;
   private readonly foreign: ForeignWrites;
   private byHash = new Map<string, Row>();
+  /** The session hasLiveOrigin found last: a page sends the same Origin on every request. */
+  private lastLive: Row | undefined;
 
   constructor(
     private readonly db: Db,
@@ -94,7 +98,10 @@ export class SessionStore {
     return { ...toSession(row), token };
   }
 
-  /** The live session a token belongs to, or null; refreshes its idle clock. */
+  /**
+   * The live session a token belongs to, or null; refreshes its idle clock. One object per
+   * session, not one per request: read it, do not change it.
+   */
   authenticate(token: string): Session | null {
     const row = this.rows().get(hashToken(token));
     if (!row) return null;
@@ -106,8 +113,9 @@ export class SessionStore {
     if (now - row.last_used_at >= TOUCH_INTERVAL_MS) {
       this.sql.touch.run(now, row.id);
       row.last_used_at = now;
+      if (row.view) row.view.lastUsedAt = now;
     }
-    return toSession(row);
+    return (row.view ??= toSession(row));
   }
 
   list(): Session[] {
@@ -126,7 +134,16 @@ export class SessionStore {
 
   hasLiveOrigin(origin: string): boolean {
     const now = this.now();
-    for (const row of this.rows().values()) if (row.origin === origin && this.isLive(row, now)) return true;
+    const rows = this.rows();
+    // The one found last answers while it is still ours (not revoked, not reloaded) and live.
+    const last = this.lastLive;
+    if (last && last.origin === origin && rows.get(last.token_hash) === last && this.isLive(last, now)) return true;
+    for (const row of rows.values()) {
+      if (row.origin === origin && this.isLive(row, now)) {
+        this.lastLive = row;
+        return true;
+      }
+    }
     return false;
   }
 

@@ -23,3 +23,25 @@ export function tokensEqual(a: string, b: string): boolean {
 export function hashesEqual(a: string, b: string): boolean {
   return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 }
+
+/**
+ * One secret that presented tokens are checked against in constant time, allocating nothing
+ * per check (this runs on every request): the candidate's bytes go into a buffer kept for it.
+ * Only a candidate of another length is refused before the comparison, which tells nothing
+ * but the secret's length (our tokens have one public length: 256 bits, 43 characters).
+ */
+export class SecretMatcher {
+  private readonly secret: Buffer;
+  private readonly candidate: Buffer;
+
+  constructor(secret: string) {
+    this.secret = Buffer.from(secret);
+    this.candidate = Buffer.alloc(this.secret.length);
+  }
+
+  matches(candidate: string): boolean {
+    if (Buffer.byteLength(candidate) !== this.secret.length) return false;
+    this.candidate.write(candidate);
+    return timingSafeEqual(this.candidate, this.secret);
+  }
+}

@@ -28,6 +28,21 @@ export function pathOf(url: string): string {
   return at === -1 ? url : url.slice(0, at);
 }
 
+/**
+ * Sets a response header without Koa's helpers (Koa's ctx.set builds arrays on every call):
+ * an Exchange keeps it for its one writeHead, a Koa context's response takes it at once.
+ */
+export function setHeader(ctx: GatewayContext, field: string, value: string): void {
+  if (ctx instanceof Exchange) ctx.set(field, value);
+  else ctx.res.setHeader(field, value);
+}
+
+/** Adds a field to Vary, as cheaply on a Koa context as on an Exchange when nothing set Vary yet. */
+export function addVary(ctx: GatewayContext, field: string): void {
+  if (ctx instanceof Exchange || ctx.res.hasHeader('Vary')) ctx.vary(field);
+  else ctx.res.setHeader('Vary', field);
+}
+
 export class Exchange implements GatewayContext {
   state!: GatewayState;
   readonly params = NO_PARAMS;
@@ -35,6 +50,12 @@ export class Exchange implements GatewayContext {
   private explicitStatus = false;
   private reply: unknown = undefined;
   private parsedQuery: ParsedUrlQuery | undefined;
+  /**
+   * The response headers, name (lowercased: node lowercases each name it writes, and a name
+   * already lowercase is not copied) then value, written by one writeHead: node's setHeader
+   * keeps a dictionary and an entry array per header.
+   */
+  private readonly out: string[] = [];
 
   constructor(
     readonly req: IncomingMessage,
@@ -67,13 +88,16 @@ export class Exchange implements GatewayContext {
   }
 
   set(field: string, value: string): void {
-    this.res.setHeader(field, value);
+    const at = this.find(field);
+    if (at === -1) this.out.push(lower(field), value);
+    else this.out[at + 1] = value;
   }
 
   vary(field: string): void {
-    const present = this.res.getHeader('Vary');
-    const list = present === undefined ? [] : String(present).split(/\s*,\s*/);
-    if (!list.some((name) => name.toLowerCase() === field.toLowerCase())) this.res.setHeader('Vary', [...list, field].join(', '));
+    const at = this.find('Vary');
+    if (at === -1) return void this.out.push('vary', field);
+    const list = this.out[at + 1].split(/\s*,\s*/);
+    if (!list.some((name) => name.toLowerCase() === field.toLowerCase())) this.out[at + 1] = [...list, field].join(', ');
   }
 
   get status(): number {
@@ -99,37 +123,37 @@ export class Exchange implements GatewayContext {
   }
 
   set type(value: string) {
-    this.res.setHeader('Content-Type', /^text\/|^application\/json$/.test(value) ? `${value}; charset=utf-8` : value);
+    this.set('Content-Type', /^text\/|^application\/json$/.test(value) ? `${value}; charset=utf-8` : value);
   }
 
   get type(): string {
-    const value = this.res.getHeader('Content-Type');
-    return value === undefined ? '' : String(value).split(';', 1)[0];
+    const at = this.find('Content-Type');
+    return at === -1 ? '' : this.out[at + 1].split(';', 1)[0];
   }
 
   /** Writes the reply as Koa's respond would: JSON, text, bytes, a stream, or no body. */
   send(): void {
     const { res } = this;
     if (res.writableEnded || res.headersSent || (res.socket && !res.socket.writable)) return;
-    res.statusCode = this.code;
     const body = this.reply;
     if (EMPTY.has(this.code) || body === null || body === undefined) {
-      res.removeHeader('Content-Type');
-      res.removeHeader('Transfer-Encoding');
-      if (EMPTY.has(this.code) || body === null) return void res.end();
+      this.remove('Content-Type');
+      this.remove('Transfer-Encoding');
+      if (EMPTY.has(this.code) || body === null) return void res.writeHead(this.code, this.out).end();
       // A status with no body set: its reason phrase, as Koa answers.
       return void this.end(STATUS_CODES[this.code] ?? String(this.code), 'text/plain; charset=utf-8');
     }
     if (body instanceof Readable) {
-      if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'application/octet-stream');
-      res.removeHeader('Content-Length');
+      if (this.find('Content-Type') === -1) this.out.push('content-type', 'application/octet-stream');
+      this.remove('Content-Length');
+      res.writeHead(this.code, this.out);
       // An error mid-stream can only cut the connection: the status has been sent.
       return void pipeline(body, res, () => undefined);
     }
     if (typeof body === 'string') return this.end(body, /^\s*</.test(body) ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8');
     if (Buffer.isBuffer(body)) return this.end(body, 'application/octet-stream');
     // As Koa: a JSON body is application/json whatever type was set before.
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    this.set('Content-Type', 'application/json; charset=utf-8');
     this.end(JSON.stringify(body), 'application/json; charset=utf-8');
   }
 
@@ -137,14 +161,26 @@ export class Exchange implements GatewayContext {
   fail(): void {
     const { res } = this;
     if (res.headersSent) return void res.destroy();
-    res.statusCode = 500;
-    res.end();
+    // Only the request id of what was set: the rest belonged to the reply that failed.
+    const at = this.find('X-Request-Id');
+    res.writeHead(500, at === -1 ? [] : ['X-Request-Id', this.out[at + 1]]).end();
   }
 
   private end(body: string | Buffer, type: string): void {
-    const { res } = this;
-    if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', type);
-    res.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
-    res.end(body);
+    if (this.find('Content-Type') === -1) this.out.push('content-type', type);
+    this.set('Content-Length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
+    this.res.writeHead(this.code, this.out).end(body);
+  }
+
+  /** Where a header's name sits in `out`, whatever its letter case; -1 if unset. */
+  private find(field: string): number {
+    const name = lower(field);
+    for (let at = 0; at < this.out.length; at += 2) if (this.out[at] === name) return at;
+    return -1;
+  }
+
+  private remove(field: string): void {
+    const at = this.find(field);
+    if (at !== -1) this.out.splice(at, 2);
   }
 }

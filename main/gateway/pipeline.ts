@@ -33,10 +33,9 @@ export function routeChain(
     scoped ? withRequestId(ctx.state.requestId, () => run(ctx, found, entry, services, bodyReadTimeoutMs)) : run(ctx, found, entry, services, bodyReadTimeoutMs);
   return (ctx: GatewayContext) => {
     ctx.state.entry = entry;
-    return auth(ctx, () => {
-      const found = route();
-      return found instanceof Promise ? found.then((loaded) => runRoute(ctx, loaded)) : runRoute(ctx, found);
-    });
+    auth(ctx);
+    const found = route();
+    return found instanceof Promise ? found.then((loaded) => runRoute(ctx, loaded)) : runRoute(ctx, found);
   };
 }
 
@@ -50,11 +49,14 @@ function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: 
 
 function withBody(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services, rawBody: unknown): Promise<void> | void {
   // ctx.query parses the query string: read it only for routes that take one.
-  const input: RouteInput<unknown, unknown, unknown> = {
-    params: route.params ? validate('path parameter', route.params, ctx.params ?? {}) : undefined,
-    query: route.query ? validate('query', route.query, ctx.query) : undefined,
-    body: validate('body', route.body, rawBody),
-  };
+  const input: RouteInput<unknown, unknown, unknown> =
+    route.params || route.query || route.body
+      ? {
+          params: route.params ? validate('path parameter', route.params, ctx.params ?? {}) : undefined,
+          query: route.query ? validate('query', route.query, ctx.query) : undefined,
+          body: validate('body', route.body, rawBody),
+        }
+      : NO_INPUT;
   const asked = authorize(ctx, route, entry, input, services);
   return asked ? asked.then(() => handle(ctx, route, input, services)) : handle(ctx, route, input, services);
 }
@@ -89,6 +91,10 @@ class HandlerContext implements RequestContext {
   }
 }
 
+const UNCLASSIFIED: Classification = Object.freeze({});
+/** The input of a route that takes none (GET /version): one object, not one per request. */
+const NO_INPUT: RouteInput<unknown, unknown, unknown> = Object.freeze({ params: undefined, query: undefined, body: undefined });
+
 /** Undefined when the policy allows outright; a promise when the request may wait for a person. */
 function authorize(
   ctx: GatewayContext,
@@ -99,21 +105,26 @@ function authorize(
 ): Promise<void> | undefined {
   const caller = ctx.state.caller;
   if (!caller || !isOperationId(entry.kind) || route.notBuilt) return undefined;
-  const classified: Classification = route.classify?.(input, { services, caller }) ?? {};
+  const classified: Classification = route.classify?.(input, { services, caller }) ?? UNCLASSIFIED;
   // A route that starts an agent is a write whatever the agent may do (its own default asks a paired origin).
+  const access = entry.agent ? ('write' as const) : (classified.access ?? entry.access);
+  const action = entry.agent ? AGENT_START : (classified.action ?? null);
+  const forceApproval = ctx.get('X-Desktop-Force-Approval') === '1';
+  // Most requests are allowed outright by the policy's table: only one that may wait for a person needs the rest.
+  if (services.policy.allowsOutright(caller.kind, entry.kind, access, action, forceApproval)) return undefined;
   const request = {
     operation: entry.kind,
     caller,
     method: entry.method,
     path: entry.path,
-    access: entry.agent ? ('write' as const) : (classified.access ?? entry.access),
-    action: entry.agent ? AGENT_START : (classified.action ?? null),
+    access,
+    action,
     repoPath: classified.repoPath ?? null,
     scope: classified.conversation?.scope ?? null,
     continuing: classified.conversation?.started ?? false,
-    forceApproval: ctx.get('X-Desktop-Force-Approval') === '1',
+    forceApproval,
   };
-  // Most requests are allowed outright: only one that may wait for a person needs the rest.
+  // An ask that a rule or a started conversation turns into an allow.
   if (services.policy.decide(request) === 'allow') return undefined;
   ctx.state.approval = { decision: 'pending', decidedBy: null };
   return services.policy.authorize({

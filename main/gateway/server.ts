@@ -18,7 +18,7 @@ import { serveRenderer } from './static-ui.js';
 import { defineRoute, type AnyRoute } from './route.js';
 import { claims, type RouteFamily } from './route-family.js';
 import { routeFamilies } from './routes/index.js';
-import type { GatewayState, Stage } from './state.js';
+import type { GatewayContext, GatewayState, Stage } from './state.js';
 import { RENDERER_BASE_PATH } from '../desktop-ui/renderer-files.js';
 
 export const DEFAULT_PORTS = [19432, 19433, 19434, 19435] as const;
@@ -56,7 +56,12 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
   const host = hostCheck(() => services.gatewayPort() ?? -1);
   const allowOrigin = cors(services);
   const chains = table.slots.map(({ entry, route }) => ({ entry, chain: routeChain(entry, route, services, options.bodyReadTimeoutMs) }));
-  const exact = exactLookup(chains);
+  // What runs inside the request scope on the fast path, made once per route: no closure per request.
+  const exact = exactLookup(chains, (chain) => (ctx) => {
+    host(ctx);
+    if (allowOrigin(ctx)) return;
+    return chain(ctx, done);
+  });
   const stages = { scope, host, allowOrigin, exact, chains, rendererDir: options.rendererDir ?? join(packageRoot(), 'dist', 'renderer') };
   let koa: Promise<RequestListener> | undefined;
   const koaListener = () =>
@@ -76,14 +81,12 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
   };
   const handler: RequestListener = (req, res) => {
     const path = pathOf(req.url ?? '/');
-    const chain = exact.get(req.method ?? '')?.get(path);
-    if (!chain || hasBody(req)) return viaKoa(req, res);
+    const route = exact.get(req.method ?? '')?.get(path);
+    if (!route || hasBody(req)) return viaKoa(req, res);
     const ctx = new Exchange(req, res, path);
-    const route = () => chain(ctx, done);
-    const cors = () => allowOrigin(ctx, route);
     let pending: Promise<void> | void;
     try {
-      pending = scope(ctx, () => host(ctx, cors));
+      pending = scope(ctx, route.scoped);
     } catch {
       return ctx.fail();
     }
@@ -103,19 +106,25 @@ interface Chained {
   chain: Stage;
 }
 
+/** An exact table path: its chain (for Koa) and what the fast path runs inside the request scope. */
+interface ExactRoute {
+  chain: Stage;
+  scoped: (ctx: GatewayContext) => Promise<void> | void;
+}
+
 /**
  * Most paths have no parameters: an exact method + path finds them in a Map (per method, so
  * no key string is built per request). The router (which walks every layer) serves the
  * parameterised paths and every spelling the exact lookup misses (a trailing slash, another
  * letter case, HEAD), with the same chains.
  */
-function exactLookup(chains: readonly Chained[]): Map<string, Map<string, Stage>> {
-  const exact = new Map<string, Map<string, Stage>>();
+function exactLookup(chains: readonly Chained[], scoped: (chain: Stage) => ExactRoute['scoped']): Map<string, Map<string, ExactRoute>> {
+  const exact = new Map<string, Map<string, ExactRoute>>();
   for (const { entry, chain } of chains) {
     if (/[:*(]/.test(entry.path)) continue;
     if (entry.path === '/ui' || entry.path.startsWith(RENDERER_BASE_PATH)) throw new Error(`${entry.path} lies under the renderer's /ui/.`);
     if (!exact.has(entry.method)) exact.set(entry.method, new Map());
-    exact.get(entry.method)!.set(entry.path, chain);
+    exact.get(entry.method)!.set(entry.path, { chain, scoped: scoped(chain) });
   }
   return exact;
 }
@@ -123,9 +132,9 @@ function exactLookup(chains: readonly Chained[]): Map<string, Map<string, Stage>
 /** The Koa way in: the same stage objects, the renderer's files, the exact map, then the router. */
 async function koaApp(stages: {
   scope: Stage;
-  host: Stage;
-  allowOrigin: Stage;
-  exact: Map<string, Map<string, Stage>>;
+  host: (ctx: GatewayContext) => void;
+  allowOrigin: (ctx: GatewayContext) => boolean;
+  exact: Map<string, Map<string, ExactRoute>>;
   chains: readonly Chained[];
   rendererDir: string;
 }): Promise<RequestListener> {
@@ -136,15 +145,18 @@ async function koaApp(stages: {
   const app = new Koa<GatewayState>({ proxy: false });
   app.silent = true;
   app.use(stages.scope);
-  app.use(stages.host);
+  app.use((ctx, next) => {
+    stages.host(ctx);
+    return next();
+  });
   // The renderer's files are never table paths: the fast path has no /ui/ to pass.
   app.use(serveRenderer(stages.rendererDir));
-  app.use(stages.allowOrigin);
+  app.use((ctx, next) => (stages.allowOrigin(ctx) ? undefined : next()));
   app.use((ctx, next) => {
-    const chain = stages.exact.get(ctx.method)?.get(ctx.path);
-    if (chain) {
+    const exact = stages.exact.get(ctx.method)?.get(ctx.path);
+    if (exact) {
       ctx.params = {};
-      return chain(ctx, next);
+      return exact.chain(ctx, next);
     }
     return routed(ctx as Parameters<typeof routed>[0], next);
   });
@@ -255,16 +267,20 @@ export async function startGateway(services: Services, options: StartOptions = {
   const { handler, warm, routes, loadRoutes } = createGatewayApp(services, options);
   const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   // requestTimeout covers receiving the request only: streamed replies and approval waits may take minutes.
+  // Node's headers timeout starts with the first byte: a connection that sends nothing
+  // would stay open for ever. It gets the same time to start its request, and no timeout
+  // while a request is served (a keep-alive wait has node's own, which node clears itself).
+  // In the one request listener: a second one makes node copy its listener list per request.
+  // No connection cap: hundreds of stalled connections must not lock out the real clients.
   const server = createServer(
     { headersTimeout, requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.min(5_000, Math.ceil(headersTimeout / 4)) },
-    handler,
+    (req, res) => {
+      if (req.socket.timeout) req.socket.setTimeout(0);
+      handler(req, res);
+    },
   );
   server.keepAliveTimeout = 5_000;
-  // Node's headers timeout starts with the first byte: a connection that sends nothing
-  // would stay open for ever. It gets the same time to start its request. No connection
-  // cap: hundreds of stalled connections must not lock out the real clients.
   server.on('connection', (socket) => socket.setTimeout(headersTimeout));
-  server.on('request', (req) => req.socket.setTimeout(0));
   const candidates = options.port !== undefined ? [options.port] : [...DEFAULT_PORTS];
   const port = await listenOnFirstFree(server, candidates);
   services.setGatewayPort(port);

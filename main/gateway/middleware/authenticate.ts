@@ -6,7 +6,8 @@
 // sent anywhere else), so nobody can claim to be the cloud by sending a header.
 import type { RouteKind } from '../../../shared/operations.js';
 import { isRemoteCaller, type Caller } from '../../auth/caller.js';
-import { hashesEqual, hashToken } from '../../auth/tokens.js';
+import type { Session } from '../../auth/sessions.js';
+import { SecretMatcher } from '../../auth/tokens.js';
 import { Forbidden, Unauthorized } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { GatewayContext } from '../state.js';
@@ -15,21 +16,26 @@ export const GATEWAY_TOKEN_HEADER = 'X-Desktop-Gateway-Token';
 export const SESSION_TOKEN_HEADER = 'X-Desktop-Session-Token';
 export const RELAY_SECRET_HEADER = 'X-Desktop-Relay-Secret';
 
-export function authenticate(services: Services, kind: RouteKind) {
-  const relaySecretHash = hashToken(services.relaySecret);
-  return function auth(ctx: GatewayContext, next: () => Promise<void> | void): Promise<void> | void {
-    if (kind !== 'public') {
-      const caller = identify(ctx, services, relaySecretHash);
-      if (kind === 'desktop' && isRemoteCaller(caller)) {
-        throw new Forbidden('Only the desktop app or the gateway token may use this route.', 'desktop_only');
-      }
-      ctx.state.caller = caller;
+/** A check, not a stage: it sets `ctx.state.caller`, or throws 401/403. */
+export function authenticate(services: Services, kind: RouteKind): (ctx: GatewayContext) => void {
+  const relayMatcher = new SecretMatcher(services.relaySecret);
+  return function auth(ctx: GatewayContext): void {
+    if (kind === 'public') return;
+    const caller = identify(ctx, services, relayMatcher);
+    if (kind === 'desktop' && isRemoteCaller(caller)) {
+      throw new Forbidden('Only the desktop app or the gateway token may use this route.', 'desktop_only');
     }
-    return next();
+    ctx.state.caller = caller;
   };
 }
 
-function identify(ctx: GatewayContext, services: Services, relaySecretHash: string): Caller {
+/** The token's and the relay's caller when they claim no source: one object each, not one per request. */
+const TOKEN_CALLER: Caller = Object.freeze({ kind: 'token', origin: null, sessionId: null, claimedSource: null });
+const RELAY_CALLER: Caller = Object.freeze({ kind: 'relay', origin: null, sessionId: null, claimedSource: null });
+/** A session's caller, likewise: the store keeps one Session object per session. */
+const sessionCallers = new WeakMap<Session, Caller>();
+
+function identify(ctx: GatewayContext, services: Services, relayMatcher: SecretMatcher): Caller {
   const gatewayToken = ctx.get(GATEWAY_TOKEN_HEADER);
   const sessionToken = ctx.get(SESSION_TOKEN_HEADER);
   const claimedSource = ctx.get('X-Desktop-Source').slice(0, 200) || null;
@@ -40,11 +46,11 @@ function identify(ctx: GatewayContext, services: Services, relaySecretHash: stri
     }
     const relaySecret = ctx.get(RELAY_SECRET_HEADER);
     if (relaySecret) {
-      // Compared as hashes in constant time; a wrong one is refused, never downgraded to `token`.
-      if (!hashesEqual(hashToken(relaySecret), relaySecretHash)) throw new Unauthorized('Invalid relay credential.', 'invalid_relay_secret');
-      return { kind: 'relay', origin: null, sessionId: null, claimedSource };
+      // Compared in constant time; a wrong one is refused, never downgraded to `token`.
+      if (!relayMatcher.matches(relaySecret)) throw new Unauthorized('Invalid relay credential.', 'invalid_relay_secret');
+      return claimedSource === null ? RELAY_CALLER : { kind: 'relay', origin: null, sessionId: null, claimedSource };
     }
-    return { kind: 'token', origin: null, sessionId: null, claimedSource };
+    return claimedSource === null ? TOKEN_CALLER : { kind: 'token', origin: null, sessionId: null, claimedSource };
   }
   if (sessionToken) {
     const session = services.sessions.authenticate(sessionToken);
@@ -52,7 +58,10 @@ function identify(ctx: GatewayContext, services: Services, relaySecretHash: stri
     const origin = requestOrigin(ctx);
     if (!origin) throw new Forbidden('A session token must come with the Origin it was issued to.', 'origin_required');
     if (origin !== session.origin) throw new Forbidden('This session belongs to another origin.', 'origin_mismatch');
-    return { kind: session.kind === 'renderer' ? 'renderer' : 'origin', origin, sessionId: session.id, claimedSource };
+    if (claimedSource !== null) return { kind: session.kind === 'renderer' ? 'renderer' : 'origin', origin, sessionId: session.id, claimedSource };
+    let caller = sessionCallers.get(session);
+    if (!caller) sessionCallers.set(session, (caller = Object.freeze({ kind: session.kind === 'renderer' ? 'renderer' : 'origin', origin: session.origin, sessionId: session.id, claimedSource: null })));
+    return caller;
   }
   throw new Unauthorized('Send X-Desktop-Session-Token (paired browser) or X-Desktop-Gateway-Token (local tools).');
 }

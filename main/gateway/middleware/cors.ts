@@ -3,6 +3,7 @@
 // renderer. Anyone else gets no Access-Control-Allow-Origin at all.
 import { Forbidden } from '../../errors.js';
 import type { Services } from '../../services.js';
+import { addVary, setHeader } from '../exchange.js';
 import type { GatewayContext } from '../state.js';
 
 const ALLOWED_HEADERS = [
@@ -25,25 +26,26 @@ export function isKnownOrigin(services: Services, origin: string): boolean {
   );
 }
 
-export function cors(services: Services) {
-  // Not async: a middleware that only passes on returns next()'s promise instead of making its own.
-  return function corsMiddleware(ctx: GatewayContext, next: () => Promise<void> | void): Promise<void> | void {
+/**
+ * A step, not a stage: it sets the CORS headers and returns true when it answered a preflight
+ * itself (nothing else runs then), false when the request goes on.
+ */
+export function cors(services: Services): (ctx: GatewayContext) => boolean {
+  return function allowOrigin(ctx: GatewayContext): boolean {
     const origin = ctx.get('Origin');
-    // Nothing set Vary yet on this path: straight on the response (ctx.vary parses and rebuilds the list).
-    if (ctx.res.hasHeader('Vary')) ctx.vary('Origin');
-    else ctx.res.setHeader('Vary', 'Origin');
-    if (!origin) return next();
+    addVary(ctx, 'Origin');
+    if (!origin) return false;
     const known = isKnownOrigin(services, origin);
     if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
       answerPreflight(ctx, origin, known);
-      return;
+      return true;
     }
     if (known) {
-      // On every paired browser's request: straight on the response, not through ctx.set.
-      ctx.res.setHeader('Access-Control-Allow-Origin', origin);
-      ctx.res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+      // On every paired browser's request: not through Koa's ctx.set.
+      setHeader(ctx, 'Access-Control-Allow-Origin', origin);
+      setHeader(ctx, 'Access-Control-Expose-Headers', EXPOSED_HEADERS);
     }
-    return next();
+    return false;
   };
 }
 

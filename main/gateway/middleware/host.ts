@@ -7,15 +7,15 @@ export function loopbackHosts(port: number): Set<string> {
   return new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
 }
 
-export function hostCheck(currentPort: () => number) {
+/** A check, not a stage: it throws 421 for a Host that is not ours and returns otherwise. */
+export function hostCheck(currentPort: () => number): (ctx: GatewayContext) => void {
   // Built once per port, not per request.
   let port = Number.NaN;
   let allowed = new Set<string>();
-  return function host(ctx: GatewayContext, next: () => Promise<void> | void): Promise<void> | void {
+  return function host(ctx: GatewayContext): void {
     if (currentPort() !== port) allowed = loopbackHosts((port = currentPort()));
     if (!allowed.has((ctx.get('Host') || '').toLowerCase())) {
       throw new AppError(421, 'host_not_allowed', 'Host not allowed.');
     }
-    return next();
   };
 }

@@ -6,6 +6,7 @@ import { errorReply } from '../../../shared/schemas/errors.js';
 import { isAppError, NoSuchRoute, WithReason } from '../../errors.js';
 import type { ActivityEntry, ApprovalNote } from '../../telemetry/activity.js';
 import { requestLogger, type RequestRecord } from '../../telemetry/request-log.js';
+import { setHeader } from '../exchange.js';
 import type { GatewayContext, GatewayState } from '../state.js';
 
 /**
@@ -36,14 +37,15 @@ export function requestScope(services: Services) {
     finish(ctx, services, logRequest);
   };
   // Not async: a request whose chain waits for nothing (GET /version) makes no promise here.
-  return function scope(ctx: GatewayContext, next: () => Promise<void> | void): Promise<void> | void {
+  // `next` is called with the context, so the fast path passes one function made at start
+  // (server.ts) rather than a closure per request; Koa's next ignores it.
+  return function scope(ctx: GatewayContext, next: (ctx: GatewayContext) => Promise<void> | void): Promise<void> | void {
     ctx.state = new RequestState(ctx, nextRequestId());
-    // Straight on the response: Koa's ctx.set builds entry arrays on every call.
-    ctx.res.setHeader('X-Request-Id', ctx.state.requestId);
+    setHeader(ctx, 'X-Request-Id', ctx.state.requestId);
     let pending: Promise<void> | void;
     try {
       // What a route's work leaves behind is logged with this id: the pipeline opens that context.
-      pending = next();
+      pending = next(ctx);
     } catch (error) {
       return settle(ctx, error);
     }
