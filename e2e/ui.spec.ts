@@ -252,6 +252,10 @@ test('the other screens show what the gateway reports', async ({ page }, testInf
     await expect(section.getByText('Loading…')).toHaveCount(0);
     await saveScreenshot(page, screen.id, testInfo);
   }
+  // The page's icon is inline: the browser asked the gateway for no favicon (no 404 in Activity).
+  const { entries } = await admin.activity({ limit: 500 });
+  expect(entries.length).toBeGreaterThan(0);
+  expect(entries.filter((e) => e.path.includes('favicon'))).toEqual([]);
 });
 
 test('a repository added on the Repositories screen is managed, then forgotten', async ({ page }, testInfo) => {
