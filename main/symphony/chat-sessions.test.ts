@@ -11,6 +11,7 @@ import type { NormalizedEvent } from '../../shared/events.js';
 import { AppError } from '../errors.js';
 import { FAKE_PROVIDER_ID, FakeProvider } from '../providers/testing/fake-provider.js';
 import { ProviderRegistry } from '../providers/registry.js';
+import type { Turn, TurnOptions } from '../providers/types.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { ChatService, type ChatTurnRequest } from './chat-sessions.js';
 
@@ -146,12 +147,36 @@ describe('ChatService', () => {
     await service.close();
   });
 
-  test('an unknown provider is a 400 and leaves no turn behind', async () => {
+  test('an unknown provider is a 400 and leaves nothing in the history', async () => {
     const service = chats();
     await assert.rejects(service.send(request({ provider: 'codex' })), (error: AppError) => error.status === 400);
-    const [session] = service.list('terminal');
-    assert.equal(session.state, 'failed');
-    assert.deepEqual(session.messages.map((m) => m.status), ['complete', 'failed']);
+    assert.deepEqual(service.list('terminal'), []);
+  });
+
+  test('a turn refused before it starts (429 at the agent cap) writes nothing: the conversation is as it was', async () => {
+    class Refusing extends FakeProvider {
+      refuse = false;
+      override startTurn(options: TurnOptions): Promise<Turn> {
+        return this.refuse ? Promise.reject(new AppError(429, 'too_many_agents', 'busy')) : super.startTurn(options);
+      }
+    }
+    const fake = new Refusing({ deltas: 2 });
+    const service = chats(fake);
+    await drain(await service.send(request({ message: 'first' })));
+    const [was] = service.list('terminal');
+    fake.refuse = true;
+    // Refused in its own folder, and refused after a move to another (the move is taken back too).
+    for (const cwd of [dir, join(dir, 'elsewhere')]) {
+      await assert.rejects(service.send(request({ message: 'refused', cwd })), (error: AppError) => error.code === 'too_many_agents');
+      assert.deepEqual(service.list('terminal'), [was]);
+    }
+    assert.equal(service.started({ kind: 'terminal', scope: '', provider: FAKE_PROVIDER_ID }), true);
+    // A new conversation refused on its first turn leaves no conversation at all.
+    await assert.rejects(service.send(request({ kind: 'ticket', scope: 'T-new' })), (error: AppError) => error.status === 429);
+    assert.deepEqual(service.list('ticket'), []);
+    fake.refuse = false;
+    await drain(await service.send(request({ message: 'second' })));
+    assert.deepEqual(service.list('terminal')[0].messages.map((m) => [m.role, m.status]), [['user', 'complete'], ['assistant', 'complete'], ['user', 'complete'], ['assistant', 'complete']]);
   });
 
   test('stored messages, removal by index, responded marks and unread counts', async () => {

@@ -338,18 +338,22 @@ export class ChatService {
 
   /**
    * Starts a turn and returns its events. Throws 409 `turn_in_progress` while the session
-   * has one running, and the provider's error (e.g. 424 binary missing) before any event.
+   * has one running, and the provider's error (e.g. 429 at the agent cap, 424 binary missing)
+   * before any event: such a turn never started, so the history keeps nothing of it.
    */
   async send(request: ChatTurnRequest): Promise<AsyncIterable<NormalizedEvent>> {
-    const session = this.findOrCreate(request);
-    this.requireIdle(session.id);
+    const before = this.row(request);
+    if (before) this.requireIdle(before.id);
+    // A copy: the turn changes its session (a move), `before` is what a turn that never starts puts back.
+    const session = this.findOrCreate(request, before && { ...before });
     const entry: ActiveTurn = { stop: new AbortController() };
     this.active.set(session.id, entry);
-    let assistantId: number | null = null;
+    let begun: { userId: number; assistantId: number } | null = null;
     try {
       const movedFrom = this.moveIfNeeded(session, request.cwd);
       const transcript = this.transcript(session);
-      assistantId = this.beginTurn(session.id, request.message);
+      begun = this.beginTurn(session.id, request.message);
+      const { assistantId } = begun;
       const isNew = !session.cli_session_id;
       // A moved conversation starts a new CLI session in its new folder (resume is folder-bound), told what was said.
       const prompt = movedFrom !== null ? seededPrompt(transcript, request.message)
@@ -385,8 +389,32 @@ export class ChatService {
       entry.turn = first;
       return this.tiedToClient(this.follow(session.id, assistantId, first, notices(first)), request.signal);
     } catch (error) {
-      this.endTurn(session.id, assistantId, { text: '', parts: [] }, 'failed');
+      this.unsend(session.id, before, begun);
       throw error;
+    }
+  }
+
+  /**
+   * Takes back a turn that never started (its request fails as a whole): its two messages go,
+   * and the conversation is as it was before the request (one the request created goes too).
+   */
+  private unsend(sessionId: string, before: SessionRow | undefined, begun: { userId: number; assistantId: number } | null): void {
+    try {
+      this.deps.db.transaction(() => {
+        if (begun) this.sql('DELETE FROM chat_messages WHERE id IN (?, ?)').run(begun.userId, begun.assistantId);
+        if (!before) {
+          this.sql('DELETE FROM chat_sessions WHERE id = ?').run(sessionId);
+          return;
+        }
+        this.sql(
+          `UPDATE chat_sessions SET cwd = @cwd, cli_session_id = @cli_session_id, usage_totals = @usage_totals, details = @details,
+             state = @state, turns = @turns, updated_at = @updated_at WHERE id = @id`,
+        ).run(before);
+      }).immediate();
+    } catch (error) {
+      this.deps.log.warn({ err: (error as Error).message, sessionId }, 'could not take back a chat turn that never started');
+    } finally {
+      this.active.delete(sessionId);
     }
   }
 
@@ -523,13 +551,12 @@ export class ChatService {
     }
   }
 
-  private findOrCreate(request: ChatKey & { cwd: string; context?: string; details?: Record<string, unknown> }): SessionRow {
+  private findOrCreate(request: ChatKey & { cwd: string; context?: string; details?: Record<string, unknown> }, existing = this.row(request)): SessionRow {
     const details = request.details === undefined ? undefined : JSON.stringify(request.details);
-    const existing = this.row(request);
     if (existing) {
       if (details !== undefined && details !== existing.details) {
         this.sql('UPDATE chat_sessions SET details = ? WHERE id = ?').run(details, existing.id);
-        existing.details = details;
+        return { ...existing, details };
       }
       return existing;
     }
@@ -547,15 +574,15 @@ export class ChatService {
   }
 
   /** Records the user's message and an assistant message that fills in when the turn ends. */
-  private beginTurn(sessionId: string, message: string): number {
+  private beginTurn(sessionId: string, message: string): { userId: number; assistantId: number } {
     const db = this.deps.db;
     return db.transaction(() => {
       const now = Date.now();
       const insert = this.sql('INSERT INTO chat_messages (session_id, role, content, status, created_at) VALUES (?, ?, ?, ?, ?)');
-      insert.run(sessionId, 'user', message, 'complete', now);
+      const user = insert.run(sessionId, 'user', message, 'complete', now);
       const assistant = insert.run(sessionId, 'assistant', '', 'running', now);
       this.sql("UPDATE chat_sessions SET state = 'running', turns = turns + 1, updated_at = ? WHERE id = ?").run(now, sessionId);
-      return Number(assistant.lastInsertRowid);
+      return { userId: Number(user.lastInsertRowid), assistantId: Number(assistant.lastInsertRowid) };
     }).immediate();
   }
 
