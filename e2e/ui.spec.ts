@@ -162,10 +162,13 @@ test('the Agents screen: the sandbox switch says what off means, and a secret ag
   await page.getByTestId('nav-agents').click();
   const state = page.getByTestId('agent-sandbox-state');
   await expect(state).toHaveAttribute('data-enabled', 'true');
+  // What the sandbox does not cover is said beside it (gone with the sandbox off: then nothing holds).
+  await expect(state.getByTestId('agent-sandbox-limitation')).toContainText("a command you approve runs outside codex's own sandbox");
   page.once('dialog', (dialog) => void dialog.accept());
   await page.getByTestId('agent-sandbox-toggle').click();
   await expect(state).toHaveAttribute('data-enabled', 'false');
   await expect(state).toContainText('whole home folder');
+  await expect(state.getByTestId('agent-sandbox-limitation')).toHaveCount(0);
   expect((await admin.getConfig()).agentConfinement.enabled).toBe(false);
   await saveScreenshot(page, 'agents-sandbox-off', testInfo);
   await page.getByTestId('agent-sandbox-toggle').click();

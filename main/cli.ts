@@ -377,6 +377,7 @@ async function config(services: Services, flags: Flags): Promise<number> {
   print(`limits:          ${view.limits.concurrentAgents} agents at once per paired origin; run viewer keeps ${view.limits.runViewerMaxGiB} GiB, ${view.limits.runViewerMaxAgeDays} days`);
   const { agentConfinement: sandbox } = view;
   print(`agent sandbox:   ${sandbox.enabled ? `on (${sandbox.osSandbox})` : 'OFF: agents see your whole home folder'}${sandbox.missing.length ? `; missing ${sandbox.missing.join(', ')}` : ''}`);
+  for (const limitation of sandbox.limitations) print(`                 ${limitation}`);
   print(`agent env:       ${view.agentEnv.entries.map((entry) => `${entry.name}=${entry.secret ? '(secret, set)' : entry.value}${entry.source === 'inherited' ? ' (from the environment)' : ''}`).join(', ') || '(nothing beyond the basics)'}`);
   if (view.agentEnv.pass.length) print(`agent env adds:  ${view.agentEnv.pass.join(', ')} (passed from the environment when set)`);
   if (Object.keys(binaries).length) {

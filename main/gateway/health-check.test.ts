@@ -128,6 +128,7 @@ describe('GET /api/gateway/health-check', () => {
   test('agent-sandbox (ours, last, not required): passes with bwrap and socat and confinement on; says so when off', { skip: sandboxSkip }, async () => {
     const on = (await check()).json.checks.find((r: { id: string }) => r.id === 'agent-sandbox');
     assert.deepEqual([on.label, on.required, on.passed, on.version], ['Agent sandbox', false, true, 'bubblewrap']);
+    assert.match(on.debug.limitations[0], /^codex: a command you approve runs outside codex's own sandbox/);
     const off = await gw.request('/api/gateway/desktop/config', { method: 'PATCH', auth: 'token', json: { agentConfinement: { enabled: false } } });
     assert.equal(off.status, 200, off.text);
     assert.equal(off.json.agentConfinement.enabled, false);
@@ -145,7 +146,7 @@ describe('GET /api/gateway/health-check', () => {
     const rows = defaultReadinessChecks({
       resolve: async () => ({ name: 'git', path: null, source: 'missing' }) as never, version: async () => null, run: async () => ({}) as never,
       worktreeSettings: () => ({ worktreeParentDir: null, worktreeParentDirConfirmed: false }), appVersion: '1.0.0',
-      confinement: () => ({ enabled: true, osSandbox: 'bubblewrap', missing: ['bwrap', 'socat'] }),
+      confinement: () => ({ enabled: true, osSandbox: 'bubblewrap', missing: ['bwrap', 'socat'], limitations: [] }),
     });
     const row = await rows.find((r) => r.id === 'agent-sandbox')!.run({}, new AbortController().signal);
     assert.equal(row.passed, false);

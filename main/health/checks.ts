@@ -168,8 +168,9 @@ function agentSandboxRow(status: ConfinementStatus): RowResult {
       remediation: `${sandboxInstallHint(status.missing)}, then check again.`,
     };
   }
-  if (status.osSandbox === 'none') return { passed: true, version: "the CLIs' own sandboxes only (no OS sandbox on this system)" };
-  return { passed: true, version: status.osSandbox };
+  const limitations = { debug: { limitations: status.limitations } };
+  if (status.osSandbox === 'none') return { passed: true, version: "the CLIs' own sandboxes only (no OS sandbox on this system)", ...limitations };
+  return { passed: true, version: status.osSandbox, ...limitations };
 }
 
 function debugFor(row: ToolRow, resolved: ResolvedBinary): Pick<RowResult, 'debug'> {

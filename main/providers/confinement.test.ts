@@ -198,7 +198,16 @@ describe('a sandbox layer that cannot start', () => {
     assert.equal(prepared.wrapper(process.cwd(), process.env.PATH), undefined);
     prepared.dispose();
     assert.match(lines.join(''), /NOT confined/);
-    assert.deepEqual(off.status(), { enabled: false, osSandbox: 'bubblewrap', missing: [] });
+    assert.deepEqual(off.status(), { enabled: false, osSandbox: 'bubblewrap', missing: [], limitations: [] });
     assert.deepEqual(missing.status().missing, ['bwrap', 'socat']);
+  });
+});
+
+describe('what the layers do not cover', () => {
+  test("the status says an approved codex command runs outside codex's own sandbox, and what still holds", () => {
+    const [linux] = new Confiner({ programs: () => '/usr/bin/x', platform: 'linux' }).status().limitations;
+    assert.match(linux, /^codex: a command you approve runs outside codex's own sandbox .*the OS sandbox still holds: it can write only the working folder/);
+    const [windows] = new Confiner({ programs: () => '/usr/bin/x', platform: 'win32' }).status().limitations;
+    assert.match(windows, /no OS sandbox around it/);
   });
 });

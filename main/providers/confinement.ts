@@ -99,6 +99,23 @@ export interface ConfinementStatus {
   osSandbox: OsSandboxKind;
   /** Programs the sandbox layers need that this machine lacks. */
   missing: string[];
+  /** What the layers do not cover, said where the user sees confinement (health check, Agents screen, `config`). */
+  limitations: string[];
+}
+
+/**
+ * codex 0.171 asks to run a command only when the model asks to leave codex's sandbox
+ * (`require_escalated`), and an approved command then runs outside it: `approval_policy
+ * "untrusted"` (ask, then run sandboxed) is refused as no longer supported, and execpolicy
+ * `prompt` rules keep the sandbox but name command prefixes, never "every write".
+ */
+function limitationsOf(enabled: boolean, osSandbox: OsSandboxKind): string[] {
+  if (!enabled) return [];
+  return [
+    osSandbox === 'none'
+      ? "codex: a command you approve runs outside codex's own sandbox, and this system has no OS sandbox around it."
+      : "codex: a command you approve runs outside codex's own sandbox (codex 0.171 can only ask to leave it); the OS sandbox still holds: it can write only the working folder and the run's temp folder.",
+  ];
 }
 
 export class Confiner {
@@ -128,7 +145,8 @@ export class Confiner {
   /** For /health-check and the settings screen. */
   status(): ConfinementStatus {
     const osSandbox = osSandboxKind(this.platform);
-    return { enabled: this.enabled(), osSandbox, missing: this.enabled() ? missingPrograms(osSandbox, ['claude', 'codex'], this.programs) : [] };
+    const enabled = this.enabled();
+    return { enabled, osSandbox, missing: enabled ? missingPrograms(osSandbox, ['claude', 'codex'], this.programs) : [], limitations: limitationsOf(enabled, osSandbox) };
   }
 
   /**

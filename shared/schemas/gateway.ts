@@ -204,6 +204,7 @@ export const AgentConfinementStatus = z.object({
   enabled: z.boolean(),
   osSandbox: z.enum(['bubblewrap', 'sandbox-exec', 'none']),
   missing: z.array(z.string()).describe('Programs the sandbox needs that this machine lacks'),
+  limitations: z.array(z.string()).describe('What the sandbox layers do not cover, one sentence each'),
 });
 
 /** Repositories trusted for their own project settings (hooks, MCP servers, CLAUDE.md); default untrusted. */

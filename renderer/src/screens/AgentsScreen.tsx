@@ -59,6 +59,11 @@ export function AgentsScreen() {
                 other repositories) and their commands can write anywhere you can. Every agent start is logged as unconfined.
               </p>
             )}
+            {sandbox.limitations.map((limitation) => (
+              <p className="small muted" data-testid="agent-sandbox-limitation" key={limitation}>
+                {limitation}
+              </p>
+            ))}
             {sandbox.enabled && sandbox.missing.length ? (
               <p className="error-note" data-testid="agent-sandbox-missing">
                 Missing: {sandbox.missing.join(', ')}. Agents cannot start until it is installed (Debian/Ubuntu: <code>sudo apt install bubblewrap socat</code>).
