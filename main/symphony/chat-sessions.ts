@@ -437,8 +437,9 @@ export class ChatService {
    * when the client goes, an unread stream is drained here, so the turn's child is killed and
    * the turn recorded as killed instead of running until the idle kill.
    */
-  private tiedToClient(events: AsyncGenerator<NormalizedEvent>, signal: AbortSignal): AsyncGenerator<NormalizedEvent> {
+  private tiedToClient(events: EventReader, signal: AbortSignal): EventReader {
     let claimed = false;
+    let read = false;
     const drainUnread = () => {
       if (claimed) return;
       claimed = true;
@@ -448,12 +449,22 @@ export class ChatService {
     };
     if (signal.aborted) drainUnread();
     else signal.addEventListener('abort', drainUnread, { once: true });
-    return (async function* () {
-      signal.removeEventListener('abort', drainUnread);
-      if (claimed) return;
-      claimed = true;
-      yield* events;
-    })();
+    // The reader's calls go straight to the turn's events (no generator in between: one
+    // layer less of promises per event); the first next() claims them from the drain.
+    const done = (value?: unknown) => Promise.resolve({ done: true as const, value: value as undefined });
+    const reader: EventReader = {
+      next: () => {
+        if (!claimed) {
+          claimed = read = true;
+          signal.removeEventListener('abort', drainUnread);
+        }
+        return read ? events.next() : done();
+      },
+      return: (value?: unknown) => (read ? events.return(value) : done(value)),
+      throw: (error?: unknown) => (read ? events.throw(error) : Promise.reject(error)),
+      [Symbol.asyncIterator]: () => reader,
+    };
+    return reader;
   }
 
   /** Ends the matching sessions (all providers unless one is named): stops their turns, forgets them. */
@@ -485,28 +496,80 @@ export class ChatService {
     await entry.turn?.kill();
   }
 
-  private async *follow(sessionId: string, assistantId: number, turn: Turn, notices: NormalizedEvent[]): AsyncGenerator<NormalizedEvent> {
+  /**
+   * The turn's events as the reader pulls them, each recorded on the way (the CLI session,
+   * usage, the partial reply now and then), and the turn's end recorded once however it
+   * ends: its last event, an error, or the reader leaving (`return`, which also ends the
+   * turn's own events, killing the child). An iterator, not a generator: each event costs
+   * one promise here rather than a generator's three.
+   */
+  private follow(sessionId: string, assistantId: number, turn: Turn, notices: NormalizedEvent[]): EventReader {
     const reply = new ReplyRecorder();
     let savedAt = Date.now();
     let outcome: Exclude<MessageStatus, 'running'> | null = null;
-    try {
-      yield* notices;
-      for await (const event of turn.events) {
-        reply.add(event);
-        if (event.type === 'sessionId') this.setCliSession(sessionId, event.sessionId);
-        else if (event.type === 'usage' && event.totals) this.sql('UPDATE chat_sessions SET usage_totals = ? WHERE id = ?').run(JSON.stringify(event.totals), sessionId);
-        else if (event.type === 'result') outcome = event.success ? 'complete' : event.reason === 'killed' ? 'killed' : 'failed';
-        // What came so far is written down now and then, so a crash keeps the partial reply.
-        if (event.type === 'tool_use' || event.type === 'tool_result' || (event.type === 'text' && Date.now() - savedAt > PARTIAL_SAVE_MS)) {
-          savedAt = Date.now();
-          this.savePartial(assistantId, reply.snapshot());
-        }
-        yield event;
-      }
-    } finally {
+    let events: AsyncIterator<NormalizedEvent> | null = null;
+    let ended = false;
+    const pending = [...notices];
+    const end = () => {
+      if (ended) return;
+      ended = true;
       // No result means the reader left mid-turn (the turn's own cleanup killed the child).
       this.endTurn(sessionId, assistantId, reply.snapshot(), outcome ?? 'killed');
-    }
+    };
+    const leave = async () => {
+      try {
+        if (!ended) await events?.return?.();
+      } finally {
+        end();
+      }
+    };
+    const record = (event: NormalizedEvent) => {
+      reply.add(event);
+      if (event.type === 'sessionId') this.setCliSession(sessionId, event.sessionId);
+      else if (event.type === 'usage' && event.totals) this.sql('UPDATE chat_sessions SET usage_totals = ? WHERE id = ?').run(JSON.stringify(event.totals), sessionId);
+      else if (event.type === 'result') outcome = event.success ? 'complete' : event.reason === 'killed' ? 'killed' : 'failed';
+      // What came so far is written down now and then, so a crash keeps the partial reply.
+      if (event.type === 'tool_use' || event.type === 'tool_result' || (event.type === 'text' && Date.now() - savedAt > PARTIAL_SAVE_MS)) {
+        savedAt = Date.now();
+        this.savePartial(assistantId, reply.snapshot());
+      }
+    };
+    const reader: EventReader = {
+      next: () => {
+        if (ended) return Promise.resolve({ done: true, value: undefined });
+        const notice = pending.shift();
+        if (notice) return Promise.resolve({ done: false, value: notice });
+        events ??= turn.events[Symbol.asyncIterator]();
+        return events.next().then(
+          (result): IteratorResult<NormalizedEvent> | Promise<never> => {
+            if (result.done) {
+              end();
+              return result;
+            }
+            try {
+              record(result.value);
+            } catch (error) {
+              return leave().then(() => Promise.reject(error));
+            }
+            return result;
+          },
+          (error: unknown) => {
+            end();
+            throw error;
+          },
+        );
+      },
+      return: async (value?: unknown) => {
+        await leave();
+        return { done: true, value: value as undefined };
+      },
+      throw: async (error?: unknown) => {
+        await leave();
+        throw error;
+      },
+      [Symbol.asyncIterator]: () => reader,
+    };
+    return reader;
   }
 
   /** A turn waiting for an agent slot: `status queued {position}` as its place changes, then the turn, or why it never started. */
@@ -660,6 +723,9 @@ export class ChatService {
     return entries;
   }
 }
+
+/** What reads a chat turn: its events, and `return`/`throw` to leave before the end. */
+type EventReader = AsyncIterableIterator<NormalizedEvent> & Required<Pick<AsyncIterator<NormalizedEvent>, 'return' | 'throw'>>;
 
 /** Builds an assistant turn's history entry from its events: text split around tool calls. */
 class ReplyRecorder {
