@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { logDir, logFiles, openGatewayLog, tailLogFiles } from './log-files.js';
+import { logDir, logFiles, logFilePath, openGatewayLog, tailLogFiles } from './log-files.js';
+import { requestLogger } from './request-log.js';
 
 describe('gateway log files', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'symphony-logfiles-'));
@@ -31,5 +32,38 @@ describe('gateway log files', () => {
     assert.equal(logFiles(dataDir, 3).at(-1), join(logDir(dataDir), 'gateway.log'));
     const tail = tailLogFiles(dataDir, 5).map((line) => JSON.parse(line).i);
     assert.deepEqual(tail, [195, 196, 197, 198, 199]);
+  });
+
+  it('writes the request line as bytes to the file and the tee, and drops a tee that fails (stderr closed) while the file goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'symphony-logbytes-'));
+    try {
+      const teed: string[] = [];
+      let failing = false;
+      let calls = 0;
+      const tee = {
+        write: (line: string) => void teed.push(line),
+        writeBytes: (bytes: Uint8Array, length: number) => {
+          calls++;
+          if (failing) throw Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+          teed.push(Buffer.from(bytes.subarray(0, length)).toString());
+        },
+      };
+      const { log, close } = openGatewayLog({ dataDir: dir, level: 'info', tee });
+      const write = requestLogger(log);
+      const record = { requestId: 'r-1', operation: 'health_check', callerKind: 'token', origin: null, method: 'GET', route: '/api/gateway/version', status: 200, durationMs: 1.5 };
+      write(record);
+      failing = true;
+      write({ ...record, requestId: 'r-2' });
+      write({ ...record, requestId: 'r-3' });
+      log.info('after');
+      await close();
+      assert.equal(calls, 2, 'the failed tee is not written again');
+      assert.deepEqual(teed.map((line) => JSON.parse(line).requestId), ['r-1']);
+      const lines = readFileSync(logFilePath(dir), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(lines.map((line) => line.requestId ?? line.msg), ['r-1', 'r-2', 'r-3', 'after']);
+      assert.equal(lines[0].durationMs, 1.5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
