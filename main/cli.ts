@@ -7,7 +7,6 @@ import type { z } from 'zod';
 import type { RelayStatusResponse } from '../shared/schemas/relay.js';
 import { requireOrigin } from './auth/origins.js';
 import { findRunningGateway, gatewayRequest, readRunningGateway, removeRunningGateway, writeRunningGateway } from './cli/running-gateway.js';
-import { readStdin } from './cli/stdin.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './config/gateway-config.js';
 import { resolveDataDir } from './config/paths.js';
 import { AppError } from './errors.js';
@@ -16,12 +15,9 @@ import { guardProcess } from './process-guard.js';
 import type { SecretStoreMode } from './secrets/open.js';
 import { createServices, type Services } from './services.js';
 import { isManagedBinary, MANAGED_BINARIES } from './supervisor/binaries.js';
-import { binaryPathsView, type BinaryPathsUpdate } from './supervisor/binary-settings.js';
-import { followLogFile, formatLogLine } from './cli/logs.js';
+import type { BinaryPathsUpdate } from './supervisor/binary-settings.js';
 import { fdDestination, logFilePath, openGatewayLog, tailLogFiles } from './telemetry/log-files.js';
-import { formatBytes } from '../shared/units.js';
-import { statusView } from './symphony/run-views.js';
-import { latestPerWorktree, RETENTION_SETTINGS, type PruneOutcome } from './symphony/worktree-retention.js';
+import type { PruneOutcome } from './symphony/worktree-retention.js';
 
 const USAGE = `symphony-gateway <command> [--data-dir DIR]
 
@@ -180,9 +176,6 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
     await services.close();
     throw error;
   });
-  services.relay.start();
-  // Read the login shell's PATH now, in the background: a GUI-launched app needs it to find the CLIs.
-  services.supervisor.binaries.probeLoginShell();
   writeRunningGateway(dataDir, { port: gateway.port, pid: process.pid });
   process.stdout.write(JSON.stringify({ event: 'listening', url: gateway.url, port: gateway.port, version: services.version }) + '\n');
   // For a person (as Jupyter prints its login URL): a one-time link that opens the UI paired.
@@ -192,10 +185,25 @@ async function serve(dataDir: string, flags: Flags): Promise<number> {
       `Open the desktop UI (one-time link, expires ${challenge.expiresAt}):\n  ${uiPairingUrl(gateway.url, challenge.challengeToken)}\n` +
       `For a fresh link later: symphony-gateway pair --ui${flags['data-dir'] ? ` --data-dir ${flags['data-dir']}` : ''}\n\n`,
   );
-  await new Promise<void>((resolve) => {
+  const stopping = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  // Once the first requests' routes are in (they are what a client waits for): read the login
+  // shell's PATH in the background (a GUI-launched app needs it to find the CLIs), and load and
+  // start the relay client (its zod schemas load then, not before the port opens).
+  let stopped = false;
+  void gateway.ready
+    .then(() => {
+      if (!stopped) services.supervisor.binaries.probeLoginShell();
+      return services.load('relay');
+    })
+    .then(
+      () => (stopped ? undefined : services.relay.start()),
+      (error: unknown) => log.error({ err: error }, 'the relay client could not load'),
+    );
+  await stopping;
+  stopped = true;
   log.info('stopping');
   removeRunningGateway(dataDir, process.pid);
   await stopGateway(gateway, services);
@@ -229,6 +237,7 @@ async function pair(dataDir: string, flags: Flags): Promise<number> {
 async function logs(dataDir: string, flags: Flags): Promise<number> {
   const count = flags.lines === undefined ? 100 : Number(flags.lines);
   if (!Number.isInteger(count) || count < 0) throw new UsageError('--lines takes a whole number.');
+  const { followLogFile, formatLogLine } = await import('./cli/logs.js');
   const show = (line: string) => process.stdout.write((flags.json ? line : formatLogLine(line)) + '\n');
   const lines = tailLogFiles(dataDir, count);
   if (lines.length === 0 && !flags.follow) {
@@ -302,6 +311,7 @@ async function decide(dataDir: string, id: string, decision: 'allow_once' | 'all
 
 async function setApiKey(services: Services): Promise<number> {
   if (process.stdin.isTTY) process.stderr.write('Paste the desktop API key, then press Enter and Ctrl-D:\n');
+  const { readStdin } = await import('./cli/stdin.js');
   const key = (await readStdin()).trim();
   if (key.length < 8) throw new UsageError('No API key on stdin (it is never taken from the command line).');
   await services.secrets.set('desktop-api-key', key);
@@ -381,6 +391,7 @@ async function config(services: Services, flags: Flags): Promise<number> {
   print(`agent env:       ${view.agentEnv.entries.map((entry) => `${entry.name}=${entry.secret ? '(secret, set)' : entry.value}${entry.source === 'inherited' ? ' (from the environment)' : ''}`).join(', ') || '(nothing beyond the basics)'}`);
   if (view.agentEnv.pass.length) print(`agent env adds:  ${view.agentEnv.pass.join(', ')} (passed from the environment when set)`);
   if (Object.keys(binaries).length) {
+    const { binaryPathsView } = await import('./supervisor/binary-settings.js');
     const { binaryPaths } = await binaryPathsView(services.supervisor.binaries);
     print(`binary paths:    ${Object.entries(binaryPaths).map(([name, path]) => `${name}=${path ?? '(PATH)'}`).join(', ')}`);
   }
@@ -454,6 +465,9 @@ async function runs(dataDir: string, flags: Flags, action: string): Promise<numb
   if (action === 'prune') return pruneWorktrees(dataDir, flags);
   if (action === 'retention') return withServices(dataDir, flags, async (services) => (await services.load('runs'), runRetention(services, flags)));
   if (action !== 'list') throw new UsageError(`runs takes prune or retention, not "${action}".`);
+  const [{ formatBytes }, { statusView }, { latestPerWorktree }] = await Promise.all([
+    import('../shared/units.js'), import('./symphony/run-views.js'), import('./symphony/worktree-retention.js'),
+  ]);
   return withServices(dataDir, flags, async (services) => {
     await services.load('runs');
     // Sizes measured now (one walk per worktree), so the list says what is on disk.
@@ -478,6 +492,7 @@ async function pruneWorktrees(dataDir: string, flags: Flags): Promise<number> {
     ? ((await gatewayRequest(dataDir, running, 'POST', '/api/gateway/symphony/worktrees/prune', { dryRun })) as { retentionDays: number; worktrees: PruneOutcome[] })
     : await withServicesValue(dataDir, flags, async (services) => (await services.load('runs'), { retentionDays: services.runs.retention.days(), worktrees: await services.runs.retention.prune({ dryRun }) }));
   if (flags.json) return print(JSON.stringify({ dryRun, ...reply }));
+  const { formatBytes } = await import('../shared/units.js');
   const verb = { removed: 'removed', would_remove: 'would remove', kept: 'kept', failed: 'FAILED' } as const;
   if (reply.worktrees.length === 0) return print('No worktrees of runs left.');
   for (const w of reply.worktrees) {
@@ -488,7 +503,8 @@ async function pruneWorktrees(dataDir: string, flags: Flags): Promise<number> {
   return reply.worktrees.some((w) => w.action === 'failed') ? 1 : 0;
 }
 
-function runRetention(services: Services, flags: Flags): number {
+async function runRetention(services: Services, flags: Flags): Promise<number> {
+  const { RETENTION_SETTINGS } = await import('./symphony/worktree-retention.js');
   if (flags.days !== undefined) {
     const days = Number(flags.days);
     if (!Number.isInteger(days) || days < 0 || days > 3650) throw new UsageError('--days takes a whole number of days, 0-3650.');

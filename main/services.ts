@@ -24,11 +24,10 @@ import { GitService } from './git/git.js';
 import { GitHubService } from './git/github.js';
 import { RepoRegistry } from './git/repos.js';
 import { GitRunner } from './git/runner.js';
-import { RelayClient, type RelayClientOptions } from './relay/client.js';
+import type { RelayClient, RelayClientOptions } from './relay/client.js';
 import { RelaySettings } from './relay/settings.js';
-import { ExecutionCredentials } from './relay/credentials.js';
 import { DeviceIdentity } from './relay/device-identity.js';
-import { CommandSignatures, TrustedKeys } from './relay/signatures.js';
+import { TrustedKeys } from './relay/trusted-keys.js';
 import { openSecretStore, type SecretStoreMode } from './secrets/open.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { getIfMigrated, openDatabase, type Db } from './store/database.js';
@@ -101,9 +100,10 @@ export interface ServicesOptions {
  * Domain services built on first use (their modules import then, not at start): a lazy
  * route family names the ones its handlers use (`needs` in its route file), and the
  * pipeline loads them before the family's first request. Until loaded, reading one throws.
- * `loops` is the cloud-loop group: loops, loopOutbox, loopCloud, planLoops.
+ * `loops` is the cloud-loop group: loops, loopOutbox, loopCloud, planLoops. `relay` is the
+ * relay client with its command checks (zod): whoever serves loads and starts it once listening.
  */
-export type LazyServiceName = 'reviews' | 'deploy' | 'learnings' | 'runs' | 'loops';
+export type LazyServiceName = 'reviews' | 'deploy' | 'learnings' | 'runs' | 'loops' | 'relay';
 
 export interface Services {
   version: string;
@@ -189,7 +189,7 @@ export interface Services {
   planLoops: PlanLoops;
   /** Public keys whose signed cloud commands this desktop accepts. */
   trustedKeys: TrustedKeys;
-  /** The outbound link to the cloud relay; started by whoever serves (cli serve, the app). */
+  /** The outbound link to the cloud relay; loaded (`load('relay')`) and started by whoever serves (cli serve, the app) once listening. */
   relay: RelayClient;
   setWorkspaceRoot(dir: string | null): Promise<string | null>;
   /** Which agent and git tools this machine has (for /health), cached briefly. */
@@ -324,7 +324,33 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     if (options.reapOrphans) await loops.recover();
     return { loopCloud, loopOutbox, loops, planLoops };
   });
-  const lazyServices: Record<LazyServiceName, Lazy<unknown>> = { reviews, deploy, learnings, runs, loops: loopGroup };
+  // The relay client and its checks of cloud commands (zod schemas) load once the gateway listens.
+  const relay: Lazy<RelayClient> = lazy(async () => {
+    const [{ RelayClient }, { CommandSignatures }, { ExecutionCredentials }] = await Promise.all([
+      import('./relay/client.js'), import('./relay/signatures.js'), import('./relay/credentials.js'),
+    ]);
+    const signatures = new CommandSignatures({ keys: trustedKeys, required: () => relaySettings.requireSignatures() });
+    const credentials = new ExecutionCredentials({
+      apiOrigin: () => config.apiOrigin(), apiKey: () => secrets.get('desktop-api-key'), computeTargetId: () => client.status().computeTargetId,
+      pop: deviceIdentity.popHeaders,
+    });
+    const client: RelayClient = new RelayClient({
+      prepare: (command, signal) => credentials.prepare(command, signal),
+      verify: (command) => signatures.check(command),
+      version: appVersion(),
+      settings: relaySettings,
+      apiKey: () => secrets.get('desktop-api-key'),
+      pop: deviceIdentity.popHeaders,
+      gatewayPort: () => port,
+      gatewayToken: () => gatewayTokens.current(),
+      relaySecret,
+      allowedRoots: () => [workspace.workspaceRoot(), ...repos.allowedRoots()].filter((root): root is string => Boolean(root)),
+      log: log.child({ component: 'relay' }),
+      ...options.relay,
+    });
+    return client;
+  });
+  const lazyServices: Record<LazyServiceName, Lazy<unknown>> = { reviews, deploy, learnings, runs, loops: loopGroup, relay };
   const loaded = <T>(service: Lazy<T>, name: LazyServiceName): T => {
     if (service.value === undefined) throw new Error(`The ${name} service is not loaded: its route family lists it in \`needs\`, other callers await services.load('${name}').`);
     return service.value;
@@ -332,26 +358,6 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const relaySettings = new RelaySettings(settings, config);
   const deviceIdentity = new DeviceIdentity({ secrets });
   const trustedKeys = new TrustedKeys(settings);
-  const signatures = new CommandSignatures({ keys: trustedKeys, required: () => relaySettings.requireSignatures() });
-  const credentials = new ExecutionCredentials({
-    apiOrigin: () => config.apiOrigin(), apiKey: () => secrets.get('desktop-api-key'), computeTargetId: () => relay.status().computeTargetId,
-    pop: deviceIdentity.popHeaders,
-  });
-  const relay: RelayClient = new RelayClient({
-    prepare: (command, signal) => credentials.prepare(command, signal),
-    verify: (command) => signatures.check(command),
-    version: appVersion(),
-    settings: relaySettings,
-    apiKey: () => secrets.get('desktop-api-key'),
-    pop: deviceIdentity.popHeaders,
-    gatewayPort: () => port,
-    gatewayToken: () => gatewayTokens.current(),
-    relaySecret,
-    allowedRoots: () => [workspace.workspaceRoot(), ...repos.allowedRoots()].filter((root): root is string => Boolean(root)),
-    log: log.child({ component: 'relay' }),
-    ...options.relay,
-  });
-
   const services: Services = {
     version: appVersion(),
     dataDir,
@@ -402,7 +408,9 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       return loaded(loopGroup, 'loops').planLoops;
     },
     trustedKeys,
-    relay,
+    get relay() {
+      return loaded(relay, 'relay');
+    },
     setWorkspaceRoot: (dir) => workspace.setWorkspaceRoot(dir),
     toolAvailability: cachedToolAvailability(async (name) => (await supervisor.binaries.resolve(name)).source !== 'missing'),
     gatewayPort: () => port,
@@ -464,7 +472,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
       if (options.stopRunsOnExit) await Promise.all([runs.value?.stopAll(), loopGroup.value?.loops.stopAll()]);
       runs.value?.close();
       await runs.value?.retention?.close();
-      await relay.stop();
+      await relay.value?.stop();
       loopGroup.value?.loopOutbox.close();
       await loopGroup.value?.loops.close();
       await reviews.value?.close();

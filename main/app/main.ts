@@ -85,9 +85,18 @@ async function start(): Promise<void> {
     throw error;
   });
   running = { services, gateway, dispose: [] };
-  services.relay.start();
-  // Read the login shell's PATH now, in the background: a GUI-launched app needs it to find the CLIs.
-  services.supervisor.binaries.probeLoginShell();
+  // Once the first requests' routes are in: read the login shell's PATH in the background (a
+  // GUI-launched app needs it to find the CLIs), and load and start the relay client (its zod
+  // schemas load then, not before the port opens).
+  gateway.ready
+    .then(() => {
+      services.supervisor.binaries.probeLoginShell();
+      return services.load('relay');
+    })
+    .then(
+      () => services.relay.start(),
+      (error: unknown) => services.log.error({ err: error }, 'the relay client could not load'),
+    );
   app.on('before-quit', onBeforeQuit);
   // Ctrl-C under `npm start`, or a service manager stopping us: quit the same orderly way.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => app.quit());

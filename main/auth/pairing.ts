@@ -7,7 +7,7 @@ import { AppError, BadRequest, Forbidden, TooManyRequests } from '../errors.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { ChallengeStore } from './challenges.js';
 import { parseOrigin } from './origins.js';
-import { verifyCloudChallenge, type CloudVerification } from './cloud.js';
+import type { CloudVerification } from './cloud.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { SessionStore } from './sessions.js';
 import { hashToken } from './tokens.js';
@@ -94,6 +94,8 @@ export class PairingService {
     this.usedCloudChallenges.set(key, Date.now() + CLAIM_TTL_MS);
     let verified: CloudVerification;
     try {
+      // Its reply schema (zod) loads with the first cloud challenge, not at start.
+      const { verifyCloudChallenge } = await import('./cloud.js');
       verified = await verifyCloudChallenge({
         apiOrigin: this.deps.config.apiOrigin(),
         apiKey: await this.deps.secrets.get('desktop-api-key'),

@@ -1,9 +1,11 @@
 // Gateway settings that the user changes (CLI `config`, desktop UI), kept in the data dir.
-import { z } from 'zod';
 import type { SettingsStore } from '../store/settings.js';
 import { parseOrigin } from '../auth/origins.js';
 
-const OriginList = z.array(z.string()).catch([]);
+/** The stored list as strings; anything else reads as no origins (no zod here: this loads before the port opens). */
+function originList(stored: unknown): string[] {
+  return Array.isArray(stored) && stored.every((item) => typeof item === 'string') ? stored : [];
+}
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -60,7 +62,7 @@ export class GatewayConfig {
   private allowedSet(): Set<string> {
     // Reading the setting first lets the store notice another process's change (and drop our copy).
     const stored = this.settings.get('allowedOrigins');
-    return (this.allowed ??= new Set(OriginList.parse(stored ?? []).filter((o) => parseOrigin(o) === o)));
+    return (this.allowed ??= new Set(originList(stored).filter((o) => parseOrigin(o) === o)));
   }
 
   setAllowedOrigins(origins: string[]): void {

@@ -1,5 +1,5 @@
 // Which tools the machine has, for the /health capabilities (booleans only: no paths).
-import { TOOL_NAMES } from '../../shared/schemas/gateway.js';
+import { TOOL_NAMES } from '../../shared/names.js';
 
 export type ToolName = (typeof TOOL_NAMES)[number];
 

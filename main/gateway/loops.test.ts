@@ -52,6 +52,7 @@ before(async () => {
       services.relaySettings.setRelayOrigin(relay.origin);
     },
   });
+  await gw.services.load('relay');
   gw.services.relay.start();
   await relay.until(() => gw.services.relay.status().state === 'connected', 'the relay link');
 });

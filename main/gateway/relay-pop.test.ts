@@ -43,6 +43,7 @@ before(async () => {
   const identity = await gw.services.deviceIdentity.describe();
   cloud.gatewayKeys.set(identity.gatewayId, identity.publicKey);
   cloud.apiKey = API_KEY;
+  await gw.services.load('relay');
   gw.services.relay.start();
   await relay.until(() => gw.services.relay.status().state === 'connected', 'the relay link');
 });

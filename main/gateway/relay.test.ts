@@ -35,6 +35,7 @@ before(async () => {
       services.config.setApiOrigin(relay.origin);
     },
   });
+  await gw.services.load('relay');
   gw.services.relay.start();
   await relay.until(() => gw.services.relay.status().state === 'connected', 'the desktop to connect');
 });
@@ -283,6 +284,7 @@ describe('relay client without what it needs', () => {
   test('no API key: not connected, and the status says why; a wrong key: the relay refuses, the error is shown', async () => {
     const other = await startTestGateway({ relay: FAST, configure: (services) => services.config.setApiOrigin(relay.origin) });
     try {
+      await other.services.load('relay');
       other.services.relay.start();
       await relay.until(() => /No desktop API key/.test(other.services.relay.status().reason ?? ''), 'the reason');
       assert.equal(other.services.relay.status().state, 'disconnected');

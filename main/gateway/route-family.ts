@@ -1,9 +1,12 @@
-// How routes/index.ts lists a family. An eager family's routes load with the gateway; a
-// lazy family's module (its schemas, handlers and the domain code they import) loads on
-// the first authenticated request to one of its paths, so start time does not grow with
-// every feature. The route table (shared/operations.ts) stays the static list of what is
-// served: every table path is registered at start, credentials are checked before any
-// family loads, and a table path no family serves answers 501.
+// How routes/index.ts lists a family. An eager family loads once the port is open, with
+// the other eager ones, before any request that needs it runs (a request that arrives
+// sooner waits for it); a lazy family's module (its schemas, handlers and the domain code
+// they import) loads on the first authenticated request to a table path under its
+// prefixes, so start time does not grow with every feature. Neither loads before the port
+// opens: route modules import zod and their schemas (ARCHITECTURE "Start: what loads
+// when"). The route table (shared/operations.ts) stays the static list of what is served:
+// every table path is registered at start, credentials are checked before any family
+// loads, and a table path no family serves answers 501.
 import type { RouteEntry } from '../../shared/operations.js';
 import type { LazyServiceName } from '../services.js';
 import type { AnyRoute } from './route.js';
@@ -15,7 +18,12 @@ export interface RouteFamilyModule {
 }
 
 export type RouteFamily =
-  | { readonly kind: 'eager'; readonly routes: readonly AnyRoute[] }
+  | {
+      readonly kind: 'eager';
+      readonly name: string;
+      /** Its module: every table path no lazy family claims is looked up in the eager families' routes. */
+      readonly load: () => Promise<RouteFamilyModule>;
+    }
   | {
       readonly kind: 'lazy';
       readonly name: string;
@@ -26,8 +34,9 @@ export type RouteFamily =
       readonly loaded: () => boolean;
     };
 
-export function eager(routes: readonly AnyRoute[]): RouteFamily {
-  return { kind: 'eager', routes };
+/** `load` is `() => import('./<family>.js')`: the gateway imports it as soon as it listens. */
+export function eager(name: string, load: () => Promise<RouteFamilyModule>): RouteFamily {
+  return { kind: 'eager', name, load };
 }
 
 /** `name` is for errors and logs; `load` is `() => import('./<family>.js')`, imported once. */

@@ -10,11 +10,9 @@ import type { Services } from '../services.js';
 import { cors } from './middleware/cors.js';
 import { hostCheck } from './middleware/host.js';
 import { requestScope } from './middleware/request-scope.js';
-import { buildOpenApi } from './openapi.js';
 import { hasBody, warmBodyParser } from './body.js';
 import { Exchange, pathOf } from './exchange.js';
 import { routeChain } from './pipeline.js';
-import { serveRenderer } from './static-ui.js';
 import { defineRoute, type AnyRoute } from './route.js';
 import { claims, type RouteFamily } from './route-family.js';
 import { routeFamilies } from './routes/index.js';
@@ -27,7 +25,7 @@ const HOST = '127.0.0.1';
 export interface GatewayApp {
   /** The server's request listener: the fast path for exact table paths, Koa for the rest. */
   handler: RequestListener;
-  /** Loads Koa and the router now (startGateway calls it once listening) rather than on the first request that needs them. */
+  /** Loads the eager route families, then Koa, the router and the body parser, now (startGateway calls it once listening) rather than on the first request that needs them. */
   warm(): Promise<void>;
   /** Every route of the table, registered at start (lazy families load on first use). */
   routes: readonly RouteEntry[];
@@ -96,7 +94,14 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
       () => ctx.fail(),
     );
   };
-  return { handler, warm: async () => void (await koaListener()), routes: table.slots.map((slot) => slot.entry), loadRoutes: table.loadRoutes };
+  // The eager families first: the web client's first requests need them, not Koa or the body parser.
+  const warm = async () => {
+    await table.startRoutes();
+    // A turn for the requests that waited for those to be answered before the next import.
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([koaListener(), warmBodyParser()]);
+  };
+  return { handler, warm, routes: table.slots.map((slot) => slot.entry), loadRoutes: table.loadRoutes };
 }
 
 const done = (): void => undefined;
@@ -138,7 +143,7 @@ async function koaApp(stages: {
   chains: readonly Chained[];
   rendererDir: string;
 }): Promise<RequestListener> {
-  const [{ default: Koa }, { default: Router }] = await Promise.all([import('koa'), import('@koa/router')]);
+  const [{ default: Koa }, { default: Router }, { serveRenderer }] = await Promise.all([import('koa'), import('@koa/router'), import('./static-ui.js')]);
   const router = new Router<GatewayState>();
   for (const { entry, chain } of stages.chains) router.register(entry.path, [entry.method], chain);
   const routed = router.routes();
@@ -163,53 +168,60 @@ async function koaApp(stages: {
   return app.callback();
 }
 
-/** A table route and where its definition comes from: known at start, or its family's module. */
+/** A table route and where its definition comes from: the eager families (loaded once listening), or its lazy family's module. */
 interface RouteSlot {
   entry: RouteEntry;
   route: () => AnyRoute | Promise<AnyRoute>;
 }
 
 /**
- * One slot per table route: the eager families' routes and the OpenAPI route as they are,
- * a lazy family's from its module on first use, a 501 for every table route nobody built.
+ * One slot per table route: a lazy family's from its module on first use, every other one
+ * from the eager families (imported together once the port is open: `startRoutes`), the
+ * OpenAPI route as it is, a 501 for every table route nobody built. A request that arrives
+ * before the eager families are in has passed the same credential check and waits for them.
  */
-function routeSlots(services: Services): { slots: RouteSlot[]; loadRoutes: () => Promise<AnyRoute[]> } {
+function routeSlots(services: Services): { slots: RouteSlot[]; loadRoutes: () => Promise<AnyRoute[]>; startRoutes: () => Promise<unknown> } {
   const openapi: AnyRoute = defineRoute({
     method: 'GET',
     path: '/api/gateway/openapi.json',
     summary: 'This OpenAPI 3.1 document, generated from the route schemas.',
-    handler: async (): Promise<unknown> => buildOpenApi(await loadRoutes(), services.version),
+    handler: async (): Promise<unknown> => {
+      const [{ buildOpenApi }, routes] = await Promise.all([import('./openapi.js'), loadRoutes()]);
+      return buildOpenApi(routes, services.version);
+    },
   });
-  const known = new Map<string, AnyRoute>();
-  for (const route of [...routeFamilies.flatMap((family) => (family.kind === 'eager' ? family.routes : [])), openapi]) {
-    if (!findRouteEntry(route.method, route.path)) throw new Error(`No operation for ${route.method} ${route.path}`);
-    known.set(routeKey(route.method, route.path), route);
-  }
   const lazyFamilies = routeFamilies.filter((family) => family.kind === 'lazy');
+  let started: Promise<Map<string, AnyRoute>> | undefined;
+  const startRoutes = () => (started ??= eagerRoutes(services, lazyFamilies, openapi));
   const slots = ROUTE_TABLE.map((entry): RouteSlot => {
-    const key = routeKey(entry.method, entry.path);
     const owners = lazyFamilies.filter((family) => claims(family, entry));
-    if (owners.length > 1 || (owners.length === 1 && known.has(key))) {
-      throw new Error(`${key} is claimed by more than one route family (${owners.map((f) => f.name).join(', ')}${known.has(key) ? ', an eager family' : ''}).`);
-    }
-    const route = known.get(key);
-    if (route) return { entry, route: () => route };
+    if (owners.length > 1) throw new Error(`${routeKey(entry.method, entry.path)} is claimed by more than one route family (${owners.map((f) => f.name).join(', ')}).`);
     const family = owners[0];
-    if (!family) {
-      const pending = notBuilt(entry);
-      return { entry, route: () => pending };
-    }
     let loaded: AnyRoute | undefined;
-    return {
-      entry,
-      // Once loaded, the definition is returned synchronously: no await on the hot path.
-      route: () => loaded ?? familyRoute(family, entry, services).then((found) => (loaded = found)),
-    };
+    // Once loaded, the definition is returned synchronously: no await on the hot path.
+    if (family) return { entry, route: () => loaded ?? familyRoute(family, entry, services).then((found) => (loaded = found)) };
+    return { entry, route: () => loaded ?? startRoutes().then((known) => (loaded = known.get(routeKey(entry.method, entry.path)) ?? notBuilt(entry))) };
   });
   async function loadRoutes(): Promise<AnyRoute[]> {
     return Promise.all(slots.map((slot) => slot.route()));
   }
-  return { slots, loadRoutes };
+  return { slots, loadRoutes, startRoutes };
+}
+
+/** The eager families' routes by method and path, checked: each is a table route that no lazy family claims. */
+async function eagerRoutes(services: Services, lazyFamilies: ReadonlyArray<RouteFamily & { kind: 'lazy' }>, openapi: AnyRoute): Promise<Map<string, AnyRoute>> {
+  const families = routeFamilies.filter((family) => family.kind === 'eager');
+  const modules = await Promise.all(families.map((family) => family.load()));
+  await services.load(...modules.flatMap((module) => module.needs ?? []));
+  const known = new Map<string, AnyRoute>();
+  for (const route of [...modules.flatMap((module) => module.routes), openapi]) {
+    const key = routeKey(route.method, route.path);
+    if (!findRouteEntry(route.method, route.path)) throw new Error(`No operation for ${route.method} ${route.path}`);
+    const owners = lazyFamilies.filter((family) => claims(family, route));
+    if (owners.length > 0 || known.has(key)) throw new Error(`${key} is claimed by more than one route family (${[...owners.map((f) => f.name), 'an eager family'].join(', ')}).`);
+    known.set(key, route);
+  }
+  return known;
 }
 
 const checkedFamilies = new WeakSet<object>();
@@ -247,6 +259,8 @@ export interface RunningGateway {
   url: string;
   routes: readonly RouteEntry[];
   loadRoutes(): Promise<AnyRoute[]>;
+  /** Settles once the eager route families, Koa, the router and the body parser are loaded (a failure is logged): what else loads after listening waits for it, so the first requests do not. */
+  ready: Promise<void>;
   /** Stops listening; replies still being sent get `drainMs` (default 0) to finish before their connections are cut. */
   close(options?: { drainMs?: number }): Promise<void>;
 }
@@ -286,13 +300,17 @@ export async function startGateway(services: Services, options: StartOptions = {
   services.setGatewayPort(port);
   // Tool detection can take seconds (a login shell); start it now so the first /health is quick.
   void services.toolAvailability();
-  void warmBodyParser();
-  warm().catch((error: unknown) => services.log.error({ err: error }, 'the gateway could not load Koa'));
+  // From the next turn: the caller says "listening" first (the eager families are imported after
+  // the port opens, and a request that comes sooner loads them itself).
+  const ready = new Promise((resolve) => setImmediate(resolve))
+    .then(warm)
+    .catch((error: unknown) => services.log.error({ err: error }, 'the gateway could not load its route families or Koa'));
   const url = `http://${HOST}:${port}`;
   return {
     server,
     port,
     url,
+    ready,
     routes,
     loadRoutes,
     close: ({ drainMs = 0 } = {}) =>

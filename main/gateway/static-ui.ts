@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Middleware, ParameterizedContext } from 'koa';
-import { errorReply } from '../../shared/schemas/errors.js';
+import { errorReply } from '../../shared/error-reply.js';
 import { isRendererBuilt, RENDERER_BASE_PATH, rendererCsp, rendererHeaders, resolveRendererPath } from '../desktop-ui/renderer-files.js';
 
 /** The page talks only to its own origin and runs only its own files. */

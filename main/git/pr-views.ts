@@ -2,13 +2,8 @@
 // counts and decision, file entries without nulls, the comment projection with its
 // budget, and the branch scope check. Pure functions over gh's JSON; github.ts fetches.
 import { Buffer } from 'node:buffer';
-import {
-  PR_COMMENTS_FAILURES,
-  REVIEW_DECISIONS,
-  type PrComment,
-  type PrCommentsReply,
-  type ReviewDecision,
-} from '../../shared/schemas/git.js';
+import type { PrComment, PrCommentsReply, ReviewDecision } from '../../shared/schemas/git.js';
+import { REVIEW_DECISIONS, type PR_COMMENTS_FAILURES } from '../../shared/names.js';
 import { BadRequest, Forbidden, isAppError, WithReason, type AppError } from '../errors.js';
 
 type Json = Record<string, unknown>;

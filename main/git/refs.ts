@@ -1,7 +1,7 @@
 // Branch names come from the network. Two gates: a strict character allowlist in
 // JS (so `--upload-pack=...`, `-x` or `main;id` never reach a git argv at all),
 // then `git check-ref-format --branch` for git's own rules (`..`, `.lock`, `@{`...).
-import { BRANCH_NAME_PATTERN } from '../../shared/schemas/git.js';
+import { BRANCH_NAME_PATTERN } from '../../shared/names.js';
 import { BadRequest } from '../errors.js';
 import type { GitRunner } from './runner.js';
 

@@ -6,14 +6,15 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { isOperationId, matchRouteEntry } from '../../shared/operations.js';
-import type { SettingsStore } from '../store/settings.js';
 import type { DesktopCommand } from './protocol.js';
 import { commandQueryPairs } from './replay.js';
+import type { TrustedKeys } from './trusted-keys.js';
+
+export { TrustedKeys, fingerprintOf, type TrustedKey } from './trusted-keys.js';
 
 const MAX_AGE_S = 45;
 const MAX_FUTURE_S = 5;
 const LOOP_OPERATIONS = new Set(['symphony_loop', 'symphony_loop_kill', 'symphony_plan_loop']);
-const TRUSTED_KEYS = 'relayTrustedKeys';
 
 /** Keys sorted at every level, null and undefined as null: the same bytes on both sides. */
 export function stableStringify(value: unknown): string {
@@ -40,57 +41,8 @@ const SignedPayload = z.object({
   nonce: z.string().min(8).max(200),
 });
 
-export interface TrustedKey {
-  fingerprint: string;
-  /** Raw 32-byte Ed25519 public key, base64url. */
-  publicKey: string;
-  label: string | null;
-  addedAt: string;
-}
-
-function rawKey(text: string): Buffer {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('-----BEGIN')) {
-    const jwk = createPublicKey(trimmed).export({ format: 'jwk' });
-    if (jwk.crv !== 'Ed25519' || !jwk.x) throw new Error('not an Ed25519 public key');
-    return Buffer.from(jwk.x, 'base64url');
-  }
-  const raw = Buffer.from(trimmed.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url');
-  if (raw.length !== 32) throw new Error('an Ed25519 public key is 32 bytes (base64) or a PEM block');
-  return raw;
-}
-
-export const fingerprintOf = (raw: Buffer) => `cl:${createHash('sha256').update(raw).digest('base64url').slice(0, 22)}`;
-
 function keyObject(raw: Buffer): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
-}
-
-/** The public keys whose signatures this desktop accepts (not secrets: kept in the settings). */
-export class TrustedKeys {
-  constructor(private readonly settings: SettingsStore) {}
-
-  list(): TrustedKey[] {
-    return this.settings.get<TrustedKey[]>(TRUSTED_KEYS) ?? [];
-  }
-
-  add(publicKey: string, label: string | null = null): TrustedKey {
-    const raw = rawKey(publicKey);
-    const key: TrustedKey = { fingerprint: fingerprintOf(raw), publicKey: raw.toString('base64url'), label, addedAt: new Date().toISOString() };
-    this.settings.set(TRUSTED_KEYS, [...this.list().filter((k) => k.fingerprint !== key.fingerprint), key]);
-    return key;
-  }
-
-  remove(fingerprint: string): boolean {
-    const all = this.list();
-    const rest = all.filter((k) => k.fingerprint !== fingerprint);
-    this.settings.set(TRUSTED_KEYS, rest);
-    return rest.length !== all.length;
-  }
-
-  find(fingerprint: string): TrustedKey | undefined {
-    return this.list().find((k) => k.fingerprint === fingerprint);
-  }
 }
 
 export interface VerifierOptions {

@@ -14,12 +14,4 @@ export const ErrorReply = z.object({
 });
 export type ErrorReply = z.infer<typeof ErrorReply>;
 
-/** The reply body for an error; `details` is always an object (anything else is wrapped as `{value}`). */
-export function errorReply(message: string, code?: string, details?: unknown, reason?: string): ErrorReply {
-  const reply: ErrorReply = { error: message };
-  if (code !== undefined) reply.code = code;
-  if (reason !== undefined) reply.reason = reason;
-  if (details === undefined || details === null) return reply;
-  reply.details = typeof details === 'object' && !Array.isArray(details) ? (details as Record<string, unknown>) : { value: details };
-  return reply;
-}
+export { errorReply } from '../error-reply.js';

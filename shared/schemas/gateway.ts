@@ -1,8 +1,9 @@
 // Request and response schemas of the gateway core: health, pairing, desktop-only routes.
 import { z } from 'zod';
 import { OPERATION_IDS } from '../operations.js';
+import { TOOL_NAMES } from '../names.js';
 
-export const TOOL_NAMES = ['claude', 'codex', 'git', 'gh', 'python3'] as const;
+export { TOOL_NAMES };
 
 export const HealthResponse = z.object({
   status: z.literal('ok'),

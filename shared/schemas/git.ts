@@ -3,10 +3,9 @@
 // cloud app sends drop unknown fields rather than refuse them (it may send more than
 // these routes read); PATCH /repos is strict so that a misspelt setting is a 400.
 import { z } from 'zod';
+import { BRANCH_NAME_PATTERN, PR_COMMENTS_FAILURES, REVIEW_DECISIONS } from '../names.js';
 
-// Letters, digits and . _ / + # @ -, not starting with '-' or '.': an option-looking
-// or shell-looking name (`--upload-pack=x`, `main;id`) is refused before git runs.
-export const BRANCH_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._/+#@-]{0,199}$/;
+export { BRANCH_NAME_PATTERN, PR_COMMENTS_FAILURES, REVIEW_DECISIONS };
 
 const LocalPath = z
   .string()
@@ -267,7 +266,6 @@ export const BranchWorktreeResponse = z.object({ path: z.string(), repoPath: z.s
 export const RepoPathResponse = z.object({ path: z.string() });
 
 /** GitHub's review decision as the web client keeps it (GitHub's `REVIEW_REQUIRED` and none are null). */
-export const REVIEW_DECISIONS = ['APPROVED', 'CHANGES_REQUESTED', 'COMMENTED', 'DISMISSED'] as const;
 export const PrReviewsResponse = z.object({
   reviewDecision: z.enum(REVIEW_DECISIONS).nullable(),
   /** Reviewers whose latest decisive review (approve, request changes, dismissed) approves. */
@@ -289,7 +287,6 @@ export const PrFilesResponse = z.object({
 });
 export const PR_COMMENTS_STATES = ['unsynced_unknown', 'populated', 'synced_empty', 'provider_error', 'stale_mixed', 'over_limit_truncated', 'forbidden_mismatch'] as const;
 /** What the web client's pr/comments reader switches on in an error reply's `reason`. */
-export const PR_COMMENTS_FAILURES = ['rate_limit', 'secondary_limit', 'timeout', 'auth', 'not_found', 'forbidden_mismatch', 'provider_unavailable', 'provider_error'] as const;
 export const PrCommentView = z.object({
   id: z.string(),
   providerNodeId: z.string().nullable(),

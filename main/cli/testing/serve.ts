@@ -44,9 +44,9 @@ export interface ServeProcess {
   kill(): void;
 }
 
-/** `serve --port 0` on `dataDir`, resolved once it printed its listening line. */
-export async function startServe(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file', ...extraArgs], {
+/** `serve --port 0` on `dataDir`, resolved once it printed its listening line (`nodeArgs` go to node, after tsx). */
+export async function startServe(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env, nodeArgs: string[] = []): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   });

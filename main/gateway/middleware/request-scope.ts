@@ -2,7 +2,7 @@
 // failure (no stack ever leaves), one log line and one telemetry sample per request.
 import { randomBytes } from 'node:crypto';
 import type { Services } from '../../services.js';
-import { errorReply } from '../../../shared/schemas/errors.js';
+import { errorReply } from '../../../shared/error-reply.js';
 import { isAppError, NoSuchRoute, WithReason } from '../../errors.js';
 import type { ActivityEntry, ApprovalNote } from '../../telemetry/activity.js';
 import { requestLogger, type RequestRecord } from '../../telemetry/request-log.js';

@@ -1,28 +1,22 @@
-// Every route family of the gateway, in one visible list. The eager ones load with the
-// gateway (the web client's first calls and the desktop's own screens); each lazy one loads
-// on the first authenticated request to a table path under its prefixes (route-family.ts).
+// Every route family of the gateway, in one visible list. The eager ones load as soon as
+// the port is open (the web client's first calls and the desktop's own screens); each lazy
+// one loads on the first authenticated request to a table path under its prefixes
+// (route-family.ts). None is imported before the port opens.
 // A new family: add its route file, its table rows in shared/operations.ts, and a lazy(...)
 // line here whose prefixes cover its paths and no other family's.
 import { eager, lazy, type RouteFamily } from '../route-family.js';
-import { routes as desktop } from './desktop.js';
-import { routes as git } from './git.js';
-import { routes as health } from './health.js';
-import { routes as pairing } from './pairing.js';
-import { routes as processes } from './processes.js';
-import { routes as repos } from './repos.js';
-import { routes as settings } from './settings.js';
 
 const API = '/api/gateway';
 const SYMPHONY = `${API}/symphony`;
 
 export const routeFamilies: readonly RouteFamily[] = [
-  eager(health),
-  eager(pairing),
-  eager(desktop),
-  eager(processes),
-  eager(settings),
-  eager(repos),
-  eager(git),
+  eager('health', () => import('./health.js')),
+  eager('pairing', () => import('./pairing.js')),
+  eager('desktop', () => import('./desktop.js')),
+  eager('processes', () => import('./processes.js')),
+  eager('settings', () => import('./settings.js')),
+  eager('repos', () => import('./repos.js')),
+  eager('git', () => import('./git.js')),
   lazy('files', [`${API}/directories`, `${API}/files/`], () => import('./files.js')),
   lazy('github', [`${API}/git/pr`, `${API}/git/user`], () => import('./github.js')),
   lazy('local-changes', [`${API}/git/local-changes`], () => import('./local-changes.js')),

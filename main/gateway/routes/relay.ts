@@ -1,9 +1,11 @@
 // The cloud relay's state and the user's switches for it (desktop-only).
 import { RelayPatch, RelayStatusResponse } from '../../../shared/schemas/relay.js';
-import type { Services } from '../../services.js';
+import type { LazyServiceName, Services } from '../../services.js';
 import { defineRoute, type AnyRoute } from '../route.js';
 
 const PATH = '/api/gateway/desktop/relay';
+
+export const needs: readonly LazyServiceName[] = ['relay'];
 
 const view = async (services: Services) => ({
   ...services.relay.status(),
