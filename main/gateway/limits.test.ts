@@ -18,8 +18,9 @@ describe('limits', () => {
   let gw: TestGateway;
   before(async () => {
     gw = await startTestGateway({ headersTimeoutMs: 1_500, bodyReadTimeoutMs: 1_000 });
-    // /health reports the tools; their first detection (a login shell, up to seconds) is not what is measured here.
-    await gw.services.toolAvailability();
+    // /health reports the tools; their first detection (a login shell, up to seconds) is not what is
+    // measured here, nor the route families' import once listening (serve-start.test.ts checks that).
+    await Promise.all([gw.services.toolAvailability(), gw.running.ready]);
   });
   after(() => gw.close());
 

@@ -45,8 +45,9 @@ export interface AppOptions {
  * plain functions over a GatewayContext. A request to a table path without parameters and
  * without a body (most of what the web app sends) is answered by the fast path, which runs
  * them over an Exchange and never builds a Koa context (exchange.ts); Koa runs the very same
- * stage objects for every other request. Koa and the router (~150 ms of CPU to import and
- * compile 118 paths) load once the port is open, not before. See ARCHITECTURE "The fast path".
+ * stage objects for every other request. The eager route families, then Koa and the router
+ * (~150 ms of CPU to import and compile 118 paths), load once the port is open, not before.
+ * See ARCHITECTURE "The fast path" and "Start: what loads when".
  */
 export function createGatewayApp(services: Services, options: AppOptions = {}): GatewayApp {
   const table = routeSlots(services);
