@@ -280,6 +280,8 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
     });
     // A run that ends has its worktree measured again; only the serving process prunes due worktrees.
     built.onRunEnded((run) => retention.refresh(run));
+    // A run's end frees its launcher's agent slot: a queued turn starts now, not at the queue's next look.
+    built.onRunEnded(() => agentSlots.recheck());
     for (const listener of runEndListeners) built.onRunEnded(listener);
     if (options.reapOrphans) retention.start();
     // What earlier runs taught about a repository goes into its next runs' prompts.

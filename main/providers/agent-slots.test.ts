@@ -85,6 +85,21 @@ test("runs and loops elsewhere hold the caller's slots: a launch at the limit is
   for (const key of [null, 'token', 'renderer']) slots.reserve(key)();
 });
 
+test('a run or loop end the gateway sees (recheck) starts a queued turn at once, not at the next timed look', async () => {
+  let elsewhere = 1;
+  const slots = new AgentSlots({ limit: () => 1, elsewhere: (key) => (key === ORIGIN ? elsewhere : 0), recheckMs: 60_000 });
+  let granted = false;
+  const turn = slots.acquire({ key: ORIGIN }).then((release) => ((granted = true), release));
+  assert.equal(slots.queued(ORIGIN), 1);
+  slots.recheck();
+  await new Promise(setImmediate);
+  assert.equal(granted, false, 'still held by the run');
+  elsewhere = 0;
+  slots.recheck();
+  (await turn)();
+  assert.deepEqual([granted, slots.count(ORIGIN), slots.queued(ORIGIN)], [true, 0, 0]);
+});
+
 test('live runs and loops are counted per caller from the database, 0 before their tables exist', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-slots-db-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -15,7 +15,11 @@ export const MAX_QUEUED_PER_CALLER = 16;
 export const DEFAULT_CONCURRENT_AGENTS = 4;
 /** What a refused start is told to wait before trying again. */
 const RETRY_AFTER_SECONDS = 10;
-/** How often a non-empty queue looks again at `elsewhere` (a run's end happens in another process and tells nobody here). */
+/**
+ * How often a non-empty queue looks again at `elsewhere` on its own. The ends the gateway sees (a
+ * run or loop host exiting) call `recheck` at once; this catches the ones nobody here is told of
+ * (a run that leaves IN_PROGRESS in its host, another process, before the host exits).
+ */
 const RECHECK_MS = 1_000;
 
 /** Whose start this is, and who hears that it waits. */
@@ -45,7 +49,7 @@ export interface AgentSlotsOptions {
 export class AgentSlots {
   private readonly running = new Map<string, number>();
   private readonly queues = new Map<string, Waiter[]>();
-  private recheck: ReturnType<typeof setInterval> | undefined;
+  private recheckTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: AgentSlotsOptions) {}
 
@@ -93,6 +97,15 @@ export class AgentSlots {
     return this.take(key);
   }
 
+  /** A run or loop ended (its host exited): the waiting starts look at `elsewhere` again now. */
+  recheck(): void {
+    try {
+      for (const key of [...this.queues.keys()]) this.next(key);
+    } catch {
+      // The count could not be read (the database closing at quit): the queue waits for the next look or a release.
+    }
+  }
+
   /** Agent turns running for `key` in this process now (tests, the settings screen). */
   count(key: string): number {
     return this.running.get(key) ?? 0;
@@ -132,19 +145,15 @@ export class AgentSlots {
 
   /** While starts wait and runs or loops count, the queues look again now and then: their ends free slots unseen. */
   private watchElsewhere(): void {
-    if (this.recheck || !this.options.elsewhere) return;
-    this.recheck = setInterval(() => {
-      try {
-        for (const key of [...this.queues.keys()]) this.next(key);
-      } catch {
-        // The count could not be read (the database closing at quit): the queue waits for the next look or a release.
-      }
+    if (this.recheckTimer || !this.options.elsewhere) return;
+    this.recheckTimer = setInterval(() => {
+      this.recheck();
       if (this.queues.size === 0) {
-        clearInterval(this.recheck);
-        this.recheck = undefined;
+        clearInterval(this.recheckTimer);
+        this.recheckTimer = undefined;
       }
     }, this.options.recheckMs ?? RECHECK_MS);
-    this.recheck.unref();
+    this.recheckTimer.unref();
   }
 
   private take(key: string): () => void {

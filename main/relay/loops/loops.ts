@@ -51,7 +51,7 @@ export interface LoopServiceOptions {
   workspace: Pick<WorkspaceGuard, 'resolve'>;
   log: Logger;
   /** The agent cap: a remote caller's loop start at its limit is 429 (its live loops count there through `launchedBy`). */
-  slots?: Pick<AgentSlots, 'reserve'>;
+  slots?: Pick<AgentSlots, 'reserve' | 'recheck'>;
   heartbeatMs?: number;
   outputEveryMs?: number;
   watchMs?: number;
@@ -258,6 +258,8 @@ export class LoopService {
     if (this.closed) return;
     const row = this.get(loopId);
     if (!row || !LIVE_LOOP.includes(row.status)) {
+      // Its agent slot is free: a queued turn of its caller starts now.
+      if (this.watched.has(loopId)) this.options.slots?.recheck();
       this.unwatch(loopId);
       return;
     }
