@@ -8,7 +8,8 @@
 //     generation large enough that no collection runs in a window, once its start-up work is
 //     over, the least of three windows;
 //   - headless start to `listening` (median: wall clock, and the process's own CPU time, which
-//     a busy machine does not inflate), idle RSS;
+//     a busy machine does not inflate), and to the reply of a token GET sent the moment it
+//     listens (the route families load once listening: this is when a client is served), idle RSS;
 //   - the 1-minute load average beside each figure (each round, allocation window, start).
 // Run: npm run build && node --import tsx bench/gateway.ts [--seconds 5] [--rounds 3] [--connections 50] [--pin]
 //   --allocation: only the bytes-per-request probe (no load rounds, no starts): allocation per
@@ -52,6 +53,8 @@ interface Server {
   startMs: number;
   /** CPU time (user + system) the process had used by then: compares across machine loads. */
   startCpuMs: number;
+  /** performance.now() at spawn. */
+  spawnedAt: number;
 }
 
 async function startServer(args: string[], nodeFlags: string[] = [], ipc = false): Promise<Server> {
@@ -67,7 +70,7 @@ async function startServer(args: string[], nodeFlags: string[] = [], ipc = false
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
   });
   const startMs = performance.now() - begun;
-  return { child, port: JSON.parse(line).port, startMs, startCpuMs: cpuMicros(child.pid!) / 1000 };
+  return { child, port: JSON.parse(line).port, startMs, startCpuMs: cpuMicros(child.pid!) / 1000, spawnedAt: begun };
 }
 
 const gatewayArgs = (dataDir: string) => [CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file'];
@@ -114,6 +117,18 @@ function post(port: number, path: string, body: unknown, headers: Record<string,
     );
     req.on('error', reject);
     req.end(text);
+  });
+}
+
+/** The status of a GET (the body read and dropped). */
+function get(port: number, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, headers: { Host: `127.0.0.1:${port}`, ...headers } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -284,10 +299,17 @@ async function fullRun(): Promise<void> {
   const startTimes: number[] = [];
   const startCpu: number[] = [];
   const startLoads: number[] = [];
+  const firstReplyTimes: number[] = [];
+  const firstReplyCpu: number[] = [];
   for (let i = 0; i < starts; i++) {
     const started = await startServer(gatewayArgs(dataDir));
     startTimes.push(started.startMs);
     startCpu.push(started.startCpuMs);
+    // At once: the first authenticated request, as a client that waited for the port would send it.
+    const reply = await get(started.port, '/api/gateway/version', { 'X-Desktop-Gateway-Token': readFileSync(join(dataDir, 'secrets', 'gateway-token'), 'utf8').trim() });
+    if (reply !== 200) throw new Error(`the first request got ${reply}`);
+    firstReplyTimes.push(performance.now() - started.spawnedAt);
+    firstReplyCpu.push(cpuMicros(started.child.pid!) / 1000);
     startLoads.push(loadNow());
     await stop(started);
   }
@@ -341,6 +363,9 @@ async function fullRun(): Promise<void> {
     startToListeningMs: { median: Math.round(median(startTimes)), min: Math.round(startTimes[0]), max: Math.round(startTimes.at(-1)!), loadAverages: startLoads },
     // The process's own CPU until listening: on a busy machine the wall clock waits for a core, this does not.
     startCpuMs: { median: Math.round(median(startCpu)), min: Math.round(startCpu[0]), max: Math.round(startCpu.at(-1)!) },
+    // Spawn to the reply of a token GET /api/gateway/version sent on the listening line (wall clock, and CPU by then).
+    startToFirstReplyMs: { median: Math.round(median(firstReplyTimes)), min: Math.round(Math.min(...firstReplyTimes)), max: Math.round(Math.max(...firstReplyTimes)) },
+    firstReplyCpuMs: { median: Math.round(median(firstReplyCpu)), min: Math.round(Math.min(...firstReplyCpu)), max: Math.round(Math.max(...firstReplyCpu)) },
     idleRssMb: idleRss,
     idleRssLoadAverage: idleLoad,
     rssAfterLoadMb: loadedRss,

@@ -38,8 +38,8 @@ import type { LoopOutbox } from './relay/loops/outbox.js';
 import type { PlanLoops } from './relay/loops/plan-loops.js';
 import type { ReviewService } from './review/review-service.js';
 import type { RunService } from './symphony/runs.js';
-import { RunStore, type RunRow } from './symphony/run-store.js';
-import { LoopStore } from './relay/loops/loop-store.js';
+import type { RunRow } from './symphony/run-store.js';
+import { liveLoopsLaunchedBy, liveRunsLaunchedBy } from './store/live-launches.js';
 import type { DeployService } from './deploy/deploy.js';
 import type { LearningsService } from './learnings/learnings.js';
 import { SettingsStore } from './store/settings.js';
@@ -237,7 +237,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   // their hosts may belong to another process, and the lazy run and loop services need not be loaded.
   const agentSlots = new AgentSlots({
     limit: () => readLimits(settings).concurrentAgents,
-    elsewhere: (key) => RunStore.liveLaunchedBy(db, key) + LoopStore.liveLaunchedBy(db, key),
+    elsewhere: (key) => liveRunsLaunchedBy(db, key) + liveLoopsLaunchedBy(db, key),
   });
   const confiner = new Confiner({
     enabled: () => confinementEnabled(settings), environment: agentEnv, guard: workspace, log, trustedRoots: () => repos.trustedPaths(), slots: agentSlots,
@@ -269,7 +269,9 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   const runEndListeners: Array<(run: RunRow) => void> = [];
   let prFollower: PrFollower | undefined;
   const runs: Lazy<RunService> = lazy(async () => {
-    const [{ RunService }, { WorktreeRetention }] = await Promise.all([import('./symphony/runs.js'), import('./symphony/worktree-retention.js')]);
+    const [{ RunService }, { WorktreeRetention }, { RunStore }] = await Promise.all([
+      import('./symphony/runs.js'), import('./symphony/worktree-retention.js'), import('./symphony/run-store.js'),
+    ]);
     const retention = new WorktreeRetention({
       db, settings, runs: new RunStore(db), git: gitRunner, log,
       removeWorktree: (worktreePath) => git.worktrees.remove({ worktreePath }),

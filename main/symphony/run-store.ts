@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { ProviderId } from '../providers/types.js';
-import { getIfMigrated, migrate, type Db } from '../store/database.js';
+import { migrate, type Db } from '../store/database.js';
+import { liveRunsLaunchedBy } from '../store/live-launches.js';
 import type { ProcessIdentity } from '../supervisor/supervisor.js';
 import type { CallerKind } from '../auth/caller.js';
 import type { JudgesReport, RunFeedbackView, RunPlan } from '../../shared/runs.js';
@@ -278,7 +279,7 @@ export class RunStore {
    * a RunStore: 0 where the table or its column is not there yet (this process never migrated it).
    */
   static liveLaunchedBy(db: Db, key: string): number {
-    return getIfMigrated<{ n: number }>(db, "SELECT COUNT(*) AS n FROM symphony_runs WHERE launched_by = ? AND status IN ('STARTING', 'IN_PROGRESS')", key)?.n ?? 0;
+    return liveRunsLaunchedBy(db, key);
   }
 
   create(input: Omit<RunRow, 'id' | 'startedAt' | 'updatedAt' | 'endedAt' | 'inputTokens' | 'outputTokens' | 'costUsd' | 'host' | 'discardedAt' | 'prOpen' | 'launchedBy'> & { launchedBy?: string | null }): RunRow {

@@ -4,7 +4,8 @@
 // row to its end and queues its last calls to the cloud in one transaction, so a host and
 // a gateway that both try can never both report it.
 import type { LoopCommand } from '../../../shared/schemas/loops.js';
-import { getIfMigrated, migrate, type Db } from '../../store/database.js';
+import { migrate, type Db } from '../../store/database.js';
+import { liveLoopsLaunchedBy } from '../../store/live-launches.js';
 import type { ProcessIdentity } from '../../supervisor/supervisor.js';
 import { insertOutboxCall, type OutboxCall } from './outbox.js';
 
@@ -90,7 +91,7 @@ export class LoopStore {
 
   /** Live loops `key` started, straight from the database (any process's hosts): 0 where the table or column is not there yet. */
   static liveLaunchedBy(db: Db, key: string): number {
-    return getIfMigrated<{ n: number }>(db, "SELECT COUNT(*) AS n FROM loops WHERE launched_by = ? AND status IN ('initializing', 'running')", key)?.n ?? 0;
+    return liveLoopsLaunchedBy(db, key);
   }
 
   get(loopId: string): LoopRow | undefined {
