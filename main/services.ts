@@ -241,6 +241,7 @@ export async function createServices(options: ServicesOptions = {}): Promise<Ser
   });
   const confiner = new Confiner({
     enabled: () => confinementEnabled(settings), environment: agentEnv, guard: workspace, log, trustedRoots: () => repos.trustedPaths(), slots: agentSlots,
+    processes: supervisor,
   });
   const providers = createProviderRegistry(supervisor, confiner);
   const chats = new ChatService({ db, providers, log, supervisor });

@@ -180,6 +180,56 @@ describe('confined agents (real bubblewrap, real CLIs)', { skip }, () => {
   });
 });
 
+describe("claude's npm shim (real bubblewrap, real npm)", { skip }, () => {
+  // claude's sandbox runs `npm root -g` at every start: inside a claude view that is answered
+  // by the gateway's shim, without starting node; every other npm command is the real npm.
+  const noNode = 'NODE_OPTIONS=--require=/symphony-no-node-marker.cjs';
+
+  test('`npm root -g` prints the cached root without node, `npm --version` is the real npm, the shim cannot be changed', async (t) => {
+    if (!findOnPath('npm', process.env.PATH)) return t.skip('no npm on PATH: no shim to test');
+    const expectedRoot = (await supervisor.run('npm', ['root', '-g'], { cwd: '/' })).stdout.trim();
+    const version = (await supervisor.run('npm', ['--version'], { cwd: '/' })).stdout.trim();
+    const confiner = new Confiner({ processes: supervisor });
+    const prepared = await confiner.prepare({ level: 'write', root: dirs.cwd }, { cli: 'claude', env: claudeTestConfig(api, dirs.homes).env! });
+    try {
+      const script = [
+        'echo "which=$(command -v npm)"',
+        `${noNode} npm root -g; echo "root-rc=$?"`,
+        `${noNode} npm root --global`,
+        // The control: the same marker makes the real npm (node) fail.
+        `${noNode} npm --version >/dev/null 2>&1; echo "node-rc=$?"`,
+        'echo "version=$(npm --version)"',
+        'echo hacked > /tmp/.symphony-bin/npm; echo "write-rc=$?"',
+        'rm -f /tmp/.symphony-bin/npm-root; echo "rm-rc=$?"',
+        'mv /tmp/.symphony-bin /tmp/moved; echo "mv-rc=$?"',
+        'echo "head=$(head -1 /tmp/.symphony-bin/npm)"',
+      ].join('\n');
+      const spawned = prepared.wrapper(dirs.cwd, process.env.PATH)!('/bin/sh', ['-c', script], { PATH: process.env.PATH ?? '' });
+      const { stdout } = await supervisor.run(spawned.command, spawned.args, { cwd: dirs.cwd, env: prepared.env });
+      assert.match(stdout, /^which=\/tmp\/\.symphony-bin\/npm$/m);
+      assert.match(stdout, new RegExp(`^${expectedRoot}\\nroot-rc=0\\n${expectedRoot}\\n`, 'm'), stdout);
+      assert.match(stdout, /^node-rc=[1-9]\d*$/m, 'the marker stops node: the root came from the shim');
+      assert.match(stdout, new RegExp(`^version=${version.replaceAll('.', '\\.')}$`, 'm'));
+      for (const step of ['write', 'rm', 'mv']) assert.match(stdout, new RegExp(`^${step}-rc=[1-9]\\d*$`, 'm'), `${step} in the shim folder fails`);
+      assert.match(stdout, /^head=#!\/bin\/sh$/m);
+    } finally {
+      prepared.dispose();
+    }
+  });
+
+  test("claude starts with the shim, and its Bash (inside claude's own sandbox too) gets it and cannot change it", async (t) => {
+    if (!findOnPath('npm', process.env.PATH)) return t.skip('no npm on PATH: no shim to test');
+    const shimmed = new ClaudeProvider(supervisor, { ...claudeTestConfig(api, dirs.homes), confiner: new Confiner({ processes: supervisor }) });
+    const events = await turn(shimmed, 'write', {
+      kind: 'tool', name: 'Bash',
+      input: { command: `echo "which=$(command -v npm)"; ${noNode} npm root -g; echo hacked > /tmp/.symphony-bin/npm; echo "write-rc=$?"; head -1 /tmp/.symphony-bin/npm`, description: 'npm' },
+    });
+    const { content } = ofType(events, 'tool_result')[0];
+    assert.match(content, /which=\/tmp\/\.symphony-bin\/npm\n\/\S*node_modules\n/, content);
+    assert.match(content, /write-rc=[1-9]\d*\n#!\/bin\/sh/);
+  });
+});
+
 describe('a sandbox layer that cannot start', () => {
   test('the start fails naming what to install; with confinement turned off it runs, logged as not confined', async () => {
     const missing = new Confiner({ programs: () => null, platform: 'linux' });

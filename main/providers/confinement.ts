@@ -5,7 +5,7 @@
 //   3. the check of every tool call the CLI asks about (checkTool: paths through the guard,
 //      then the caller's approver for anything that is not a read inside the roots).
 // No route or domain module builds CLI flags itself.
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -13,8 +13,10 @@ import { FailedDependency } from '../errors.js';
 import type { AgentEnvironment } from './agent-env.js';
 import type { AgentSlots, SlotRequest } from './agent-slots.js';
 import { WorkspaceGuard } from '../files/workspace.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 import {
-  bubblewrapArgs, findOnPath, gitCommonDir, installPaths, osSandboxKind, seatbeltArgs, type OsSandboxKind, type SandboxLayout,
+  bubblewrapArgs, findOnPath, gitCommonDir, installPaths, osSandboxKind, seatbeltArgs, seenInView, SHIM_DIR_IN_VIEW,
+  type OsSandboxKind, type SandboxLayout,
 } from './os-sandbox.js';
 
 /** `read`: look at files inside the root. `write`: edit inside the root and run commands. */
@@ -75,6 +77,8 @@ export interface ConfinerOptions {
   trustedRoots?: () => readonly string[];
   /** The concurrent-agent cap of remote callers (the gateway's, with its setting); default: none. */
   slots?: AgentSlots;
+  /** Runs the real `npm root -g` once, for claude's `npm` shim (see npmShim); default: no shim. */
+  processes?: Pick<Supervisor, 'run'>;
 }
 
 /** What a CLI needs from the view: its environment, config folders, and programs its own sandbox runs. */
@@ -123,6 +127,8 @@ export class Confiner {
   private readonly platform: NodeJS.Platform;
   private readonly guard: AgentPathGuard;
   private readonly programs: (name: string) => string | null;
+  /** The global npm root, learned once per gateway process at the first sandboxed claude start (null: no npm). */
+  private npmRoot?: Promise<string | null>;
 
   constructor(private readonly options: ConfinerOptions = {}) {
     this.log = (options.log ?? pino({ level: 'silent' })).child({ component: 'confinement' });
@@ -187,6 +193,7 @@ export class Confiner {
     const masked = (await Promise.all([root, ...writeRoots, ...readRoots].map((dir) => this.guard.secretsInside(dir))))
       .flat()
       .filter((path) => !config.some((kept) => kept === path || kept.startsWith(`${path}/`) || path.startsWith(`${kept}/`)));
+    const npmRoot = enabled && osSandbox === 'bubblewrap' && cli.cli === 'claude' ? await this.globalNpmRoot() : null;
     const tempDir = realpathSync(mkdtempSync(join(this.options.tempParent ?? tmpdir(), `symphony-agent-${cli.cli}-`)));
     const { caller: _, ...profileOnly } = confinement;
     const prepared = new PreparedConfinement(
@@ -199,12 +206,35 @@ export class Confiner {
       this.guard,
       this.programs,
       env,
+      npmRoot,
     );
     // Names only: values (API keys among them) never reach a log.
     const profile = { cli: cli.cli, level: confinement.level, root, readRoots, writeRoots, osSandbox: prepared.osSandbox, cliSandbox: prepared.cliSandbox, trustProjectConfig, envNames: Object.keys(env).sort() };
     if (enabled) this.log.info(profile, 'agent start confined');
     else this.log.warn(profile, 'agent start NOT confined: confinement is turned off in settings');
     return prepared;
+  }
+
+  private globalNpmRoot(): Promise<string | null> {
+    this.npmRoot ??= this.learnNpmRoot();
+    return this.npmRoot;
+  }
+
+  /** The real `npm root -g` as the view would answer it: from `/`, with an empty home (a user's ~/.npmrc is not seen there). */
+  private async learnNpmRoot(): Promise<string | null> {
+    if (!this.options.processes) return null;
+    const home = mkdtempSync(join(this.options.tempParent ?? tmpdir(), 'symphony-npm-home-'));
+    try {
+      const result = await this.options.processes.run('npm', ['root', '-g'], { cwd: '/', env: { HOME: home }, timeoutMs: 30_000 });
+      const root = result.stdout.trim();
+      if (result.exitCode === 0 && isAbsolute(root) && !root.includes('\n')) return root;
+      this.log.info({ exitCode: result.exitCode }, "`npm root -g` failed: claude starts without the npm shim");
+    } catch (error) {
+      this.log.info({ err: (error as Error).message }, 'npm not found: claude starts without the npm shim');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+    return null;
   }
 }
 
@@ -221,6 +251,8 @@ export class PreparedConfinement {
     private readonly programs: (name: string) => string | null = findProgram,
     /** The agent environment this start was prepared with (see agent-env.ts). */
     private readonly agentEnv: Readonly<Record<string, string>> = {},
+    /** The cached global npm root for claude's `npm` shim; null: no shim. */
+    private readonly npmRoot: string | null = null,
   ) {
     this.roots = [layout.root, ...(layout.writeRoots ?? []), ...layout.readRoots];
   }
@@ -259,15 +291,42 @@ export class PreparedConfinement {
   }
 
   /** For ChildSpec.wrap: runs the resolved CLI inside the filesystem view (undefined when there is none). */
-  wrapper(cwd: string, childPath: string | undefined): ((file: string, args: readonly string[]) => { command: string; args: string[] }) | undefined {
+  wrapper(
+    cwd: string,
+    childPath: string | undefined,
+  ): ((file: string, args: readonly string[], env?: Readonly<Record<string, string>>) => { command: string; args: string[] }) | undefined {
     if (this.osSandbox !== 'bubblewrap' && this.osSandbox !== 'sandbox-exec') return undefined;
     const kind = this.osSandbox;
-    return (file, args) => {
-      const install = installPaths(file, childPath);
+    return (file, args, env) => {
+      const path = env?.PATH ?? childPath;
+      const install = installPaths(file, path);
       const layout = { ...this.layout, installPaths: install.paths };
-      if (kind === 'bubblewrap') return { command: this.programs('bwrap') ?? 'bwrap', args: bubblewrapArgs(layout, install.real, args, cwd) };
+      if (kind === 'bubblewrap') {
+        return { command: this.programs('bwrap') ?? 'bwrap', args: bubblewrapArgs({ ...layout, ...this.npmShim(path, install.paths) }, install.real, args, cwd) };
+      }
       return { command: '/usr/bin/sandbox-exec', args: seatbeltArgs(layout, install.real, args) };
     };
+  }
+
+  /**
+   * claude's sandbox runs `/bin/sh -c "npm root -g"` at every start (its sandbox-runtime looks
+   * for a Java proxy agent in the global npm folder; no setting skips it): a whole npm start,
+   * ~0.3 s of CPU. A POSIX sh `npm` first on the view's PATH, in a read-only per-run folder,
+   * answers exactly `npm root -g` / `npm root --global` with the root the gateway learned once,
+   * and execs the real npm (a system one, seen in the view) with every other argument list
+   * unchanged. Paths are read from files, never spliced into the script.
+   */
+  private npmShim(path: string | undefined, install: readonly string[]): Pick<SandboxLayout, 'shimDir' | 'path'> {
+    const npm = this.npmRoot ? findOnPath('npm', path) : null;
+    if (!npm || npm.includes('\n') || !seenInView(npm, install) || !seenInView(realpathSync(npm), install)) return {};
+    const shimDir = join(this.layout.tempDir, '.symphony-bin');
+    if (!existsSync(shimDir)) {
+      mkdirSync(shimDir, { mode: 0o755 });
+      writeFileSync(join(shimDir, 'npm-root'), `${this.npmRoot}\n`, { mode: 0o444 });
+      writeFileSync(join(shimDir, 'npm-path'), `${npm}\n`, { mode: 0o444 });
+      writeFileSync(join(shimDir, 'npm'), npmShimScript(`${SHIM_DIR_IN_VIEW}/npm-root`, `${SHIM_DIR_IN_VIEW}/npm-path`), { mode: 0o555 });
+    }
+    return { shimDir, path: `${SHIM_DIR_IN_VIEW}:${path}` };
   }
 
   /**
@@ -304,6 +363,21 @@ export class PreparedConfinement {
       for (const action of this.disposers.splice(0)) action();
     }
   }
+}
+
+/** The `npm` shim (see PreparedConfinement.npmShim): no fork for `root -g`, the real npm for the rest. */
+function npmShimScript(rootFile: string, npmFile: string): string {
+  return [
+    '#!/bin/sh',
+    "# Symphony's npm shim for claude's sandbox start: `npm root -g` from the gateway's cached answer, the real npm otherwise.",
+    'if [ "$#" -eq 2 ] && [ "$1" = root ] && { [ "$2" = -g ] || [ "$2" = --global ]; }; then',
+    `  IFS= read -r root < '${rootFile}' && printf '%s\\n' "$root"`,
+    '  exit',
+    'fi',
+    `IFS= read -r npm < '${npmFile}' || exit 127`,
+    'exec "$npm" "$@"',
+    '',
+  ].join('\n');
 }
 
 /** When the sandbox helper dies before the CLI said anything, the message says what to do. */

@@ -29,7 +29,14 @@ export interface SandboxLayout {
   gitCommonDirs: readonly string[];
   /** Secret folders inside a bound folder: hidden (an empty folder or an empty file over them). */
   masked: readonly string[];
+  /** A folder inside tempDir holding the gateway's shims (claude's `npm`): seen read-only at SHIM_DIR_IN_VIEW. */
+  shimDir?: string;
+  /** The PATH in the view when it differs from the child's own (SHIM_DIR_IN_VIEW first). */
+  path?: string;
 }
+
+/** Where the per-run shim folder is seen in the view: read-only over the view's writable /tmp. */
+export const SHIM_DIR_IN_VIEW = '/tmp/.symphony-bin';
 
 /** System folders seen read-only (each only if it exists). */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/sys', '/nix/store', '/run/current-system', '/run/systemd/resolve'];
@@ -80,6 +87,7 @@ export function bubblewrapArgs(layout: SandboxLayout, command: string, args: rea
   for (const file of SYSTEM_SECRETS) if (existsSync(file)) out.push('--ro-bind', '/dev/null', file);
   out.push('--proc', '/proc', '--dev', '/dev');
   out.push('--bind', layout.tempDir, '/tmp', '--dir', '/var', '--symlink', '../tmp', '/var/tmp');
+  if (layout.shimDir) out.push('--ro-bind', layout.shimDir, SHIM_DIR_IN_VIEW);
   out.push('--tmpfs', layout.home);
   for (const mount of mounts(layout)) {
     if (mount.mode === 'mask') {
@@ -90,6 +98,7 @@ export function bubblewrapArgs(layout: SandboxLayout, command: string, args: rea
       out.push(mount.optional ? `${flag}-try` : flag, mount.path, mount.path);
     }
   }
+  if (layout.path !== undefined) out.push('--setenv', 'PATH', layout.path);
   out.push('--chdir', cwd, '--', command, ...args);
   return out;
 }
@@ -163,6 +172,11 @@ export function installPaths(file: string, childPath: string | undefined): { rea
   const interpreter = shebangInterpreter(real, childPath);
   if (interpreter) paths.push(dirname(dirname(interpreter)));
   return { real, paths };
+}
+
+/** Whether a host path is seen in the view at the same path: inside a system folder or an install folder. */
+export function seenInView(path: string, installPaths: readonly string[]): boolean {
+  return [...SYSTEM_DIRS, ...installPaths].some((dir) => path === dir || path.startsWith(`${dir}/`));
 }
 
 function packageFolder(real: string): string {

@@ -34,9 +34,10 @@ export interface ChildSpec {
   graceMs?: number;
   /**
    * Runs the resolved program inside another (an OS sandbox): given the program's path and
-   * args, the command and args actually spawned. The process list still shows `command args`.
+   * args (and the environment it gets), the command and args actually spawned. The process
+   * list still shows `command args`.
    */
-  wrap?: (file: string, args: readonly string[]) => { command: string; args: string[] };
+  wrap?: (file: string, args: readonly string[], env: Readonly<Record<string, string>>) => { command: string; args: string[] };
 }
 
 export interface ChildExit {

@@ -155,7 +155,7 @@ export class Supervisor {
     this.refuseWhileStopping();
     if (!isDirectory(spec.cwd)) throw new Unprocessable(`Working directory does not exist: ${spec.cwd}`, 'cwd_missing');
     const resolved = await this.prepare(spec.command, spec.env);
-    const wrapped = spec.wrap?.(resolved.file, spec.args);
+    const wrapped = spec.wrap?.(resolved.file, spec.args, resolved.env);
     const { file, env } = wrapped ? { file: wrapped.command, env: resolved.env } : resolved;
     const id = randomUUID();
     const logFile = this.logDir ? this.openLogFile(spec.label, id) : null;
