@@ -49,7 +49,8 @@ async function main(extra: ExtraProviders): Promise<number> {
   const supervisor = new Supervisor({ db, settings, dataDir: job.dataDir, log, extraSearchDirs: job.binarySearchDirs });
   // The off switch and the agent-environment settings are read from the shared database at
   // every turn start, as the gateway does: a change in Settings reaches a long run's next turn.
-  const confiner = new Confiner({ enabled: () => confinementEnabled(settings), environment: handedOverEnvironment(settings, job.agentEnv), log });
+  // processes: the host learns the npm root once for claude's npm shim (see Confiner), as the gateway does.
+  const confiner = new Confiner({ enabled: () => confinementEnabled(settings), environment: handedOverEnvironment(settings, job.agentEnv), log, processes: supervisor });
   const providers = new ProviderRegistry([
     new ClaudeProvider(supervisor, { confiner, ...job.providers.claude }),
     new CodexProvider(supervisor, { confiner, ...job.providers.codex }),
