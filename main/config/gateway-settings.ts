@@ -65,7 +65,7 @@ export interface GatewaySettingsDeps {
   gatewayPort: () => number | null;
   agentEnv: Pick<AgentEnvironment, 'view' | 'check' | 'update'>;
   confinement: { status(): ConfinementStatus };
-  settings: { get<T>(key: string): T | undefined; set(key: string, value: unknown): void };
+  settings: { get<T>(key: string): T | undefined; set(key: string, value: unknown): void; refresh(): void };
   binaries: BinaryResolver;
 }
 
@@ -73,6 +73,8 @@ export class GatewaySettings {
   constructor(private readonly deps: GatewaySettingsDeps) {}
 
   async view(): Promise<SettingsView> {
+    // What `symphony-gateway config` just saved in another process shows at once.
+    this.deps.settings.refresh();
     const { config, workspace, secrets } = this.deps;
     return {
       apiOrigin: config.apiOrigin() ?? null,

@@ -74,10 +74,11 @@ export class ForeignWrites {
     this.seen = this.version.get();
   }
 
-  changed(): boolean {
-    const now = performance.now();
-    if (now - this.checkedAt < this.intervalMs) return false;
-    this.checkedAt = now;
+  /** `now`: ask SQLite whatever the interval (a screen that shows the settings must show the latest). */
+  changed(now = false): boolean {
+    const at = performance.now();
+    if (!now && at - this.checkedAt < this.intervalMs) return false;
+    this.checkedAt = at;
     const version = this.version.get();
     if (version === this.seen) return false;
     this.seen = version;

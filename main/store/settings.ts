@@ -56,11 +56,20 @@ export class SettingsStore {
   }
 
   get<T>(key: string): T | undefined {
-    if (this.state.foreign.changed()) {
+    this.reloadIfChanged(false);
+    return this.state.values.get(key) as T | undefined;
+  }
+
+  /** Another process's change seen at once, not within the hot path's second (the settings view: `config` then the screen). */
+  refresh(): void {
+    this.reloadIfChanged(true);
+  }
+
+  private reloadIfChanged(now: boolean): void {
+    if (this.state.foreign.changed(now)) {
       load(this.state);
       this.emit(null);
     }
-    return this.state.values.get(key) as T | undefined;
   }
 
   set(key: string, value: unknown): void {
