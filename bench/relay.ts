@@ -25,6 +25,8 @@ const gw = await startTestGateway({
   },
 });
 try {
+  // The relay client is a lazy service (loaded once the port is open, as serve does).
+  await gw.services.load('relay');
   gw.services.relay.start();
   await relay.until(() => gw.services.relay.status().state === 'connected', 'the link');
 
