@@ -71,7 +71,7 @@ export type ReviewStartBody = Partial<z.input<typeof ReviewBody>> & { repoPath: 
 export type ReviewFindings = z.infer<typeof FindingsResponse>;
 /** GET /codex/status: the latest review of a ticket by one reviewer. */
 export type ReviewStatus =
-  | { hasReview: false; message: string }
+  | { hasReview: false; worktreeDir: string; message: string }
   | {
       hasReview: true; runId: string; worktreeDir: string; status: 'running' | 'completed' | 'failed' | 'stopped' | 'interrupted';
       processRunning: boolean; pid: number | null; provider: ReviewProviderId; sessionId: string | null; startedAt: string;

@@ -3,6 +3,7 @@
 // a session that does not exist, and no agent starts; its own sessions work; the local user
 // reaches every run. Real claude against the mock model API through a real gateway.
 import assert from 'node:assert/strict';
+import { realpathSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { MockModelApi } from '../providers/testing/mock-model-api.js';
 import { startReviewGateway, type Auth, type PairedOrigin, type ReviewGateway } from '../review/testing/review-gateway.js';
@@ -67,11 +68,13 @@ test("another caller's review session is 404 to a paired origin (as one that doe
 
 const status = (ticketId: string, auth: Auth) => gw.request(`${CODEX}/status/${ticketId}?repoPath=${encodeURIComponent(repo)}&provider=claude`, { auth });
 const forget = (ticketId: string, auth: Auth) => gw.request(`${CODEX}/status/${ticketId}?repoPath=${encodeURIComponent(repo)}&provider=claude`, { method: 'DELETE', auth });
+/** Where the ticket's worktree goes: the original's `worktreeDir`, in the "no review" reply too. */
+const worktreeOf = (ticketId: string) => gw.services.ticketWorktrees.expectedPath(realpathSync(repo), ticketId);
 const stop = (ticketId: string, auth: Auth) => gw.request(`${CODEX}/stop/${ticketId}`, { method: 'POST', json: { repoPath: repo, provider: 'claude' }, auth });
 
 test("a review's status, stop and forget: another caller's review is the same reply as none to a paired origin; the local user reaches every one", async () => {
   const desktop = await review('T-S', 'token');
-  const none = { hasReview: false, message: 'No review of ticket T-S by claude yet.' };
+  const none = { hasReview: false, worktreeDir: worktreeOf('T-S'), message: 'No review of ticket T-S by claude yet.' };
 
   // The desktop's latest review, asked for by the origin: no review (its session named nowhere).
   const theirs = await status('T-S', origin);
@@ -108,7 +111,7 @@ test("a paired origin cannot stop or forget the desktop's running review: it is 
     const refused = await stop('T-R', origin);
     assert.deepEqual([refused.status, refused.json.code], [404, 'review_not_found']);
     assert.deepEqual((await forget('T-R', origin)).json, { success: true, deleted: [] }, 'not the 409 a running review gives its owner');
-    assert.deepEqual((await status('T-R', origin)).json, { hasReview: false, message: 'No review of ticket T-R by claude yet.' });
+    assert.deepEqual((await status('T-R', origin)).json, { hasReview: false, worktreeDir: worktreeOf('T-R'), message: 'No review of ticket T-R by claude yet.' });
     assert.equal((await status('T-R', 'token')).json.processRunning, true, 'the review still runs');
     assert.equal((await forget('T-R', 'token')).status, 409);
   } finally {

@@ -291,7 +291,11 @@ export class ReviewService {
 
   async status(ticketId: string, repoPath: string, provider?: ReviewProvider, caller?: string) {
     const run = await this.latest(repoPath, ticketId, provider, ownRuns(caller));
-    if (!run) return { hasReview: false as const, message: `No review of ticket ${ticketId}${provider ? ` by ${provider}` : ''} yet.` };
+    if (!run) {
+      // The web client reads worktreeDir in both shapes: where the ticket's worktree goes.
+      const worktreeDir = this.deps.ticketWorktrees.expectedPath(await this.mainRepo(repoPath), ticketId);
+      return { hasReview: false as const, worktreeDir, message: `No review of ticket ${ticketId}${provider ? ` by ${provider}` : ''} yet.` };
+    }
     const entry = this.active.get(scopeKey(run));
     const { log, logSize } = await logTail(run.logPath);
     return {
