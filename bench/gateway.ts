@@ -2,7 +2,11 @@
 //   - throughput, p50/p99 and server CPU per request of `GET /api/gateway/version` with the
 //     gateway token and with a paired session + Origin (how the web app calls), against
 //     Koa + @koa/router with the same routes registered and a bare node:http server;
-//     rounds interleave the four, 50 keep-alive connections from a client process of its own;
+//     rounds interleave the four, 50 keep-alive connections at saturation from a client
+//     process of its own (wrk when installed, else bench/load.ts);
+//   - latency when the server is not saturated: the same 50 connections paced near each of
+//     --rates requests a second in all (each pauses 0..2x connections/rate between an answer
+//     and its next request, as browser tabs do), the same four interleaved;
 //   - bytes allocated per request (token and session, quiet and in use; Koa for scale; node:http
 //     alone and sent the same request headers): a fresh server with --expose-gc and a young
 //     generation large enough that no collection runs in a window, once its start-up work is
@@ -11,19 +15,19 @@
 //     a busy machine does not inflate), and to the reply of a token GET sent the moment it
 //     listens (the route families load once listening: this is when a client is served), idle RSS;
 //   - the 1-minute load average beside each figure (each round, allocation window, start).
-// Run: npm run build && node --import tsx bench/gateway.ts [--seconds 5] [--rounds 3] [--connections 50] [--pin]
+// Run: npm run build && node --import tsx bench/gateway.ts [--seconds 5] [--rounds 3] [--connections 50] [--rates 1000,2000,4000] [--pin]
 //   --allocation: only the bytes-per-request probe (no load rounds, no starts): allocation per
 //   request does not depend on the machine's load, so it can be measured on a busy machine.
 //   --pin: the servers on the last CPU and the load client on CPU 0 (taskset), so the client
 //   does not take the server's core; without it the scheduler places both.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LoadOptions, LoadResult } from './load.js';
-import { loadAverage, loadNow, numberOption, printReport, round, smoke } from './support.js';
+import { listOption, loadAverage, loadNow, numberOption, printReport, round, smoke } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const seconds = numberOption('seconds', 5, 1);
@@ -31,6 +35,8 @@ const rounds = numberOption('rounds', 3, 1);
 const connections = numberOption('connections', 50, 10);
 const starts = numberOption('starts', 5, 1);
 const allocationRequests = numberOption('allocation-requests', 2000, 200);
+/** The rates (requests a second over all the connections) the paced rounds aim at. */
+const rates = listOption('rates', [1000, 2000, 4000], [200]);
 const ORIGIN = 'https://app.bench.example';
 const pin = process.argv.includes('--pin');
 const allocationOnly = process.argv.includes('--allocation');
@@ -38,8 +44,8 @@ const SERVER_CPU = String(Math.max(0, availableParallelism() - 1));
 const loadAtStart = loadAverage();
 
 /** The command line, run through taskset on one CPU when --pin is given. */
-function pinned(cpu: string, args: string[]): [string, string[]] {
-  return pin ? ['taskset', ['-c', cpu, process.execPath, ...args]] : [process.execPath, args];
+function pinned(cpu: string, command: string, args: string[]): [string, string[]] {
+  return pin ? ['taskset', ['-c', cpu, command, ...args]] : [command, args];
 }
 
 /** The built gateway, as the app and `npx symphony-gateway` run it (npm run build first). */
@@ -59,7 +65,7 @@ interface Server {
 
 async function startServer(args: string[], nodeFlags: string[] = [], ipc = false): Promise<Server> {
   const begun = performance.now();
-  const [command, argv] = pinned(SERVER_CPU, [...nodeFlags, ...args]);
+  const [command, argv] = pinned(SERVER_CPU, process.execPath, [...nodeFlags, ...args]);
   const child = spawn(command, argv, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'ignore', ...(ipc ? (['ipc'] as const) : [])],
@@ -83,14 +89,51 @@ async function stop(server: Server): Promise<void> {
   await exited;
 }
 
-function runLoadProcess(options: LoadOptions): Promise<LoadResult> {
+/** A child that takes its options as JSON on stdin (they hold tokens: never in argv) and prints JSON. */
+function runJsonChild(cpu: string, args: string[], input: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const [command, argv] = pinned('0', ['--import', 'tsx', join(ROOT, 'bench', 'load.ts'), JSON.stringify(options)]);
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [command, argv] = pinned(cpu, args[0], args.slice(1));
+    const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (chunk) => (out += chunk));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`))));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args[0]} exited ${code}`))));
+    child.stdin!.end(input);
   });
+}
+
+async function runLoadProcess(options: LoadOptions): Promise<LoadResult> {
+  const out = await runJsonChild('0', [process.execPath, '--import', 'tsx', join(ROOT, 'bench', 'load.ts')], JSON.stringify(options));
+  return JSON.parse(out) as LoadResult;
+}
+
+/**
+ * wrk (C, one thread) when it is installed: the node client tops out near 7k requests a second
+ * on this machine, below bare node:http, so with it the saturation rounds measure the client.
+ */
+const WRK = (process.env.PATH ?? '').split(':').map((dir) => join(dir, 'wrk')).find((path) => existsSync(path));
+const loadClient = WRK ? 'wrk' : 'node (bench/load.ts: wrk is not installed, so throughput is the client\'s: apt-get install wrk)';
+
+/** wrk, with bench/load.ts's model (closed loop, optional pauses): the headers go through a 0600 file its script reads. */
+async function runWrk(options: LoadOptions): Promise<LoadResult> {
+  const headersFile = join(dataDir, 'wrk-headers');
+  writeFileSync(headersFile, Object.entries(options.headers).map(([name, value]) => `${name}: ${value}\n`).join(''), { mode: 0o600 });
+  const args = [WRK!, '-t1', `-c${options.connections}`, `-d${Math.max(1, Math.round(options.durationMs / 1000))}s`, '--timeout', '10s'];
+  const script = [join(ROOT, 'bench', 'wrk-report.lua'), `http://127.0.0.1:${options.port}${options.path}`, '--', headersFile, String(Math.round(options.thinkMs ?? 0))];
+  const out = await runJsonChild('0', [...args, '-s', ...script], '');
+  const line = out.split('\n').find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`wrk printed no summary:\n${out}`);
+  const summary = JSON.parse(line) as { requests: number; durationUs: number; non2xx: number; socketErrors: number; p50Us: number; p99Us: number; maxUs: number };
+  const answered = summary.requests - summary.non2xx;
+  const ms = (us: number) => round(us / 1000);
+  return {
+    requests: answered,
+    errors: summary.non2xx + summary.socketErrors,
+    requestsPerSecond: Math.round(answered / (summary.durationUs / 1e6)),
+    p50Ms: ms(summary.p50Us),
+    p99Ms: ms(summary.p99Us),
+    maxMs: ms(summary.maxUs),
+  };
 }
 
 /** utime + stime of a process, in microseconds (Linux /proc, 100 ticks a second). */
@@ -153,9 +196,16 @@ interface Sample extends LoadResult {
   loadAverage: number;
 }
 
-async function measure(target: Target, durationMs: number): Promise<Sample> {
+/**
+ * A round at saturation, or paced near `ratePerSecond` in all: each connection pauses
+ * connections/rate on average between an answer and its next request.
+ */
+async function measure(target: Target, durationMs: number, ratePerSecond?: number): Promise<Sample> {
   const cpuBefore = cpuMicros(target.server.child.pid!);
-  const result = await runLoadProcess({ port: target.server.port, path: target.path, headers: { Host: `127.0.0.1:${target.server.port}`, ...target.headers }, connections, durationMs });
+  const headers = { Host: `127.0.0.1:${target.server.port}`, ...target.headers };
+  const thinkMs = ratePerSecond ? (connections * 1000) / ratePerSecond : undefined;
+  const options = { port: target.server.port, path: target.path, headers, connections, durationMs, thinkMs };
+  const result = await (WRK ? runWrk(options) : runLoadProcess(options));
   const cpu = cpuMicros(target.server.child.pid!) - cpuBefore;
   return { ...result, cpuUsPerRequest: Math.round(cpu / Math.max(1, result.requests)), loadAverage: loadNow() };
 }
@@ -261,6 +311,17 @@ async function allocations(token: string, sessionToken: string) {
   return { ...measured, beyondNodeHttpSameRequest: { token: beyond('gatewayToken', 'nodeHttpTokenRequest'), session: beyond('gatewaySession', 'nodeHttpSessionRequest') } };
 }
 
+/** Little's law for a closed loop: its mean latency is connections / throughput, however fast the server. */
+function withLatencyFloor<T extends { requestsPerSecond: number }>(summary: T): T & { meanLatencyFloorMs: number } {
+  return { ...summary, meanLatencyFloorMs: round((connections * 1000) / Math.max(1, summary.requestsPerSecond)) };
+}
+
+/** A paced rate's rounds: the p50, p99 and worst (medians over rounds), and the rate reached. */
+function pacedSummary(samples: Sample[]) {
+  const { p50Ms, p99Ms, maxMs, requestsPerSecond, errors, loadAverages } = summarize(samples);
+  return { p50Ms, p99Ms, maxMs, requestsPerSecond, errors, loadAverages };
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function summarize(samples: Sample[]) {
@@ -268,6 +329,7 @@ function summarize(samples: Sample[]) {
     requestsPerSecond: median(samples.map((s) => s.requestsPerSecond)),
     p50Ms: median(samples.map((s) => s.p50Ms)),
     p99Ms: median(samples.map((s) => s.p99Ms)),
+    maxMs: median(samples.map((s) => s.maxMs)),
     cpuUsPerRequest: median(samples.map((s) => s.cpuUsPerRequest)),
     errors: samples.reduce((sum, s) => sum + s.errors, 0),
     rounds: samples.map((s) => s.requestsPerSecond),
@@ -336,10 +398,19 @@ async function fullRun(): Promise<void> {
   for (let round_ = 0; round_ < rounds; round_++) {
     for (const target of targets) samples.get(target.name)!.push(await measure(target, seconds * 1000));
   }
+  // The same four paced, interleaved the same way: latency when the server is not the bottleneck
+  // (at saturation a closed loop's mean latency is connections / throughput, whatever the server).
+  const atRate = new Map<string, Sample[]>(rates.flatMap((rate) => targets.map((t) => [`${rate}/${t.name}`, []] as [string, Sample[]])));
+  for (let round_ = 0; round_ < rounds; round_++) {
+    for (const rate of rates) for (const target of targets) atRate.get(`${rate}/${target.name}`)!.push(await measure(target, seconds * 1000, rate));
+  }
   const loadedRss = rssMb(gateway.child.pid!);
   for (const server of servers.splice(0)) await stop(server);
 
-  const results = Object.fromEntries([...samples].map(([name, list]) => [name, summarize(list)]));
+  const results = Object.fromEntries([...samples].map(([name, list]) => [name, withLatencyFloor(summarize(list))]));
+  const paced = Object.fromEntries(
+    rates.map((rate) => [rate, Object.fromEntries(targets.map((t) => [t.name, pacedSummary(atRate.get(`${rate}/${t.name}`)!)]))]),
+  );
   const allocation = await allocations(token, sessionToken);
   const ratio = (name: string) => round(results[name].requestsPerSecond / results.koaRouter.requestsPerSecond);
   // What the gateway allocates beyond Koa + @koa/router themselves (node:http and Koa alone take ~7 and ~16 KB).
@@ -355,7 +426,10 @@ async function fullRun(): Promise<void> {
     connections,
     secondsPerRound: seconds,
     rounds,
+    loadClient,
     results,
+    // Per requested rate (over the same connections, paced): latency, and the rate reached.
+    paced,
     throughputRatioToKoaRouter: { token: ratio('gatewayToken'), session: ratio('gatewaySession') },
     sessionCpuOverToken: round(results.gatewaySession.cpuUsPerRequest / results.gatewayToken.cpuUsPerRequest),
     allocation,
@@ -370,7 +444,7 @@ async function fullRun(): Promise<void> {
     idleRssLoadAverage: idleLoad,
     rssAfterLoadMb: loadedRss,
     errors: Object.values(results).reduce((sum, r) => sum + r.errors, 0),
-    targets: { throughputRatio: '>= 0.8', sessionCpuOverToken: '<= 1.2', p99Ms: '< 5', bytesPerRequest: '<= 8192', startToListeningMs: '< 400', idleRssMb: '< 100' },
+    targets: { throughputRatio: '>= 0.8', sessionCpuOverToken: '<= 1.2', p99Ms: '< 5 at 50 connections (paced; at saturation a closed loop waits connections / throughput on average)', bytesPerRequest: '<= 8192', startToListeningMs: '< 400', idleRssMb: '< 100' },
   });
 }
 

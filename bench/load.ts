@@ -1,6 +1,8 @@
 // A small closed-loop HTTP load generator: N keep-alive connections, each sending its
-// next request as soon as the last answer arrives, for a fixed time. Run in its own
-// process so that the client's work does not land on the server's event loop.
+// next request as soon as the last answer arrives (or, with `thinkMs`, after a pause of
+// 0..2×thinkMs, as a browser tab does between calls), for a fixed time. Run in its own
+// process so that the client's work does not land on the server's event loop. bench/gateway.ts
+// uses wrk with the same model when it is installed (bench/wrk-report.lua), this otherwise.
 import { Agent, request } from 'node:http';
 
 export interface LoadOptions {
@@ -11,6 +13,8 @@ export interface LoadOptions {
   durationMs: number;
   /** Stop after this many requests in all (for allocation windows), whatever the time. */
   maxRequests?: number;
+  /** Each connection's mean pause between an answer and its next request (uniform, 0..2×). */
+  thinkMs?: number;
 }
 
 export interface LoadResult {
@@ -19,6 +23,7 @@ export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  maxMs: number;
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
@@ -45,8 +50,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     });
   let sent = 0;
   const more = () => performance.now() < deadline && (options.maxRequests === undefined || sent++ < options.maxRequests);
+  const think = options.thinkMs ? () => new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * options.thinkMs!)) : null;
   const worker = async () => {
-    while (more()) await once();
+    while (more()) {
+      await once();
+      if (think) await think();
+    }
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: options.connections }, worker));
@@ -54,11 +63,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] * 100) / 100;
-  return { requests: latencies.length, errors, requestsPerSecond: Math.round(latencies.length / elapsed), p50Ms: at(0.5), p99Ms: at(0.99) };
+  return { requests: latencies.length, errors, requestsPerSecond: Math.round(latencies.length / elapsed), p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
 }
 
-// As a child process: options in argv[2] as JSON, result on stdout as JSON.
-if (process.argv[1]?.endsWith('load.ts') && process.argv[2]) {
-  const result = await runLoad(JSON.parse(process.argv[2]) as LoadOptions);
+// As a child process: options as JSON on stdin (they hold tokens: never in argv), the result on stdout.
+if (process.argv[1]?.endsWith('load.ts')) {
+  let input = '';
+  for await (const chunk of process.stdin) input += chunk;
+  const result = await runLoad(JSON.parse(input) as LoadOptions);
   process.stdout.write(JSON.stringify(result) + '\n');
 }

@@ -13,6 +13,13 @@ export function numberOption(name: string, fullSize: number, smokeSize = fullSiz
   return smoke ? smokeSize : fullSize;
 }
 
+/** `--name 1,2,3` from argv, else the full-size list, else (under --smoke) the tiny one. */
+export function listOption(name: string, fullSize: number[], smokeSize = fullSize): number[] {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at !== -1) return process.argv[at + 1].split(',').map(Number);
+  return smoke ? smokeSize : fullSize;
+}
+
 /** The 1-minute load average now, printed beside a figure. */
 export function loadNow(): number {
   return Math.round(loadavg()[0] * 100) / 100;
