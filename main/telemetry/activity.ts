@@ -36,6 +36,11 @@ export interface ActivityFilter {
 export const ACTIVITY_CAPACITY = 1000;
 
 export class ActivityRing {
+  /**
+   * Each slot's object is made once and then takes the fields of every later entry written
+   * there: recording allocates nothing once the ring is full (this runs on every request).
+   * So no entry leaves the ring: `list` gives copies.
+   */
   private readonly entries: Array<ActivityEntry | undefined>;
   private next = 0;
 
@@ -48,8 +53,10 @@ export class ActivityRing {
     return this.next + 1;
   }
 
+  /** Keeps a copy of `entry` (the caller may reuse its object). */
   record(entry: ActivityEntry): void {
-    this.entries[this.next % this.capacity] = entry;
+    const at = this.next % this.capacity;
+    copyEntry((this.entries[at] ??= blankEntry()), entry);
     this.next++;
   }
 
@@ -57,7 +64,7 @@ export class ActivityRing {
     return this.next;
   }
 
-  /** Newest first. */
+  /** Newest first; copies, so a later request never changes what a reader holds. */
   list(filter: ActivityFilter = {}): ActivityEntry[] {
     const limit = Math.min(filter.limit ?? 200, this.capacity);
     const out: ActivityEntry[] = [];
@@ -67,8 +74,49 @@ export class ActivityRing {
       if (filter.after !== undefined && entry.seq <= filter.after) break;
       if (filter.operation && entry.operation !== filter.operation) continue;
       if (filter.caller && entry.callerKind !== filter.caller && entry.callerOrigin !== filter.caller) continue;
-      out.push(entry);
+      out.push({ ...entry });
     }
     return out;
   }
+}
+
+/**
+ * An entry to fill in. Every entry object is made here, so they all share one shape whose
+ * two fractional numbers (durationMs, time) are overwritten in place, not boxed anew.
+ */
+export function blankEntry(): ActivityEntry {
+  return {
+    requestId: '',
+    operation: '',
+    callerKind: null,
+    origin: null,
+    method: '',
+    route: null,
+    status: 0,
+    durationMs: 0,
+    seq: 0,
+    time: 0,
+    path: '',
+    callerOrigin: null,
+    claimedSource: null,
+    approval: null,
+  };
+}
+
+/** Field by field: Object.assign would box the two fractional numbers. */
+function copyEntry(to: ActivityEntry, from: ActivityEntry): void {
+  to.requestId = from.requestId;
+  to.operation = from.operation;
+  to.callerKind = from.callerKind;
+  to.origin = from.origin;
+  to.method = from.method;
+  to.route = from.route;
+  to.status = from.status;
+  to.durationMs = from.durationMs;
+  to.seq = from.seq;
+  to.time = from.time;
+  to.path = from.path;
+  to.callerOrigin = from.callerOrigin;
+  to.claimedSource = from.claimedSource;
+  to.approval = from.approval;
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Services } from '../../services.js';
 import { errorReply } from '../../../shared/error-reply.js';
 import { isAppError, NoSuchRoute, WithReason } from '../../errors.js';
-import type { ActivityEntry, ApprovalNote } from '../../telemetry/activity.js';
+import { blankEntry, type ActivityEntry, type ApprovalNote } from '../../telemetry/activity.js';
 import { requestLogger, type RequestRecord } from '../../telemetry/request-log.js';
 import { setHeader } from '../exchange.js';
 import type { GatewayContext, GatewayState } from '../state.js';
@@ -25,16 +25,19 @@ const ACTIVITY_READS = new Set(['/api/gateway/desktop/activity', '/api/gateway/d
 export function requestScope(services: Services) {
   const nextRequestId = requestIds();
   const logRequest = requestLogger(services.log);
+  // One record for every request's log line and Activity entry, refilled each time: the log
+  // line is written and the Activity ring copies it before `finish` returns.
+  const record = blankEntry();
   const settle = (ctx: GatewayContext, error: unknown): void => {
     try {
       writeError(ctx, error, services);
     } finally {
-      finish(ctx, services, logRequest);
+      finish(ctx, record, services, logRequest);
     }
   };
   const close = (ctx: GatewayContext): void => {
     if (ctx.status === 404 && ctx.body === undefined) return settle(ctx, notFound());
-    finish(ctx, services, logRequest);
+    finish(ctx, record, services, logRequest);
   };
   // Not async: a request whose chain waits for nothing (GET /version) makes no promise here.
   // `next` is called with the context, so the fast path passes one function made at start
@@ -118,27 +121,24 @@ function describe(error: unknown, requestId: string, logFile: string | null): Er
   return { status: 500, code: 'internal_error', message: `The gateway hit an internal error; see ${where} for request ${requestId}.`, details: { requestId, ...(logFile && { logFile }) } };
 }
 
-function finish(ctx: GatewayContext, services: Services, logRequest: (record: RequestRecord) => void): void {
+function finish(ctx: GatewayContext, record: ActivityEntry, services: Services, logRequest: (record: RequestRecord) => void): void {
   const durationMs = performance.now() - ctx.state.startedAt;
   const { entry, caller, staticFile } = ctx.state;
   const operation = entry?.kind ?? (staticFile ? 'static_ui' : 'unmatched');
-  // One object per request: the Activity entry, which is also the log line's record.
-  const record: ActivityEntry = {
-    requestId: ctx.state.requestId,
-    operation,
-    callerKind: caller?.kind ?? null,
-    origin: ctx.get('Origin') || null,
-    method: ctx.method,
-    route: entry?.path ?? null,
-    status: ctx.status,
-    durationMs: Math.round(durationMs * 100) / 100,
-    seq: 0,
-    time: Date.now(),
-    path: ctx.path.length > 300 ? `${ctx.path.slice(0, 300)}…` : ctx.path,
-    callerOrigin: caller?.origin ?? null,
-    claimedSource: caller?.claimedSource ?? null,
-    approval: ctx.state.approval ? settledApproval(ctx.state.approval, ctx.status) : null,
-  };
+  record.requestId = ctx.state.requestId;
+  record.operation = operation;
+  record.callerKind = caller?.kind ?? null;
+  record.origin = ctx.get('Origin') || null;
+  record.method = ctx.method;
+  record.route = entry?.path ?? null;
+  record.status = ctx.status;
+  record.durationMs = Math.round(durationMs * 100) / 100;
+  record.seq = 0;
+  record.time = Date.now();
+  record.path = ctx.path.length > 300 ? `${ctx.path.slice(0, 300)}…` : ctx.path;
+  record.callerOrigin = caller?.origin ?? null;
+  record.claimedSource = caller?.claimedSource ?? null;
+  record.approval = ctx.state.approval ? settledApproval(ctx.state.approval, ctx.status) : null;
   logRequest(record);
   // Static renderer files are not operations: no telemetry series, no audit entry.
   if (staticFile) return;
