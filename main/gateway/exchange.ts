@@ -13,6 +13,15 @@ import type { GatewayContext, GatewayState } from './state.js';
 /** Statuses whose replies carry no body (as Koa's `statuses.empty`). */
 const EMPTY = new Set([204, 205, 304]);
 const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/**
+ * Header lists whose reply head is written, for the next replies: node reads the list while
+ * it writes the head and keeps none of it, and a list made per reply (~0.2 KB once grown) was
+ * the Exchange's largest part. One Exchange at a time holds a list.
+ */
+const spareLists: string[][] = [];
+const SPARE_LISTS = 64;
+/** An Exchange's list once its head is written (frozen: nothing may add to it). */
+const HEAD_WRITTEN: string[] = Object.freeze([]) as unknown as string[];
 /** Header names as the stages spell them, lowercased once. */
 const lowered = new Map<string, string>();
 
@@ -52,10 +61,12 @@ export class Exchange implements GatewayContext {
   private parsedQuery: ParsedUrlQuery | undefined;
   /**
    * The response headers, name (lowercased: node lowercases each name it writes, and a name
-   * already lowercase is not copied) then value, written by one writeHead: node's setHeader
-   * keeps a dictionary and an entry array per header.
+   * already lowercase is not copied) then value, in `out[0..used)` (a reused list may be
+   * longer), written by one writeHead: node's setHeader keeps a dictionary and an entry
+   * array per header.
    */
-  private readonly out: string[] = [];
+  private out: string[] = spareLists.pop() ?? [];
+  private used = 0;
 
   constructor(
     readonly req: IncomingMessage,
@@ -87,15 +98,18 @@ export class Exchange implements GatewayContext {
     return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value;
   }
 
+  /** As Koa's ctx.set, nothing once the head is written. */
   set(field: string, value: string): void {
+    if (this.out === HEAD_WRITTEN) return;
     const at = this.find(field);
-    if (at === -1) this.out.push(lower(field), value);
+    if (at === -1) this.add(lower(field), value);
     else this.out[at + 1] = value;
   }
 
   vary(field: string): void {
+    if (this.out === HEAD_WRITTEN) return;
     const at = this.find('Vary');
-    if (at === -1) return void this.out.push('vary', field);
+    if (at === -1) return this.add('vary', field);
     const list = this.out[at + 1].split(/\s*,\s*/);
     if (!list.some((name) => name.toLowerCase() === field.toLowerCase())) this.out[at + 1] = [...list, field].join(', ');
   }
@@ -139,14 +153,14 @@ export class Exchange implements GatewayContext {
     if (EMPTY.has(this.code) || body === null || body === undefined) {
       this.remove('Content-Type');
       this.remove('Transfer-Encoding');
-      if (EMPTY.has(this.code) || body === null) return void res.writeHead(this.code, this.out).end();
+      if (EMPTY.has(this.code) || body === null) return void this.writeHead().end();
       // A status with no body set: its reason phrase, as Koa answers.
       return void this.end(STATUS_CODES[this.code] ?? String(this.code), 'text/plain; charset=utf-8');
     }
     if (body instanceof Readable) {
-      if (this.find('Content-Type') === -1) this.out.push('content-type', 'application/octet-stream');
+      if (this.find('Content-Type') === -1) this.add('content-type', 'application/octet-stream');
       this.remove('Content-Length');
-      res.writeHead(this.code, this.out);
+      this.writeHead();
       // An error mid-stream can only cut the connection: the status has been sent.
       return void pipeline(body, res, () => undefined);
     }
@@ -167,20 +181,38 @@ export class Exchange implements GatewayContext {
   }
 
   private end(body: string | Buffer, type: string): void {
-    if (this.find('Content-Type') === -1) this.out.push('content-type', type);
+    if (this.find('Content-Type') === -1) this.add('content-type', type);
     this.set('Content-Length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
-    this.res.writeHead(this.code, this.out).end(body);
+    this.writeHead().end(body);
+  }
+
+  /** Writes the status and the headers, then gives the header list back for another reply. */
+  private writeHead(): ServerResponse {
+    const out = this.out;
+    out.length = this.used;
+    this.res.writeHead(this.code, out);
+    this.out = HEAD_WRITTEN;
+    this.used = 0;
+    if (spareLists.length < SPARE_LISTS) spareLists.push(out);
+    return this.res;
+  }
+
+  private add(name: string, value: string): void {
+    this.out[this.used++] = name;
+    this.out[this.used++] = value;
   }
 
   /** Where a header's name sits in `out`, whatever its letter case; -1 if unset. */
   private find(field: string): number {
     const name = lower(field);
-    for (let at = 0; at < this.out.length; at += 2) if (this.out[at] === name) return at;
+    for (let at = 0; at < this.used; at += 2) if (this.out[at] === name) return at;
     return -1;
   }
 
   private remove(field: string): void {
     const at = this.find(field);
-    if (at !== -1) this.out.splice(at, 2);
+    if (at === -1) return;
+    this.out.splice(at, 2);
+    this.used -= 2;
   }
 }
