@@ -25,4 +25,19 @@ describe('SessionStore', () => {
     assert.equal(store.authenticate(session.token), null);
     assert.equal(store.revoke(session.id), false);
   });
+
+  it('finds each session by its own token, alternating or repeated, and refuses a near miss and a revoked token at once', () => {
+    const store = new SessionStore(openDatabase(':memory:'));
+    const a = store.create('https://a.example.test', 'origin');
+    const b = store.create('https://b.example.test', 'origin');
+    for (const [token, origin] of [[a.token, a.origin], [a.token, a.origin], [b.token, b.origin], [a.token, a.origin]]) {
+      assert.equal(store.authenticate(token)?.origin, origin);
+    }
+    const nearA = `${a.token.slice(0, -1)}${a.token.endsWith('A') ? 'B' : 'A'}`;
+    assert.equal(store.authenticate(nearA), null, 'one character off the token presented last');
+    assert.equal(store.authenticate(a.token)?.id, a.id);
+    store.revoke(a.id);
+    assert.equal(store.authenticate(a.token), null, 'revoked: refused on its very next use');
+    assert.equal(store.authenticate(b.token)?.id, b.id);
+  });
 });

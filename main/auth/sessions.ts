@@ -2,7 +2,7 @@
 // restart, expire absolutely and when idle, and are revoked from the desktop.
 import type { Statement } from 'better-sqlite3';
 import { ForeignWrites, migrate, type Db } from '../store/database.js';
-import { hashToken, newId, newToken } from './tokens.js';
+import { hashToken, LastTokenHash, newId, newToken } from './tokens.js';
 
 export type SessionKind = 'origin' | 'renderer';
 
@@ -57,6 +57,8 @@ export class SessionStore {
   private byHash = new Map<string, Row>();
   /** The session hasLiveOrigin found last: a page sends the same Origin on every request. */
   private lastLive: Row | undefined;
+  /** Likewise the same token: its hash is not made again (the lookup and its checks are). */
+  private readonly tokenHash = new LastTokenHash();
 
   constructor(
     private readonly db: Db,
@@ -103,7 +105,7 @@ export class SessionStore {
    * session, not one per request: read it, do not change it.
    */
   authenticate(token: string): Session | null {
-    const row = this.rows().get(hashToken(token));
+    const row = this.rows().get(this.tokenHash.of(token));
     if (!row) return null;
     const now = this.now();
     if (!this.isLive(row, now)) {

@@ -1,8 +1,12 @@
 // Token primitives: 256-bit random tokens, stored and compared as SHA-256 hashes.
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
+const TOKEN_BYTES = 32;
+/** The length of every token newToken makes (base64url, no padding): 43 characters. */
+const TOKEN_LENGTH = Math.ceil((TOKEN_BYTES * 8) / 6);
+
 export function newToken(): string {
-  return randomBytes(32).toString('base64url');
+  return randomBytes(TOKEN_BYTES).toString('base64url');
 }
 
 export function newId(prefix: string): string {
@@ -43,5 +47,25 @@ export class SecretMatcher {
     if (Buffer.byteLength(candidate) !== this.secret.length) return false;
     this.candidate.write(candidate);
     return timingSafeEqual(this.candidate, this.secret);
+  }
+}
+
+/**
+ * hashToken, remembering the last token it hashed: a paired page sends the same session token
+ * on every request, and its SHA-256 hex costs ~0.1 KB a request. The candidate is compared with
+ * the last token in constant time, in buffers kept for it (no allocation but on a new token);
+ * only tokens of our one length are remembered.
+ */
+export class LastTokenHash {
+  private readonly last = Buffer.alloc(TOKEN_LENGTH);
+  private readonly candidate = Buffer.alloc(TOKEN_LENGTH);
+  private lastHash: string | null = null;
+
+  of(token: string): string {
+    if (Buffer.byteLength(token) !== TOKEN_LENGTH) return hashToken(token);
+    this.candidate.write(token);
+    if (this.lastHash !== null && timingSafeEqual(this.candidate, this.last)) return this.lastHash;
+    this.candidate.copy(this.last);
+    return (this.lastHash = hashToken(token));
   }
 }
