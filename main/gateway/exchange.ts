@@ -16,10 +16,19 @@ const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, st
 /**
  * Header lists whose reply head is written, for the next replies: node reads the list while
  * it writes the head and keeps none of it, and a list made per reply (~0.2 KB once grown) was
- * the Exchange's largest part. One Exchange at a time holds a list.
+ * the Exchange's largest part. One Exchange at a time holds a list. A count, not pop/push:
+ * an array that pop empties gives its backing store up, and push makes a new one.
  */
-const spareLists: string[][] = [];
-const SPARE_LISTS = 64;
+const spareLists = {
+  lists: [] as string[][],
+  count: 0,
+  take(): string[] {
+    return this.count > 0 ? this.lists[--this.count] : [];
+  },
+  give(list: string[]): void {
+    if (this.count < 64) this.lists[this.count++] = list;
+  },
+};
 /** An Exchange's list once its head is written (frozen: nothing may add to it). */
 const HEAD_WRITTEN: string[] = Object.freeze([]) as unknown as string[];
 /** Header names as the stages spell them, lowercased once. */
@@ -65,7 +74,7 @@ export class Exchange implements GatewayContext {
    * longer), written by one writeHead: node's setHeader keeps a dictionary and an entry
    * array per header.
    */
-  private out: string[] = spareLists.pop() ?? [];
+  private out: string[] = spareLists.take();
   private used = 0;
 
   constructor(
@@ -193,7 +202,7 @@ export class Exchange implements GatewayContext {
     this.res.writeHead(this.code, out);
     this.out = HEAD_WRITTEN;
     this.used = 0;
-    if (spareLists.length < SPARE_LISTS) spareLists.push(out);
+    spareLists.give(out);
     return this.res;
   }
 
