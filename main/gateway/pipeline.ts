@@ -67,18 +67,29 @@ function handle(ctx: GatewayContext, route: AnyRoute, input: RouteInput<unknown,
   respond(ctx, result);
 }
 
-/** What a handler gets: the signal and a child logger are made only when it asks for them. */
+/** The caller of a public route, which authenticates nobody. */
+const NO_CALLER: Caller = Object.freeze({ kind: 'token', origin: null, sessionId: null, claimedSource: null });
+
+/**
+ * What a handler gets, made per request: two fields, the rest read from the request's context
+ * when asked; the signal and a child logger are made only when a handler asks for them.
+ */
 class HandlerContext implements RequestContext {
-  readonly caller: Caller;
-  readonly requestId: string;
-  readonly req: IncomingMessage;
   constructor(
     private readonly ctx: GatewayContext,
     readonly services: Services,
-  ) {
-    this.caller = ctx.state.caller ?? { kind: 'token', origin: null, sessionId: null, claimedSource: null };
-    this.requestId = ctx.state.requestId;
-    this.req = ctx.req;
+  ) {}
+
+  get caller(): Caller {
+    return this.ctx.state.caller ?? NO_CALLER;
+  }
+
+  get requestId(): string {
+    return this.ctx.state.requestId;
+  }
+
+  get req(): IncomingMessage {
+    return this.ctx.req;
   }
 
   get signal(): AbortSignal {

@@ -14,9 +14,10 @@ import type { GatewayContext, GatewayState } from '../state.js';
  * costs a fraction of a UUID per request.
  */
 function requestIds(): () => string {
-  const prefix = randomBytes(6).toString('hex');
+  // The dash joined to the prefix once: one concatenation per id, not two.
+  const prefix = `${randomBytes(6).toString('hex')}-`;
   let counter = 0;
-  return () => `${prefix}-${(++counter).toString(36)}`;
+  return () => prefix + (++counter).toString(36);
 }
 
 /** The Activity screen's own reads: recorded only when refused (a refused read is worth auditing). */
