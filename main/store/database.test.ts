@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunStore, type RunOptions } from '../symphony/run-store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { openDatabase } from './database.js';
+import { ForeignWrites, openDatabase } from './database.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'symphony-db-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,3 +59,29 @@ test('a read-then-write transaction waits for another process holding the lock, 
   assert.equal(after.phase, 'Stopped', 'written after the other process committed, not lost under it');
   db.close();
 });
+
+test("ForeignWrites sees another connection's commit once its interval is up, not before; a forced look at once", async () => {
+  const file = join(dir, 'foreign.db');
+  const ours = openDatabase(file);
+  const other = openDatabase(file);
+  try {
+    other.exec('CREATE TABLE probe (n INTEGER)');
+    const foreign = new ForeignWrites(ours, 200);
+    other.prepare('INSERT INTO probe VALUES (1)').run();
+    assert.equal(foreign.changed(), false, 'within the interval: no look');
+    await sleep(250);
+    assert.equal(foreign.changed(), true, 'the interval is up: it looks and sees the commit');
+    assert.equal(foreign.changed(), false);
+    other.prepare('INSERT INTO probe VALUES (2)').run();
+    await sleep(250);
+    assert.equal(foreign.changed(), true, 'again after the next interval (the timer restarts after each look)');
+    other.prepare('INSERT INTO probe VALUES (3)').run();
+    assert.equal(foreign.changed(), false);
+    assert.equal(foreign.changed(true), true, 'a forced look asks SQLite whatever the interval');
+    assert.equal(foreign.changed(true), false, 'nothing new since');
+  } finally {
+    other.close();
+    ours.close();
+  }
+});
+

@@ -62,23 +62,27 @@ export function getIfMigrated<T>(db: Db, sql: string, ...params: unknown[]): T |
 /**
  * Whether another connection (a CLI command, a run host) committed since the last look.
  * It asks SQLite (`PRAGMA data_version`) at most once per `intervalMs`, so an in-memory
- * cache stays fresh without a query on every request.
+ * cache stays fresh without a query on every request. A timer says when the interval is up
+ * (restarted after each look, never a new one): reading a clock on every request boxed a
+ * number each time (the session path asks three times a request).
  */
 export class ForeignWrites {
   private readonly version: Database.Statement;
   private seen: unknown;
-  private checkedAt = performance.now();
+  private due = false;
+  private readonly timer: NodeJS.Timeout;
 
-  constructor(db: Db, private readonly intervalMs = 1000) {
+  constructor(db: Db, intervalMs = 1000) {
     this.version = db.prepare('PRAGMA data_version').pluck();
     this.seen = this.version.get();
+    this.timer = setTimeout(() => (this.due = true), intervalMs).unref();
   }
 
   /** `now`: ask SQLite whatever the interval (a screen that shows the settings must show the latest). */
   changed(now = false): boolean {
-    const at = performance.now();
-    if (!now && at - this.checkedAt < this.intervalMs) return false;
-    this.checkedAt = at;
+    if (!now && !this.due) return false;
+    this.due = false;
+    this.timer.refresh();
     const version = this.version.get();
     if (version === this.seen) return false;
     this.seen = version;
