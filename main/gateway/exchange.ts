@@ -61,6 +61,15 @@ export function addVary(ctx: GatewayContext, field: string): void {
   else ctx.res.setHeader('Vary', field);
 }
 
+/**
+ * A Vary value with `field` in it once. Its own function: the closure over `field` in `vary`
+ * would cost every call its context, and most calls (the first Vary) need none.
+ */
+function withVaryField(value: string, field: string): string {
+  const list = value.split(/\s*,\s*/);
+  return list.some((name) => name.toLowerCase() === field.toLowerCase()) ? value : [...list, field].join(', ');
+}
+
 export class Exchange implements GatewayContext {
   state!: GatewayState;
   readonly params = NO_PARAMS;
@@ -119,8 +128,7 @@ export class Exchange implements GatewayContext {
     if (this.out === HEAD_WRITTEN) return;
     const at = this.find('Vary');
     if (at === -1) return this.add('vary', field);
-    const list = this.out[at + 1].split(/\s*,\s*/);
-    if (!list.some((name) => name.toLowerCase() === field.toLowerCase())) this.out[at + 1] = [...list, field].join(', ');
+    this.out[at + 1] = withVaryField(this.out[at + 1], field);
   }
 
   get status(): number {

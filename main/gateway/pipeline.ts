@@ -30,20 +30,36 @@ export function routeChain(
   // The probes (health, version, pairing) leave nothing behind: no async context for them (process-guard.ts).
   const scoped = entry.kind !== 'public' && entry.kind !== 'health_check';
   const runRoute = (ctx: GatewayContext, found: AnyRoute) =>
-    scoped ? withRequestId(ctx.state.requestId, () => run(ctx, found, entry, services, bodyReadTimeoutMs)) : run(ctx, found, entry, services, bodyReadTimeoutMs);
+    scoped ? runScoped(ctx, found, entry, services, bodyReadTimeoutMs) : run(ctx, found, entry, services, bodyReadTimeoutMs);
   return (ctx: GatewayContext) => {
     ctx.state.entry = entry;
     auth(ctx);
     const found = route();
-    return found instanceof Promise ? found.then((loaded) => runRoute(ctx, loaded)) : runRoute(ctx, found);
+    return found instanceof Promise ? runWhenLoaded(ctx, found, runRoute) : runRoute(ctx, found);
   };
 }
 
 // The steps below return a promise only when they wait (a body, a person, an async handler):
-// a request that waits for nothing (GET /version) makes no promise of ours.
+// a request that waits for nothing (GET /version) makes no promise of ours. What a step runs
+// once it has waited is a closure made in a function of its own (the *When*/runScoped
+// helpers): V8 makes a function's closure context (~50 B) each time the function is entered,
+// so a closure over `ctx` written in a step would cost every request, waiting or not.
 function run(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services, bodyReadTimeoutMs?: number): Promise<void> | void {
   checkContentType(ctx, Boolean(entry.multipart));
   if ((entry.multipart && ctx.request.type === 'multipart/form-data') || !hasBody(ctx.req)) return withBody(ctx, route, entry, services, undefined);
+  return withBodyRead(ctx, route, entry, services, bodyReadTimeoutMs);
+}
+
+function runWhenLoaded(ctx: GatewayContext, found: Promise<AnyRoute>, runRoute: (ctx: GatewayContext, found: AnyRoute) => Promise<void> | void): Promise<void> {
+  return found.then((loaded) => runRoute(ctx, loaded));
+}
+
+/** In the request's async context (process-guard.ts): what its work leaves behind is logged with its id. */
+function runScoped(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services, bodyReadTimeoutMs?: number): Promise<void> | void {
+  return withRequestId(ctx.state.requestId, () => run(ctx, route, entry, services, bodyReadTimeoutMs));
+}
+
+function withBodyRead(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, services: Services, bodyReadTimeoutMs?: number): Promise<void> {
   return readJsonBody(ctx, bodyReadTimeoutMs).then((rawBody) => withBody(ctx, route, entry, services, rawBody));
 }
 
@@ -58,13 +74,21 @@ function withBody(ctx: GatewayContext, route: AnyRoute, entry: RouteEntry, servi
         }
       : NO_INPUT;
   const asked = authorize(ctx, route, entry, input, services);
-  return asked ? asked.then(() => handle(ctx, route, input, services)) : handle(ctx, route, input, services);
+  return asked ? handleWhenAllowed(asked, ctx, route, input, services) : handle(ctx, route, input, services);
+}
+
+function handleWhenAllowed(asked: Promise<void>, ctx: GatewayContext, route: AnyRoute, input: RouteInput<unknown, unknown, unknown>, services: Services): Promise<void> {
+  return asked.then(() => handle(ctx, route, input, services));
 }
 
 function handle(ctx: GatewayContext, route: AnyRoute, input: RouteInput<unknown, unknown, unknown>, services: Services): Promise<void> | void {
   const result: unknown = route.handler(input, new HandlerContext(ctx, services));
-  if (result instanceof Promise) return result.then((value: unknown) => respond(ctx, value));
+  if (result instanceof Promise) return respondWhenDone(ctx, result);
   respond(ctx, result);
+}
+
+function respondWhenDone(ctx: GatewayContext, result: Promise<unknown>): Promise<void> {
+  return result.then((value: unknown) => respond(ctx, value));
 }
 
 /** The caller of a public route, which authenticates nobody. */
@@ -103,6 +127,7 @@ class HandlerContext implements RequestContext {
 }
 
 const UNCLASSIFIED: Classification = Object.freeze({});
+type DecideRequest = Parameters<Services['policy']['decide']>[0];
 /** The input of a route that takes none (GET /version): one object, not one per request. */
 const NO_INPUT: RouteInput<unknown, unknown, unknown> = Object.freeze({ params: undefined, query: undefined, body: undefined });
 
@@ -137,6 +162,11 @@ function authorize(
   };
   // An ask that a rule or a started conversation turns into an allow.
   if (services.policy.decide(request) === 'allow') return undefined;
+  return askPerson(ctx, request, input, services);
+}
+
+/** A person decides (or the policy denies): its own function, for the closures over `ctx` (see `run`). */
+function askPerson(ctx: GatewayContext, request: DecideRequest, input: RouteInput<unknown, unknown, unknown>, services: Services): Promise<void> {
   ctx.state.approval = { decision: 'pending', decidedBy: null };
   return services.policy.authorize({
     ...request,

@@ -90,10 +90,7 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
       return ctx.fail();
     }
     if (!pending) return ctx.send();
-    pending.then(
-      () => ctx.send(),
-      () => ctx.fail(),
-    );
+    sendWhenSettled(ctx, pending);
   };
   // The eager families first: the web client's first requests need them, not Koa or the body parser.
   const warm = async () => {
@@ -106,6 +103,14 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
 }
 
 const done = (): void => undefined;
+
+/** Its own function: a closure over `ctx` in the listener would cost every request its context (pipeline.ts `run`). */
+function sendWhenSettled(ctx: Exchange, pending: Promise<void>): void {
+  pending.then(
+    () => ctx.send(),
+    () => ctx.fail(),
+  );
+}
 
 interface Chained {
   entry: RouteEntry;

@@ -54,11 +54,21 @@ export function requestScope(services: Services) {
       return settle(ctx, error);
     }
     if (!pending) return close(ctx);
-    return pending.then(
-      () => close(ctx),
-      (error: unknown) => settle(ctx, error),
-    );
+    return whenSettled(ctx, pending, close, settle);
   };
+}
+
+/** Its own function: a closure over `ctx` in `scope` would cost every request its context (pipeline.ts `run`). */
+function whenSettled(
+  ctx: GatewayContext,
+  pending: Promise<void>,
+  close: (ctx: GatewayContext) => void,
+  settle: (ctx: GatewayContext, error: unknown) => void,
+): Promise<void> {
+  return pending.then(
+    () => close(ctx),
+    (error: unknown) => settle(ctx, error),
+  );
 }
 
 /**
