@@ -33,6 +33,9 @@ describe('gateway auth', () => {
       assert.equal(res.status, 421, host);
       assert.equal(res.json.code, 'host_not_allowed');
     }
+    for (const host of [`localhost:${gw.port}`, `LocalHost:${gw.port}`, `[::1]:${gw.port}`]) {
+      assert.equal((await gw.request('/health', { headers: { Host: host } })).status, 200, `${host}: ours, whatever its letter case`);
+    }
     const ui = await gw.request('/ui/', { headers: { Host: `rebound.example.test:${gw.port}` } });
     assert.equal(ui.status, 421, 'the static renderer is behind the Host check too');
     for (const host of [`localhost:${gw.port}`, `[::1]:${gw.port}`]) {

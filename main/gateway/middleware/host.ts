@@ -14,7 +14,9 @@ export function hostCheck(currentPort: () => number): (ctx: GatewayContext) => v
   let allowed = new Set<string>();
   return function host(ctx: GatewayContext): void {
     if (currentPort() !== port) allowed = loopbackHosts((port = currentPort()));
-    if (!allowed.has((ctx.get('Host') || '').toLowerCase())) {
+    const host = ctx.get('Host');
+    // Lowercased only when it is not ours as sent: toLowerCase makes a new string even when nothing changes.
+    if (!allowed.has(host) && !allowed.has(host.toLowerCase())) {
       throw new AppError(421, 'host_not_allowed', 'Host not allowed.');
     }
   };
