@@ -8,7 +8,7 @@
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parse, type ParsedUrlQuery } from 'node:querystring';
 import { pipeline, Readable } from 'node:stream';
-import type { GatewayContext, GatewayState } from './state.js';
+import { RequestState, type GatewayContext, type GatewayState } from './state.js';
 
 /** Statuses whose replies carry no body (as Koa's `statuses.empty`). */
 const EMPTY = new Set([204, 205, 304]);
@@ -55,6 +55,11 @@ export function setHeader(ctx: GatewayContext, field: string, value: string): vo
   else ctx.res.setHeader(field, value);
 }
 
+/** The request's state, made when the request scope opens: an Exchange is its own, a Koa context gets one. */
+export function openState(ctx: GatewayContext): GatewayState {
+  return ctx instanceof Exchange ? ctx : (ctx.state = new RequestState(ctx.req, ctx.res));
+}
+
 /** Adds a field to Vary, as cheaply on a Koa context as on an Exchange when nothing set Vary yet. */
 export function addVary(ctx: GatewayContext, field: string): void {
   if (ctx instanceof Exchange || ctx.res.hasHeader('Vary')) ctx.vary(field);
@@ -70,8 +75,7 @@ function withVaryField(value: string, field: string): string {
   return list.some((name) => name.toLowerCase() === field.toLowerCase()) ? value : [...list, field].join(', ');
 }
 
-export class Exchange implements GatewayContext {
-  state!: GatewayState;
+export class Exchange extends RequestState implements GatewayContext {
   readonly params = NO_PARAMS;
   private code = 404;
   private explicitStatus = false;
@@ -87,10 +91,17 @@ export class Exchange implements GatewayContext {
   private used = 0;
 
   constructor(
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    req: IncomingMessage,
+    res: ServerResponse,
     readonly path: string,
-  ) {}
+  ) {
+    super(req, res);
+  }
+
+  /** Its own request state (see RequestState). */
+  get state(): GatewayState {
+    return this;
+  }
 
   get method(): string {
     return this.req.method ?? 'GET';

@@ -22,6 +22,39 @@ export interface GatewayState {
 }
 
 /**
+ * One request's state. The abort signal is made only for the requests that ask for it: a
+ * getter on the prototype, not a property defined per request. The fast path's Exchange is
+ * one itself (it extends this class): one object per request, not two.
+ */
+export class RequestState implements GatewayState {
+  /** Set by the request scope, first thing. */
+  requestId = '';
+  readonly startedAt = performance.now();
+  entry?: GatewayState['entry'];
+  caller?: GatewayState['caller'];
+  staticFile?: boolean;
+  approval?: GatewayState['approval'];
+  private controller: AbortController | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {}
+
+  /** Fires when the client goes away. */
+  get signal(): AbortSignal {
+    return (this.controller ??= abortWhenClientGoes(this.req, this.res)).signal;
+  }
+}
+
+function abortWhenClientGoes(req: IncomingMessage, res: ServerResponse): AbortController {
+  const controller = new AbortController();
+  if (req.socket.destroyed && !res.writableFinished) controller.abort();
+  else res.once('close', () => res.writableFinished || controller.abort());
+  return controller;
+}
+
+/**
  * The part of a Koa context the pipeline stages use, with Koa's meaning: `get` reads a
  * request header ('' when absent), `set` a response header, `status`/`body`/`type` the reply.
  */

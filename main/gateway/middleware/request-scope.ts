@@ -6,8 +6,8 @@ import { errorReply } from '../../../shared/error-reply.js';
 import { isAppError, NoSuchRoute, WithReason } from '../../errors.js';
 import { blankEntry, type ActivityEntry, type ApprovalNote } from '../../telemetry/activity.js';
 import { requestLogger, type RequestRecord } from '../../telemetry/request-log.js';
-import { setHeader } from '../exchange.js';
-import type { GatewayContext, GatewayState } from '../state.js';
+import { openState, setHeader } from '../exchange.js';
+import type { GatewayContext } from '../state.js';
 
 /**
  * Request ids are unique, not secret: a random per-process prefix and a counter, which
@@ -44,8 +44,9 @@ export function requestScope(services: Services) {
   // `next` is called with the context, so the fast path passes one function made at start
   // (server.ts) rather than a closure per request; Koa's next ignores it.
   return function scope(ctx: GatewayContext, next: (ctx: GatewayContext) => Promise<void> | void): Promise<void> | void {
-    ctx.state = new RequestState(ctx, nextRequestId());
-    setHeader(ctx, 'X-Request-Id', ctx.state.requestId);
+    const state = openState(ctx);
+    state.requestId = nextRequestId();
+    setHeader(ctx, 'X-Request-Id', state.requestId);
     let pending: Promise<void> | void;
     try {
       // What a route's work leaves behind is logged with this id: the pipeline opens that context.
@@ -69,35 +70,6 @@ function whenSettled(
     () => close(ctx),
     (error: unknown) => settle(ctx, error),
   );
-}
-
-/**
- * One request's state. The abort signal is made only for the requests that ask for it: a
- * getter on the prototype, not a property defined per request.
- */
-class RequestState implements GatewayState {
-  readonly startedAt = performance.now();
-  entry?: GatewayState['entry'];
-  caller?: GatewayState['caller'];
-  staticFile?: boolean;
-  approval?: GatewayState['approval'];
-  private controller: AbortController | undefined;
-
-  constructor(
-    private readonly ctx: GatewayContext,
-    readonly requestId: string,
-  ) {}
-
-  /** Fires when the client goes away. */
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      const controller = (this.controller = new AbortController());
-      const { req, res } = this.ctx;
-      if (req.socket.destroyed && !res.writableFinished) controller.abort();
-      else res.once('close', () => res.writableFinished || controller.abort());
-    }
-    return this.controller.signal;
-  }
 }
 
 function notFound() {
