@@ -28,6 +28,11 @@ export class ChallengeStore {
   private readonly pending = new Map<string, Pending>();
   /** Hashes of challenges already presented, until they would have expired: a replay says so. */
   private readonly used = new Map<string, number>();
+  /**
+   * Each origin with pending challenges, and when the last of them expires: the CORS check
+   * asks on every browser request, and walking `pending` made an iterator each time.
+   */
+  private readonly lastExpiryByOrigin = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -36,6 +41,7 @@ export class ChallengeStore {
     const token = newToken();
     const expiresAt = this.now() + CHALLENGE_TTL_MS;
     this.pending.set(hashToken(token), { origin, expiresAt });
+    this.lastExpiryByOrigin.set(origin, Math.max(expiresAt, this.lastExpiryByOrigin.get(origin) ?? 0));
     return { challengeToken: token, origin, expiresAt: new Date(expiresAt).toISOString() };
   }
 
@@ -48,6 +54,7 @@ export class ChallengeStore {
     const entry = this.pending.get(key);
     if (!entry) return { outcome: this.used.has(key) ? 'used' : 'unknown' };
     this.pending.delete(key);
+    this.indexOrigins();
     this.used.set(key, entry.expiresAt);
     if (entry.expiresAt <= this.now()) return { outcome: 'expired' };
     if (entry.origin !== origin) return { outcome: 'origin_mismatch' };
@@ -56,18 +63,22 @@ export class ChallengeStore {
 
   /** Origins with a live challenge: their CORS preflights are answered. */
   hasPendingOrigin(origin: string): boolean {
-    // Asked on every browser request: most of the time nothing is pending (no iterator then).
-    if (this.pending.size === 0) return false;
-    const now = this.now();
-    for (const entry of this.pending.values()) {
-      if (entry.origin === origin && entry.expiresAt > now) return true;
-    }
-    return false;
+    const lastExpiry = this.lastExpiryByOrigin.get(origin);
+    return lastExpiry !== undefined && lastExpiry > this.now();
   }
 
   private prune(): void {
     const now = this.now();
     for (const [key, entry] of this.pending) if (entry.expiresAt <= now) this.pending.delete(key);
     for (const [key, expiresAt] of this.used) if (expiresAt <= now) this.used.delete(key);
+    this.indexOrigins();
+  }
+
+  /** After challenges leave `pending` (rare: a presentation, a prune). */
+  private indexOrigins(): void {
+    this.lastExpiryByOrigin.clear();
+    for (const { origin, expiresAt } of this.pending.values()) {
+      this.lastExpiryByOrigin.set(origin, Math.max(expiresAt, this.lastExpiryByOrigin.get(origin) ?? 0));
+    }
   }
 }
