@@ -1,8 +1,12 @@
 // The baselines the gateway is compared with, each in a process of its own:
-//   node-http   a bare node:http server answering the same JSON
-//   koa-router  Koa + @koa/router with the SAME routes registered as the gateway's table,
-//               so that the router's own cost is in the baseline, not counted against us.
-// Run: node --import tsx bench/baselines.ts node-http|koa-router
+//   node-http        a bare node:http server answering the same JSON
+//   node-http-reply  a bare node:http server answering the gateway's very reply: the header
+//                    lines and body (JSON in argv[3]: no secret in them) of a reply the gateway gave to the same
+//                    request, with an X-Request-Id made per request as the gateway makes it,
+//                    so that what node itself spends on those headers is not counted as ours
+//   koa-router       Koa + @koa/router with the SAME routes registered as the gateway's table,
+//                    so that the router's own cost is in the baseline, not counted against us.
+// Run: node --import tsx bench/baselines.ts node-http|node-http-reply|koa-router
 import { createServer, type Server } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -14,6 +18,24 @@ function nodeHttp(): Server {
   return createServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(BODY) });
     res.end(BODY);
+  });
+}
+
+/** What node-http-reply answers: the gateway's header lines (name, value, ...) and body. */
+export interface CapturedReply {
+  headers: string[];
+  body: string;
+}
+
+function nodeHttpWithTheGatewaysReply(reply: CapturedReply): Server {
+  const at = reply.headers.indexOf('x-request-id');
+  const prefix = at === -1 ? '' : reply.headers[at + 1].replace(/-\d+$/, '-');
+  let requests = 0;
+  return createServer((_req, res) => {
+    const headers = [...reply.headers];
+    if (at !== -1) headers[at + 1] = prefix + ++requests;
+    res.writeHead(200, headers);
+    res.end(reply.body);
   });
 }
 
@@ -30,9 +52,14 @@ function koaWithTheGatewaysRoutes(): Server {
   return createServer(app.callback());
 }
 
-const kind = process.argv[2];
-const server = kind === 'node-http' ? nodeHttp() : kind === 'koa-router' ? koaWithTheGatewaysRoutes() : null;
-if (!server) throw new Error('usage: baselines.ts node-http|koa-router');
+function serverOf(kind: string | undefined): Server {
+  if (kind === 'node-http') return nodeHttp();
+  if (kind === 'koa-router') return koaWithTheGatewaysRoutes();
+  if (kind === 'node-http-reply') return nodeHttpWithTheGatewaysReply(JSON.parse(process.argv[3]) as CapturedReply);
+  throw new Error('usage: baselines.ts node-http|node-http-reply REPLY_JSON|koa-router');
+}
+
+const server = serverOf(process.argv[2]);
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(JSON.stringify({ event: 'listening', port: typeof address === 'object' && address ? address.port : 0, routes: ROUTE_TABLE.length }) + '\n');

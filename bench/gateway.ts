@@ -8,9 +8,10 @@
 //     --rates requests a second in all (each pauses 0..2x connections/rate between an answer
 //     and its next request, as browser tabs do), the same four interleaved;
 //   - bytes allocated per request (token and session, quiet and in use; Koa for scale; node:http
-//     alone and sent the same request headers): a fresh server with --expose-gc and a young
-//     generation large enough that no collection runs in a window, once its start-up work is
-//     over, the least of three windows;
+//     alone, sent the same request headers, and also answering the gateway's very reply): a fresh
+//     server with --expose-gc and a young generation large enough that no collection runs in a
+//     window, once its start-up work is over, over one warm keep-alive connection from this
+//     process, the least of three windows;
 //   - headless start to `listening` (median: wall clock, and the process's own CPU time, which
 //     a busy machine does not inflate), and to the reply of a token GET sent the moment it
 //     listens (the route families load once listening: this is when a client is served), idle RSS;
@@ -22,11 +23,12 @@
 //   does not take the server's core; without it the scheduler places both.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { LoadOptions, LoadResult } from './load.js';
+import type { CapturedReply } from './baselines.js';
+import { runLoad, type LoadOptions, type LoadResult } from './load.js';
 import { listOption, loadAverage, loadNow, numberOption, printReport, round, smoke } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -80,7 +82,7 @@ async function startServer(args: string[], nodeFlags: string[] = [], ipc = false
 }
 
 const gatewayArgs = (dataDir: string) => [CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--secret-store', 'file'];
-const baselineArgs = (kind: string) => [join(ROOT, 'bench', 'baselines.ts'), kind];
+const baselineArgs = (kind: string, ...rest: string[]) => [join(ROOT, 'bench', 'baselines.ts'), kind, ...rest];
 
 async function stop(server: Server): Promise<void> {
   if (server.child.exitCode !== null) return;
@@ -175,6 +177,29 @@ function get(port: number, path: string, headers: Record<string, string>): Promi
   });
 }
 
+/** The gateway's reply as node-http-reply repeats it: its header lines but those node adds itself, and its body. */
+function captureReply(port: number, path: string, headers: Record<string, string>): Promise<CapturedReply> {
+  const nodesOwn = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, headers: { Host: `127.0.0.1:${port}`, ...headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`${path}: ${res.statusCode} ${body}`));
+        const lines: string[] = [];
+        for (let at = 0; at < res.rawHeaders.length; at += 2) {
+          const name = res.rawHeaders[at].toLowerCase();
+          if (!nodesOwn.has(name)) lines.push(name, res.rawHeaders[at + 1]);
+        }
+        resolve({ headers: lines, body });
+      });
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
 /** Pairs ORIGIN the way a browser tab does: a local challenge, then the exchange with its Origin. */
 async function pairSession(port: number, token: string): Promise<string> {
   const challenge = await post(port, '/gateway-auth/challenge', { origin: ORIGIN }, { 'X-Desktop-Gateway-Token': token });
@@ -220,10 +245,13 @@ async function allocationPerRequest(
   const probe = ['--expose-gc', '--min-semi-space-size=128', '--max-semi-space-size=128', '--import', join(ROOT, 'bench', 'heap-probe.js')];
   const isTs = args[0].endsWith('.ts');
   const server = await startServer(args, [...(isTs ? ['--import', 'tsx'] : []), ...probe], true);
+  // One keep-alive connection from this process for the warm-up and every window: the client's
+  // allocations are not the server's, and a new connection per window made node's stream and
+  // http code deoptimise and compile again inside the window (--trace-deopt), counted as requests'.
+  const connection = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const sent = await headers(server);
     const options = { port: server.port, path, headers: { Host: `127.0.0.1:${server.port}`, ...sent }, connections: 1, durationMs: 60_000 };
-    await runLoadProcess({ ...options, maxRequests: 500 }); // warm-up: lazy compilation is not per request
     const ask = (message: string) =>
       new Promise<Record<string, number>>((resolve) => {
         server.child.once('message', (reply) => resolve(reply as Record<string, number>));
@@ -239,13 +267,14 @@ async function allocationPerRequest(
     // is not counted as the requests'. At most 30 s (2 s under --smoke); what the process does with no request
     // at all is printed beside the figure (idleBytesPerSecond).
     for (let i = 0; i < (smoke ? 2 : 30) && (await idleGrowth(1000)) > IDLE_BYTES_PER_SECOND; i++);
+    await runLoad({ ...options, maxRequests: 500 }, connection); // warm-up: lazy compilation is not per request
     // Background work can still start in a window (the login shell probe gives up after 10 s
     // and its process checks follow): it only adds bytes, so the least of three windows is the
     // closest to the requests' own. A collection inside a window makes its growth meaningless.
     const windows: Array<{ perRequest: number | null; collections: number }> = [];
     for (let i = 0; i < (smoke ? 1 : 3); i++) {
       await ask('begin');
-      const result = await runLoadProcess({ ...options, maxRequests: allocationRequests });
+      const result = await runLoad({ ...options, maxRequests: allocationRequests }, connection);
       const end = await ask('end');
       windows.push({ perRequest: end.collections === 0 ? Math.round(end.grownBytes / result.requests) : null, collections: end.collections });
     }
@@ -259,6 +288,7 @@ async function allocationPerRequest(
       loadAverage: loadNow(),
     };
   } finally {
+    connection.destroy();
     await stop(server);
   }
 }
@@ -286,13 +316,28 @@ function openAsyncContext(port: number, token: string): Promise<void> {
   });
 }
 
+/** A gateway's replies to the two benchmarked requests, for node-http-reply to repeat. */
+async function replies(port: number, token: string, sessionToken: string): Promise<Replies> {
+  return {
+    token: await captureReply(port, '/api/gateway/version', { 'X-Desktop-Gateway-Token': token }),
+    session: await captureReply(port, '/api/gateway/version', { 'X-Desktop-Session-Token': sessionToken, Origin: ORIGIN }),
+  };
+}
+
+interface Replies {
+  token: CapturedReply;
+  session: CapturedReply;
+}
+
 /**
- * The gateway's two paths, quiet and in use, Koa + router, and node:http twice: as before (no
- * request headers but Host) and sent exactly the gateway's request headers, which it ignores:
- * parsing a request's headers is node's own cost, so "beyond node:http" compares the same requests.
- * The session is paired by an earlier process on the same data dir (sessions survive restarts).
+ * The gateway's two paths, quiet and in use, Koa + router, and node:http three ways: as before
+ * (no request headers but Host), sent exactly the gateway's request headers (which it ignores:
+ * parsing them is node's own cost), and also answering with the gateway's very reply headers
+ * and body (writing header lines is node's own cost too). So "beyond node:http, same exchange"
+ * is what the gateway's own code allocates. The session is paired by an earlier process on the
+ * same data dir (sessions survive restarts).
  */
-async function allocations(token: string, sessionToken: string) {
+async function allocations(token: string, sessionToken: string, reply: Replies) {
   const tokenHeaders = { 'X-Desktop-Gateway-Token': token };
   const sessionHeaders = { 'X-Desktop-Session-Token': sessionToken, Origin: ORIGIN };
   const inUse = (headers: Record<string, string>) => async (server: Server) => (await openAsyncContext(server.port, token), headers);
@@ -305,10 +350,16 @@ async function allocations(token: string, sessionToken: string) {
     nodeHttp: await allocationPerRequest(baselineArgs('node-http'), '/api/gateway/version', async () => ({})),
     nodeHttpTokenRequest: await allocationPerRequest(baselineArgs('node-http'), '/api/gateway/version', async () => tokenHeaders),
     nodeHttpSessionRequest: await allocationPerRequest(baselineArgs('node-http'), '/api/gateway/version', async () => sessionHeaders),
+    nodeHttpTokenExchange: await allocationPerRequest(baselineArgs('node-http-reply', JSON.stringify(reply.token)), '/api/gateway/version', async () => tokenHeaders),
+    nodeHttpSessionExchange: await allocationPerRequest(baselineArgs('node-http-reply', JSON.stringify(reply.session)), '/api/gateway/version', async () => sessionHeaders),
   };
   const beyond = (gateway: keyof typeof measured, bare: keyof typeof measured) =>
     measured[gateway].bytesPerRequest !== null && measured[bare].bytesPerRequest !== null ? measured[gateway].bytesPerRequest! - measured[bare].bytesPerRequest! : null;
-  return { ...measured, beyondNodeHttpSameRequest: { token: beyond('gatewayToken', 'nodeHttpTokenRequest'), session: beyond('gatewaySession', 'nodeHttpSessionRequest') } };
+  return {
+    ...measured,
+    beyondNodeHttpSameRequest: { token: beyond('gatewayToken', 'nodeHttpTokenRequest'), session: beyond('gatewaySession', 'nodeHttpSessionRequest') },
+    beyondNodeHttpSameExchange: { token: beyond('gatewayToken', 'nodeHttpTokenExchange'), session: beyond('gatewaySession', 'nodeHttpSessionExchange') },
+  };
 }
 
 /** Little's law for a closed loop: its mean latency is connections / throughput, however fast the server. */
@@ -353,8 +404,9 @@ async function allocationRun(): Promise<void> {
   const first = await startServer(gatewayArgs(dataDir));
   const token = readToken(dataDir);
   const sessionToken = await pairSession(first.port, token);
+  const reply = await replies(first.port, token, sessionToken);
   await stop(first);
-  printReport('gateway', { loadAverageAtStart: loadAtStart, allocationRequests, allocation: await allocations(token, sessionToken) });
+  printReport('gateway', { loadAverageAtStart: loadAtStart, allocationRequests, allocation: await allocations(token, sessionToken, reply) });
 }
 
 async function fullRun(): Promise<void> {
@@ -405,13 +457,14 @@ async function fullRun(): Promise<void> {
     for (const rate of rates) for (const target of targets) atRate.get(`${rate}/${target.name}`)!.push(await measure(target, seconds * 1000, rate));
   }
   const loadedRss = rssMb(gateway.child.pid!);
+  const reply = await replies(gateway.port, token, sessionToken);
   for (const server of servers.splice(0)) await stop(server);
 
   const results = Object.fromEntries([...samples].map(([name, list]) => [name, withLatencyFloor(summarize(list))]));
   const paced = Object.fromEntries(
     rates.map((rate) => [rate, Object.fromEntries(targets.map((t) => [t.name, pacedSummary(atRate.get(`${rate}/${t.name}`)!)]))]),
   );
-  const allocation = await allocations(token, sessionToken);
+  const allocation = await allocations(token, sessionToken, reply);
   const ratio = (name: string) => round(results[name].requestsPerSecond / results.koaRouter.requestsPerSecond);
   // What the gateway allocates beyond Koa + @koa/router themselves (node:http and Koa alone take ~7 and ~16 KB).
   const beyondKoa = (name: 'gatewayToken' | 'gatewaySession') =>

@@ -26,8 +26,12 @@ export interface LoadResult {
   maxMs: number;
 }
 
-export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+/**
+ * `connections` keep-alive connections of their own, or those of `shared` (kept open for the
+ * caller's next run: the allocation probe measures one warm connection, not a new one per window).
+ */
+export async function runLoad(options: LoadOptions, shared?: Agent): Promise<LoadResult> {
+  const agent = shared ?? new Agent({ keepAlive: true, maxSockets: options.connections });
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + options.durationMs;
@@ -60,7 +64,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const started = performance.now();
   await Promise.all(Array.from({ length: options.connections }, worker));
   const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
+  if (!shared) agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] * 100) / 100;
   return { requests: latencies.length, errors, requestsPerSecond: Math.round(latencies.length / elapsed), p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
