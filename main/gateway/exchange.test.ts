@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Exchange, pathOf } from './exchange.js';
+import { Exchange, pathOf, sendOrFail } from './exchange.js';
 
 interface Reply {
   status: number;
@@ -36,6 +36,8 @@ describe('Exchange', () => {
   /** Exchanges held open by /hold/<id> until /release/<id>. */
   const held = new Map<string, Exchange>();
   const late: Array<() => void> = [];
+  const logged: Array<{ fields: object; message: string }> = [];
+  const log = { error: (fields: object, message: string) => void logged.push({ fields, message }) };
 
   before(async () => {
     server = createServer((req, res) => {
@@ -44,6 +46,12 @@ describe('Exchange', () => {
       const ctx = new Exchange(req, res, path);
       for (let i = 0; i < Number(count ?? 0); i++) ctx.set(`X-H-${i}`, `${id}-${i}`);
       if (action === 'hold') return void held.set(id, ctx);
+      if (action === 'bad') {
+        // A value HTTP cannot carry: node's writeHead throws.
+        ctx.set('X-H-Bad', 'line\nbreak');
+        ctx.body = { id };
+        return sendOrFail(ctx, log);
+      }
       if (action === 'empty') {
         ctx.type = 'text/plain';
         ctx.status = 204;
@@ -94,5 +102,18 @@ describe('Exchange', () => {
     for (const set of late.splice(0)) set();
     const next = await get(port, '/send/n/2');
     assert.deepEqual(ours(next.headers), expected('n', 2), 'no late header reached a later reply');
+  });
+
+  it('answers a reply node refuses to write with a bare 500 and a log line, and goes on serving', async () => {
+    const reply = await get(port, '/bad/b1/1');
+    assert.equal(reply.status, 500);
+    assert.equal(reply.body, '');
+    assert.equal(reply.headers['x-h-bad'], undefined);
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0].message, 'the reply could not be written');
+    assert.match(String((logged[0].fields as { err: Error }).err), /Invalid character in header content/);
+    const next = await get(port, '/send/after/1');
+    assert.equal(next.status, 200);
+    assert.deepEqual(ours(next.headers), expected('after', 1));
   });
 });

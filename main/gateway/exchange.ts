@@ -75,6 +75,19 @@ function withVaryField(value: string, field: string): string {
   return list.some((name) => name.toLowerCase() === field.toLowerCase()) ? value : [...list, field].join(', ');
 }
 
+/**
+ * Sends an Exchange's reply; one node refuses to write (a header value with a character HTTP
+ * cannot carry) becomes a bare 500 and a log line, not an exception out of the request listener.
+ */
+export function sendOrFail(ctx: Exchange, log: { error(fields: object, message: string): void }): void {
+  try {
+    ctx.send();
+  } catch (error) {
+    log.error({ err: error, requestId: ctx.state.requestId }, 'the reply could not be written');
+    ctx.fail();
+  }
+}
+
 export class Exchange extends RequestState implements GatewayContext {
   readonly params = NO_PARAMS;
   private code = 404;

@@ -11,7 +11,7 @@ import { cors } from './middleware/cors.js';
 import { hostCheck } from './middleware/host.js';
 import { requestScope } from './middleware/request-scope.js';
 import { hasBody, warmBodyParser } from './body.js';
-import { Exchange, pathOf } from './exchange.js';
+import { Exchange, pathOf, sendOrFail } from './exchange.js';
 import { routeChain } from './pipeline.js';
 import { defineRoute, type AnyRoute } from './route.js';
 import { claims, type RouteFamily } from './route-family.js';
@@ -89,8 +89,8 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
     } catch {
       return ctx.fail();
     }
-    if (!pending) return ctx.send();
-    sendWhenSettled(ctx, pending);
+    if (!pending) return sendOrFail(ctx, services.log);
+    sendWhenSettled(ctx, pending, services.log);
   };
   // The eager families first: the web client's first requests need them, not Koa or the body parser.
   const warm = async () => {
@@ -105,9 +105,9 @@ export function createGatewayApp(services: Services, options: AppOptions = {}): 
 const done = (): void => undefined;
 
 /** Its own function: a closure over `ctx` in the listener would cost every request its context (pipeline.ts `run`). */
-function sendWhenSettled(ctx: Exchange, pending: Promise<void>): void {
+function sendWhenSettled(ctx: Exchange, pending: Promise<void>, log: Services['log']): void {
   pending.then(
-    () => ctx.send(),
+    () => sendOrFail(ctx, log),
     () => ctx.fail(),
   );
 }
