@@ -53,19 +53,17 @@ export class SecretMatcher {
 /**
  * hashToken, remembering the last token it hashed: a paired page sends the same session token
  * on every request, and its SHA-256 hex costs ~0.1 KB a request. The candidate is compared with
- * the last token in constant time, in buffers kept for it (no allocation but on a new token);
- * only tokens of our one length are remembered.
+ * the last token by a SecretMatcher (constant time, no allocation but on a new token); only
+ * tokens of our one length are remembered.
  */
 export class LastTokenHash {
-  private readonly last = Buffer.alloc(TOKEN_LENGTH);
-  private readonly candidate = Buffer.alloc(TOKEN_LENGTH);
-  private lastHash: string | null = null;
+  private last: SecretMatcher | null = null;
+  private lastHash = '';
 
   of(token: string): string {
     if (Buffer.byteLength(token) !== TOKEN_LENGTH) return hashToken(token);
-    this.candidate.write(token);
-    if (this.lastHash !== null && timingSafeEqual(this.candidate, this.last)) return this.lastHash;
-    this.candidate.copy(this.last);
+    if (this.last?.matches(token)) return this.lastHash;
+    this.last = new SecretMatcher(token);
     return (this.lastHash = hashToken(token));
   }
 }
