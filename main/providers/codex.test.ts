@@ -301,7 +301,8 @@ describe('codex asks before it writes (app-server approvals through the turn\'s 
     mkdirSync(context, { recursive: true });
     const inContext = join(context, 'written.txt');
     const elsewhere = join(dirs.homes, 'outside-allowed.txt');
-    api.script(escalated(`touch ${inContext}; echo context=$?; touch ${elsewhere}; echo elsewhere=$?`), { kind: 'text', text: 'ok' });
+    // touch's error through stdout: the tool output joins two pipes in no fixed order.
+    api.script(escalated(`touch ${inContext} 2>&1; echo context=$?; touch ${elsewhere} 2>&1; echo elsewhere=$?`), { kind: 'text', text: 'ok' });
     const { asked } = await askedTurn('allow', { confinement: { level: 'write', root: dirs.cwd, readRoots: [context], approveWrites: true } });
     assert.equal(asked.length, 1);
     assert.equal(existsSync(inContext), false);
